@@ -1,0 +1,3 @@
+from cldetl.cli import main
+
+main()

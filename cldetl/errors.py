@@ -1,0 +1,29 @@
+"""The exceptions cldetl raises when it cannot go on (findings in data are values, not these).
+
+    CldetlError                 root; the CLI prints its message, no traceback
+    ├── UsageError              wrong command-line use                      exit 2
+    ├── InputError              a file or source cannot be read as CLD      exit 2
+    └── SpecError               the specification data file is inconsistent  exit 2
+
+Every message says what is wrong, where (file, line, key or column) and what would fix it.
+"""
+
+from __future__ import annotations
+
+
+class CldetlError(Exception):
+    """Root of cldetl's fatal errors."""
+
+    exit_code = 2
+
+
+class UsageError(CldetlError):
+    """The command was called wrongly (a bad option value, a missing argument)."""
+
+
+class InputError(CldetlError):
+    """An input file cannot be used: unreadable encoding, empty, wrong delimiter, ragged rows."""
+
+
+class SpecError(CldetlError):
+    """The specification data file contradicts itself (a bug in cldetl, not in the user's data)."""

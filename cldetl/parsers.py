@@ -1,0 +1,197 @@
+"""Column parsers for the CLD data types that a pattern alone cannot check.
+
+Each parser takes a whole string column and returns, for every row, either nothing (the value
+is fine or blank) or the reason it is not, as a message. They never loop over rows in Python:
+the messages are chosen with vectorised masks, so a million dates cost a few array passes.
+
+Messages for personal fields (NHS number, postcode, dates of birth) never repeat the value: the
+value travels separately in the finding, and console reports mask it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DATE_SHAPE = r"[0-9]{2}/[0-9]{2}/[0-9]{4}"
+NHS_SHAPE = r"[0-9]{10}"
+POSTCODE_OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
+POSTCODE_FULL = POSTCODE_OUTWARD + r" [0-9][A-Z]{2}"
+POSTCODE_SPECIAL = ("ZZ99 3VZ", "ZZ99 3CZ", "Unknown")
+NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def blank(column: pd.Series) -> pd.Series:
+    """True where a value is empty or only spaces."""
+    return column.str.strip().eq("").astype(bool)
+
+
+def _select(column: pd.Series, cases: list[tuple[pd.Series, str]]) -> pd.Series:
+    """The first message whose mask holds, per row; NA where none does."""
+    import numpy as np
+    import pandas as pd
+
+    masks = [m.to_numpy(dtype=bool, na_value=False) for m, _ in cases]
+    chosen = np.select(masks, [msg for _, msg in cases], default="")
+    out = pd.Series(chosen, index=column.index, dtype=object)
+    return out.where(out != "", None)
+
+
+def parse_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse dd/mm/yyyy. Returns (dates with NaT for blank or bad, problem message or None)."""
+    import pandas as pd
+
+    empty = blank(column)
+    shaped = column.str.fullmatch(DATE_SHAPE).fillna(False).astype(bool)
+    dates = pd.to_datetime(column.where(shaped), format="%d/%m/%Y", errors="coerce")
+    bad = ~empty & dates.isna()
+    if not bad.any():
+        return dates, pd.Series(None, index=column.index, dtype=object)
+    problems = _select(
+        column,
+        [
+            (~bad, ""),
+            (shaped, "is not a real calendar date"),
+            (
+                column.str.match(r"^\s*[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}[ T][0-9]"),
+                "has a time stamp: give the date only, as dd/mm/yyyy",
+            ),
+            (
+                column.str.match(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+                "is in yyyy-mm-dd order: CLD dates are dd/mm/yyyy",
+            ),
+            (
+                column.str.fullmatch(r"\s*[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}\s*"),
+                "needs two-digit day and month and no spaces, as dd/mm/yyyy",
+            ),
+            (
+                column.str.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{2}"),
+                "needs a four-digit year, as dd/mm/yyyy",
+            ),
+            (
+                column.str.fullmatch(r"[0-9]{1,2}[.-][0-9]{1,2}[.-][0-9]{2,4}"),
+                "uses '.' or '-' between day, month and year: use '/', as dd/mm/yyyy",
+            ),
+            (bad, "is not a date in dd/mm/yyyy"),
+        ],
+    )
+    return dates, problems
+
+
+def nhs_number_problems(column: pd.Series) -> pd.Series:
+    """Why each NHS number is invalid (not 10 digits, or the modulus 11 check fails)."""
+    import numpy as np
+    import pandas as pd
+
+    empty = blank(column)
+    shaped = column.str.fullmatch(NHS_SHAPE).fillna(False).astype(bool)
+    check_ok = pd.Series(False, index=column.index)
+    if shaped.any():
+        digits_text = column[shaped].to_numpy(dtype="U10")
+        digits = digits_text.view(np.uint32).reshape(-1, 10).astype(np.int64) - ord("0")
+        total = digits[:, :9] @ np.asarray(NHS_WEIGHTS, dtype=np.int64)
+        check = 11 - total % 11
+        check = np.where(check == 11, 0, check)
+        valid = (check != 10) & (check == digits[:, 9])
+        check_ok.loc[shaped] = valid
+    spaced = column.str.replace(r"[\s-]", "", regex=True).str.fullmatch(NHS_SHAPE)
+    return _select(
+        column,
+        [
+            (empty | check_ok, ""),
+            (shaped, "fails the NHS number check digit (modulus 11)"),
+            (spaced.fillna(False), "has spaces or dashes: give the 10 digits only"),
+            (
+                column.str.fullmatch(r"[0-9]+").fillna(False),
+                "is not 10 digits long",
+            ),
+            (pd.Series(True, index=column.index), "is not a 10-digit number"),
+        ],
+    )
+
+
+def postcode_problems(column: pd.Series) -> pd.Series:
+    """Why each postcode is not a full postcode, an outward code or a special value."""
+    import pandas as pd
+
+    empty = blank(column)
+    ok = (
+        column.str.fullmatch(POSTCODE_FULL).fillna(False)
+        | column.str.fullmatch(POSTCODE_OUTWARD).fillna(False)
+        | column.isin(POSTCODE_SPECIAL)
+    ).astype(bool)
+    upper = column.str.upper().str.strip()
+    squeezed = upper.str.replace(r"\s+", "", regex=True)
+    return _select(
+        column,
+        [
+            (empty | ok, ""),
+            (upper.eq("UNKNOWN"), "write 'Unknown' with a capital U and no spaces"),
+            (
+                upper.str.fullmatch(POSTCODE_FULL) | upper.str.fullmatch(POSTCODE_OUTWARD),
+                "use capital letters and no leading or trailing spaces",
+            ),
+            (
+                squeezed.str.fullmatch(POSTCODE_OUTWARD + r"[0-9][A-Z]{2}"),
+                "needs one space between the outward and inward code (e.g. 'LN1 1YL')",
+            ),
+            (
+                pd.Series(True, index=column.index),
+                "is not a full postcode, an outward code, 'ZZ99 3VZ', 'ZZ99 3CZ' or 'Unknown'",
+            ),
+        ],
+    )
+
+
+def pattern_problems(column: pd.Series, pattern: str, kind: str) -> pd.Series:
+    """Why each value does not have the shape of its data type (integer, numeric, identifier)."""
+    import pandas as pd
+
+    empty = blank(column)
+    ok = column.str.match(pattern).fillna(False).astype(bool)
+    if (empty | ok).all():
+        return pd.Series(None, index=column.index, dtype=object)
+    everything = pd.Series(True, index=column.index)
+    if kind == "numeric":
+        cases = [
+            (column.str.fullmatch(r"[0-9]+\.[0-9]{3,}"), "has more than two decimal places"),
+            (column.str.contains(r"[£$,]"), "has a currency sign or thousands separator"),
+            (column.str.startswith("-"), "is negative"),
+            (everything, "is not a number in the form 0.00"),
+        ]
+    elif kind == "integer":
+        cases = [
+            (column.str.fullmatch(r"[0-9]+\.0+"), "has a decimal part: give a whole number"),
+            (column.str.fullmatch(r"\s*[0-9]+\s*"), "has spaces around the number"),
+            (everything, "is not a whole number"),
+        ]
+    else:
+        cases = [
+            (column.str.contains(r"\s"), "contains spaces"),
+            (everything, "contains characters other than letters, digits and - _ . /"),
+        ]
+    return _select(column, [(empty | ok, "")] + [(m.fillna(False), msg) for m, msg in cases])
+
+
+def text_problems(column: pd.Series) -> pd.Series:
+    """Free text may hold anything printable, but not line breaks or control characters."""
+    import pandas as pd
+
+    bad = column.str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r\n]").fillna(False).astype(bool)
+    if not bad.any():
+        return pd.Series(None, index=column.index, dtype=object)
+    return _select(column, [(~bad, ""), (bad, "contains a line break or control character")])
+
+
+def whole_years(born: pd.Series, at: pd.Series) -> pd.Series:
+    """Age in whole years at a date; NA where either date is missing."""
+    import pandas as pd
+
+    years = at.dt.year - born.dt.year
+    before_birthday = (at.dt.month < born.dt.month) | (
+        (at.dt.month == born.dt.month) & (at.dt.day < born.dt.day)
+    )
+    age = years - before_birthday.astype("Int64")
+    return age.astype("Int64").where(born.notna() & at.notna(), pd.NA)
