@@ -60,7 +60,9 @@ def check(ctx: CheckContext) -> None:
     in_file_order = [name for name in header if spec.has_field(name)]
     in_spec_order = [name for name in expected if name in present]
     if in_file_order != in_spec_order:
-        position = next(i for i, (a, b) in enumerate(zip(in_file_order, in_spec_order)) if a != b)
+        position = next(
+            i for i, (a, b) in enumerate(zip(in_file_order, in_spec_order, strict=False)) if a != b
+        )
         sink.file(
             "header.order",
             "Columns are not in specification order (accepted, but the spec order is usual): "
