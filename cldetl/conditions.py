@@ -156,19 +156,32 @@ def walk(cond: Condition) -> list[Condition]:
 
 
 def evaluate(
-    cond: Condition, column: Callable[[str], pd.Series], age: Callable[[], pd.Series], n: int
+    cond: Condition,
+    column: Callable[[str], pd.Series],
+    age: Callable[[], pd.Series],
+    n: int,
+    memo: dict[Condition, pd.Series] | None = None,
 ) -> pd.Series:
     """A boolean Series: which rows the condition holds for.
 
-    `column(name)` gives a column as stripped strings ('' for blank); `age()` gives whole years
-    (nullable). Missing columns are the caller's business: `column` returns blanks for them.
+    `column(name)` gives a column as submitted; `age()` gives whole years (nullable). Missing
+    columns are the caller's business: `column` returns blanks for them. `memo` keeps results
+    by condition, since many rules share the same named conditions.
     """
+    if memo is None:
+        memo = {}
+    if cond not in memo:
+        memo[cond] = _evaluate(cond, column, age, n, memo)
+    return memo[cond]
+
+
+def _evaluate(cond, column, age, n, memo) -> pd.Series:
     import pandas as pd
 
     if isinstance(cond, Always):
         return pd.Series(True, index=range(n))
     if isinstance(cond, Named):
-        return evaluate(cond.part, column, age, n)
+        return evaluate(cond.part, column, age, n, memo)
     if isinstance(cond, FieldIn):
         hit = column(cond.field).isin(cond.values)
         return ~hit if cond.negate else hit
@@ -184,17 +197,17 @@ def evaluate(
             ok &= years.le(cond.maximum).fillna(False)
         return ok.astype(bool)
     if isinstance(cond, AllOf):
-        result = evaluate(cond.parts[0], column, age, n)
+        result = evaluate(cond.parts[0], column, age, n, memo)
         for part in cond.parts[1:]:
-            result = result & evaluate(part, column, age, n)
+            result = result & evaluate(part, column, age, n, memo)
         return result
     if isinstance(cond, AnyOf):
-        result = evaluate(cond.parts[0], column, age, n)
+        result = evaluate(cond.parts[0], column, age, n, memo)
         for part in cond.parts[1:]:
-            result = result | evaluate(part, column, age, n)
+            result = result | evaluate(part, column, age, n, memo)
         return result
     if isinstance(cond, Not):
-        return ~evaluate(cond.part, column, age, n)
+        return ~evaluate(cond.part, column, age, n, memo)
     raise TypeError(f"unknown condition {cond!r}")
 
 

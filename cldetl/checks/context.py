@@ -26,6 +26,7 @@ class CheckContext:
     _blank: dict[str, pd.Series] = field(default_factory=dict)
     _dates: dict[str, pd.Series] = field(default_factory=dict)
     _date_problems: dict[str, pd.Series] = field(default_factory=dict)
+    _holds: dict[Condition, pd.Series] = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -73,7 +74,7 @@ class CheckContext:
         """Which rows a spec condition holds for."""
         from cldetl.conditions import evaluate
 
-        return evaluate(cond, self.column, lambda: self.age, self.n)
+        return evaluate(cond, self.column, lambda: self.age, self.n, self._holds)
 
     def usable(self, names) -> bool:
         """True when all the named fields are in the file (else a rule on them is skipped)."""

@@ -1,0 +1,46 @@
+"""Mapping filters evaluated over a whole source frame (no row loops, no eval)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cldetl.mapping import Filter
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """A source column as stripped text, '' for blank: filters compare codes as text."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or str(column.dtype).startswith("datetime"):
+        return column.dt.strftime("%Y-%m-%d").fillna("")
+    return column.astype("string").fillna("").str.strip()
+
+
+def matches(flt: Filter | None, frame: pd.DataFrame) -> pd.Series:
+    """Which rows of `frame` the filter holds for (all rows when there is no filter)."""
+    import pandas as pd
+
+    if flt is None:
+        return pd.Series(True, index=frame.index)
+    if flt.column is not None:
+        values = as_text(frame[flt.column])
+        if flt.in_ is not None:
+            return values.isin(flt.in_).astype(bool)
+        if flt.not_in is not None:
+            return (~values.isin(flt.not_in)).astype(bool)
+        blank = values.eq("")
+        return blank if flt.blank else ~blank
+    if flt.all is not None:
+        result = pd.Series(True, index=frame.index)
+        for part in flt.all:
+            result &= matches(part, frame)
+        return result
+    if flt.any is not None:
+        result = pd.Series(False, index=frame.index)
+        for part in flt.any:
+            result |= matches(part, frame)
+        return result
+    return ~matches(flt.not_, frame)

@@ -1,0 +1,70 @@
+"""Source frames as the transform wants them: declared columns present, typed (text, integer,
+number, date), each record with a position and a key for lineage and reconciliation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cldetl.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cldetl.mapping import Mapping, Source
+
+POSITION, KEY = "_pos", "_key"
+
+
+def _integer_text(column: pd.Series) -> pd.Series:
+    """Integers as text without a trailing '.0' (a float column from SQL with NULLs)."""
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(column.dtype):
+        return column.astype("Int64").astype("string")
+    return column.astype("string").str.replace(r"\.0$", "", regex=True)
+
+
+def prepare_source(name: str, source: Source, frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    missing = [c for c in source.columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"source '{name}' has no column(s) {', '.join(missing)}; the mapping declares them. "
+            f"Check the extract template or file, or the mapping's sources.{name}.columns."
+        )
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for column, kind in source.columns.items():
+        values = frame[column].reset_index(drop=True)
+        if kind == "date":
+            parsed = pd.to_datetime(values, errors="coerce")
+            if getattr(parsed.dt, "tz", None) is not None:
+                parsed = parsed.dt.tz_localize(None)
+            out[column] = parsed.dt.normalize().astype("datetime64[ns]")
+            bad = values.notna() & values.astype("string").str.strip().ne("") & parsed.isna()
+            if bad.any():
+                raise InputError(
+                    f"source '{name}' column '{column}': {int(bad.sum())} value(s) are not "
+                    "dates. Check the column's type in the extract, or declare it as text."
+                )
+        elif kind == "number":
+            out[column] = pd.to_numeric(values, errors="coerce").astype("Float64")
+        elif kind == "integer":
+            out[column] = _integer_text(values)
+        else:
+            out[column] = values.astype("string")
+    out[POSITION] = range(len(out))
+    key = out[source.key[0]].astype("string").fillna("")
+    for column in source.key[1:]:
+        key = key + "|" + out[column].astype("string").fillna("")
+    out[KEY] = key
+    return out
+
+
+def prepare_sources(mapping: Mapping, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    prepared = {}
+    for name, source in mapping.sources.items():
+        if name not in frames:
+            raise InputError(f"source '{name}' was not extracted; nothing to transform.")
+        prepared[name] = prepare_source(name, source, frames[name])
+    return prepared
