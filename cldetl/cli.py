@@ -116,5 +116,136 @@ def validate(file: str, fmt: str, report_dir: str | None, monthly: bool, example
     sys.exit(EXIT_DATA_ERRORS if report.errors else EXIT_OK)
 
 
+def _period_end(value: str | None):
+    if value is None:
+        return None
+    from datetime import date
+
+    from cldetl.errors import UsageError
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--period-end {value!r} is not a date in YYYY-MM-DD form.") from None
+
+
+@cli.command()
+@click.option(
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The authority's mapping file (mappings/<la>.yaml).",
+)
+@click.option(
+    "--period-end",
+    help="Last day of the 12-month period, YYYY-MM-DD "
+    "(default: the last completed quarter, or month for monthly submitters).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Output folder (default: out/<mapping name>).",
+)
+@click.option(
+    "--report",
+    "html_report",
+    is_flag=True,
+    help="Also write the HTML validation report (Great Expectations Data Docs).",
+)
+@click.option(
+    "--connectors",
+    "connectors_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of extract templates (default: connectors/ beside mappings/).",
+)
+def run(
+    mapping_path: str,
+    period_end: str | None,
+    out_dir: str | None,
+    html_report: bool,
+    connectors_dir: str | None,
+) -> None:
+    """Extract, transform, validate and write one authority's CLD return.
+
+    Exit status: 0 the file validates, 1 it has errors (files still written), 2 could not run.
+    """
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from cldetl.pipeline import run as run_pipeline
+    from cldetl.pipeline import summary
+
+    out = out_dir or str(Path("out") / Path(mapping_path).stem)
+    result = run_pipeline(
+        mapping_path,
+        out,
+        _period_end(period_end),
+        html_report=html_report,
+        connectors_dir=Path(connectors_dir) if connectors_dir else None,
+        progress=True,
+    )
+    _print_run_summary(Console(highlight=False), summary(result))
+    sys.exit(result.exit_code)
+
+
+def _print_run_summary(console, numbers: dict) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{numbers['authority']}[/bold] (LA {numbers['la_code']}), {numbers['period']}"
+    )
+    console.print(f"  rows written: {numbers['rows_written']}")
+    if numbers["excluded_by_reason"]:
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        table.add_column("  excluded records, by reason")
+        table.add_column("records", justify="right")
+        for reason, n in numbers["excluded_by_reason"].items():
+            table.add_row(f"  {reason}", str(n))
+        console.print(table)
+    style = "yellow" if numbers["unmapped_codes"] else "green"
+    console.print(
+        f"  [{style}]unmapped local codes: {numbers['unmapped_codes']} "
+        f"({numbers['unmapped_rows']} values)[/{style}]"
+    )
+    style = "red" if numbers["validation_errors"] else "green"
+    console.print(
+        f"  [{style}]validation: {numbers['validation_errors']} error(s)[/{style}], "
+        f"{numbers['validation_warnings']} warning(s)"
+    )
+    for name, path in numbers["files"].items():
+        if name != "cld":
+            console.print(f"  {name}: {path}", highlight=False)
+
+
+@cli.command("test-mapping")
+@click.argument("mapping_path", type=click.Path(dir_okay=False))
+def test_mapping(mapping_path: str) -> None:
+    """Run the tests written in a mapping file (given source rows, expected CLD rows).
+
+    Exit status: 0 all pass, 1 a test fails, 2 the mapping cannot be read.
+    """
+    from cldetl.mapping import load_mapping
+    from cldetl.mapping_tests import run_mapping_tests
+
+    mapping = load_mapping(mapping_path)
+    results = run_mapping_tests(mapping)
+    if not results:
+        click.echo(f"{mapping_path}: the mapping has no tests.")
+        sys.exit(EXIT_DATA_ERRORS)
+    failed = 0
+    for result in results:
+        click.echo(f"{'PASS' if result.passed else 'FAIL'}  {result.name}")
+        for problem in result.problems:
+            click.echo(f"      {problem}")
+        failed += not result.passed
+    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    sys.exit(EXIT_DATA_ERRORS if failed else EXIT_OK)
+
+
 def main() -> None:
     cli(prog_name="cldetl")

@@ -235,3 +235,18 @@ def _ragged_lines(data, encoding: str, skip: int, width: int) -> list[int]:
 def _without_row_text(message: str) -> str:
     """Arrow's parse errors quote the offending row; keep only the part without personal data."""
     return message.split(":")[0].strip() if ":" in message else message
+
+
+def table_from_frame(frame: pd.DataFrame, path: str) -> CldTable:
+    """An in-memory CLD table (a transform's output) as the validator reads one from disk."""
+    import numpy as np
+    import pandas as pd
+
+    text = frame.astype(pd.StringDtype("pyarrow")).fillna("")
+    return CldTable(
+        path=path,
+        header=list(text.columns),
+        frame=text.reset_index(drop=True),
+        lines=np.arange(2, len(text) + 2, dtype=np.int64),
+        encoding="utf-8",
+    )

@@ -709,11 +709,11 @@ def run_ge(plan: SuitePlan, frame: pd.DataFrame, docs_dir: Path) -> GeRun:
     source = context.data_sources.add_pandas("cld_file")
     asset = source.add_dataframe_asset("release2_csv")
     batch_definition = asset.add_batch_definition_whole_dataframe("whole_file")
-    suite = context.suites.add(gx.ExpectationSuite(name=SUITE_NAME))
-    for index, planned in enumerate(plan.expectations):
-        expectation = _make_expectation(gxe, index, planned)
-        if expectation is not None:
-            suite.add_expectation(expectation)
+    # Built whole, then stored once: adding to a stored suite re-serialises it every time.
+    made = (_make_expectation(gxe, i, p) for i, p in enumerate(plan.expectations))
+    suite = context.suites.add(
+        gx.ExpectationSuite(name=SUITE_NAME, expectations=[e for e in made if e is not None])
+    )
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name="cld_release2_check", data=batch_definition, suite=suite)
     )

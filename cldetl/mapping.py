@@ -99,7 +99,8 @@ class Value(Strict):
     column: a source column as it is; coalesce: the first non-blank of several columns;
     value: a constant; template: text with {column} parts (an event reference, say);
     same_as: another CLD field of the same row; outcomes: several outcome columns, each looked
-    up, the first in the Event Outcome hierarchy winning. `lookup` translates local codes.
+    up, the first in the Event Outcome hierarchy winning. `lookup` translates local codes;
+    `default` fills a blank result (the guidance: 'Unknown' when a detail was not recorded).
     """
 
     column: str | None = None
@@ -109,8 +110,9 @@ class Value(Strict):
     same_as: str | None = None
     outcomes: list[str] | None = None
     lookup: str | None = None
+    default: str | None = None
 
-    @field_validator("value", mode="before")
+    @field_validator("value", "default", mode="before")
     @classmethod
     def _value_text(cls, value: Any) -> Any:
         return None if value is None else _text(value)
@@ -212,16 +214,21 @@ class Connection(Strict):
     secret_block: str | None = None
     url: str | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: str | None) -> str | None:
+        if url and re.search(r"://[^/@]*:[^/@]*@", url):
+            raise ValueError(
+                "url holds a password; put the URL in an environment variable and name it "
+                "with url_env (or use a Prefect Secret block with secret_block)"
+            )
+        return url
+
     @model_validator(mode="after")
     def _one(self) -> Connection:
         given = [self.url_env, self.secret_block, self.url]
         if sum(g is not None for g in given) != 1:
             raise ValueError("give exactly one of url_env, secret_block or url")
-        if self.url and re.search(r"://[^/@]*:[^/@]*@", self.url):
-            raise ValueError(
-                "url holds a password; put the URL in an environment variable and name it "
-                "with url_env (or use a Prefect Secret block with secret_block)"
-            )
         return self
 
 
@@ -575,6 +582,12 @@ def check_mapping(m: Mapping, spec: Spec) -> list[tuple[tuple, str]]:
                     f"lookup '{value.lookup}' gives {m.lookups[value.lookup].field} values, "
                     f"not {field}",
                 )
+        if value.default is not None and f.is_defined_list and value.default not in f.values:
+            problem(
+                loc + ("default",),
+                f"'{value.default}' is not a CLD {field} value"
+                f"{did_you_mean(value.default, f.values)}",
+            )
         if value.value is not None and f.is_defined_list and value.value not in f.values:
             problem(
                 loc + ("value",),

@@ -267,7 +267,7 @@ class _Ledger:
         out = pd.DataFrame(table).reindex(columns=columns)
         for column in ("read", "in_output", "person_details", "excluded"):
             out[column] = out[column].astype("Int64")
-        out["excluded_reason"] = out["excluded_reason"].fillna("")
+        out["excluded_reason"] = out["excluded_reason"].astype("string").fillna("")
         return out
 
 
@@ -322,8 +322,21 @@ def _event_candidates(
 def _empty_candidates(spec: Spec) -> pd.DataFrame:
     import pandas as pd
 
-    columns = [CANDIDATE, SOURCE, RULE, ROW, KEY, MEMBERS, PERSON, "Client Type"] + EVENT_FIELDS
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    columns = [
+        CANDIDATE,
+        SOURCE,
+        RULE,
+        ROW,
+        KEY,
+        MEMBERS,
+        MEMBER_KEYS,
+        "_reference_base",
+        "_row_index",
+        PERSON,
+        "Client Type",
+    ] + EVENT_FIELDS
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    return frame.astype({CANDIDATE: "int64", "_row_index": "int64", MEMBERS: "object"})
 
 
 def _emit(

@@ -95,6 +95,22 @@ def apply_lookup(ctx: ValueContext, name: str, codes: pd.Series, column: str) ->
 
 def evaluate_value(ctx: ValueContext, value: Value, frame: pd.DataFrame, field: str) -> pd.Series:
     """The value of one CLD field for every row of `frame` (dates stay datetimes)."""
+    result = _evaluate(ctx, value, frame, field)
+    if value.default is None:
+        return result
+    if _is_dates(result):
+        return result
+    text = as_text(result)
+    return text.where(text.ne(""), value.default)
+
+
+def _is_dates(values: pd.Series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_datetime64_any_dtype(values.dtype)
+
+
+def _evaluate(ctx: ValueContext, value: Value, frame: pd.DataFrame, field: str) -> pd.Series:
     import pandas as pd
 
     if value.value is not None:

@@ -1,0 +1,51 @@
+"""pytest collects the tests written inside mapping files (`mappings/*.yaml`), so an LA's own
+expectations run with the rest of the suite: `pytest mappings/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path):
+    if file_path.suffix in (".yaml", ".yml") and file_path.parent.name == "mappings":
+        return MappingFile.from_parent(parent, path=file_path)
+    return None
+
+
+class MappingFile(pytest.File):
+    def collect(self):
+        from cldetl.mapping import load_mapping
+
+        mapping = load_mapping(self.path)
+        for test in mapping.tests:
+            yield MappingTestItem.from_parent(self, name=test.name, mapping=mapping, test=test)
+
+
+class MappingTestItem(pytest.Item):
+    def __init__(self, *, mapping, test, **kwargs):
+        super().__init__(**kwargs)
+        self.mapping = mapping
+        self.test = test
+
+    def runtest(self) -> None:
+        from cldetl.mapping_tests import run_mapping_test
+
+        result = run_mapping_test(self.mapping, self.test)
+        if not result.passed:
+            raise MappingTestFailure(result.problems)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, MappingTestFailure):
+            return "\n".join(excinfo.value.problems)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, None, f"mapping test: {self.name}"
+
+
+class MappingTestFailure(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -1,0 +1,145 @@
+"""load_mapping: the mapping language's checks and its error messages (file:line key: what,
+and how to fix it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cldetl.mapping import MappingError, load_mapping
+
+BASE = Path(__file__).parent / "data" / "mapping_files" / "testshire.yaml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "la.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _mutated(tmp_path: Path, old: str, new: str) -> Path:
+    text = BASE.read_text(encoding="utf-8")
+    assert old in text, old
+    return _write(tmp_path, text.replace(old, new, 1))
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_the_test_mapping_loads():
+    mapping = load_mapping(BASE)
+    assert mapping.metadata.la_code == "999"
+    assert [rule.name for rule in mapping.events][0] == "conversation_1"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "expected"),
+    [
+        (
+            "values: {M: Male, F: Female}",
+            "values: {M: Mail, F: Female}",
+            "values: {M: Mail",
+            "lookups.gender.values.M: 'Mail' is not a CLD Gender value; did you mean 'Male'?",
+        ),
+        (
+            "Assessment Type: Financial assessment",
+            "Assessment Type: Financial Assessment",
+            "Financial Assessment",
+            "'Financial Assessment' is not a CLD Assessment Type value; did you mean "
+            "'Financial assessment'?",
+        ),
+        (
+            "    Date of Death: {column: dod}",
+            "    Date of Deaht: {column: dod}",
+            "Date of Deaht",
+            "person.fields.Date of Deaht: 'Date of Deaht' is not a CLD field; did you mean "
+            "'Date of Death'?",
+        ),
+        (
+            "source: lines\n    person: person_id",
+            "source: line\n    person: person_id",
+            "source: line\n",
+            "no source named 'line'; did you mean 'lines'?",
+        ),
+        (
+            "Event Start Date: {column: started}",
+            "Event Start Date: {column: startd}",
+            "{column: startd}",
+            "column 'startd' is not declared in sources.steps.columns; did you mean 'started'?",
+        ),
+        (
+            "  url_env: TESTSHIRE_DB_URL",
+            "  url: postgresql://cld:secret@db/mosaic",
+            "url: postgresql",
+            "url holds a password",
+        ),
+        (
+            "  cadence: quarterly",
+            "  cadense: quarterly",
+            "cadense",
+            "metadata.cadense: unknown key 'cadense'; did you mean 'cadence'?",
+        ),
+        (
+            '    when: {column: status, in: [CANCELLED]}\n    reason: "cancelled: the process',
+            '    when: {column: status, inn: [CANCELLED]}\n    reason: "cancelled: the process',
+            "inn: [CANCELLED]",
+            "unknown key 'inn'",
+        ),
+    ],
+)
+def test_mapping_errors_name_line_key_and_fix(tmp_path, old, new, needle, expected):
+    path = _mutated(tmp_path, old, new)
+    with pytest.raises(MappingError) as info:
+        load_mapping(path)
+    message = str(info.value)
+    assert expected in message
+    line = _line_of(path, needle.splitlines()[0])
+    assert f"{path}:{line} " in message
+
+
+def test_every_problem_is_listed_not_just_the_first(tmp_path):
+    text = BASE.read_text().replace("{M: Male, F: Female}", "{M: Mail, F: Femail}")
+    with pytest.raises(MappingError) as info:
+        load_mapping(_write(tmp_path, text))
+    assert "2 problem(s)" in str(info.value)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = _write(tmp_path, "version: 1\nmetadata: [unclosed\n")
+    with pytest.raises(MappingError, match=r"la\.yaml:\d+: not valid YAML"):
+        load_mapping(path)
+
+
+def test_python_tags_are_never_constructed(tmp_path):
+    path = _write(tmp_path, "version: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(MappingError, match="not valid YAML"):
+        load_mapping(path)
+
+
+@pytest.mark.parametrize(
+    "identifier", ["steps; DROP TABLE x", "dbo.steps--", "[steps]", "st eps", "1steps"]
+)
+def test_template_identifiers_must_be_plain_names(tmp_path, identifier):
+    raw = yaml.safe_load(BASE.read_text())
+    raw["sources"]["steps"]["params"] = {"identifiers": {"steps": identifier}}
+    path = _write(tmp_path, yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(MappingError, match="is not a plain table or column name"):
+        load_mapping(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(MappingError, match="no such mapping file"):
+        load_mapping(tmp_path / "nope.yaml")
+
+
+def test_an_event_row_needs_an_end_date_unless_a_service(tmp_path):
+    path = _mutated(
+        tmp_path,
+        "          Event End Date: {column: completed}\n          Assessment Type: Financial",
+        "          Assessment Type: Financial",
+    )
+    with pytest.raises(MappingError, match="needs 'Event End Date'"):
+        load_mapping(path)
