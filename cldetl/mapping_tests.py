@@ -48,8 +48,8 @@ def _compare_rows(cld: pd.DataFrame, expect: list[dict], only_exclusions: bool) 
     free = pd.Series(True, index=cld.index)
     for wanted in sorted(expect, key=len, reverse=True):
         mask = free.copy()
-        for field, value in wanted.items():
-            mask &= cld[field].astype(str).eq(str(value))
+        for name, value in wanted.items():
+            mask &= cld[name].astype(str).eq(str(value))
         if mask.any():
             free[mask.idxmax()] = False
         else:
