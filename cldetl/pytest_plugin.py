@@ -9,9 +9,12 @@ import pytest
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path):
-    if file_path.suffix in (".yaml", ".yml") and file_path.parent.name == "mappings":
-        return MappingFile.from_parent(parent, path=file_path)
-    return None
+    """Mapping files in the project's own `mappings/` folder (not test fixtures elsewhere)."""
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    if file_path.parent != Path(parent.config.rootpath) / "mappings":
+        return None
+    return MappingFile.from_parent(parent, path=file_path)
 
 
 class MappingFile(pytest.File):
