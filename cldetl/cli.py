@@ -61,6 +61,14 @@ def spec(fmt: str) -> None:
         click.echo(spec_markdown(loaded), nl=False)
 
 
+@cli.command("mapping-docs")
+def mapping_docs() -> None:
+    """Print the mapping language guide and reference (docs/mapping.md)."""
+    from cldetl.mapping_docs import mapping_markdown
+
+    click.echo(mapping_markdown(), nl=False)
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option(

@@ -1,0 +1,139 @@
+"""docs/mapping.md: a guide to the mapping language plus a reference generated from the
+pydantic models in cldetl/mapping.py, so the reference cannot drift from what is accepted."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+
+from cldetl import mapping as m
+
+GUIDE = """# The mapping language
+
+A mapping (`mappings/<la>.yaml`) says, once per authority, how local records and codes become
+CLD events. It is data: filters are structured, lookups are tables, nothing is evaluated. Load
+and check one with `cldetl test-mapping mappings/<la>.yaml` (which also runs its tests) or
+`cldetl run --mapping ...`. Errors name the file, line and key:
+
+    mappings/eastmoor.yaml:42 lookups.gender.values.M: 'Mail' is not a CLD Gender value;
+    did you mean 'Male'?
+
+## How a run uses it
+
+1. **Sources** are extracted (SQL templates in `connectors/<system>/`, or partner files).
+2. **Exclusions** are applied first: a record matching one is out, with its `reason`.
+3. **Event rules** are tried in order; a record is taken by the first rule whose `when` holds.
+   Each of the rule's `rows` (whose own `when` holds) gives one CLD row: a record can give a
+   Request and an Assessment (conversation 1 at first contact), or a carer's row beside the
+   cared-for person's (`kind: carer_by_association`, `person: <carer column>`).
+4. **Service lines** of one service that follow on (an uplift restarts the line) are chained
+   into one service from the original start (`split_lines: original_start`) or kept per line.
+5. **Person details** come from `person.fields` (latest known) and `person.dated` (as at the
+   event end date, or the latest).
+6. **The guidance's rules**: death ends a running service (outcome 'NFA: Deceased'); services
+   open at the period end have no end date and outcome 'Continuation of support or services';
+   financial assessments have no outcome or method; unpaid carers get the PSR 'Social support:
+   Support to unpaid carer', route 'Community or other route' and review reason 'planned' when
+   not recorded, and no client funding status where the LA does not charge them; employment
+   status is blank at 65+. Each can be changed under `defaults`.
+7. **The reporting period**: requests, assessments and reviews completed inside the 12 months;
+   services active in any part of it. Anything else is excluded with its reason.
+
+Every source record ends in the CLD file or in `exclusions.csv`; `reconciliation.csv` counts
+them per source and a run that does not add up fails. Local codes a lookup does not list go
+to `unmapped_codes.csv` with counts (the lookup's `default` is used meanwhile).
+
+## Values
+
+A CLD field's value is one of: `{column: c}`, `{coalesce: [c1, c2]}`, a constant (`Short term
+assessment` or `{value: ...}`), `{template: "MS{step_id}"}`, `{same_as: Event Start Date}`, or
+`{outcomes: [c1, c2], lookup: outcome}` (several outcomes: the first in the Event Outcome list
+wins). `lookup: name` translates local codes; `default:` fills a blank result.
+
+## Filters
+
+`{column: c, in: [...]}`, `{column: c, not_in: [...]}`, `{column: c, blank: true}`, and
+`{all: [...]}`, `{any: [...]}`, `{not: ...}` of those. Codes compare as text.
+
+## Tests in the mapping
+
+```yaml
+tests:
+  - name: conversation 1 at first contact gives a request and an assessment
+    period_end: 2025-09-30
+    given:
+      steps: [{step_id: 3155, person_id: 1, step_type: 1001, ...}]
+      people: [{person_id: 1, ...}]
+    expect:
+      - {Event Type: Request, Event Start Date: 04/07/2025, Event End Date: 04/07/2025}
+      - {Event Type: Assessment, Event End Date: 18/07/2025}
+    expect_excluded:
+      - {source: steps, source_key: "3156", reason: cancelled}
+```
+
+Each expected row must match a different output row on the fields it lists; every output row
+must be expected. `cldetl test-mapping` runs them; so does `pytest` (the `mappings/` folder).
+"""
+
+SECTIONS = [
+    ("Mapping", "The file"),
+    ("Metadata", "metadata"),
+    ("Connection", "connection"),
+    ("Source", "sources.<name>"),
+    ("TemplateParams", "sources.<name>.params"),
+    ("FileFormat", "sources.<name>.file_format"),
+    ("Lookup", "lookups.<name>"),
+    ("PersonDetails", "person"),
+    ("DatedDetail", "person.dated.<CLD field>"),
+    ("EventRule", "events[]"),
+    ("EventRow", "events[].rows[]"),
+    ("ServiceLines", "events[].service_lines"),
+    ("Value", "a CLD field's value"),
+    ("Filter", "when (a filter)"),
+    ("Exclusion", "exclusions[]"),
+    ("Defaults", "defaults"),
+    ("MappingTest", "tests[]"),
+]
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " or ".join(f"`{a}`" for a in args)
+    if origin in (list,):
+        return f"list of {_type_name(args[0])}"
+    if origin in (dict,):
+        return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
+    if origin in (typing.Union, __import__("types").UnionType):
+        names = [_type_name(a) for a in args if a is not type(None)]
+        suffix = " (optional)" if type(None) in args else ""
+        return " or ".join(names) + suffix
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation.__name__
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def mapping_markdown() -> str:
+    out = [GUIDE, "## Reference (generated from cldetl/mapping.py)\n"]
+    for name, where in SECTIONS:
+        model: type[BaseModel] = getattr(m, name)
+        out.append(f"### {name} — `{where}`\n")
+        doc = inspect.cleandoc(model.__doc__ or "")
+        if doc:
+            out.append(doc + "\n")
+        out.append("| key | type | default |")
+        out.append("|---|---|---|")
+        for field_name, info in model.model_fields.items():
+            if field_name == "path":
+                continue
+            key = info.alias or field_name
+            default = "required" if info.is_required() else repr(info.default)
+            if isinstance(info.default, BaseModel):
+                default = "see below"
+            out.append(f"| `{key}` | {_type_name(info.annotation)} | {default} |")
+        out.append("")
+    return "\n".join(out)
