@@ -230,6 +230,54 @@ def _print_run_summary(console, numbers: dict) -> None:
             console.print(f"  {name}: {path}", highlight=False)
 
 
+@cli.command()
+@click.option(
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The authority's mapping file.",
+)
+@click.option(
+    "--dialect",
+    type=click.Choice(["mssql", "postgresql", "oracle", "sqlite"]),
+    default="mssql",
+    show_default=True,
+    help="The database the SQL is rendered for.",
+)
+@click.option(
+    "--period-end",
+    help="Period end the bound dates are shown for (YYYY-MM-DD; "
+    "default: the last completed quarter).",
+)
+@click.option(
+    "--connectors",
+    "connectors_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of extract templates (default: connectors/ beside mappings/).",
+)
+def sql(
+    mapping_path: str, dialect: str, period_end: str | None, connectors_dir: str | None
+) -> None:
+    """Print the SQL every source runs, for review by the authority's DBA.
+
+    Values are never in the SQL: they are bind parameters, listed above each statement.
+    """
+    from pathlib import Path
+
+    from cldetl.extract import format_rendered, render_all
+    from cldetl.mapping import load_mapping
+    from cldetl.pipeline import reporting_period
+
+    mapping = load_mapping(mapping_path)
+    period = reporting_period(mapping, _period_end(period_end))
+    rendered = render_all(
+        mapping, dialect, period, Path(connectors_dir) if connectors_dir else None
+    )
+    click.echo(format_rendered(rendered), nl=False)
+
+
 @cli.command("test-mapping")
 @click.argument("mapping_path", type=click.Path(dir_okay=False))
 def test_mapping(mapping_path: str) -> None:

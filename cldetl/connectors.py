@@ -67,13 +67,9 @@ def _where(mapping: Mapping, *loc: str) -> str:
     dotted = ".".join(loc)
     if not mapping.path:
         return dotted
-    line = None
-    try:
-        from cldetl.mapping import _line_for, _line_index
+    from cldetl.mapping import key_line
 
-        line = _line_for(_line_index(Path(mapping.path).read_text(encoding="utf-8")), loc)
-    except Exception:  # noqa: BLE001 - a line number is a nicety; never fail a message on it
-        line = None
+    line = key_line(mapping.path, loc)
     return f"{mapping.path}:{line or '?'} {dotted}"
 
 
@@ -473,7 +469,7 @@ def create_engine(url: str, origin: str = "the url argument") -> Engine:
         raise UsageError(
             f"the database URL from {origin} ({masked(url)}) names a dialect SQLAlchemy does not "
             "know; use mssql+pyodbc://, mssql+pymssql://, oracle+oracledb://, "
-            "postgresql+psycopg2:// or sqlite:///."
+            "postgresql+psycopg:// or sqlite:///."
         ) from None
     except ArgumentError:
         raise UsageError(
@@ -481,12 +477,20 @@ def create_engine(url: str, origin: str = "the url argument") -> Engine:
             "password); write it as dialect+driver://user:password@host:port/database."
         ) from None
     except ImportError as exc:
-        driver = exc.name or "its driver"
+        driver = (exc.name or "its driver").split(".")[0]
+        install = _INSTALL.get(driver, f"pip install {driver}")
         raise UsageError(
             f"the database URL from {origin} ({masked(url)}) needs the Python package "
-            f"'{driver}', which is not installed: pip install {driver} "
-            "(see docs/connectors.md for SQL Server and Oracle drivers)."
+            f"'{driver}', which is not installed: {install} (see docs/connectors.md)."
         ) from None
+
+
+_INSTALL = {
+    "pyodbc": 'pip install "cldetl[mssql]" (pyodbc, plus Microsoft\'s ODBC Driver 18)',
+    "oracledb": 'pip install "cldetl[oracle]" (oracledb)',
+    "psycopg": 'pip install "cldetl[postgres]" (psycopg)',
+    "psycopg2": "pip install psycopg2-binary, or use postgresql+psycopg:// with cldetl[postgres]",
+}
 
 
 _MISSING_OBJECT = re.compile(
@@ -530,9 +534,11 @@ def _error_code(exc: BaseException) -> str:
 
 def connection_error(exc: BaseException, name: str, url: str, origin: str) -> InputError:
     """An error connecting as an InputError that names the source and what to check."""
+    message = _driver_message(exc, url)
+    stop = "" if message.endswith(("?", "!")) else "."
     return InputError(
         f"source '{name}': the database refused the connection or could not be reached "
-        f"({masked(url)}): {_driver_message(exc, url)}. Check the server is running and "
+        f"({masked(url)}): {message}{stop} Check the server is running and "
         f"reachable from here, and the credentials in {origin}."
     )
 
@@ -664,11 +670,10 @@ def _chunk_table(
 def _arrow_array(values, kind, arrow_type, name, template, column, offset):
     import pyarrow as pa
 
-    if kind != "text" or all(v is None or type(v) is str for v in values):
-        try:
-            return pa.array(values, type=arrow_type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            pass
+    try:
+        return pa.array(values, type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
     if kind == "date":
         # ISO text dates (SQLite, or a CAST to varchar): parsed by Arrow, not row by row.
         import pyarrow.compute as pc

@@ -51,6 +51,7 @@ __all__ = [
     "extract",
     "format_rendered",
     "masked",
+    "extract_source",
     "read_file_source",
     "render_all",
     "render_source",
@@ -131,6 +132,33 @@ def extract(
     return frames
 
 
+def extract_source(
+    mapping: Mapping,
+    name: str,
+    period: ReportingPeriod,
+    *,
+    connectors_dir: Path | None = None,
+    staging_dir: Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: bool = False,
+    url: str | None = None,
+) -> pd.DataFrame:
+    """Read one source (a flow runs one task per source, each retried on its own)."""
+    if name not in mapping.sources:
+        raise UsageError(f"the mapping has no source named {name!r}.")
+    single = mapping.model_copy(update={"sources": {name: mapping.sources[name]}})
+    frames = extract(
+        single,
+        period,
+        connectors_dir=connectors_dir,
+        staging_dir=staging_dir,
+        chunk_rows=chunk_rows,
+        progress=progress,
+        url=url,
+    )
+    return frames[name]
+
+
 def _connect(engine, name: str, url: str, origin: str):
     from sqlalchemy.exc import DBAPIError
 
@@ -158,10 +186,14 @@ def _stage(conn, rendered, source, path: Path, chunk_rows: int, url: str, bar, t
     import pyarrow.parquet as pq
 
     schema = arrow_schema(source.columns)
-    with pq.ParquetWriter(str(path), schema) as writer:
-        for table in stream_source(conn, rendered, source, chunk_rows, url):
-            writer.write_table(table)
-            bar.advance(task, table.num_rows)
+    try:
+        with pq.ParquetWriter(str(path), schema) as writer:
+            for table in stream_source(conn, rendered, source, chunk_rows, url):
+                writer.write_table(table)
+                bar.advance(task, table.num_rows)
+    except BaseException:
+        path.unlink(missing_ok=True)  # no half-written staging file left behind
+        raise
 
 
 def _read_staged(path: Path) -> pd.DataFrame:

@@ -24,7 +24,7 @@ How the data is shown to GE:
 Great Expectations is imported inside the functions that run it: it takes seconds to import,
 and `cldetl validate` without `--report` must not pay for it. The report directory can hold
 personal data (Data Docs list unexpected values), so everything written is owner-only; values
-of personal fields are kept out of the Data Docs altogether, and the index page shows counts,
+of personal and free-text fields are replaced in the Data Docs, and the index page shows counts,
 never values.
 """
 
@@ -52,12 +52,14 @@ from cldetl.conditions import (
     Not,
     walk,
 )
+from cldetl.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from cldetl.csvfile import CldTable
     from cldetl.findings import ValidationReport
+    from cldetl.spec import Field as SpecField
     from cldetl.spec import Spec
 
 LIST_RULES = ("list.value", "list.release1", "list.near_miss")
@@ -151,7 +153,7 @@ def dnf(cond: Condition, negate: bool = False) -> RowCondition:
         op = "in" if cond.negate == negate else "not_in"
         return ((Literal(cond.field, op, tuple(cond.values)),),)
     if isinstance(cond, FieldBlank):
-        op = "null" if cond.blank != negate else "not_null"
+        op = "null" if cond.blank == negate else "not_null"
         return ((Literal(cond.field, op),),)
     if isinstance(cond, AgeBetween):
         bounds = []
@@ -264,7 +266,7 @@ class ExpectationPlan:
     severity: str = "error"
     when: RowCondition | None = None
     condition_text: str = ""
-    personal: bool = False
+    hide_values: bool = False  # keep its unexpected values out of the Data Docs
 
     @property
     def key(self) -> tuple[tuple[str, ...], str | None]:
@@ -285,6 +287,11 @@ class SuitePlan:
     @property
     def mirrored_rules(self) -> set[str]:
         return {r for p in self.expectations for r in p.rules}
+
+
+def _hidden(f: SpecField) -> bool:
+    """Values never shown in the Data Docs: personal fields, and free text that may hold any."""
+    return f.personal or f.type == "text"
 
 
 def _row_rule_fields(cond: Condition) -> set[str]:
@@ -349,7 +356,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
         needs: tuple[str, ...] | set[str],
         *,
         when: Condition | None = None,
-        personal: bool = False,
+        hide_values: bool = False,
         **kwargs: Any,
     ) -> None:
         severity = "error" if any(spec.rules[r].severity == "error" for r in rules) else "warning"
@@ -364,7 +371,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                 severity=severity,
                 when=None if when is None else dnf(when),
                 condition_text="" if when is None else when.describe(),
-                personal=personal,
+                hide_values=hide_values,
             )
         )
 
@@ -380,7 +387,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
 
     date_pattern = spec.pattern("date")
     for f in spec.fields:
-        name, personal, needs = f.name, f.personal, (f.name,)
+        name, hide, needs = f.name, _hidden(f), (f.name,)
         if f.is_defined_list:
             add(
                 "ExpectColumnValuesToBeInSet",
@@ -389,7 +396,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                 f"list: {name} is blank or one of the {len(f.values)} values of its Release 2 "
                 "defined list (exact, case-sensitive)",
                 needs,
-                personal=personal,
+                hide_values=hide,
                 column=name,
                 value_set=list(f.values),
             )
@@ -403,7 +410,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                 f"type.postcode: {name} is blank, a full postcode, an outward code or one of "
                 "the special values",
                 needs,
-                personal=personal,
+                hide_values=hide,
                 column=name,
                 regex=_postcode_regex(),
             )
@@ -414,7 +421,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                 name,
                 f"type.date: {name} is blank or has the shape dd/mm/yyyy",
                 needs,
-                personal=personal,
+                hide_values=hide,
                 column=name,
                 regex=date_pattern,
             )
@@ -424,7 +431,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                 name,
                 f"type.date: {name}, where it has the shape dd/mm/yyyy, is a real calendar date",
                 needs,
-                personal=personal,
+                hide_values=hide,
                 column=name + SHAPED_SUFFIX,
                 strftime_format=DATE_FORMAT,
             )
@@ -435,7 +442,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                 name,
                 f"type.text: {name} has no line break or control character",
                 needs,
-                personal=personal,
+                hide_values=hide,
                 column=name,
                 regex=TEXT_FORBIDDEN,
             )
@@ -446,7 +453,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                 name,
                 f"type.{f.type}: {name} is blank or matches {spec.pattern(f.type)}",
                 needs,
-                personal=personal,
+                hide_values=hide,
                 column=name,
                 regex=spec.pattern(f.type),
             )
@@ -455,7 +462,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
         when = row.when
         needs = set(row.fields) | _row_rule_fields(when)
         for name in row.fields:
-            personal = spec.field(name).personal
+            hide = _hidden(spec.field(name))
             if row.kind == "mandatory":
                 add(
                     "ExpectColumnValuesToNotBeNull",
@@ -474,7 +481,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                     f"{row.rule}: {name} is blank where {when.describe()}",
                     needs,
                     when=when,
-                    personal=personal,
+                    hide_values=hide,
                     column=name,
                 )
             else:
@@ -486,7 +493,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
                     f"{row.rule}: {name} is blank or {wanted} where {when.describe()}",
                     needs,
                     when=when,
-                    personal=personal,
+                    hide_values=hide,
                     column=name,
                     value_set=list(row.values),
                 )
@@ -498,7 +505,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
             later,
             f"{rule}: {later} is on or after {earlier} (where both are dates)",
             (later, earlier),
-            personal=spec.field(later).personal or spec.field(earlier).personal,
+            hide_values=_hidden(spec.field(later)) or _hidden(spec.field(earlier)),
             column_A=later + PARSED_SUFFIX,
             column_B=earlier + PARSED_SUFFIX,
             or_equal=True,
@@ -521,7 +528,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
         "Event End Date",
         f"{rule}: Date of Death is on or after Event End Date (where both are dates)",
         needs,
-        personal=True,
+        hide_values=True,
         column_A="Date of Death" + PARSED_SUFFIX,
         column_B="Event End Date" + PARSED_SUFFIX,
         or_equal=True,
@@ -535,7 +542,7 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
         "Reporting Period End Date",
         needs,
         when=open_service,
-        personal=True,
+        hide_values=True,
         column_A="Date of Death" + PARSED_SUFFIX,
         column_B="Reporting Period End Date" + PARSED_SUFFIX,
         or_equal=False,
@@ -588,7 +595,14 @@ def ge_frame(plan: SuitePlan, table: CldTable, spec: Spec) -> pd.DataFrame:
         at = parsed["Event End Date"].fillna(parsed["Reporting Period End Date"])
         columns[AGE_COLUMN] = parsers.whole_years(parsed["Date of Birth"], at)
     frame = pd.DataFrame(columns)
-    frame.index = pd.RangeIndex(len(frame))
+    # Plain Python strings: GE's pandas metrics call Python per value (strptime, query filters)
+    # and take rows much faster from object columns than from Arrow ones. Its regex metrics
+    # convert to pandas' string dtype first, so matching stays the same engine as native.
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.StringDtype):
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    # The index is the CSV line, so GE's unexpected index lists point into the file.
+    frame.index = pd.Index(table.lines, name="line")
     return frame
 
 
@@ -663,20 +677,21 @@ def _make_expectation(gxe: Any, index: int, plan: ExpectationPlan) -> Any | None
             return None
         if plan.when != ((),):
             kwargs["row_condition"] = _ge_condition(plan.when)
-    result_format: dict[str, Any] = {"result_format": "BASIC"}
-    if plan.personal:
-        result_format["partial_unexpected_count"] = 0
     return getattr(gxe, plan.expectation)(
         **kwargs,
         description=plan.description,
         meta={"cldetl_index": index, "rules": list(plan.rules), "column": plan.column},
         severity="critical" if plan.severity == "error" else "warning",
-        result_format=result_format,
     )
 
 
 def run_ge(plan: SuitePlan, frame: pd.DataFrame, docs_dir: Path) -> GeRun:
-    """Validate `frame` against the planned suite with GE, and build Data Docs in `docs_dir`."""
+    """Validate `frame` against the planned suite with GE, and build Data Docs in `docs_dir`.
+
+    The checkpoint runs without actions so that, before the Data Docs are built, unexpected
+    values of personal and free-text fields can be replaced in the stored results: GE applies one
+    result format to a whole run, so it cannot hide them per expectation.
+    """
     started = time.perf_counter()
     gx = _import_gx()
     import great_expectations.expectations as gxe
@@ -721,30 +736,51 @@ def run_ge(plan: SuitePlan, frame: pd.DataFrame, docs_dir: Path) -> GeRun:
         gx.Checkpoint(
             name="cldetl_report",
             validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
+            actions=[],
+            result_format={"result_format": "BASIC", "partial_unexpected_count": 20},
         )
     )
     result = checkpoint.run(batch_parameters={"dataframe": frame})
 
     by_index: dict[int, Any] = {}
-    validation_page = None
+    identifiers = []
     for identifier, run_result in result.run_results.items():
         for r in run_result.results:
-            by_index[int(r.expectation_config.meta["cldetl_index"])] = r
-        validation_page = _site_path(context, identifier)
-    outcomes = []
-    for index, planned in enumerate(plan.expectations):
-        r = by_index.get(index)
-        outcomes.append(_outcome(planned, r))
+            index = int(r.expectation_config.meta["cldetl_index"])
+            by_index[index] = r
+            if plan.expectations[index].hide_values:
+                _hide_values(r)
+        context.validation_results_store.set(identifier, run_result)
+        identifiers.append(identifier)
+    context.build_data_docs(site_names=[SITE_NAME])
+    outcomes = [_outcome(planned, by_index.get(i)) for i, planned in enumerate(plan.expectations)]
     index_page = docs_dir / "index.html"
     suite_page = docs_dir / "expectations" / f"{SUITE_NAME}.html"
+    pages = [_site_path(context, identifier) for identifier in identifiers]
     return GeRun(
         outcomes=outcomes,
         docs_index=index_page if index_page.exists() else None,
-        validation_page=validation_page,
+        validation_page=next((p for p in pages if p is not None), None),
         suite_page=suite_page if suite_page.exists() else None,
         seconds=time.perf_counter() - started,
     )
+
+
+def _hide_values(r: Any) -> None:
+    """Replace the unexpected values GE kept for one result by a placeholder (counts stay)."""
+    from cldetl.report import HIDDEN
+
+    result = r.result
+    if not result:
+        return
+    count = int(result.get("unexpected_count") or 0)
+    for key in ("partial_unexpected_list", "unexpected_list"):
+        if key in result:
+            result[key] = [HIDDEN] if count else []
+    for key in ("partial_unexpected_counts", "unexpected_counts"):
+        if key in result:
+            result[key] = [{"value": HIDDEN, "count": count}] if count else []
+    result.pop("unexpected_rows", None)
 
 
 def _site_path(context: Any, identifier: Any) -> Path | None:
@@ -832,6 +868,8 @@ def agreement(outcomes: list[Outcome], findings: pd.DataFrame) -> dict[tuple, Ag
 
 def _private_dir(path: Path) -> None:
     """Create `path` owner-only; an existing directory keeps its own permissions."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path} is a file; --report takes a folder for the report.")
     if not path.exists():
         path.mkdir(parents=True, mode=0o700)
         os.chmod(path, 0o700)
@@ -849,8 +887,9 @@ def _fresh_docs_dir(docs_dir: Path) -> None:
     (so pages of a previously checked file do not linger), anything else is left alone."""
     if docs_dir.exists():
         if not (docs_dir / DOCS_MARKER).exists():
-            raise FileExistsError(
-                f"{docs_dir} exists and is not a cldetl report; choose another --report folder."
+            raise UsageError(
+                f"{docs_dir} exists and was not written by cldetl; choose another --report "
+                "folder or remove it."
             )
         shutil.rmtree(docs_dir)
     docs_dir.mkdir(mode=0o700)
@@ -866,9 +905,22 @@ def _lock_down(root: Path) -> None:
             os.chmod(os.path.join(dirpath, name), 0o600)
 
 
-def write_ge_report(table: CldTable, report: ValidationReport, out_dir: str | Path) -> Path:
-    """Build the suite from the spec, validate `table.frame` with GE, build Data Docs into
-    `out_dir/great_expectations/` and write `out_dir/index.html`; return the index path."""
+@dataclass
+class GeReport:
+    """Everything a report run produced (for the CLI's summary line and for tests)."""
+
+    index: Path
+    plan: SuitePlan
+    run: GeRun
+    agreements: dict[tuple, Agreement]
+
+    @property
+    def disagreements(self) -> list[Agreement]:
+        return [a for a in self.agreements.values() if not a.agrees]
+
+
+def build_ge_report(table: CldTable, report: ValidationReport, out_dir: str | Path) -> GeReport:
+    """`write_ge_report`, returning the suite plan, GE's outcomes and the agreement as well."""
     from cldetl.spec import load_spec
 
     spec = load_spec()
@@ -884,7 +936,13 @@ def write_ge_report(table: CldTable, report: ValidationReport, out_dir: str | Pa
         _lock_down(docs_dir)
     index = out / "index.html"
     _write_private(index, render_index(spec, table, report, plan, run, out))
-    return index
+    return GeReport(index, plan, run, agreement(run.outcomes, report.findings))
+
+
+def write_ge_report(table: CldTable, report: ValidationReport, out_dir: str | Path) -> Path:
+    """Build the suite from the spec, validate `table.frame` with GE, build Data Docs into
+    `out_dir/great_expectations/` and write `out_dir/index.html`; return the index path."""
+    return build_ge_report(table, report, out_dir).index
 
 
 # --- The index page ----------------------------------------------------------------------------
@@ -981,9 +1039,9 @@ def render_index(
     if links:
         parts.append("<p>" + " &middot; ".join(links) + "</p>")
         parts.append(
-            '<p class="muted">The Data Docs list unexpected values of non-personal fields: treat '
-            "this folder as personal data. Opening them loads stylesheets and scripts from public "
-            "CDNs (no data is sent).</p>"
+            '<p class="muted">The Data Docs list unexpected values of fields that are neither '
+            "personal nor free text: keep this folder private. Opening them loads stylesheets and "
+            "scripts from public CDNs (no data is sent).</p>"
         )
 
     parts.append("<h2>Summary counts</h2>")

@@ -441,6 +441,16 @@ def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
     return lines.get(())
 
 
+def key_line(mapping_path: str | Path, loc: tuple) -> int | None:
+    """The line of a key (e.g. ("sources", "steps", "template")) in a mapping file, for
+    messages raised after loading; None when it cannot be found."""
+    try:
+        text = Path(mapping_path).read_text(encoding="utf-8")
+        return _line_for(_line_index(text), loc)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
 def _dotted(path: tuple) -> str:
     out = ""
     for part in path:

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from cldetl.mapping import Mapping, Source
 
 POSITION, KEY = "_pos", "_key"
+# Case systems write 31/12/9999 (or similar) for "no end date". Any date from this year on is
+# read as no date at all, which is what it means.
+NO_DATE_FROM_YEAR = 2200
 
 
 def _integer_text(column: pd.Series) -> pd.Series:
@@ -22,6 +25,30 @@ def _integer_text(column: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(column.dtype):
         return column.astype("Int64").astype("string")
     return column.astype("string").str.replace(r"\.0$", "", regex=True)
+
+
+def _far_future(values: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return (values.dt.year >= NO_DATE_FROM_YEAR).fillna(False).astype(bool)
+    year = values.astype("string").str.extract(r"^\s*(\d{4})-", expand=False)
+    return (pd.to_numeric(year, errors="coerce") >= NO_DATE_FROM_YEAR).fillna(False).astype(bool)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """Dates at day resolution (datetime64[ns]); far-future placeholders become NaT."""
+    import pandas as pd
+
+    far = _far_future(values)
+    kept = values.where(~far, None) if far.any() else values
+    if pd.api.types.is_datetime64_any_dtype(kept.dtype):
+        parsed = kept
+    else:
+        parsed = pd.to_datetime(kept, errors="coerce", format="ISO8601")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.dt.normalize().astype("datetime64[ns]")
 
 
 def prepare_source(name: str, source: Source, frame: pd.DataFrame) -> pd.DataFrame:
@@ -37,11 +64,10 @@ def prepare_source(name: str, source: Source, frame: pd.DataFrame) -> pd.DataFra
     for column, kind in source.columns.items():
         values = frame[column].reset_index(drop=True)
         if kind == "date":
-            parsed = pd.to_datetime(values, errors="coerce")
-            if getattr(parsed.dt, "tz", None) is not None:
-                parsed = parsed.dt.tz_localize(None)
-            out[column] = parsed.dt.normalize().astype("datetime64[ns]")
+            parsed = _dates(values)
+            out[column] = parsed
             bad = values.notna() & values.astype("string").str.strip().ne("") & parsed.isna()
+            bad &= ~_far_future(values)
             if bad.any():
                 raise InputError(
                     f"source '{name}' column '{column}': {int(bad.sum())} value(s) are not "
