@@ -12,11 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cldetl.errors import SpecError
+
 if TYPE_CHECKING:
     import pandas as pd
 
 
-class ConditionError(ValueError):
+class ConditionError(SpecError):
     """A condition in the spec file is malformed."""
 
 

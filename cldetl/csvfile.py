@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import mmap
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,14 +106,12 @@ def read_cld_csv(path: str | Path) -> CldTable:
     except OSError as exc:
         raise InputError(f"{path}: cannot be opened ({exc.strerror}).") from None
     with handle:
-        size = handle.seek(0, 2)
-        if size == 0:
-            raise InputError(f"{path}: the file is empty (0 bytes).")
-        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        return _read(path, data, np, pa, pacsv)
-    finally:
-        data.close()
+        # One read into memory: simpler and safer than a memory map (Arrow keeps views of the
+        # buffer alive in its errors), and the file is needed whole anyway.
+        data = handle.read()
+    if not data:
+        raise InputError(f"{path}: the file is empty (0 bytes).")
+    return _read(path, data, np, pa, pacsv)
 
 
 def _read(path, data, np, pa, pacsv) -> CldTable:
@@ -125,7 +123,7 @@ def _read(path, data, np, pa, pacsv) -> CldTable:
     header_text, encoding = _decode_header(first, path)
     header = _header_fields(header_text, path)
     body_start = len(data) if end < 0 else end + 1
-    if not data[body_start:].strip():
+    if re.compile(rb"\S").search(data, body_start) is None:
         raise InputError(f"{path}: the file has a header but no data rows.")
 
     invalid: list[tuple[int | None, int, int]] = []
@@ -153,7 +151,7 @@ def _read(path, data, np, pa, pacsv) -> CldTable:
         parse = pacsv.ParseOptions(
             newlines_in_values=newlines_in_values, invalid_row_handler=on_invalid_row
         )
-        source = pa.BufferReader(memoryview(data)[skip:])
+        source = pa.BufferReader(pa.py_buffer(data)[skip:])
         return pacsv.read_csv(
             source, read_options=read, parse_options=parse, convert_options=convert
         )
@@ -196,13 +194,20 @@ def _read(path, data, np, pa, pacsv) -> CldTable:
         )
     frame = table.to_pandas(types_mapper=_string_mapper())
     frame.columns = names
-    if newlines_in_values or data.find(b"\n\n", skip) >= 0 or data.find(b"\n\r\n", skip) >= 0:
-        lines = np.asarray(_record_lines(data, _py_encoding(text_encoding), skip), dtype=np.int64)
-        if len(lines) != len(frame):
-            lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    else:
-        lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+    lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+    if _physical_lines(np, data, skip) != len(frame) + 1:
+        # Quoted line breaks or blank lines: count lines the slow, exact way.
+        exact = np.asarray(_record_lines(data, _py_encoding(text_encoding), skip), dtype=np.int64)
+        if len(exact) == len(frame):
+            lines = exact
     return CldTable(path=path, header=header, frame=frame, lines=lines, encoding=encoding)
+
+
+def _physical_lines(np, data: bytes, skip: int) -> int:
+    """Lines in the file (a last line without a line break counts)."""
+    body = np.frombuffer(data, dtype=np.uint8, offset=skip)
+    breaks = int(np.count_nonzero(body == 10))
+    return breaks + (1 if len(body) and body[-1] != 10 else 0)
 
 
 def _py_encoding(arrow_encoding: str) -> str:

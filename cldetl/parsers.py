@@ -128,10 +128,10 @@ def postcode_problems(column: pd.Series) -> pd.Series:
         column,
         [
             (empty | ok, ""),
-            (upper.eq("UNKNOWN"), "write 'Unknown' with a capital U and no spaces"),
+            (upper.eq("UNKNOWN"), "must be written 'Unknown' (capital U, no spaces)"),
             (
                 upper.str.fullmatch(POSTCODE_FULL) | upper.str.fullmatch(POSTCODE_OUTWARD),
-                "use capital letters and no leading or trailing spaces",
+                "must be in capital letters with no leading or trailing spaces",
             ),
             (
                 squeezed.str.fullmatch(POSTCODE_OUTWARD + r"[0-9][A-Z]{2}"),
@@ -150,7 +150,8 @@ def pattern_problems(column: pd.Series, pattern: str, kind: str) -> pd.Series:
     import pandas as pd
 
     empty = blank(column)
-    ok = column.str.match(pattern).fillna(False).astype(bool)
+    ok = column.str.fullmatch(pattern.removeprefix("^").removesuffix("$")).fillna(False)
+    ok = ok.astype(bool)
     if (empty | ok).all():
         return pd.Series(None, index=column.index, dtype=object)
     everything = pd.Series(True, index=column.index)
@@ -164,7 +165,7 @@ def pattern_problems(column: pd.Series, pattern: str, kind: str) -> pd.Series:
     elif kind == "integer":
         cases = [
             (column.str.fullmatch(r"[0-9]+\.0+"), "has a decimal part: give a whole number"),
-            (column.str.fullmatch(r"\s*[0-9]+\s*"), "has spaces around the number"),
+            (column.str.fullmatch(r"\s*[0-9]+\s*"), "has spaces or line breaks around the number"),
             (everything, "is not a whole number"),
         ]
     else:

@@ -24,12 +24,18 @@ def report_json(report: ValidationReport) -> str:
     return json.dumps(report.to_json_dict(), indent=2, ensure_ascii=False)
 
 
+def console_safe(spec: Spec, column: str | None) -> bool:
+    """Values of coded fields may be shown; personal fields, free text and identifiers not."""
+    if not column or not spec.has_field(column):
+        return False
+    field = spec.field(column)
+    return not field.personal and field.type in ("defined_list", "integer", "numeric", "date")
+
+
 def shown_value(spec: Spec, column: str | None, value: str | None) -> str:
     if value is None:
         return ""
-    if column and spec.has_field(column) and spec.field(column).personal:
-        return HIDDEN
-    return value
+    return value if console_safe(spec, column) else HIDDEN
 
 
 def print_report(report: ValidationReport, spec: Spec, console: Console, examples: int = 3) -> None:
@@ -87,6 +93,6 @@ def print_report(report: ValidationReport, spec: Spec, console: Console, example
 
 def _masked_message(spec: Spec, column: str | None, value: str | None, message: str) -> str:
     """Messages never embed personal values (see parsers), but make sure of it here too."""
-    if value and column and spec.has_field(column) and spec.field(column).personal:
+    if value and not console_safe(spec, column):
         return message.replace(value, HIDDEN)
     return message

@@ -74,7 +74,7 @@ def _life_dates(ctx: CheckContext) -> None:
             "cross.event_after_death",
             "Event End Date",
             still_open,
-            ctx.column("Event End Date"),
+            None,
             "The service is open but the person died within the reporting period; end it at the "
             "date of death.",
         )

@@ -57,11 +57,12 @@ def check(ctx: CheckContext) -> None:
             column=name,
             line=1,
         )
-    in_file_order = [name for name in header if spec.has_field(name)]
+    # Order is judged on each field's first column; a repeat is reported as a duplicate.
+    in_file_order = list(dict.fromkeys(name for name in header if spec.has_field(name)))
     in_spec_order = [name for name in expected if name in present]
     if in_file_order != in_spec_order:
         position = next(
-            i for i, (a, b) in enumerate(zip(in_file_order, in_spec_order, strict=False)) if a != b
+            i for i, (a, b) in enumerate(zip(in_file_order, in_spec_order, strict=True)) if a != b
         )
         sink.file(
             "header.order",

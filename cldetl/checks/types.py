@@ -27,7 +27,9 @@ def check(ctx: CheckContext) -> None:
         bad = problems.notna()
         if not bad.any():
             continue
-        if field.personal:
+        if field.personal or field.type in ("text", "alphanumeric"):
+            # Free text and identifiers can hold personal data: the value stays out of the
+            # message (it is in the finding's value, which the console does not print).
             message = field.name + " " + problems[bad]
         else:
             message = field.name + " '" + column[bad].astype(object) + "' " + problems[bad]
