@@ -188,7 +188,9 @@ def _evaluate(cond, column, age, n, memo) -> pd.Series:
         hit = column(cond.field).isin(cond.values)
         return ~hit if cond.negate else hit
     if isinstance(cond, FieldBlank):
-        blank = column(cond.field).eq("")
+        # Blank as the mandatory checks see it: empty or only spaces. Other conditions compare
+        # values exactly as submitted ('Service ' is not a service).
+        blank = column(cond.field).str.strip().eq("").astype(bool)
         return blank if cond.blank else ~blank
     if isinstance(cond, AgeBetween):
         years = age()

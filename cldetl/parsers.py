@@ -21,6 +21,8 @@ POSTCODE_OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
 POSTCODE_FULL = POSTCODE_OUTWARD + r" [0-9][A-Z]{2}"
 POSTCODE_SPECIAL = ("ZZ99 3VZ", "ZZ99 3CZ", "Unknown")
 NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+# Free text may hold anything printable, but not line breaks or control characters.
+TEXT_FORBIDDEN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\r\n]"
 
 
 def blank(column: pd.Series) -> pd.Series:
@@ -180,7 +182,7 @@ def text_problems(column: pd.Series) -> pd.Series:
     """Free text may hold anything printable, but not line breaks or control characters."""
     import pandas as pd
 
-    bad = column.str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r\n]").fillna(False).astype(bool)
+    bad = column.str.contains(TEXT_FORBIDDEN).fillna(False).astype(bool) & ~blank(column)
     if not bad.any():
         return pd.Series(None, index=column.index, dtype=object)
     return _select(column, [(~bad, ""), (bad, "contains a line break or control character")])

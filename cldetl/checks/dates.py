@@ -38,17 +38,17 @@ def _event_order(ctx: CheckContext) -> None:
 
 
 def _life_dates(ctx: CheckContext) -> None:
-    if not ctx.usable(["Date of Birth", "Date of Death"]):
-        return
+    """Each rule runs when the columns it needs are in the file."""
     born, died = ctx.dates("Date of Birth"), ctx.dates("Date of Death")
-    ctx.sink.rows(
-        "cross.death_before_birth",
-        "Date of Death",
-        (died < born).fillna(False),
-        ctx.column("Date of Death"),
-        "Date of Death is before Date of Birth.",
-    )
-    if ctx.usable(["Event Start Date"]):
+    if ctx.usable(["Date of Birth", "Date of Death"]):
+        ctx.sink.rows(
+            "cross.death_before_birth",
+            "Date of Death",
+            (died < born).fillna(False),
+            ctx.column("Date of Death"),
+            "Date of Death is before Date of Birth.",
+        )
+    if ctx.usable(["Date of Birth", "Event Start Date"]):
         ctx.sink.rows(
             "cross.event_before_birth",
             "Event Start Date",
@@ -56,7 +56,7 @@ def _life_dates(ctx: CheckContext) -> None:
             ctx.column("Event Start Date"),
             "Event Start Date is before the person's Date of Birth.",
         )
-    if ctx.usable(["Event End Date", "Event Type", "Reporting Period End Date"]):
+    if ctx.usable(["Date of Death", "Event End Date", "Event Type", "Reporting Period End Date"]):
         end = ctx.dates("Event End Date")
         period_end = ctx.dates("Reporting Period End Date")
         ended_after = (end > died).fillna(False)
