@@ -1,5 +1,9 @@
-"""The `cldetl` command. A thin shell: each command calls one library function and turns its
-result into output and an exit code (0 ok, 1 data errors found, 2 unusable input or usage)."""
+"""The `cldetl` command. A thin shell: each command calls library functions and turns their
+results into output and an exit code (0 ok, 1 data errors found, 2 unusable input or usage).
+
+Options mean the same on every command that has them (--mapping, --period-end, --connectors,
+--verbose), and logs never carry row values, whatever the level.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,52 @@ class CldetlGroup(click.Group):
             sys.exit(exc.exit_code)
 
 
+def _enable_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        logging.getLogger().setLevel(logging.DEBUG)
+    return value
+
+
+def verbose_option(command):
+    """`--verbose` on every command: debug logs (row values are never logged)."""
+    return click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        expose_value=False,
+        callback=_enable_debug,
+        help="Debug logging (never prints row values).",
+    )(command)
+
+
+def mapping_option(command):
+    return click.option(
+        "--mapping",
+        "mapping_path",
+        required=True,
+        type=click.Path(dir_okay=False),
+        help="The authority's mapping file (mappings/<la>.yaml).",
+    )(command)
+
+
+def period_end_option(command):
+    return click.option(
+        "--period-end",
+        help="Last day of the 12-month reporting period, YYYY-MM-DD (default: the last "
+        "completed quarter, or month for monthly submitters).",
+    )(command)
+
+
+def connectors_option(command):
+    return click.option(
+        "--connectors",
+        "connectors_dir",
+        default=None,
+        type=click.Path(file_okay=False),
+        help="Folder of extract templates (default: connectors/ beside mappings/).",
+    )(command)
+
+
 @click.group(cls=CldetlGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", "-v", is_flag=True, help="Debug logging (never prints row values).")
 @click.version_option(package_name="cldetl")
@@ -35,6 +85,9 @@ def cli(verbose: bool) -> None:
     )
 
 
+# --- the specification ---------------------------------------------------------------------
+
+
 @cli.command()
 @click.option(
     "--format",
@@ -44,6 +97,7 @@ def cli(verbose: bool) -> None:
     show_default=True,
     help="Markdown for people (docs/spec.md), JSON for programs.",
 )
+@verbose_option
 def spec(fmt: str) -> None:
     """Print the Release 2 specification: fields, defined lists, when each is mandatory."""
     from cldetl.spec import load_spec
@@ -62,11 +116,15 @@ def spec(fmt: str) -> None:
 
 
 @cli.command("mapping-docs")
+@verbose_option
 def mapping_docs() -> None:
     """Print the mapping language guide and reference (docs/mapping.md)."""
     from cldetl.mapping_docs import mapping_markdown
 
     click.echo(mapping_markdown(), nl=False)
+
+
+# --- validate ------------------------------------------------------------------------------
 
 
 @cli.command()
@@ -95,6 +153,7 @@ def mapping_docs() -> None:
     type=click.IntRange(0, 1000),
     help="Example findings shown per rule in the text report.",
 )
+@verbose_option
 def validate(file: str, fmt: str, report_dir: str | None, monthly: bool, examples: int) -> None:
     """Check a CLD CSV FILE as the national portal does.
 
@@ -124,6 +183,9 @@ def validate(file: str, fmt: str, report_dir: str | None, monthly: bool, example
     sys.exit(EXIT_DATA_ERRORS if report.errors else EXIT_OK)
 
 
+# --- run -----------------------------------------------------------------------------------
+
+
 def _period_end(value: str | None):
     if value is None:
         return None
@@ -137,19 +199,15 @@ def _period_end(value: str | None):
         raise UsageError(f"--period-end {value!r} is not a date in YYYY-MM-DD form.") from None
 
 
+def _connectors(value: str | None):
+    from pathlib import Path
+
+    return Path(value) if value else None
+
+
 @cli.command()
-@click.option(
-    "--mapping",
-    "mapping_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The authority's mapping file (mappings/<la>.yaml).",
-)
-@click.option(
-    "--period-end",
-    help="Last day of the 12-month period, YYYY-MM-DD "
-    "(default: the last completed quarter, or month for monthly submitters).",
-)
+@mapping_option
+@period_end_option
 @click.option(
     "--out",
     "out_dir",
@@ -163,19 +221,25 @@ def _period_end(value: str | None):
     is_flag=True,
     help="Also write the HTML validation report (Great Expectations Data Docs).",
 )
+@connectors_option
 @click.option(
-    "--connectors",
-    "connectors_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="Folder of extract templates (default: connectors/ beside mappings/).",
+    "--prefect",
+    is_flag=True,
+    help="Run as the Prefect flow flows/quarterly_return.py (retries, artifacts, run history). "
+    "Starts a temporary local Prefect server unless PREFECT_API_URL is set.",
 )
+@click.option(
+    "--dry-run", is_flag=True, help="Only show what would be extracted and the SQL it would run."
+)
+@verbose_option
 def run(
     mapping_path: str,
     period_end: str | None,
     out_dir: str | None,
     html_report: bool,
     connectors_dir: str | None,
+    prefect: bool,
+    dry_run: bool,
 ) -> None:
     """Extract, transform, validate and write one authority's CLD return.
 
@@ -185,20 +249,109 @@ def run(
 
     from rich.console import Console
 
+    console = Console(highlight=False)
+    if dry_run:
+        from cldetl.pipeline import dry_run as describe
+
+        click.echo(describe(mapping_path, _period_end(period_end), _connectors(connectors_dir)))
+        sys.exit(EXIT_OK)
+    out = out_dir or str(Path("out") / Path(mapping_path).stem)
+    if prefect:
+        if connectors_dir:
+            from cldetl.errors import UsageError
+
+            raise UsageError(
+                "--connectors does not apply with --prefect: the flow uses connectors/ beside "
+                "the mapping's folder."
+            )
+        flows = _flows_module(mapping_path, "quarterly_return")
+        numbers = flows.run_quarterly_return(
+            mapping_path, _period_end(period_end), out, html_report
+        )
+        _print_run_summary(console, numbers)
+        if numbers.get("state") == "FAILED":
+            console.print(f"  [red]flow run failed: {numbers.get('state_message')}[/red]")
+        sys.exit(EXIT_DATA_ERRORS if numbers["validation_errors"] else EXIT_OK)
+
     from cldetl.pipeline import run as run_pipeline
     from cldetl.pipeline import summary
 
-    out = out_dir or str(Path("out") / Path(mapping_path).stem)
-    result = run_pipeline(
-        mapping_path,
-        out,
-        _period_end(period_end),
-        html_report=html_report,
-        connectors_dir=Path(connectors_dir) if connectors_dir else None,
-        progress=True,
-    )
-    _print_run_summary(Console(highlight=False), summary(result))
+    with _StageProgress(console) as stages:
+        result = run_pipeline(
+            mapping_path,
+            out,
+            _period_end(period_end),
+            html_report=html_report,
+            connectors_dir=_connectors(connectors_dir),
+            progress=True,
+            on_stage=stages.update,
+        )
+    _print_run_summary(console, summary(result))
     sys.exit(result.exit_code)
+
+
+class _StageProgress:
+    """A line per pipeline stage with its row count (counts only, never values)."""
+
+    LABELS = {
+        "extract": "source rows read",
+        "transform": "CLD rows built",
+        "validate": "rows validated",
+        "write": "files written",
+    }
+
+    def __init__(self, console) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            SpinnerColumn(finished_text="[green]done[/green]"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _StageProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def update(self, stage: str, status: str, rows: int | None = None) -> None:
+        if status == "start":
+            self.tasks[stage] = self.progress.add_task(f"{stage} ...", total=1)
+            return
+        label = f"{stage}: {rows:,} {self.LABELS.get(stage, 'rows')}"
+        self.progress.update(self.tasks[stage], description=label, completed=1)
+
+
+def _flows_module(mapping_path: str, name: str):
+    """flows/<name>.py, loaded by path: flows/ is a folder of Prefect entrypoints beside
+    mappings/, not an installed package."""
+    import importlib.util
+    from pathlib import Path
+
+    from cldetl.errors import UsageError
+
+    module_name = f"cldetl_flows_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    candidates = [
+        Path(mapping_path).resolve().parent.parent / "flows" / f"{name}.py",
+        Path.cwd() / "flows" / f"{name}.py",
+    ]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        raise UsageError(
+            f"flows/{name}.py was not found beside the mapping's folder or in the current "
+            "folder; run from the cldetl repository (or the authority's copy of it)."
+        )
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module
+    loader_spec.loader.exec_module(module)
+    return module
 
 
 def _print_run_summary(console, numbers: dict) -> None:
@@ -230,14 +383,11 @@ def _print_run_summary(console, numbers: dict) -> None:
             console.print(f"  {name}: {path}", highlight=False)
 
 
+# --- mapping tools -------------------------------------------------------------------------
+
+
 @cli.command()
-@click.option(
-    "--mapping",
-    "mapping_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The authority's mapping file.",
-)
+@mapping_option
 @click.option(
     "--dialect",
     type=click.Choice(["mssql", "postgresql", "oracle", "sqlite"]),
@@ -245,18 +395,9 @@ def _print_run_summary(console, numbers: dict) -> None:
     show_default=True,
     help="The database the SQL is rendered for.",
 )
-@click.option(
-    "--period-end",
-    help="Period end the bound dates are shown for (YYYY-MM-DD; "
-    "default: the last completed quarter).",
-)
-@click.option(
-    "--connectors",
-    "connectors_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="Folder of extract templates (default: connectors/ beside mappings/).",
-)
+@period_end_option
+@connectors_option
+@verbose_option
 def sql(
     mapping_path: str, dialect: str, period_end: str | None, connectors_dir: str | None
 ) -> None:
@@ -264,22 +405,19 @@ def sql(
 
     Values are never in the SQL: they are bind parameters, listed above each statement.
     """
-    from pathlib import Path
-
     from cldetl.extract import format_rendered, render_all
     from cldetl.mapping import load_mapping
     from cldetl.pipeline import reporting_period
 
     mapping = load_mapping(mapping_path)
     period = reporting_period(mapping, _period_end(period_end))
-    rendered = render_all(
-        mapping, dialect, period, Path(connectors_dir) if connectors_dir else None
-    )
+    rendered = render_all(mapping, dialect, period, _connectors(connectors_dir))
     click.echo(format_rendered(rendered), nl=False)
 
 
 @cli.command("test-mapping")
 @click.argument("mapping_path", type=click.Path(dir_okay=False))
+@verbose_option
 def test_mapping(mapping_path: str) -> None:
     """Run the tests written in a mapping file (given source rows, expected CLD rows).
 

@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DIALECTS = ("mssql", "postgresql", "oracle", "sqlite")
-BUILTIN_BINDS = ("period_start", "period_end")
+# period_end_next (the day after the period) bounds datetime columns: `ts < :period_end_next`
+# keeps the whole of the period's last day, which `ts <= :period_end` would not.
+BUILTIN_BINDS = ("period_start", "period_end", "period_end_next")
 # The pattern SQLAlchemy's text() uses for :name bind parameters (a `\:` is a literal colon).
 BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)")
 
@@ -253,7 +255,11 @@ def render_source(
             "t (identifiers), flags and dialect."
         ) from None
 
-    values: dict[str, Any] = {"period_start": period.start, "period_end": period.end}
+    values: dict[str, Any] = {
+        "period_start": period.start,
+        "period_end": period.end,
+        "period_end_next": period.end + timedelta(days=1),
+    }
     values.update(source.params.values)
     binds, expanding = {}, set()
     for bind in dict.fromkeys(BIND.findall(sql)):
@@ -262,7 +268,7 @@ def render_source(
                 f"template {template} (source '{name}') uses the bind parameter :{bind}, which "
                 f"is not set: add '{bind}' under "
                 f"{_where(mapping, 'sources', name, 'params', 'values')} (built in: "
-                ":period_start, :period_end)."
+                ":period_start, :period_end, :period_end_next)."
             )
         binds[bind] = values[bind]
         if isinstance(values[bind], list):

@@ -391,6 +391,19 @@ class MappingTest(Strict):
     expect: list[dict[str, str]] = []
     expect_excluded: list[dict[str, str]] = []
 
+    @field_validator("expect", "expect_excluded", mode="before")
+    @classmethod
+    def _values_text(cls, rows: Any) -> Any:
+        """CLD values are text: `No. of adults being cared for: 1` means '1'."""
+        if isinstance(rows, list):
+            return [
+                {k: ("" if v is None else _text(v)) for k, v in row.items()}
+                if isinstance(row, dict)
+                else row
+                for row in rows
+            ]
+        return rows
+
 
 class Mapping(Strict):
     version: Literal[1] = 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -96,6 +97,10 @@ def write_outputs(
     return files
 
 
+def _no_stage(stage: str, status: str, rows: int | None = None) -> None:
+    """The default stage callback: nothing to show."""
+
+
 def run(
     mapping_path: str | Path,
     out_dir: str | Path,
@@ -104,9 +109,14 @@ def run(
     html_report: bool = False,
     connectors_dir: Path | None = None,
     progress: bool = False,
+    on_stage: Callable[..., None] = _no_stage,
 ) -> RunResult:
     """Produce one authority's return for one period. Raises CldetlError when it cannot run;
-    validation errors in the output are in the result (files are still written)."""
+    validation errors in the output are in the result (files are still written).
+
+    `on_stage(stage, "start"|"done", rows)` is told as each stage starts and ends (the CLI's
+    progress display); rows are counts only, never values.
+    """
     from cldetl.extract import extract
     from cldetl.mapping import load_mapping
     from cldetl.transform import transform
@@ -114,11 +124,54 @@ def run(
     mapping = load_mapping(mapping_path)
     period = reporting_period(mapping, period_end)
     log.info("producing %s for the 12 months to %s", mapping.metadata.la_name, period.end)
+    on_stage("extract", "start")
     frames = extract(mapping, period, connectors_dir=connectors_dir, progress=progress)
+    on_stage("extract", "done", sum(len(f) for f in frames.values()))
+    on_stage("transform", "start")
     result = transform(mapping, frames, period)
+    on_stage("transform", "done", len(result.cld))
+    on_stage("validate", "start")
     table, report = validate_output(mapping, period, result.cld)
+    on_stage("validate", "done", report.rows)
+    on_stage("write", "start")
     files = write_outputs(out_dir, mapping, period, result, report, table, html_report)
+    on_stage("write", "done", len(files) - 1)
     return RunResult(mapping, period, result, report, files)
+
+
+def dry_run(
+    mapping_path: str | Path, period_end: date | None = None, connectors_dir: Path | None = None
+) -> str:
+    """What a run would extract, and the SQL it would send, without touching any database."""
+    from cldetl.extract import database_url, format_rendered, render_all
+    from cldetl.mapping import load_mapping
+
+    mapping = load_mapping(mapping_path)
+    period = reporting_period(mapping, period_end)
+    lines = [
+        f"{mapping.metadata.la_name} (LA {mapping.metadata.la_code}): the 12 months "
+        f"{period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}",
+        "",
+        "Sources:",
+    ]
+    for name, source in mapping.sources.items():
+        origin = f"template {source.template}" if source.template else f"file {source.file}"
+        lines.append(
+            f"  {name}: {origin}; {len(source.columns)} columns; key {', '.join(source.key)}"
+        )
+    dialect, note = "mssql", "SQL Server, the usual home of Mosaic and LiquidLogic reporting"
+    try:
+        from sqlalchemy.engine import make_url
+
+        if mapping.connection is not None and any(s.template for s in mapping.sources.values()):
+            dialect = make_url(database_url(mapping)).get_backend_name()
+            note = "the dialect of the configured database"
+    except Exception as exc:  # noqa: BLE001 - a dry run shows the SQL even without a database
+        note += f"; the database URL is not available here ({type(exc).__name__})"
+    lines += ["", f"SQL for {dialect} ({note}):", ""]
+    if any(s.template for s in mapping.sources.values()):
+        lines.append(format_rendered(render_all(mapping, dialect, period, connectors_dir)))
+    return "\n".join(lines)
 
 
 def summary(run_result: RunResult) -> dict:

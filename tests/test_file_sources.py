@@ -177,7 +177,8 @@ def test_database_source_is_not_a_file(mapping):
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
+
     book = openpyxl.Workbook()
     book.remove(book.active)
     for title, rows in sheets.items():
@@ -244,7 +245,6 @@ def test_xlsx_missing_sheet_lists_the_sheets(mapping, tmp_path):
 
 
 def test_not_a_workbook(mapping, tmp_path):
-    pytest.importorskip("openpyxl")
     write(tmp_path, "c.xlsx", "Carer ID,Person ID\n")
     with pytest.raises(InputError, match="not a readable .xlsx workbook"):
         read_file_source(file_mapping(mapping, tmp_path, "c.xlsx"), "carers")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from cldetl.spec import Spec
 
 CANDIDATE = "_candidate"
+KIND = "_kind"  # event | carer_by_association
 RULE, ROW, SOURCE = "_rule", "_row", "_source"
 NO_RULE = "no event rule takes this record (add a rule or an exclusion to the mapping)"
 NO_PERSON = "no person details: the person is not in the person source (a casual contact?)"
@@ -84,6 +85,7 @@ def transform(
 
     _apply_guidance(mapping, rows, period)
     reasons = rules.inclusion_reasons(rows, period)
+    reasons = _carer_by_association_follows_its_record(rows, reasons)
     ledger.drop_rows(rows, reasons.ne(""), reasons)
     rows = rows[reasons.eq("")].copy()
 
@@ -104,6 +106,43 @@ def transform(
         unmapped=unmapped.frame(),
         reconciliation=reconciliation,
     )
+
+
+def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Series):
+    """An 'Unpaid carer known by association' row is in the return only when an event row of
+    the same source record is; and one such row per carer and cared-for people is enough."""
+    import pandas as pd
+
+    by_association = rows[KIND].eq("carer_by_association")
+    if not by_association.any():
+        return reasons
+    record = rows[SOURCE].astype(str) + "\x1f" + rows[MEMBER_KEYS].astype(str)
+    events = ~by_association
+    kept_records = set(record[events & reasons.eq("")])
+    has_event = set(record[events])
+    first_reason = (
+        pd.DataFrame({"record": record[events], "reason": reasons[events]})
+        .drop_duplicates("record")
+        .set_index("record")["reason"]
+    )
+    orphan = by_association & record.isin(has_event) & ~record.isin(kept_records)
+    why = record[orphan].map(first_reason)
+    reasons = reasons.copy()
+    reasons[orphan] = "its record's event row is not in the return: " + why.astype(str)
+    same = [
+        PERSON,
+        "Client Type",
+        "Adult 1 Linked Person_ID",
+        "Adult 2 Linked Person_ID",
+        "Adult 3 Linked Person_ID",
+    ]
+    candidates = by_association & reasons.eq("")
+    repeat = rows.loc[candidates, same].astype(str).duplicated(keep="first")
+    repeat = repeat.reindex(rows.index, fill_value=False).astype(bool)
+    reasons[repeat] = (
+        "duplicate: this unpaid carer known by association row is already in the return"
+    )
+    return reasons
 
 
 # --- accounting ----------------------------------------------------------------------------
@@ -299,11 +338,15 @@ def _event_candidates(
         taken = free & matches(rule.when, frame)
         ledger.take(rule.source, taken, rule.name)
         records = frame[taken]
+        ctx = ValueContext(mapping, spec, rule.source, unmapped)
         if rule.service_lines is not None:
+            if rule.reference:
+                records = records.assign(
+                    **{REFERENCE_BASE: evaluate_value(ctx, rule.reference, records, "")}
+                )
             records = chain_service_lines(records, rule.service_lines)
         else:
             records = records.assign(**{MEMBERS: records[POSITION], MEMBER_KEYS: records[KEY]})
-        ctx = ValueContext(mapping, spec, rule.source, unmapped)
         for index, row in enumerate(rule.rows):
             emitted = records[matches(row.when, records)]
             if emitted.empty:
@@ -327,16 +370,36 @@ def _empty_candidates(spec: Spec) -> pd.DataFrame:
         SOURCE,
         RULE,
         ROW,
+        KIND,
         KEY,
         MEMBERS,
         MEMBER_KEYS,
-        "_reference_base",
+        REFERENCE_BASE,
         "_row_index",
         PERSON,
         "Client Type",
     ] + EVENT_FIELDS
     frame = pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
     return frame.astype({CANDIDATE: "int64", "_row_index": "int64", MEMBERS: "object"})
+
+
+REFERENCE_BASE = "_reference_base"
+
+
+def _reference_base(ctx: ValueContext, rule: EventRule, row: EventRow, records) -> pd.Series:
+    """The event reference a row asks for: its own field, else the rule's (for chained
+    service lines, computed on the first line, so it stays put when lines are added)."""
+    import pandas as pd
+
+    if "Event Reference" in row.fields:
+        return as_text(
+            evaluate_value(ctx, row.fields["Event Reference"], records, "Event Reference")
+        )
+    if REFERENCE_BASE in records:
+        return as_text(records[REFERENCE_BASE])
+    if rule.reference:
+        return as_text(evaluate_value(ctx, rule.reference, records, "Event Reference"))
+    return pd.Series("", index=records.index, dtype="string")
 
 
 def _emit(
@@ -349,14 +412,11 @@ def _emit(
     out[SOURCE] = rule.source
     out[RULE] = rule.name
     out[ROW] = row.name or (row.event_type or "carer_by_association").lower()
+    out[KIND] = row.kind
     out[KEY] = records[KEY]
     out[MEMBERS] = records[MEMBERS]
     out[MEMBER_KEYS] = records[MEMBER_KEYS]
-    out["_reference_base"] = (
-        as_text(evaluate_value(ctx, rule.reference, records, "Event Reference"))
-        if rule.reference
-        else pd.Series("", index=records.index, dtype="string")
-    )
+    out[REFERENCE_BASE] = _reference_base(ctx, rule, row, records)
     out["_row_index"] = index
     out[PERSON] = as_text(records[row.person or rule.person])
     client_type = row.client_type or rule.client_type

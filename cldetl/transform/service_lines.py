@@ -72,6 +72,8 @@ def chain_service_lines(lines: pd.DataFrame, rule: ServiceLines) -> pd.DataFrame
     merged[POSITION] = first_line[POSITION]
     merged[MEMBERS] = members
     merged[MEMBER_KEYS] = member_keys
+    if "_reference_base" in first_line:
+        merged["_reference_base"] = first_line["_reference_base"]
     return (
         merged.reset_index(drop=True)
         .sort_values(POSITION, kind="stable")

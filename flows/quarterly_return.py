@@ -1,0 +1,413 @@
+"""Prefect flow `quarterly-return`: one authority's CLD return for one reporting period.
+
+    load mapping -> extract (one task per source: retries with exponential backoff, a timeout)
+    -> transform -> validate -> write (atomic, owner-only) -> publish (Prefect artifacts)
+
+Every step calls a stage function of the `cldetl` library (cldetl.pipeline, cldetl.extract,
+cldetl.transform); this module holds orchestration only, so `cldetl run` and this flow produce
+the same files. A run whose output has validation errors still writes the file and its reports
+and publishes the artifacts, then ends in a Failed state whose message says why and where the
+files are. Artifacts and logs carry counts, codes and paths, never row values (names, NHS
+numbers, dates of birth are personal data): findings are published as counts by rule.
+
+Run it from a deployment (prefect.yaml, docs/scheduling.md), from `cldetl run --prefect`
+(which calls `run_quarterly_return`), or in Python:
+
+    from quarterly_return import quarterly_return        # with flows/ on sys.path
+    quarterly_return("mappings/eastmoor.yaml", period_end="2025-09-30", out_dir="out/eastmoor")
+
+flows/ is a folder of entrypoint scripts, not a package: this module has no relative imports
+and can be loaded by file path (importlib), as Prefect loads entrypoints. It does not use
+`from __future__ import annotations`: `all-authorities` sends this code by value to Dask
+workers, where Prefect must still resolve the flow's parameter types (`date`).
+"""
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
+from prefect.tasks import exponential_backoff
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cldetl.findings import ValidationReport
+    from cldetl.mapping import Mapping
+    from cldetl.period import ReportingPeriod
+    from cldetl.pipeline import RunResult
+    from cldetl.transform import TransformResult
+
+__all__ = [
+    "quarterly_return",
+    "run_quarterly_return",
+    "submission_date",
+]
+
+LONDON = ZoneInfo("Europe/London")
+
+# Extract tasks: a database that is briefly unavailable (a nightly backup, a failover) is
+# retried after 30 s, 60 s and 120 s; a source that takes longer than an hour is stopped (and
+# retried). Mistakes in the mapping or the environment are not retried (`worth_retrying`).
+EXTRACT_RETRIES = 3
+RETRY_BACKOFF_SECONDS = 30.0
+SOURCE_TIMEOUT_SECONDS = 3600.0
+
+# Task results hold personal data (source rows, the return itself): never cache them and never
+# persist them to Prefect's result storage; they only pass between tasks in memory.
+PRIVATE = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def worth_retrying(task, task_run, state) -> bool:
+    """Retry outages (a database that is down, busy or slow), not mistakes: a mapping, template,
+    URL variable or driver problem (MappingError, UsageError) fails at once."""
+    from cldetl.errors import UsageError
+    from cldetl.mapping import MappingError
+
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:
+        return True
+    return not isinstance(exc, UsageError | MappingError)
+
+
+@task(name="load-mapping", **PRIVATE)
+def load_mapping_task(mapping_path: str) -> "Mapping":
+    from cldetl.mapping import load_mapping
+
+    return load_mapping(mapping_path)
+
+
+@task(
+    name="extract-source",
+    task_run_name="extract-{name}",
+    retries=EXTRACT_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=RETRY_BACKOFF_SECONDS),
+    retry_condition_fn=worth_retrying,
+    timeout_seconds=SOURCE_TIMEOUT_SECONDS,
+    **PRIVATE,
+)
+def extract_source_task(
+    mapping: "Mapping", name: str, period: "ReportingPeriod", connectors_dir: str | None = None
+) -> "pd.DataFrame":
+    """One source of the mapping, read for the period."""
+    frame = _extract_source(
+        mapping, name, period, connectors_dir=Path(connectors_dir) if connectors_dir else None
+    )
+    get_run_logger().info("source %s: %d rows", name, len(frame))
+    return frame
+
+
+@task(name="transform", **PRIVATE)
+def transform_task(
+    mapping: "Mapping", frames: "dict[str, pd.DataFrame]", period: "ReportingPeriod"
+) -> "TransformResult":
+    from cldetl.transform import transform
+
+    return transform(mapping, frames, period)
+
+
+@task(name="validate", **PRIVATE)
+def validate_task(mapping: "Mapping", period: "ReportingPeriod", cld: "pd.DataFrame"):
+    from cldetl.pipeline import validate_output
+
+    table, report = validate_output(mapping, period, cld)
+    get_run_logger().info(
+        "validation: %d rows, %d errors, %d warnings", report.rows, report.errors, report.warnings
+    )
+    return table, report
+
+
+@task(name="write", **PRIVATE)
+def write_task(
+    out_dir: str,
+    mapping: "Mapping",
+    period: "ReportingPeriod",
+    result: "TransformResult",
+    report: "ValidationReport",
+    table: Any,
+    html_report: bool,
+) -> dict[str, Path]:
+    from cldetl.pipeline import write_outputs
+
+    return write_outputs(out_dir, mapping, period, result, report, table, html_report)
+
+
+@task(name="publish", **PRIVATE)
+def publish_task(run_result: "RunResult") -> dict:
+    """The run's artifacts (reconciliation, validation by rule, unmapped codes, where the files
+    are) and its summary."""
+    from cldetl.pipeline import summary
+
+    numbers = summary(run_result)
+    publish_artifacts(run_result, numbers)
+    return numbers
+
+
+# --- the flow --------------------------------------------------------------------------------
+
+
+def _run_name() -> str:
+    """Flow run names like `eastmoor-2025-09-30` (or `eastmoor-latest`)."""
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    end = parameters.get("period_end")
+    return f"{Path(str(parameters.get('mapping_path', 'cld'))).stem}-{end or 'latest'}"
+
+
+@flow(
+    name="quarterly-return",
+    flow_run_name=_run_name,
+    description="One authority's CLD return: extract, transform, validate, write, publish.",
+)
+def quarterly_return(
+    mapping_path: str,
+    period_end: date | None = None,
+    out_dir: str | None = None,
+    html_report: bool = False,
+    connectors_dir: str | None = None,
+    extract_retries: int = EXTRACT_RETRIES,
+    retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS,
+    source_timeout_seconds: float = SOURCE_TIMEOUT_SECONDS,
+    as_of: date | None = None,
+) -> dict | State:
+    """Produce one authority's CLD return for one reporting period.
+
+    Args:
+        mapping_path: the authority's mapping file (mappings/<la>.yaml).
+        period_end: the last day of the 12-month period (a quarter end, or a month end for a
+            monthly mapping). Default: the last completed quarter (or month) on the day the
+            run was scheduled for, in England: a January run covers the year to 31 December,
+            an April run the year to 31 March, and so on (guidance, "Collection schedule").
+        out_dir: output folder (default: out/<mapping file name>).
+        html_report: also write the HTML validation report (Great Expectations Data Docs).
+        connectors_dir: the folder of SQL templates (default: connectors/ beside mappings/).
+        extract_retries: retries of a source whose extract fails.
+        retry_backoff_seconds: delay before the first retry; each later one doubles.
+        source_timeout_seconds: a source's extract is stopped after this long.
+        as_of: the day the run is for, which decides the default period (default: the day
+            this run was scheduled for; `all-authorities` passes its own).
+
+    Returns:
+        The run's summary (`cldetl.pipeline.summary`), or a Failed state (carrying the
+        summary) when the output has validation errors; the files are written either way.
+    """
+    from cldetl.pipeline import RunResult, reporting_period
+
+    logger = get_run_logger()
+    out = out_dir or str(Path("out") / Path(mapping_path).stem)
+    mapping = load_mapping_task(mapping_path)
+    period = reporting_period(mapping, period_end, as_of or submission_date())
+    logger.info(
+        "producing %s (LA %s) for %s to %s",
+        mapping.metadata.la_name,
+        mapping.metadata.la_code,
+        f"{period.start:%d/%m/%Y}",
+        f"{period.end:%d/%m/%Y}",
+    )
+
+    extract = extract_source_task.with_options(
+        retries=extract_retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=retry_backoff_seconds),
+        timeout_seconds=source_timeout_seconds,
+    )
+    # One source after another: gentle on the case system's database, and in the main thread
+    # Prefect's timeout can interrupt a source (in a worker thread it waits for Python code).
+    frames = {name: extract(mapping, name, period, connectors_dir) for name in mapping.sources}
+
+    result = transform_task(mapping, frames, period)
+    table, report = validate_task(mapping, period, result.cld)
+    files = write_task(out, mapping, period, result, report, table, html_report)
+    numbers = publish_task(RunResult(mapping, period, result, report, files))
+    if report.errors:
+        return Failed(message=failure_message(numbers, report, out), data=numbers)
+    return numbers
+
+
+# --- for `cldetl run --prefect` ----------------------------------------------------------------
+
+
+def run_quarterly_return(
+    mapping_path: str | Path,
+    period_end: date | str | None = None,
+    out_dir: str | Path | None = None,
+    html_report: bool = False,
+) -> dict:
+    """Run the flow in this process and return its summary with the final state.
+
+    Returns `cldetl.pipeline.summary`'s dict plus "state" ("COMPLETED" or "FAILED") and
+    "state_message" (why it failed: validation errors by rule). Exit codes as `cldetl run`:
+    0 when "validation_errors" is 0, else 1.
+
+    Raises the run's own exception (a `CldetlError` for a bad mapping, period or database:
+    exit code 2) when it could not produce the file at all. Without PREFECT_API_URL set,
+    Prefect starts a temporary local server for the run (10-20 s).
+    """
+    from cldetl.errors import CldetlError
+
+    state = quarterly_return(
+        mapping_path=str(mapping_path),
+        period_end=period_end,
+        out_dir=None if out_dir is None else str(out_dir),
+        html_report=html_report,
+        return_state=True,
+    )
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, BaseException):
+        raise data
+    if not isinstance(data, dict):
+        raise CldetlError(f"the flow run ended {state.type.value}: {state.message}")
+    return {**data, "state": state.type.value, "state_message": state.message}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def submission_date() -> date:
+    """The day this run is for, in England: a scheduled run's scheduled start (a run that
+    starts late still produces the quarter it was scheduled for), otherwise today."""
+    from prefect.runtime import flow_run
+
+    return flow_run.scheduled_start_time.astimezone(LONDON).date()
+
+
+def _extract_source(mapping: "Mapping", name: str, period: "ReportingPeriod", **options) -> Any:
+    """`cldetl.extract.extract_source`, looked up when called (tests replace it)."""
+    from cldetl import extract as extract_module
+
+    return extract_module.extract_source(mapping, name, period, **options)
+
+
+def failure_message(numbers: dict, report: "ValidationReport", out_dir: str) -> str:
+    by_rule = report.by_rule()
+    errors = by_rule[by_rule["severity"] == "error"]
+    rules = ", ".join(f"{r.rule}: {r.count}" for r in errors.itertuples(index=False))
+    return (
+        f"{numbers['authority']} (LA {numbers['la_code']}), {numbers['period']}: "
+        f"{report.errors} validation errors ({rules}); the file and its reports were written "
+        f"to {Path(out_dir).resolve()} - fix the errors before uploading it."
+    )
+
+
+def artifact_key(la_code: str, what: str) -> str:
+    """Prefect artifact keys: lowercase letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", f"cld-{la_code}-{what}".lower()).strip("-")
+
+
+def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
+    """Four artifacts, keyed by LA code (each quarter's run adds a version of each)."""
+    from cldetl.pipeline import REPORT_DIR
+    from cldetl.spec import load_spec
+
+    la_code = numbers["la_code"]
+    about = f"{numbers['authority']} (LA {la_code}), {numbers['period']}"
+    result, report = run_result.result, run_result.report
+
+    create_table_artifact(
+        _records(result.reconciliation),
+        key=artifact_key(la_code, "reconciliation"),
+        description=f"Reconciliation: every source record accounted for. {about}",
+    )
+
+    titles = {rule_id: rule.title for rule_id, rule in load_spec().rules.items()}
+    by_rule = [
+        {
+            "rule": r.rule,
+            "severity": r.severity,
+            "count": int(r.count),
+            "title": titles.get(r.rule, ""),
+        }
+        for r in report.by_rule().itertuples(index=False)
+    ]
+    create_table_artifact(
+        by_rule,
+        key=artifact_key(la_code, "validation"),
+        description=(
+            f"Validation: {report.errors} errors, {report.warnings} warnings in "
+            f"{report.rows} rows, by rule. {about}"
+        ),
+    )
+
+    create_table_artifact(
+        _records(result.unmapped),
+        key=artifact_key(la_code, "unmapped-codes"),
+        description=(
+            f"Local codes with no entry in the mapping's lookups: {numbers['unmapped_codes']} "
+            f"codes on {numbers['unmapped_rows']} rows. {about}"
+        ),
+    )
+
+    files = numbers["files"]
+    report_dir = files.get(REPORT_DIR)
+    html = (
+        f"`{Path(report_dir) / 'index.html'}`"
+        if report_dir
+        else "not written (run with html_report: true)"
+    )
+    status = (
+        f"**Validation failed: {report.errors} errors**, {report.warnings} warnings"
+        if report.errors
+        else f"Validation passed: 0 errors, {report.warnings} warnings"
+    )
+    lines = [
+        f"# CLD return: {about}",
+        "",
+        status,
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Rows written | {numbers['rows_written']} |",
+        f"| Unmapped codes | {numbers['unmapped_codes']} ({numbers['unmapped_rows']} rows) |",
+        f"| CLD file (upload to the Data Landing Portal) | `{files['cld']}` |",
+        f"| HTML validation report | {html} |",
+        "",
+        "## Files",
+        "",
+        "Owner-only: they hold personal data. Keep them on this machine.",
+        "",
+        "| File | Path |",
+        "|---|---|",
+        *(f"| {_md(name)} | `{path}` |" for name, path in sorted(files.items()) if name != "cld"),
+        "",
+        "## Records excluded, by reason",
+        "",
+        "| Reason | Records |",
+        "|---|---|",
+        *(f"| {_md(reason)} | {n} |" for reason, n in numbers["excluded_by_reason"].items()),
+    ]
+    create_markdown_artifact(
+        "\n".join(lines),
+        key=artifact_key(la_code, "return"),
+        description=f"Where the return and its reports are. {about}",
+    )
+
+
+def _records(frame: "pd.DataFrame") -> list[dict]:
+    """A small frame as JSON-ready rows (blanks as empty text)."""
+    rows = []
+    for record in frame.to_dict("records"):
+        rows.append({str(k): _plain(v) for k, v in record.items()})
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value if isinstance(value, int | float | str) else str(value)
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")

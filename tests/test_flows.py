@@ -1,0 +1,607 @@
+"""The Prefect flows (flows/): they really run, under one Prefect test server for the session.
+
+PREFECT_HOME goes to a temporary folder and analytics are off before Prefect is imported
+anywhere in the session (this module sets them at collection). Most tests use a tiny authority
+whose sources are given rows (`flow_fixtures.FakeSources` replaces
+`cldetl.extract.extract_source`); the smoke test and the Dask test read the example
+authorities' SQLite databases through the real extract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+# Before anything imports Prefect: its home (profiles, local storage) in a temporary folder,
+# nothing sent home, no UI assets built for the test server.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="cldetl-test-prefect-home-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_UI_ENABLED"] = "false"
+# The test server needs only to record runs, task runs, logs and artifacts: its background
+# services (scheduling, late runs, automations...) would compete for this machine's CPUs.
+for _service in (
+    "SCHEDULER",
+    "LATE_RUNS",
+    "FOREMAN",
+    "PAUSE_EXPIRATIONS",
+    "REPOSSESSOR",
+    "CANCELLATION_CLEANUP",
+    "CLEANUP_RECONCILER",
+    "DB_VACUUM",
+    "TRIGGERS",
+    "EVENT_LOGGER",
+):
+    os.environ[f"PREFECT_SERVER_SERVICES_{_service}_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.pop("PREFECT_API_KEY", None)
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from tests.flow_fixtures import (  # noqa: E402
+    BAD_NHS,
+    NHS,
+    PERIOD_END,
+    ROOT,
+    ROWS,
+    FakeSources,
+    load_flow_module,
+    write_mapping,
+)
+
+LONDON = ZoneInfo("Europe/London")
+CLD_NAME = "CLD_R2_901_20250930.csv"
+PERSONAL_VALUES = (
+    *NHS,
+    BAD_NHS,
+    "Ada",
+    "Example",
+    "Sample",
+    "LN1 1YL",
+    "LN2 2AB",
+    "01/01/1950",
+    "1950-01-01",
+)
+
+
+# --- session and helpers ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prefect_home():
+    yield
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect server (SQLite database) for every flow test in the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def qr():
+    return load_flow_module("quarterly_return")
+
+
+@pytest.fixture
+def mapping_path(tmp_path):
+    return write_mapping(tmp_path / "mappings")
+
+
+@pytest.fixture
+def sources(monkeypatch):
+    """Install a FakeSources as cldetl.extract.extract_source; returns a factory."""
+    import cldetl.extract
+
+    def install(**options) -> FakeSources:
+        fake = FakeSources(**options)
+        monkeypatch.setattr(cldetl.extract, "extract_source", fake, raising=False)
+        return fake
+
+    return install
+
+
+def run_flow(qr, mapping_path, out_dir, **parameters):
+    parameters.setdefault("period_end", PERIOD_END)
+    parameters.setdefault("retry_backoff_seconds", 0.05)
+    return qr.quarterly_return(
+        mapping_path=str(mapping_path), out_dir=str(out_dir), return_state=True, **parameters
+    )
+
+
+def client():
+    from prefect.client.orchestration import get_client
+
+    return get_client(sync_client=True)
+
+
+def artifacts_of(state) -> dict[str, object]:
+    """The flow run's artifacts (its tasks' too), by key."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    run_id = state.state_details.flow_run_id
+    with client() as c:
+        found = c.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    return {a.key: a for a in found}
+
+
+def task_runs_of(state) -> dict[str, object]:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    run_id = state.state_details.flow_run_id
+    with client() as c:
+        runs = c.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    return {r.name: r for r in runs}
+
+
+def logs_of(state) -> list[str]:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30)
+    run_id = state.state_details.flow_run_id
+    with client() as c:
+        logs = c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    return [log.message for log in logs]
+
+
+def output_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+# --- one authority -----------------------------------------------------------------------------
+
+
+def test_quarterly_return_writes_the_return_and_publishes_artifacts(
+    prefect_server, qr, mapping_path, sources, tmp_path
+):
+    fake = sources()
+    out = tmp_path / "out"
+    state = run_flow(qr, mapping_path, out)
+
+    assert state.is_completed(), state.message
+    numbers = state.result()
+    assert numbers["la_code"] == "901"
+    assert numbers["period"] == "01/10/2024 to 30/09/2025"
+    assert numbers["rows_written"] == 8
+    assert (numbers["validation_errors"], numbers["unmapped_codes"]) == (0, 1)
+    assert set(fake.calls) == set(ROWS) and set(fake.calls.values()) == {1}  # one task each
+
+    cld = out / CLD_NAME
+    assert Path(numbers["files"]["cld"]) == cld
+    for path in out.iterdir():  # personal data: owner-only
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+
+    runs = task_runs_of(state)
+    assert {f"extract-{name}" for name in ROWS} <= set(runs)
+    assert all(r.state.is_completed() for r in runs.values())
+
+    artifacts = artifacts_of(state)
+    assert set(artifacts) == {
+        "cld-901-reconciliation",
+        "cld-901-validation",
+        "cld-901-unmapped-codes",
+        "cld-901-return",
+    }
+    reconciliation = artifacts["cld-901-reconciliation"].data
+    assert "steps" in str(reconciliation) and "safeguarding" in str(reconciliation)
+    assert "gender" in str(artifacts["cld-901-unmapped-codes"].data)  # code X, no lookup
+    markdown = artifacts["cld-901-return"].data
+    assert str(cld) in markdown and "Validation passed" in markdown
+    assert "HTML validation report | not written" in markdown
+    assert "0 errors" in artifacts["cld-901-validation"].description
+
+    # Nothing personal leaves the output folder: not in artifacts, not in logs.
+    published = " ".join(f"{a.data} {a.description}" for a in artifacts.values())
+    published += " ".join(logs_of(state)) + str(state.message)
+    for value in PERSONAL_VALUES:
+        assert value not in published, value
+
+
+def test_validation_errors_write_the_files_then_fail_saying_why(
+    prefect_server, qr, mapping_path, sources, tmp_path
+):
+    sources(bad_nhs=True)
+    out = tmp_path / "out"
+    state = run_flow(qr, mapping_path, out)
+
+    assert state.is_failed()
+    assert "5 validation errors (type.nhs_number: 5)" in state.message
+    assert str(out.resolve()) in state.message
+    assert (out / CLD_NAME).is_file() and (out / "validation.json").is_file()
+    numbers = state.result(raise_on_failure=False)
+    assert numbers["validation_errors"] == 5
+    artifacts = artifacts_of(state)
+    assert "Validation failed: 5 errors" in artifacts["cld-901-return"].data
+    assert artifacts["cld-901-validation"].data.count("type.nhs_number") == 1  # counts by rule
+    assert BAD_NHS not in str(artifacts["cld-901-validation"].data)
+
+
+def test_run_quarterly_return_gives_the_cli_the_summary_and_state(
+    prefect_server, qr, mapping_path, sources, tmp_path
+):
+    sources(bad_nhs=True)
+    result = qr.run_quarterly_return(mapping_path, "2025-09-30", tmp_path / "out")
+    assert result["state"] == "FAILED" and result["validation_errors"] == 5
+    assert "type.nhs_number: 5" in result["state_message"]
+    assert result["files"]["cld"] == str(tmp_path / "out" / CLD_NAME)
+
+    from cldetl.errors import UsageError
+
+    with pytest.raises(UsageError, match="not a quarter end"):  # could not run: exit code 2
+        qr.run_quarterly_return(mapping_path, "2025-08-31", tmp_path / "out")
+
+
+def test_a_source_that_fails_once_is_retried(prefect_server, qr, mapping_path, sources, tmp_path):
+    fake = sources(fail={"people": 1})
+    state = run_flow(qr, mapping_path, tmp_path / "out", retry_backoff_seconds=0.1)
+
+    assert state.is_completed(), state.message
+    assert fake.calls["people"] == 2 and fake.calls["steps"] == 1
+    runs = task_runs_of(state)
+    assert runs["extract-people"].run_count == 2
+    assert runs["extract-steps"].run_count == 1
+    assert (tmp_path / "out" / CLD_NAME).is_file()
+
+
+def test_a_source_that_keeps_failing_fails_the_run_and_writes_nothing(
+    prefect_server, qr, mapping_path, sources, tmp_path
+):
+    fake = sources(fail={"lines": 99})
+    state = run_flow(qr, mapping_path, tmp_path / "out", extract_retries=2)
+
+    assert state.is_failed()
+    assert "ConnectionError" in state.message
+    assert fake.calls["lines"] == 3  # the first try and two retries
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_mistake_is_not_retried(prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch):
+    """A missing database URL variable is a mistake, not an outage: it fails at once."""
+    monkeypatch.delenv("TESTSHIRE_DB_URL", raising=False)  # and the real extract_source
+    start = time.monotonic()
+    state = run_flow(qr, mapping_path, tmp_path / "out", retry_backoff_seconds=30)
+    assert state.is_failed()
+    assert "TESTSHIRE_DB_URL" in state.message
+    assert time.monotonic() - start < 25  # no 30 s backoff
+    assert all(r.run_count <= 1 for r in task_runs_of(state).values())
+
+
+def test_a_source_that_hangs_times_out(
+    prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch
+):
+    import cldetl.extract
+
+    fake = sources()
+    stop = threading.Event()
+
+    def slow(mapping, name, period, **options):
+        if name == "steps":
+            for _ in range(300):  # Python code between sleeps, where a timeout can land
+                if stop.wait(0.1):
+                    break
+        return fake(mapping, name, period, **options)
+
+    monkeypatch.setattr(cldetl.extract, "extract_source", slow, raising=False)
+    start = time.monotonic()
+    try:
+        state = run_flow(
+            qr, mapping_path, tmp_path / "out", source_timeout_seconds=1, extract_retries=0
+        )
+    finally:
+        stop.set()
+    assert time.monotonic() - start < 25
+    assert state.is_failed()
+    assert "timed out" in state.message.lower() or "timeout" in state.message.lower()
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failure_while_writing_leaves_no_partial_file(
+    prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch
+):
+    import cldetl.pipeline
+    import cldetl.write
+
+    sources()
+    real_write_csv = cldetl.write.write_csv
+    calls = []
+
+    def failing_write_csv(frame, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full (test)")
+        real_write_csv(frame, path)
+
+    monkeypatch.setattr(cldetl.write, "write_csv", failing_write_csv)
+    monkeypatch.setattr(cldetl.pipeline, "write_csv", failing_write_csv)
+    out = tmp_path / "out"
+    state = run_flow(qr, mapping_path, out)
+
+    assert state.is_failed() and "disk full" in state.message
+    assert len(calls) == 2  # the CLD file was written (to staging), then the next one failed
+    assert list(out.iterdir()) == []  # no CLD file, no staging folder, no temporary files
+
+
+def test_a_rerun_gives_byte_identical_files_and_a_failed_rerun_keeps_them(
+    prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch
+):
+    import cldetl.pipeline
+    import cldetl.write
+
+    sources()
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run_flow(qr, mapping_path, first).is_completed()
+    assert run_flow(qr, mapping_path, second).is_completed()
+    written = output_bytes(first)
+    assert CLD_NAME in written and len(written) == 6
+    assert output_bytes(second) == written
+
+    def broken(frame, path):
+        Path(path).write_bytes(b"half a file")
+        raise OSError("disk full (test)")
+
+    monkeypatch.setattr(cldetl.write, "write_csv", broken)
+    monkeypatch.setattr(cldetl.pipeline, "write_csv", broken)
+    assert run_flow(qr, mapping_path, first).is_failed()
+    assert output_bytes(first) == written  # last quarter's good files are untouched
+    assert sorted(p.name for p in first.iterdir()) == sorted(written)
+
+
+def test_html_report_location_is_published(
+    prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch
+):
+    """Where the HTML report is, when one is asked for (the report itself is tested in
+    test_ge_report; here a stand-in writes it)."""
+    import cldetl.ge_report
+
+    def fake_report(table, report, out_dir):
+        Path(out_dir).mkdir(mode=0o700)
+        (Path(out_dir) / "index.html").write_text("<html></html>")
+        return Path(out_dir) / "index.html"
+
+    monkeypatch.setattr(cldetl.ge_report, "write_ge_report", fake_report)
+    sources()
+    out = tmp_path / "out"
+    state = run_flow(qr, mapping_path, out, html_report=True)
+    assert state.is_completed(), state.message
+    assert (out / "validation_report" / "index.html").is_file()
+    markdown = artifacts_of(state)["cld-901-return"].data
+    assert str(out / "validation_report" / "index.html") in markdown
+
+
+def test_default_period_is_the_last_completed_quarter_on_the_scheduled_day(
+    prefect_server, qr, mapping_path, sources, tmp_path
+):
+    sources()
+    state = run_flow(qr, mapping_path, tmp_path / "out", period_end=None, as_of=date(2026, 1, 5))
+    assert state.is_completed(), state.message
+    assert state.result()["period"] == "01/01/2025 to 31/12/2025"
+    assert (tmp_path / "out" / "CLD_R2_901_20251231.csv").is_file()
+
+    # Outside a flow run the day is today, in England.
+    assert qr.submission_date() == datetime.now(LONDON).date()
+
+
+# --- the real thing: no fakes ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_databases(tmp_path_factory):
+    """The two example authorities' SQLite databases (small: 150 random people each)."""
+    from examples.mosaic_liquidlogic.generate import build_database
+
+    folder = tmp_path_factory.mktemp("example-dbs")
+    urls = {
+        "EASTMOOR_DB_URL": f"sqlite:///{folder / 'eastmoor.db'}",
+        "WESTVALE_DB_URL": f"sqlite:///{folder / 'westvale.db'}",
+    }
+    build_database("mosaic", urls["EASTMOOR_DB_URL"], people=150, seed=7)
+    build_database("liquidlogic", urls["WESTVALE_DB_URL"], people=150, seed=7)
+    return urls
+
+
+def test_smoke_quarterly_return_on_the_eastmoor_example(
+    prefect_server, qr, example_databases, tmp_path, monkeypatch
+):
+    """A real run end to end (SQL extract included): dependency drift breaks CI, not a quarter."""
+    monkeypatch.setenv("EASTMOOR_DB_URL", example_databases["EASTMOOR_DB_URL"])
+    out = tmp_path / "eastmoor"
+    state = run_flow(qr, ROOT / "mappings" / "eastmoor.yaml", out)
+    assert state.is_completed(), state.message
+    numbers = state.result()
+    assert numbers["la_code"] == "998" and numbers["rows_written"] > 50
+    assert (out / "CLD_R2_998_20250930.csv").is_file()
+    names = set(task_runs_of(state))
+    assert {"extract-people", "extract-steps", "extract-services"} <= names
+
+
+@pytest.mark.slow
+def test_all_authorities_on_a_two_worker_dask_cluster(
+    prefect_server, example_databases, tmp_path, monkeypatch
+):
+    """Both example authorities and a broken one, on a local cluster of 2 worker processes:
+    the broken one fails alone and the summary lists every outcome."""
+    aa = load_flow_module("all_authorities")
+    for name, url in example_databases.items():
+        monkeypatch.setenv(name, url)  # the worker processes inherit the environment
+    monkeypatch.delenv("BROKENVALE_DB_URL", raising=False)
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    for name in ("eastmoor", "westvale"):
+        shutil.copy(ROOT / "mappings" / f"{name}.yaml", mappings)
+    broken = yaml.safe_load((ROOT / "mappings" / "westvale.yaml").read_text(encoding="utf-8"))
+    broken["metadata"].update(la_code=996, la_name="Brokenvale")
+    broken["connection"] = {"url_env": "BROKENVALE_DB_URL"}
+    broken["tests"] = []
+    (mappings / "brokenvale.yaml").write_text(yaml.safe_dump(broken), encoding="utf-8")
+
+    out = tmp_path / "out"
+    state = aa.all_authorities(
+        mappings_dir=str(mappings),
+        period_end=PERIOD_END,
+        out_dir=str(out),
+        n_workers=2,
+        connectors_dir=str(ROOT / "connectors"),
+        return_state=True,
+    )
+
+    assert state.is_failed()
+    assert state.message.startswith("1 of 3 authorities failed (Brokenvale")
+    assert "BROKENVALE_DB_URL" in state.message
+    outcomes = {o["authority"]: o for o in state.result(raise_on_failure=False)}
+    assert set(outcomes) == {"Eastmoor", "Westvale", "Brokenvale"}
+    for name, code in (("Eastmoor", "998"), ("Westvale", "997")):
+        outcome = outcomes[name]
+        assert outcome["state"] == "COMPLETED", outcome["message"]
+        assert outcome["errors"] == 0 and outcome["rows"] > 50
+        assert outcome["period"] == "01/10/2024 to 30/09/2025"
+        assert (Path(outcome["out_dir"]) / f"CLD_R2_{code}_20250930.csv").is_file()
+    failed = outcomes["Brokenvale"]
+    assert (failed["state"], failed["la_code"], failed["rows"]) == ("FAILED", "996", None)
+    assert failed["period"] == "01/10/2024 to 30/09/2025"
+    assert not (out / "brokenvale").exists()
+
+    summary = artifacts_of(state)["cld-all-authorities"]
+    assert "Westvale" in str(summary.data) and "Brokenvale" in str(summary.data)
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+
+def prefect_yaml() -> dict:
+    return yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+
+
+def test_prefect_yaml_is_a_valid_deployment_file_for_these_flows():
+    from prefect.cli.deploy._models import PrefectYamlModel
+    from prefect.flows import load_flow_from_entrypoint
+
+    raw = prefect_yaml()
+    PrefectYamlModel.model_validate(raw)  # the shape `prefect deploy` accepts
+    deployments = {d["name"]: d for d in raw["deployments"]}
+    assert {"eastmoor-quarterly", "westvale-quarterly", "all-authorities-quarterly"} <= set(
+        deployments
+    )
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # entrypoints and parameters are relative to the project folder
+    try:
+        for name, deployment in deployments.items():
+            assert deployment["work_pool"]["name"] == "cldetl-local"
+            flow = load_flow_from_entrypoint(deployment["entrypoint"])
+            flow.validate_parameters(deployment["parameters"])  # names and types fit the flow
+            for key in ("mapping_path", "mappings_dir"):
+                if key in deployment["parameters"]:
+                    assert Path(deployment["parameters"][key]).exists(), (name, key)
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.mark.parametrize("deployment", ["eastmoor-quarterly", "westvale-quarterly"])
+def test_schedule_runs_early_in_each_submission_month_london_time(deployment):
+    from prefect.server.schemas.schedules import CronSchedule
+
+    spec = next(d for d in prefect_yaml()["deployments"] if d["name"] == deployment)
+    (entry,) = spec["schedules"]
+    assert entry.get("active", True) is True
+    schedule = CronSchedule(cron=entry["cron"], timezone=entry["timezone"])
+    assert schedule.timezone == "Europe/London"
+    start = datetime(2026, 1, 1, tzinfo=LONDON)
+    dates = asyncio.run(schedule.get_dates(n=5, start=start))
+    local = [d.astimezone(LONDON) for d in dates]
+
+    assert [d.date() for d in local] == [
+        date(2026, 1, 5),
+        date(2026, 4, 5),
+        date(2026, 7, 5),
+        date(2026, 10, 5),
+        date(2027, 1, 5),
+    ]
+    assert {(d.hour, d.minute) for d in local} == {(6, 0)}  # 06:00 in England all year
+    utc = [d.astimezone(ZoneInfo("UTC")) for d in dates]
+    assert [d.hour for d in utc] == [6, 5, 5, 5, 6]  # GMT in January; BST to late October
+
+    # Each run produces the quarter just ended (guidance, "Collection schedule").
+    from cldetl.period import ReportingPeriod
+
+    ends = [ReportingPeriod.last_completed(d.date()).end for d in local]
+    assert ends == [
+        date(2025, 12, 31),
+        date(2026, 3, 31),
+        date(2026, 6, 30),
+        date(2026, 9, 30),
+        date(2026, 12, 31),
+    ]
+    assert all(d.date() - e <= timedelta(days=7) for d, e in zip(local, ends, strict=True))
+
+
+@pytest.mark.slow
+def test_deployed_schedules_create_runs_early_in_each_submission_month(prefect_server):
+    """`prefect deploy --all` with the real prefect.yaml, then the server schedules a year of
+    runs: the dates, times, time zone and parameters are those the docs promise."""
+    import httpx
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    env = {**os.environ, "PREFECT_API_URL": api, "PYTHONPATH": str(ROOT)}
+    prefect_cli = [sys.executable, "-m", "prefect"]
+    for command in (
+        ["work-pool", "create", "cldetl-local", "--type", "process", "--overwrite"],
+        ["--no-prompt", "deploy", "--all"],
+    ):
+        done = subprocess.run(
+            prefect_cli + command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    expected = [
+        datetime(y, m, 5, 6, 0, tzinfo=LONDON)
+        for y, m in [(2026, 1), (2026, 4), (2026, 7), (2026, 10), (2027, 1)]
+    ]
+    raw = {d["name"]: d for d in prefect_yaml()["deployments"]}
+    with client() as c:
+        for name, flow_name in (
+            ("eastmoor-quarterly", "quarterly-return"),
+            ("westvale-quarterly", "quarterly-return"),
+            ("all-authorities-quarterly", "all-authorities"),
+        ):
+            deployment = c.read_deployment_by_name(f"{flow_name}/{name}")
+            assert deployment.parameters == raw[name]["parameters"]
+            response = httpx.post(
+                f"{api}/deployments/{deployment.id}/schedule",
+                json={
+                    "start_time": "2026-01-01T00:00:00+00:00",
+                    "end_time": "2027-01-06T00:00:00+00:00",
+                    "min_runs": 5,
+                    "max_runs": 5,
+                },
+                timeout=60,
+            )
+            assert response.status_code < 300, response.text
+            runs = c.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+            )
+            starts = sorted(r.expected_start_time.astimezone(LONDON) for r in runs)
+            if name == "all-authorities-quarterly":
+                assert starts == []  # its schedule is off unless a hub turns it on
+            else:
+                assert starts == expected, name
