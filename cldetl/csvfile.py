@@ -146,7 +146,6 @@ def _read(path, data, np, pa, pacsv) -> CldTable:
             column_names=names,
             skip_rows=1,
             encoding=text_encoding,
-            block_size=64 << 20,
         )
         parse = pacsv.ParseOptions(
             newlines_in_values=newlines_in_values, invalid_row_handler=on_invalid_row
@@ -205,9 +204,8 @@ def _read(path, data, np, pa, pacsv) -> CldTable:
 
 def _physical_lines(np, data: bytes, skip: int) -> int:
     """Lines in the file (a last line without a line break counts)."""
-    body = np.frombuffer(data, dtype=np.uint8, offset=skip)
-    breaks = int(np.count_nonzero(body == 10))
-    return breaks + (1 if len(body) and body[-1] != 10 else 0)
+    breaks = data.count(b"\n", skip)
+    return breaks + (1 if len(data) > skip and data[-1:] != b"\n" else 0)
 
 
 def _py_encoding(arrow_encoding: str) -> str:

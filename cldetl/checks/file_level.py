@@ -20,6 +20,9 @@ def _repeats(ctx: CheckContext, keys):
     import pandas as pd
 
     dup = keys.duplicated(keep="first")
+    if not dup.any():
+        everywhere = ctx.frame.index
+        return pd.Series(False, index=everywhere), pd.Series("", index=everywhere, dtype=object)
     lines = pd.Series(ctx.table.lines[keys.index.to_numpy()], index=keys.index)
     first = lines.groupby(keys.to_numpy(), sort=False).transform("min")
     everywhere = ctx.frame.index
@@ -29,10 +32,34 @@ def _repeats(ctx: CheckContext, keys):
     )
 
 
+# Two identical rows agree on these, so only rows that repeat here need a whole-row comparison:
+# hashing 48 columns of every row would cost more than all the other checks together.
+SCREEN = (
+    "LA Person Unique Identifier",
+    "Event Type",
+    "Event Reference",
+    "Event Start Date",
+    "Event End Date",
+    "Client Type",
+    "Service Component",
+)
+
+
+def _exact_repeats(ctx: CheckContext):
+    import pandas as pd
+
+    screen = [c for c in SCREEN if c in ctx.present] or list(ctx.frame.columns[:1])
+    screened = _row_hash(ctx.frame[screen])
+    maybe = screened.duplicated(keep=False)
+    if not maybe.any():
+        return pd.Series(False, index=ctx.frame.index), None
+    return _repeats(ctx, _row_hash(ctx.frame[maybe.to_numpy()]))
+
+
 def check(ctx: CheckContext) -> None:
     if ctx.n == 0:
         return
-    exact, first = _repeats(ctx, _row_hash(ctx.frame))
+    exact, first = _exact_repeats(ctx)
     if exact.any():
         message = "Row repeats line " + first + " exactly; remove the copy."
         ctx.sink.rows("file.duplicate_row", None, exact, None, message)
@@ -97,11 +124,17 @@ def summary_counts(ctx: CheckContext) -> dict[str, dict[str, int]]:
     for names in ctx.spec.summary_counts:
         if not ctx.usable(names):
             continue
+        shown = ctx.frame[list(names)].where(~_blanks(ctx, names), "(blank)")
+        table = shown.value_counts(sort=True, dropna=False)
         label = " / ".join(names)
-        values = None
-        for name in names:
-            part = ctx.column(name).astype(object).where(~ctx.blank(name), "(blank)")
-            values = part if values is None else values + " / " + part
-        table = values.value_counts(sort=True)
-        counts[label] = {str(k): int(v) for k, v in table.items()}
+        counts[label] = {
+            " / ".join(str(v) for v in (key if isinstance(key, tuple) else (key,))): int(n)
+            for key, n in table.items()
+        }
     return counts
+
+
+def _blanks(ctx: CheckContext, names):
+    import pandas as pd
+
+    return pd.DataFrame({name: ctx.blank(name) for name in names})

@@ -8,74 +8,95 @@ from cldetl.checks.context import CheckContext
 
 IDENTIFIERS = ("LA Person Unique Identifier", "Event Reference")
 NAME_MIN_LENGTH = 3
+# RE2-compatible (no look-behind), so Arrow runs them natively rather than row by row.
 DESCRIPTION_PATTERNS = {
-    "an NHS number": r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])",
+    "an NHS number": r"(?:^|[^0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?:[^0-9]|$)",
     "a postcode": r"(?i)\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b",
-    "a date": r"(?<![0-9])[0-9]{1,2}[/.-][0-9]{1,2}[/.-](?:[0-9]{4}|[0-9]{2})(?![0-9])",
+    "a date": r"(?:^|[^0-9])[0-9]{1,2}[/.-][0-9]{1,2}[/.-](?:[0-9]{4}|[0-9]{2})(?:[^0-9]|$)",
 }
 
 
-def _contains(haystack, needle, rows):
-    """Row-wise "needle in haystack" over the selected rows, in numpy's string kernels."""
+def _strings(column):
+    """A text column as a fixed-width numpy string array, for numpy's row-wise kernels."""
+    return column.astype(object).fillna("").to_numpy(dtype="U")
+
+
+def _contains(hay, pin, rows):
+    """Row-wise "pin in hay" on numpy string arrays, where `rows` allows it."""
     import numpy as np
     import pandas as pd
 
-    result = pd.Series(False, index=haystack.index)
-    if not rows.any():
-        return result
-    dtype = np.dtypes.StringDType()
-    hay = np.asarray(haystack[rows].astype(object).to_numpy(), dtype=dtype)
-    pin = np.asarray(needle[rows].astype(object).to_numpy(), dtype=dtype)
-    result.loc[rows] = np.strings.find(hay, pin) >= 0
-    return result
+    found = np.strings.find(hay, pin) >= 0
+    return pd.Series(found, index=rows.index) & rows
 
 
-def _date_forms(dob_text):
-    """The ways a dd/mm/yyyy date of birth turns up inside identifiers."""
-    dd, mm, yyyy = dob_text.str.slice(0, 2), dob_text.str.slice(3, 5), dob_text.str.slice(6, 10)
-    return {
-        "dd/mm/yyyy": dob_text,
-        "ddmmyyyy": dd + mm + yyyy,
-        "yyyymmdd": yyyy + mm + dd,
-        "yyyy-mm-dd": yyyy + "-" + mm + "-" + dd,
-        "ddmmyy": dd + mm + yyyy.str.slice(2, 4),
-    }
+# Positions in 'dd/mm/yyyy' of each way a date of birth turns up inside an identifier.
+DATE_FORMS = {
+    "ddmmyyyy": (0, 1, 3, 4, 6, 7, 8, 9),
+    "yyyymmdd": (6, 7, 8, 9, 3, 4, 0, 1),
+    "ddmmyy": (0, 1, 3, 4, 8, 9),
+    "dd/mm/yyyy": tuple(range(10)),
+    "yyyy-mm-dd": (6, 7, 8, 9, 2, 3, 4, 5, 0, 1),
+}
+
+
+def _date_forms(dob_text) -> dict:
+    """Each form as a numpy string array, rearranged from the characters without a row loop."""
+    import numpy as np
+
+    chars = dob_text.astype(object).fillna("").to_numpy(dtype="U10").view(np.uint32)
+    chars = chars.reshape(-1, 10)
+    forms = {}
+    for name, positions in DATE_FORMS.items():
+        picked = np.ascontiguousarray(chars[:, positions])
+        if name == "yyyy-mm-dd":
+            picked[:, 4] = picked[:, 7] = ord("-")
+        forms[name] = np.ascontiguousarray(picked).view(f"U{picked.shape[1]}").ravel()
+    return forms
 
 
 def check(ctx: CheckContext) -> None:
-    for name in IDENTIFIERS:
-        if name in ctx.present:
-            _identifier(ctx, name)
+    identifiers = [name for name in IDENTIFIERS if name in ctx.present]
+    if identifiers:
+        needles = _needles(ctx)
+        for name in identifiers:
+            _identifier(ctx, name, needles)
     if "Event Description" in ctx.present:
         _description(ctx)
 
 
-def _identifier(ctx: CheckContext, name: str) -> None:
-    ident = ctx.column(name).str.upper()
-    filled = ~ctx.blank(name)
-    hits = []
+def _needles(ctx: CheckContext) -> list[tuple[str, object, object, bool]]:
+    """What must not appear inside an identifier, each converted once for all identifiers:
+    (what, numpy strings, rows where it applies, compare with spaces removed)."""
+    needles = []
     if "Date of Birth" in ctx.present:
-        has_dob = filled & ctx.dates("Date of Birth").notna()
-        dob_hit = None
+        has_dob = ctx.dates("Date of Birth").notna()
         for form in _date_forms(ctx.column("Date of Birth")).values():
-            found = _contains(ident, form, has_dob)
-            dob_hit = found if dob_hit is None else dob_hit | found
-        hits.append((dob_hit, "date of birth"))
+            needles.append(("date of birth", form, has_dob, False))
     if "Postcode" in ctx.present:
         squeezed = ctx.column("Postcode").str.upper().str.replace(" ", "", regex=False)
-        full = filled & squeezed.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}").fillna(
-            False
-        )
+        full = squeezed.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}").fillna(False)
         full &= ~squeezed.isin(["ZZ993VZ", "ZZ993CZ"])
-        hits.append(
-            (_contains(ident.str.replace(" ", "", regex=False), squeezed, full), "postcode")
-        )
+        needles.append(("postcode", _strings(squeezed), full.astype(bool), True))
     for part in ("First Name", "Last Name"):
         if part in ctx.present:
             person = ctx.column(part).str.upper().str.strip()
-            long_enough = filled & person.str.len().ge(NAME_MIN_LENGTH).fillna(False)
-            hits.append((_contains(ident, person, long_enough), part.lower()))
-    for mask, what in hits:
+            long_enough = person.str.len().ge(NAME_MIN_LENGTH).fillna(False).astype(bool)
+            needles.append((part.lower(), _strings(person), long_enough, False))
+    return needles
+
+
+def _identifier(ctx: CheckContext, name: str, needles) -> None:
+    ident = ctx.column(name).str.upper()
+    filled = ~ctx.blank(name)
+    # Identifiers hold no spaces (a space is a type.alphanumeric error), so the postcode,
+    # compared without its space, is looked for in the identifier as it is.
+    hay = _strings(ident)
+    found: dict[str, object] = {}
+    for what, pin, applies, _squeeze in needles:
+        hit = _contains(hay, pin, filled & applies)
+        found[what] = hit if what not in found else found[what] | hit
+    for what, mask in found.items():
         ctx.sink.rows(
             "privacy.identifier",
             name,
@@ -87,10 +108,14 @@ def _identifier(ctx: CheckContext, name: str) -> None:
 
 
 def _description(ctx: CheckContext) -> None:
+    import pandas as pd
+
     text = ctx.column("Event Description")
     filled = ~ctx.blank("Event Description")
+    distinct = pd.Series(text[filled].unique(), dtype=text.dtype)
     for what, pattern in DESCRIPTION_PATTERNS.items():
-        mask = filled & text.str.contains(pattern, regex=True).fillna(False)
+        hits = distinct[distinct.str.contains(pattern, regex=True).fillna(False).astype(bool)]
+        mask = filled & text.isin(hits)
         ctx.sink.rows(
             "privacy.description",
             "Event Description",

@@ -1,0 +1,742 @@
+"""Benchmark `cldetl validate` against merely reading the same file.
+
+Generates a valid CLD Release 2 file (benchmarks/_generate.py) and, in the same run, times each
+of these in its own subprocess, so that every peak RSS belongs to one measurement:
+
+  (a) pyarrow.csv.read_csv, every column as text;
+  (b) pandas.read_csv(dtype=str, keep_default_na=False), the default (C) engine;
+  (c) cldetl.csvfile.read_cld_csv;
+  (d) the command line: python -m cldetl validate FILE --format json > /dev/null;
+  (e) the library call cldetl.validate.validate(path), timing each check module.
+
+Runs are interleaved (a b c d e a b c d e ...) and the best of --repeat is kept, so that load
+from other processes spreads over all measurements. Targets: validate within 5x of the pyarrow
+read, peak memory under 3 GiB.
+
+    python benchmarks/validate.py                                  # 1,000,000 rows
+    python benchmarks/validate.py --rows 100000 1000000 --out docs/benchmarks.md
+    python benchmarks/validate.py --rows 1000000 --repeat 1 --profile   # + cProfile of (e)
+    python benchmarks/validate.py --render /tmp/cldetl_bench_results.json --out docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET_RATIO = 5.0
+TARGET_MEMORY_MIB = 3 * 1024
+BEGIN = "<!-- benchmarks/validate.py: begin (generated; rerun the script to update) -->"
+END = "<!-- benchmarks/validate.py: end -->"
+SECTION = "## Validate"
+TIME = shutil.which("time", path="/usr/bin:/bin")  # GNU time: a small launcher (see _spawn)
+
+MEASUREMENTS = {
+    "pyarrow": "(a) `pyarrow.csv.read_csv`, all columns text",
+    "pandas": "(b) `pandas.read_csv(dtype=str, keep_default_na=False)`",
+    "read_cld_csv": "(c) `cldetl.csvfile.read_cld_csv`",
+    "cli": "(d) `python -m cldetl validate FILE --format json > /dev/null`",
+    "validate": "(e) `cldetl.validate.validate(path)`",
+}
+
+
+# --- In the child process -------------------------------------------------------------------
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        resident = int(statm.read().split()[1])
+    return resident * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mib() -> float:
+    """This process's peak RSS: VmHWM, which exec resets (ru_maxrss keeps the parent's)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _findings(sink) -> int:
+    return sum(len(part) for part in getattr(sink, "_parts", ()))
+
+
+def _instrument(steps: list[dict]) -> None:
+    """Wrap the reader, each check module's `check`, the summary counts and the findings frame
+    so that every call records its time, findings added and memory."""
+    import cldetl.validate as validate_module
+    from cldetl.checks import file_level
+    from cldetl.findings import FindingSink
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            sink = getattr(args[0], "sink", None) if args else None
+            before = _findings(sink)
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                steps.append(
+                    {
+                        "step": name,
+                        "seconds": time.perf_counter() - wall,
+                        "cpu": time.process_time() - cpu,
+                        "findings": _findings(sink) - before if sink is not None else None,
+                        "rss_mib": _rss_mib(),
+                        "peak_mib": _peak_mib(),
+                    }
+                )
+
+        return wrapper
+
+    validate_module.read_cld_csv = timed("read_cld_csv", validate_module.read_cld_csv)
+    for module in validate_module.CHECKS:
+        module.check = timed("checks." + module.__name__.rsplit(".", 1)[-1], module.check)
+    file_level.summary_counts = timed("file_level.summary_counts", file_level.summary_counts)
+    FindingSink.frame = timed("FindingSink.frame", FindingSink.frame)
+
+
+def child(kind: str, path: str, result: str, profile: str | None) -> None:
+    """Run one measurement and write its numbers to `result` (JSON)."""
+    out: dict = {"kind": kind}
+    steps: list[dict] = []
+    if kind in ("read_cld_csv", "validate"):
+        # cldetl imports these lazily, inside the call; import them before the clock starts,
+        # as pandas.read_csv's child has pandas imported.
+        import numpy  # noqa: F401
+        import pandas  # noqa: F401
+        import pyarrow.csv  # noqa: F401
+    if kind == "pyarrow":
+        import csv
+
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            names = next(csv.reader(f))
+        convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names})
+
+        def run():
+            return pacsv.read_csv(path, convert_options=convert).num_rows
+
+    elif kind == "pandas":
+        import pandas as pd
+
+        def run():
+            return len(pd.read_csv(path, dtype=str, keep_default_na=False))
+
+    elif kind == "read_cld_csv":
+        from cldetl.csvfile import read_cld_csv
+
+        def run():
+            return read_cld_csv(path).rows
+
+    elif kind == "validate":
+        from cldetl.spec import load_spec
+        from cldetl.validate import validate
+
+        load_spec()
+        _instrument(steps)
+
+        def run():
+            report = validate(path)
+            out["errors"], out["warnings"] = report.errors, report.warnings
+            out["top_rules"] = report.by_rule().head(10).to_dict("records")
+            return report.rows
+
+    else:
+        raise SystemExit(f"unknown measurement {kind!r}")
+
+    out["rss_before_mib"] = _rss_mib()
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    wall, cpu = time.perf_counter(), time.process_time()
+    out["rows"] = run()
+    out["seconds"] = time.perf_counter() - wall
+    out["cpu"] = time.process_time() - cpu
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        profiler.dump_stats(profile)
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        stats.sort_stats("tottime").print_stats(35)
+        stats.sort_stats("cumulative").print_stats(r"cldetl", 40)
+    out["peak_mib"] = _peak_mib()
+    out["steps"] = steps
+    out["modules"] = sorted(
+        str(Path(m.__file__).resolve().relative_to(ROOT))
+        for m in list(sys.modules.values())
+        if getattr(m, "__file__", None)
+        and Path(m.__file__).resolve().is_relative_to(ROOT / "cldetl")
+    )
+    Path(result).write_text(json.dumps(out))
+
+
+# --- In the parent process ------------------------------------------------------------------
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _spawn(argv: list[str], stdout=subprocess.DEVNULL) -> dict:
+    """Run a child to completion: its wall time, CPU time and peak RSS.
+
+    Linux hands a new process the peak RSS of the one that forked it (exec folds the old
+    address space's high-water mark into ru_maxrss), so the child is started through GNU time,
+    a process of a few MB, whose report is the child's own. Without /usr/bin/time, wait4's
+    ru_maxrss is used, which is never below this (small) parent's own peak.
+    """
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as timed:
+        command = [TIME, "-f", "%M %U %S", "-o", timed.name, *argv] if TIME else argv
+        wall = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=ROOT, env=_environment(), stdout=stdout, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - wall
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+        report = timed.read().split("\n") if TIME else []
+    maxrss_kib, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    numbers = [line.split() for line in report if line.strip()]
+    if numbers and len(numbers[-1]) == 3:  # "Command exited with non-zero status" comes first
+        maxrss_kib = int(numbers[-1][0])
+        cpu = float(numbers[-1][1]) + float(numbers[-1][2])
+    return {
+        "process_wall": wall,
+        "process_cpu": cpu,
+        "maxrss_mib": maxrss_kib / 1024,
+        "rss_source": "GNU time" if numbers else "wait4",
+        "exit": proc.returncode,
+        "stderr": stderr,
+        "load": max(load, os.getloadavg()[0]),
+    }
+
+
+def measure(kind: str, path: str, profile: str | None = None) -> dict:
+    if kind == "cli":
+        argv = [sys.executable, "-m", "cldetl", "validate", path, "--format", "json"]
+        run = _spawn(argv)
+        if run["exit"] not in (0, 1):
+            raise RuntimeError(f"cldetl validate exited {run['exit']}: {run['stderr'][-2000:]}")
+        return run
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        result = handle.name
+    try:
+        argv = [sys.executable, __file__, "--child", kind, path, result]
+        if profile:
+            argv += ["--profile-to", profile]
+        run = _spawn(argv, stdout=None if profile else subprocess.DEVNULL)
+        if run["exit"] != 0:
+            raise RuntimeError(f"measurement {kind} failed: {run['stderr'][-2000:]}")
+        run.update(json.loads(Path(result).read_text()))
+        if run["rss_source"] == "GNU time" and abs(run["maxrss_mib"] - run["peak_mib"]) > 32:
+            print(
+                f"  note: {kind} peak RSS {run['maxrss_mib']:,.0f} MiB by GNU time, "
+                f"{run['peak_mib']:,.0f} MiB by its own VmHWM"
+            )
+    finally:
+        Path(result).unlink(missing_ok=True)
+    return run
+
+
+def _warm(path: str) -> None:
+    """Read the file once so every measurement finds it in the page cache."""
+    with open(path, "rb") as f:
+        while f.read(64 << 20):
+            pass
+
+
+def bench_size(rows: int, args) -> dict:
+    if args.file:
+        path = args.file
+        print(f"\n{path}: {os.path.getsize(path) / 1e6:,.0f} MB", flush=True)
+    else:
+        # In a subprocess, so that this process stays small (see _spawn).
+        path = str(Path(tempfile.gettempdir()) / f"cldetl_bench_{rows}.csv")
+        generator = Path(__file__).with_name("_generate.py")
+        argv = [sys.executable, str(generator), "--rows", str(rows), "--seed", str(args.seed)]
+        argv += ["--quoting", args.quoting, "--out", path]
+        print(flush=True)
+        subprocess.run(argv, cwd=ROOT, env=_environment(), check=True)
+    size = os.path.getsize(path)
+    _warm(path)
+    runs: dict[str, list[dict]] = {k: [] for k in MEASUREMENTS}
+    try:
+        for r in range(args.repeat):
+            for kind in MEASUREMENTS:
+                run = measure(kind, path)
+                runs[kind].append(run)
+                shown = run.get("seconds", run["process_wall"])
+                print(
+                    f"  [{r + 1}/{args.repeat}] {kind:<13} {shown:8.2f} s  "
+                    f"peak {run['maxrss_mib']:7,.0f} MiB  load {run['load']:.1f}",
+                    flush=True,
+                )
+        if args.profile:
+            prof = str(Path(tempfile.gettempdir()) / f"cldetl_validate_{rows}.prof")
+            print(f"\ncProfile of validate(path), {rows:,} rows (stats in {prof}):", flush=True)
+            measure("validate", path, profile=prof)
+    finally:
+        if not args.keep and not args.file:
+            Path(path).unlink(missing_ok=True)
+    if args.keep and not args.file:
+        print(f"kept {path}")
+    return {"rows": rows, "path": path, "bytes": size, "runs": runs, "file_given": bool(args.file)}
+
+
+def summarise(result: dict) -> dict:
+    """Best of the repeats: lowest times, highest peak memory; the breakdown of the fastest."""
+    best = {}
+    for kind, runs in result["runs"].items():
+        fastest = min(runs, key=lambda r: r.get("seconds", r["process_wall"]))
+        best[kind] = {
+            "seconds": min(r["seconds"] for r in runs) if "seconds" in runs[0] else None,
+            "cpu": min(r["cpu"] for r in runs) if "cpu" in runs[0] else None,
+            "process_wall": min(r["process_wall"] for r in runs),
+            "process_cpu": min(r["process_cpu"] for r in runs),
+            "maxrss_mib": max(r["maxrss_mib"] for r in runs),
+            "rss_before_mib": fastest.get("rss_before_mib"),
+            "steps": fastest.get("steps", []),
+            "exit": fastest["exit"],
+            "errors": fastest.get("errors"),
+            "warnings": fastest.get("warnings"),
+            "top_rules": fastest.get("top_rules", []),
+            "load": max(r["load"] for r in runs),
+        }
+    return best
+
+
+def ratios(best: dict) -> dict[str, float]:
+    read, pandas_read = best["pyarrow"], best["pandas"]
+    return {
+        "validate/pyarrow": best["validate"]["seconds"] / read["seconds"],
+        "validate/pandas": best["validate"]["seconds"] / pandas_read["seconds"],
+        "validate/pyarrow cpu": best["validate"]["cpu"] / read["cpu"],
+        "cli/pyarrow process": best["cli"]["process_wall"] / read["process_wall"],
+        "cli/pandas process": best["cli"]["process_wall"] / pandas_read["process_wall"],
+    }
+
+
+def _machine() -> dict:
+    from importlib.metadata import version
+
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        mem_kib = 0
+    return {
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "ram_gib": mem_kib / 2**20,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "pandas": version("pandas"),
+        "pyarrow": version("pyarrow"),
+        "numpy": version("numpy"),
+        "revision": _cldetl_revision(),
+        "hashes": _source_hashes(),
+    }
+
+
+CLI_FILES = ("cldetl/__main__.py", "cldetl/cli.py", "cldetl/report.py")
+
+
+def _source_hashes() -> dict[str, str]:
+    """A hash of each cldetl source and spec file, to tell what changed during the run."""
+    import hashlib
+
+    return {
+        str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((ROOT / "cldetl").rglob("*"))
+        if path.suffix in (".py", ".yaml") and path.is_file()
+    }
+
+
+def _digest(hashes: dict[str, str]) -> str:
+    import hashlib
+
+    return hashlib.sha256(repr(sorted(hashes.items())).encode()).hexdigest()[:10]
+
+
+def _changes(machine: dict, results: list[dict]) -> tuple[list[str], list[str]]:
+    """Files changed during the run: (those the measurements use, the others)."""
+    before, after = machine["hashes"], machine["hashes_after"]
+    changed = sorted(f for f in set(before) | set(after) if before.get(f) != after.get(f))
+    used = set(CLI_FILES) | {"cldetl/spec/release2.yaml"}
+    for result in results:
+        for runs in result["runs"].values():
+            for run in runs:
+                used.update(run.get("modules", ()))
+    return [f for f in changed if f in used], [f for f in changed if f not in used]
+
+
+def _cldetl_revision() -> str:
+    """The commit measured, and whether cldetl/ had uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "cldetl"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.split("\n")
+    except OSError:
+        return "unknown"
+    changed = sorted(line[3:] for line in dirty if line.strip())
+    if not head:
+        return "unknown"
+    if not changed:
+        return f"commit {head}"
+    shown = ", ".join(f"`{c}`" for c in changed[:8]) + (" ..." if len(changed) > 8 else "")
+    return f"commit {head} with uncommitted changes in {shown}"
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**MISSED**"
+
+
+def markdown(results: list[dict], machine: dict, command: str, args) -> str:
+    when = machine["measured"]
+    main = max(results, key=lambda r: r["rows"])
+    best = summarise(main)
+    ratio = ratios(best)
+    peak = max(best["cli"]["maxrss_mib"], best["validate"]["maxrss_mib"])
+    loads = [b["load"] for r in results for b in summarise(r).values()]
+    # The measurement itself keeps up to every CPU busy: only more than that is other work.
+    busy = max(loads) > machine["cpus"] + 0.5
+    lines = [
+        BEGIN,
+        "",
+        f"Measured {when} with `{command}`, cldetl at {machine['revision']} "
+        f"(sources {_digest(machine['hashes'])}).",
+        "",
+    ]
+    used, unused = _changes(machine, results)
+    if used:
+        lines += [
+            "**cldetl changed during this run** in files the measurements use ("
+            + ", ".join(f"`{f}`" for f in used)
+            + "): the numbers may mix two versions. Run again.",
+            "",
+        ]
+    if unused:
+        lines += [
+            "Changed during the run, but not used by validation: "
+            + ", ".join(f"`{f}`" for f in unused)
+            + ".",
+            "",
+        ]
+    lines += [
+        f"**Machine:** {machine['cpus']} CPUs ({machine['cpu_model'] or 'unknown model'}), "
+        f"{machine['ram_gib']:.1f} GiB RAM, {machine['os']}; Python {machine['python']}, "
+        f"pandas {machine['pandas']}, pyarrow {machine['pyarrow']}, numpy {machine['numpy']}. "
+        f"1-minute load average during the runs: up to {max(loads):.1f}, the measurements "
+        "included"
+        + (
+            " (other processes were using the CPUs: wall times are noisy and CPU times are the "
+            "steadier comparison; the pyarrow read uses every CPU and validate mostly one, so a "
+            "busy machine slows the read more and makes the ratio look better than on an idle "
+            "one)."
+            if busy
+            else "."
+        ),
+        "",
+        f"**Targets, {main['rows']:,} rows:**",
+        "",
+        f"- validate within {TARGET_RATIO:g}x of merely reading the file: "
+        f"{_verdict(ratio['validate/pyarrow'] <= TARGET_RATIO)} - "
+        f"`validate(path)` takes {best['validate']['seconds']:.1f} s, "
+        f"**{ratio['validate/pyarrow']:.1f}x** the pyarrow read "
+        f"({best['pyarrow']['seconds']:.2f} s) "
+        f"and {ratio['validate/pandas']:.1f}x the pandas read "
+        f"({best['pandas']['seconds']:.2f} s). Whole processes, the CLI takes "
+        f"{best['cli']['process_wall']:.1f} s, {ratio['cli/pyarrow process']:.1f}x a process that "
+        f"reads with pyarrow ({best['pyarrow']['process_wall']:.1f} s). In CPU time, validate "
+        f"is {ratio['validate/pyarrow cpu']:.1f}x the pyarrow read.",
+        f"- peak memory under {TARGET_MEMORY_MIB / 1024:g} GiB: "
+        f"{_verdict(peak < TARGET_MEMORY_MIB)} - **{peak:,.0f} MiB** "
+        f"(CLI {best['cli']['maxrss_mib']:,.0f} MiB, library {best['validate']['maxrss_mib']:,.0f} "
+        f"MiB; the pyarrow read alone {best['pyarrow']['maxrss_mib']:,.0f} MiB).",
+        "",
+    ]
+    for result in sorted(results, key=lambda r: r["rows"]):
+        lines += _size_table(result, args)
+    lines += _breakdown(main)
+    if len(results) > 1:
+        lines += _linearity(results)
+    lines += [
+        "How it is measured: each row of the tables is its own subprocess (`python "
+        "benchmarks/validate.py --child ...`, or the CLI itself), started through "
+        + (
+            "GNU time (`/usr/bin/time`), whose peak RSS (maximum resident set size) is the "
+            "child's own; the Python children also check it against their own `VmHWM`. "
+            if TIME
+            else "`subprocess` and reaped with `os.wait4` (peak RSS from its `ru_maxrss`). "
+        )
+        + "*op* is the call alone, timed inside the child after its "
+        "imports; *process* is the whole child from the parent (interpreter start, imports, "
+        "the call, exit). The file is read once beforehand so all runs find it in the page "
+        "cache. Runs are interleaved and the best of "
+        f"{args.repeat} is shown (lowest time, highest peak memory). CPU time is user + system "
+        "over all threads (pyarrow reads with several). In the per-check table, values the "
+        "checks share (parsed dates, blank masks, the age) are computed by the first check that "
+        "asks and cached, so their cost shows under that check.",
+        "",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _size_table(result: dict, args) -> list[str]:
+    best = summarise(result)
+    read, pandas_read = best["pyarrow"], best["pandas"]
+    origin = (
+        "the file given with --file"
+        if result["file_given"]
+        else f"generated by `benchmarks/_generate.py`, seed {args.seed}, {args.quoting} quoting"
+    )
+    v = best["validate"]
+    lines = [
+        f"### {result['rows']:,} rows",
+        "",
+        f"File: {result['bytes'] / 1e6:,.0f} MB, 48 columns, {origin}; `cldetl validate` "
+        f"finds {v['errors']} errors and {v['warnings']} warnings in it (CLI exit code "
+        f"{best['cli']['exit']}).",
+        "",
+        "| Measurement | op s | op CPU s | process s | process CPU s | peak RSS MiB "
+        "| x pyarrow read | x pandas read |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for kind, label in MEASUREMENTS.items():
+        b = best[kind]
+        if b["seconds"] is not None:
+            x_arrow = f"{b['seconds'] / read['seconds']:.1f}"
+            x_pandas = f"{b['seconds'] / pandas_read['seconds']:.1f}"
+            op, cpu = f"{b['seconds']:.2f}", f"{b['cpu']:.2f}"
+        else:
+            x_arrow = f"{b['process_wall'] / read['process_wall']:.1f}*"
+            x_pandas = f"{b['process_wall'] / pandas_read['process_wall']:.1f}*"
+            op, cpu = "", ""
+        lines.append(
+            f"| {label} | {op} | {cpu} | {b['process_wall']:.2f} | {b['process_cpu']:.2f} "
+            f"| {b['maxrss_mib']:,.0f} | {x_arrow} | {x_pandas} |"
+        )
+    lines += [
+        "",
+        "\\* the CLI has no in-process clock: its ratios compare whole processes.",
+        "",
+    ]
+    return lines
+
+
+def _breakdown(result: dict) -> list[str]:
+    best = summarise(result)
+    v = best["validate"]
+    total = v["seconds"]
+    steps = v["steps"]
+    lines = [
+        f"### Where validate spends its time ({result['rows']:,} rows)",
+        "",
+        "`validate(path)` with each step wrapped (the check modules in the order "
+        "`cldetl.validate.CHECKS` runs them). RSS before the call: "
+        f"{v['rss_before_mib']:,.0f} MiB.",
+        "",
+        "| Step | s | share | CPU s | findings | RSS after MiB | peak so far MiB |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for s in steps:
+        findings = "" if s["findings"] is None else f"{s['findings']:,}"
+        lines.append(
+            f"| `{s['step']}` | {s['seconds']:.2f} | {100 * s['seconds'] / total:.0f}% "
+            f"| {s['cpu']:.2f} | {findings} | {s['rss_mib']:,.0f} | {s['peak_mib']:,.0f} |"
+        )
+    rest = total - sum(s["seconds"] for s in steps)
+    lines += [
+        f"| other (spec, context, report) | {rest:.2f} | {100 * rest / total:.0f}% | | | | |",
+        f"| **total** | **{total:.2f}** | 100% | {v['cpu']:.2f} | | | {v['maxrss_mib']:,.0f} |",
+        "",
+    ]
+    return lines
+
+
+def _linearity(results: list[dict]) -> list[str]:
+    lines = [
+        "### Scaling",
+        "",
+        "| Rows | File MB | pyarrow read s (CPU) | pandas read s (CPU) | validate s (CPU) "
+        "| validate per 100k rows: s (CPU) | x pyarrow read | validate peak MiB |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for result in sorted(results, key=lambda r: r["rows"]):
+        best = summarise(result)
+        a, p, v = best["pyarrow"], best["pandas"], best["validate"]
+        per = 1e5 / result["rows"]
+        lines.append(
+            f"| {result['rows']:,} | {result['bytes'] / 1e6:,.0f} "
+            f"| {a['seconds']:.2f} ({a['cpu']:.2f}) | {p['seconds']:.2f} ({p['cpu']:.2f}) "
+            f"| {v['seconds']:.2f} ({v['cpu']:.2f}) "
+            f"| {v['seconds'] * per:.2f} ({v['cpu'] * per:.2f}) "
+            f"| {v['seconds'] / a['seconds']:.1f} | {v['maxrss_mib']:,.0f} |"
+        )
+    return lines + [""]
+
+
+def update_doc(path: Path, block: str) -> None:
+    """Replace the generated block in the Validate section, creating what is missing."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        text = head + block + ("\n" + tail if tail else "")
+    else:
+        if not text:
+            text = (
+                "# Benchmarks\n\nHow cldetl performs on large files. Each section is written by "
+                "its script in `benchmarks/`; text outside the generated blocks is kept when a "
+                "script rewrites its block.\n"
+            )
+        text = (
+            text.rstrip("\n")
+            + "\n\n"
+            + SECTION
+            + "\n\n"
+            + (
+                "`benchmarks/validate.py` generates a valid file (`benchmarks/_generate.py`) "
+                "and times `cldetl validate` against merely reading the same file with pyarrow "
+                "and with pandas, in the same run. Targets: validate within "
+                f"{TARGET_RATIO:g}x of the read, peak memory under 3 GiB. `make bench` runs it.\n\n"
+            )
+            + block
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def print_summary(results: list[dict]) -> None:
+    for result in sorted(results, key=lambda r: r["rows"]):
+        best = summarise(result)
+        ratio = ratios(best)
+        print(f"\n{result['rows']:,} rows, {result['bytes'] / 1e6:,.0f} MB")
+        for kind in MEASUREMENTS:
+            b = best[kind]
+            op = f"{b['seconds']:8.2f} s" if b["seconds"] is not None else " " * 10
+            print(
+                f"  {kind:<13} op {op}  process {b['process_wall']:7.2f} s "
+                f"(CPU {b['process_cpu']:6.2f} s)  peak {b['maxrss_mib']:7,.0f} MiB"
+            )
+        print(
+            f"  validate/pyarrow {ratio['validate/pyarrow']:.1f}x (target <= {TARGET_RATIO:g}x), "
+            f"validate/pandas {ratio['validate/pandas']:.1f}x, "
+            f"CLI/pyarrow process {ratio['cli/pyarrow process']:.1f}x"
+        )
+        for s in best["validate"]["steps"]:
+            print(f"    {s['step']:<28} {s['seconds']:7.2f} s  peak {s['peak_mib']:7,.0f} MiB")
+        v = best["validate"]
+        print(f"  validate found {v['errors']} errors, {v['warnings']} warnings")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        profile = argv[argv.index("--profile-to") + 1] if "--profile-to" in argv else None
+        child(argv[1], argv[2], argv[3], profile)
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rows", type=int, nargs="+", default=[1_000_000], help="row counts (default 1000000)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
+    parser.add_argument("--out", type=Path, help="update the Validate section of this Markdown")
+    parser.add_argument("--keep", action="store_true", help="keep the generated files in /tmp")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--quoting", choices=["minimal", "all"], default="minimal")
+    parser.add_argument("--file", help="benchmark this CSV instead of a generated one")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print a cProfile of validate(path)"
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        help="no measuring: write --out from the results a previous run saved (its JSON)",
+    )
+    args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        vars(args).update(saved["args"])
+        if not args.out:
+            parser.error("--render needs --out")
+        update_doc(args.out, markdown(saved["results"], saved["machine"], saved["command"], args))
+        print(f"Updated {args.out} from {args.render}")
+        return 0
+    if args.file:
+        args.rows = [0]
+
+    machine = _machine()
+    print(
+        f"{machine['cpus']} CPUs, {machine['ram_gib']:.1f} GiB, Python {machine['python']}, "
+        f"pandas {machine['pandas']}, pyarrow {machine['pyarrow']}"
+    )
+    results = []
+    for rows in args.rows:
+        result = bench_size(rows, args)
+        if args.file:
+            result["rows"] = result["runs"]["validate"][0]["rows"]
+        results.append(result)
+    print_summary(results)
+    machine["hashes_after"] = _source_hashes()
+    machine["measured"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    used, unused = _changes(machine, results)
+    if used:
+        print(f"\nWARNING: {', '.join(used)} changed during the run; the numbers may mix versions.")
+    if unused:
+        print(f"\nChanged during the run, not used by validation: {', '.join(unused)}")
+    command = ("python benchmarks/validate.py " + " ".join(argv)).strip()
+    saved = Path(tempfile.gettempdir()) / "cldetl_bench_results.json"
+    kept = {k: getattr(args, k) for k in ("repeat", "seed", "quoting")}
+    saved.write_text(
+        json.dumps({"results": results, "machine": machine, "command": command, "args": kept})
+    )
+    print(f"\nResults saved to {saved} (re-render with --render {saved} --out FILE)")
+    if args.out:
+        update_doc(args.out, markdown(results, machine, command, args))
+        print(f"Updated {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
