@@ -7,8 +7,12 @@ PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || ec
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SAMPLE := examples/sample/cld_sample_2025q3.csv
-SAMPLE_REPORT := out/sample-report
+PERIOD_END ?= 2025-09-30
+EXAMPLES := out/examples
+# The example authorities' databases (SQLite, built by the generator; a real LA sets these
+# variables to its reporting database instead).
+export EASTMOOR_DB_URL ?= sqlite:///$(CURDIR)/$(EXAMPLES)/eastmoor.db
+export WESTVALE_DB_URL ?= sqlite:///$(CURDIR)/$(EXAMPLES)/westvale.db
 # Only the folders that exist: an empty folder is not in a git clone.
 LINTED := $(wildcard cldetl tests benchmarks flows)
 
@@ -21,9 +25,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
 	@touch $@
 
+# The main job on the embedded example: build the two example authorities' databases, then
+# produce, validate and write each one's quarterly return under out/<authority>/.
 demo: venv
-	$(BIN)/cldetl validate $(SAMPLE) --report $(SAMPLE_REPORT)
-	@echo "Report written to $(SAMPLE_REPORT)/ (it holds personal data: owner-only)"
+	@mkdir -p $(EXAMPLES)
+	$(BIN)/python examples/mosaic_liquidlogic/generate.py --system mosaic --url "$$EASTMOOR_DB_URL"
+	$(BIN)/python examples/mosaic_liquidlogic/generate.py --system liquidlogic --url "$$WESTVALE_DB_URL"
+	$(BIN)/cldetl run --mapping mappings/eastmoor.yaml --period-end $(PERIOD_END) --out out/eastmoor --report
+	$(BIN)/cldetl run --mapping mappings/westvale.yaml --period-end $(PERIOD_END) --out out/westvale --report
+	@echo "Outputs in out/eastmoor and out/westvale (personal data: owner-only files)"
 
 test: venv
 	$(BIN)/python -m pytest -q
@@ -39,7 +49,9 @@ spec-docs: venv
 	@echo "Wrote docs/spec.md"
 
 bench: venv
-	$(BIN)/python benchmarks/validate.py
+	$(BIN)/python benchmarks/validate.py --out docs/benchmarks.md
+	$(BIN)/python benchmarks/transform.py --out docs/benchmarks.md
+	$(BIN)/python benchmarks/end_to_end.py --out docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) out
