@@ -361,6 +361,19 @@ def _print_run_summary(console, numbers: dict) -> None:
         f"[bold]{numbers['authority']}[/bold] (LA {numbers['la_code']}), {numbers['period']}"
     )
     console.print(f"  rows written: {numbers['rows_written']}")
+    if numbers.get("reconciliation"):
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        for column in ("  source", "read", "in output", "person details", "excluded"):
+            table.add_column(column, justify="left" if column == "  source" else "right")
+        for row in numbers["reconciliation"]:
+            table.add_row(
+                f"  {row['source']}",
+                f"{row['read']:,}",
+                f"{row['in_output']:,}",
+                f"{row['person_details']:,}",
+                f"{row['excluded']:,}",
+            )
+        console.print(table)
     if numbers["excluded_by_reason"]:
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         table.add_column("  excluded records, by reason")

@@ -178,11 +178,22 @@ def summary(run_result: RunResult) -> dict:
     """The closing numbers of a run, for the console and for Prefect artifacts."""
     result, report = run_result.result, run_result.report
     excluded = result.exclusions[result.exclusions["level"] == "record"]
+    totals = result.reconciliation[result.reconciliation["read"].notna()]
     return {
         "authority": run_result.mapping.metadata.la_name,
         "la_code": run_result.mapping.metadata.la_code,
         "period": f"{run_result.period.start:%d/%m/%Y} to {run_result.period.end:%d/%m/%Y}",
         "rows_written": int(len(result.cld)),
+        "reconciliation": [
+            {
+                "source": str(row.source),
+                "read": int(row.read),
+                "in_output": int(row.in_output),
+                "person_details": int(row.person_details),
+                "excluded": int(row.excluded),
+            }
+            for row in totals.itertuples(index=False)
+        ],
         "excluded_by_reason": {
             str(k): int(v) for k, v in excluded["reason"].value_counts().sort_index().items()
         },
