@@ -75,19 +75,28 @@ def _unique_names(header: list[str]) -> list[str]:
     return names
 
 
-def _record_lines(data: memoryview | bytes, text_encoding: str, skip: int) -> list[int]:
-    """The physical line each record starts on, by a full CSV parse (the slow, exact path)."""
-    text = io.TextIOWrapper(io.BytesIO(bytes(data[skip:])), encoding=text_encoding, newline="")
+def _scan_records(data: bytes, text_encoding: str, skip: int) -> list[tuple[int, int]]:
+    """(physical start line, field count) of every data record, by a full CSV parse: the slow,
+    exact path, taken only for files with quoted line breaks, blank lines or ragged rows."""
+    text = io.TextIOWrapper(io.BytesIO(data[skip:]), encoding=text_encoding, newline="")
     reader = csv.reader(text)
-    lines = []
+    records = []
     previous = 0
     for record in reader:
         start = previous + 1
         previous = reader.line_num
         if start == 1 or record == []:
             continue
-        lines.append(start)
-    return lines
+        records.append((start, len(record)))
+    return records
+
+
+def _record_lines(data: bytes, text_encoding: str, skip: int) -> list[int]:
+    return [start for start, _ in _scan_records(data, text_encoding, skip)]
+
+
+def _ragged_lines(data: bytes, text_encoding: str, skip: int, width: int) -> list[int]:
+    return [start for start, n in _scan_records(data, text_encoding, skip) if n != width]
 
 
 def read_cld_csv(path: str | Path) -> CldTable:
@@ -218,21 +227,6 @@ def _string_mapper():
 
     dtype = pd.StringDtype("pyarrow")
     return {pa.string(): dtype, pa.large_string(): dtype}.get
-
-
-def _ragged_lines(data, encoding: str, skip: int, width: int) -> list[int]:
-    text = io.TextIOWrapper(io.BytesIO(bytes(data[skip:])), encoding=encoding, newline="")
-    reader = csv.reader(text)
-    bad = []
-    previous = 0
-    for record in reader:
-        start = previous + 1
-        previous = reader.line_num
-        if start == 1 or record == []:
-            continue
-        if len(record) != width:
-            bad.append(start)
-    return bad
 
 
 def _without_row_text(message: str) -> str:
