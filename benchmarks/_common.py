@@ -284,18 +284,21 @@ def machine() -> dict:
 
 
 def machine_line(m: dict, loads: list[float]) -> str:
-    busy = max(loads) > 0.5 * m["cpus"]
+    # The measured child keeps one CPU busy itself: a load much above 1 means other work.
+    busy = max(loads) > 1.5
+    low, high = min(loads), max(loads)
+    span = f"about {high:.1f}" if high - low < 0.15 else f"{low:.1f} to {high:.1f}"
     return (
         f"**Machine:** {m['cpus']} CPUs ({m['cpu_model'] or 'unknown model'}), "
         f"{m['ram_gib']:.1f} GiB RAM, {m['os']}; Python {m['python']}, pandas {m['pandas']}, "
         f"pyarrow {m['pyarrow']}, numpy {m['numpy']}, SQLAlchemy {m['sqlalchemy']}, "
-        f"SQLite {m['sqlite']}. 1-minute load average during the runs: {min(loads):.1f} to "
-        f"{max(loads):.1f}"
+        f"SQLite {m['sqlite']}. 1-minute load average during the runs: {span}"
         + (
-            " (other processes were using the CPUs: wall times are noisy, CPU times are the "
-            "steadier comparison)."
+            " (other processes were using the CPUs as well as the one measured: wall times are "
+            "noisy, CPU times are the steadier comparison)."
             if busy
-            else "."
+            else " (the measured process itself accounts for about 1: the machine was "
+            "otherwise idle)."
         )
     )
 

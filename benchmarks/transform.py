@@ -90,6 +90,9 @@ WRAPPED = [
     ("cldetl.transform:_Ledger.exclusions", "ledger.exclusions"),
     ("cldetl.transform:_lineage", "_lineage"),
     ("cldetl.transform.values:UnmappedCodes.frame", "unmapped.frame"),
+    # pandas itself: membership tests on Arrow-backed strings are costly when the set of
+    # values is large, so they are shown wherever cldetl calls them.
+    ("pandas:Series.isin", "pandas Series.isin"),
 ]
 
 
@@ -354,7 +357,9 @@ def markdown(results: list[dict], m: dict, command: str, args) -> str:
         "loaded inputs (shown separately). Best of "
         f"{args.repeat} runs: lowest time, highest peak memory. In the breakdown, each wrapped "
         "function's time includes the functions it calls; nested rows (indented) are part of "
-        "the row above them; *calls* counts calls summed over the run; a step's peak is the "
+        "the row above them (`pandas Series.isin` is pandas' own method, wrapped to show where "
+        "cldetl's membership tests cost; at the top level, those made by `transform` itself); "
+        "*calls* counts calls summed over the run; a step's peak is the "
         "highest RSS during that step (the kernel's peak mark, `VmHWM`, is reset as each "
         "top-level step starts). The wrappers add a few microseconds per call.",
         "",
@@ -393,9 +398,7 @@ def _breakdown(results: list[dict]) -> list[str]:
         depth = path.count(" > ")
         label = path.rsplit(" > ", 1)[-1]
         name = ("&nbsp;&nbsp;&nbsp;&nbsp;" * depth) + ("↳ " if depth else "") + f"`{label}`"
-        times = " | ".join(
-            f"{s[path]['seconds']:.2f}" if path in s else "" for s in by_size
-        )
+        times = " | ".join(f"{s[path]['seconds']:.2f}" if path in s else "" for s in by_size)
         growth = (
             f"{last['seconds'] / first['seconds']:.1f}x"
             if last and first and first["seconds"] > 0.005 and len(sizes) > 1
@@ -408,9 +411,7 @@ def _breakdown(results: list[dict]) -> list[str]:
             if last
             else f"| {name} | | {times} | | | | |"
         )
-    rest = [
-        s["seconds"] - sum(x["seconds"] for x in s["steps"] if x["depth"] == 0) for s in sizes
-    ]
+    rest = [s["seconds"] - sum(x["seconds"] for x in s["steps"] if x["depth"] == 0) for s in sizes]
     lines.append(
         "| other (inside `transform`, unwrapped) | | "
         + " | ".join(f"{x:.2f}" for x in rest)
@@ -462,10 +463,7 @@ def print_summary(results: list[dict]) -> None:
         steps = {s["path"]: s for s in b["steps"]}
         for s in (steps[p] for p in _tree_order(list(steps))):
             if s["depth"] <= 1:
-                print(
-                    f"  {'  ' * s['depth']}{s['label']:<44} {s['seconds']:7.2f} s "
-                    f"x{s['calls']}"
-                )
+                print(f"  {'  ' * s['depth']}{s['label']:<44} {s['seconds']:7.2f} s x{s['calls']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -921,7 +921,7 @@ def build_ge_report(table: CldTable, report: ValidationReport, out_dir: str | Pa
     from cldetl.spec import load_spec
 
     spec = load_spec()
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # GE's file stores need an absolute folder
     _private_dir(out)
     docs_dir = out / DOCS_DIRNAME
     _fresh_docs_dir(docs_dir)

@@ -436,3 +436,17 @@ def test_report_files_are_owner_only_and_keep_personal_values_out_of_data_docs(g
     for personal in ("31/02/1950", "ln1 1yl", "two\nlines"):
         assert personal not in docs
     assert "personal data, not shown" in docs
+
+
+@pytest.mark.slow
+def test_a_relative_report_folder_works(tmp_path, monkeypatch):
+    """`cldetl validate FILE --report out/report` as users type it (GE needs absolute paths)."""
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    sample = Path(__file__).parent.parent / "examples" / "sample" / "cld_sample_2025q3.csv"
+    result = CliRunner().invoke(cli, ["validate", str(sample), "--report", "out/report"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report" / "index.html").is_file()
