@@ -285,7 +285,7 @@ def machine() -> dict:
 
 def machine_line(m: dict, loads: list[float]) -> str:
     # The measured child keeps one CPU busy itself: a load much above 1 means other work.
-    busy = max(loads) > 1.5
+    busy = max(loads) > 1.25
     low, high = min(loads), max(loads)
     span = f"about {high:.1f}" if high - low < 0.15 else f"{low:.1f} to {high:.1f}"
     return (

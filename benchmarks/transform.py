@@ -397,6 +397,10 @@ def _breakdown(results: list[dict]) -> list[str]:
         first = by_size[0].get(path)
         depth = path.count(" > ")
         label = path.rsplit(" > ", 1)[-1]
+        if label == "pandas Series.isin" and all(
+            s.get(path, {"seconds": 0.0})["seconds"] < 0.005 for s in by_size
+        ):
+            continue  # pandas' own method: shown only where it costs something
         name = ("&nbsp;&nbsp;&nbsp;&nbsp;" * depth) + ("↳ " if depth else "") + f"`{label}`"
         times = " | ".join(f"{s[path]['seconds']:.2f}" if path in s else "" for s in by_size)
         growth = (
