@@ -49,6 +49,7 @@ spec-docs: venv
 	@echo "Wrote docs/spec.md"
 
 bench: venv
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/validate.py --out docs/benchmarks.md
 	$(BIN)/python benchmarks/transform.py --out docs/benchmarks.md
 	$(BIN)/python benchmarks/end_to_end.py --out docs/benchmarks.md
