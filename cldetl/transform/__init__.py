@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from cldetl.errors import CldetlError
 from cldetl.transform import guidance_rules as rules
-from cldetl.transform.filters import as_text, matches
+from cldetl.transform.filters import as_text, matches, member_of
 from cldetl.transform.output import EVENT_FIELDS, format_cld, references
 from cldetl.transform.person_details import PERSON, add_dated_details, person_table
 from cldetl.transform.service_lines import MEMBER_KEYS, MEMBERS, chain_service_lines
@@ -80,8 +80,9 @@ def transform(
     candidates = _event_candidates(mapping, spec, sources, ledger, unmapped)
     people = person_table(mapping, spec, sources[mapping.person.source], unmapped)
     rows = _with_person_details(mapping, spec, candidates, people, sources, period, unmapped)
-    ledger.drop_rows(rows, rows[PERSON].isin(people[PERSON]).eq(False), NO_PERSON)
-    rows = rows[rows[PERSON].isin(people[PERSON])]
+    known = member_of(rows[PERSON], people[PERSON])
+    ledger.drop_rows(rows, ~known, NO_PERSON)
+    rows = rows[known]
 
     _apply_guidance(mapping, rows, period)
     reasons = rules.inclusion_reasons(rows, period)
@@ -118,14 +119,14 @@ def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Ser
         return reasons
     record = rows[SOURCE].astype(str) + "\x1f" + rows[MEMBER_KEYS].astype(str)
     events = ~by_association
-    kept_records = set(record[events & reasons.eq("")])
-    has_event = set(record[events])
+    kept_records = record[events & reasons.eq("")]
+    has_event = record[events]
     first_reason = (
         pd.DataFrame({"record": record[events], "reason": reasons[events]})
         .drop_duplicates("record")
         .set_index("record")["reason"]
     )
-    orphan = by_association & record.isin(has_event) & ~record.isin(kept_records)
+    orphan = by_association & member_of(record, has_event) & ~member_of(record, kept_records)
     why = record[orphan].map(first_reason)
     reasons = reasons.copy()
     reasons[orphan] = "its record's event row is not in the return: " + why.astype(str)
@@ -205,10 +206,10 @@ class _Ledger:
         detail_sources = {mapping.person.source: mapping.person.key}
         for detail in mapping.person.dated.values():
             detail_sources.setdefault(detail.source, detail.person)
-        wanted = set(persons.unique())
+        wanted = persons.drop_duplicates()
         for name, person_column in detail_sources.items():
             frame = sources[name]
-            used = as_text(frame[person_column]).isin(wanted)
+            used = member_of(as_text(frame[person_column]), wanted)
             pending = self.status[name].eq("")
             self.status[name] = self.status[name].mask(pending & used, "details")
             self.exclude(name, pending & ~used, DETAILS_UNUSED, "person details")
@@ -237,7 +238,7 @@ class _Ledger:
         )
         for part in self.row_exclusions:
             # Rows of a record that is excluded as a whole are said once, at record level.
-            keep = ~(part["source"] + "\x1f" + part["source_key"].astype(str)).isin(whole)
+            keep = ~member_of(part["source"] + "\x1f" + part["source_key"].astype(str), whole)
             parts.append(part[keep.to_numpy()].drop(columns=[CANDIDATE]).assign(level="row"))
         columns = ["source", "source_key", "rule", "row", "reason", "level"]
         if not parts:

@@ -19,6 +19,23 @@ def as_text(column: pd.Series) -> pd.Series:
     return column.astype("string").fillna("").str.strip()
 
 
+def member_of(values: pd.Series, allowed) -> pd.Series:
+    """Which values are among `allowed`, compared as text, in Arrow: pandas' `isin` on text
+    turns every allowed value into a Python object first, which dominates large runs."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def text(items) -> pa.Array:
+        if isinstance(items, pd.Series | pd.Index):
+            series = pd.Series(items).astype("string[pyarrow]")
+            return pa.array(series).cast(pa.large_string())
+        return pa.array([str(v) for v in items], type=pa.large_string())
+
+    found = pc.is_in(text(values), value_set=text(allowed)).fill_null(False)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
 def matches(flt: Filter | None, frame: pd.DataFrame) -> pd.Series:
     """Which rows of `frame` the filter holds for (all rows when there is no filter)."""
     import pandas as pd
