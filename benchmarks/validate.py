@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -37,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as common  # noqa: E402
 
 TARGET_RATIO = 5.0
 TARGET_MEMORY_MIB = 3 * 1024
@@ -57,19 +58,10 @@ MEASUREMENTS = {
 # --- In the child process -------------------------------------------------------------------
 
 
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        resident = int(statm.read().split()[1])
-    return resident * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mib() -> float:
-    """This process's peak RSS: VmHWM, which exec resets (ru_maxrss keeps the parent's)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# Memory readings are shared with the other benchmarks (VmHWM: exec resets it, ru_maxrss
+# would keep the parent's).
+_rss_mib = common.rss_mib
+_peak_mib = common.peak_mib
 
 
 def _findings(sink) -> int:

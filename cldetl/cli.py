@@ -327,16 +327,12 @@ class _StageProgress:
 
 
 def _flows_module(mapping_path: str, name: str):
-    """flows/<name>.py, loaded by path: flows/ is a folder of Prefect entrypoints beside
-    mappings/, not an installed package."""
-    import importlib.util
+    """flows/<name>.py beside the mapping's folder (or in the current folder)."""
     from pathlib import Path
 
     from cldetl.errors import UsageError
+    from cldetl.flows_loader import load_flows_module
 
-    module_name = f"cldetl_flows_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
     candidates = [
         Path(mapping_path).resolve().parent.parent / "flows" / f"{name}.py",
         Path.cwd() / "flows" / f"{name}.py",
@@ -347,11 +343,7 @@ def _flows_module(mapping_path: str, name: str):
             f"flows/{name}.py was not found beside the mapping's folder or in the current "
             "folder; run from the cldetl repository (or the authority's copy of it)."
         )
-    loader_spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(loader_spec)
-    sys.modules[module_name] = module
-    loader_spec.loader.exec_module(module)
-    return module
+    return load_flows_module(name, path)
 
 
 def _print_run_summary(console, numbers: dict) -> None:

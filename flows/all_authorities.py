@@ -22,7 +22,6 @@ flows/ is a folder of entrypoint scripts, not a package: quarterly_return.py is 
 path, and both modules are registered with cloudpickle to be pickled by value.
 """
 
-import importlib.util
 import sys
 from datetime import date
 from pathlib import Path
@@ -57,19 +56,9 @@ SUMMARY_COLUMNS = (
 
 def _load_sibling(stem: str) -> ModuleType:
     """flows/<stem>.py, loaded once by file path as `cldetl_flows_<stem>`."""
-    name = f"cldetl_flows_{stem}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{stem}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+    from cldetl.flows_loader import load_flows_module
+
+    return load_flows_module(stem, Path(__file__).with_name(f"{stem}.py"))
 
 
 _quarterly = _load_sibling("quarterly_return")

@@ -12,8 +12,6 @@ source rows given here (no database): tests replace `cldetl.extract.extract_sour
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from collections import Counter
 from datetime import date
@@ -68,20 +66,10 @@ lines:
 
 
 def load_flow_module(stem: str) -> ModuleType:
-    """flows/<stem>.py, loaded once by file path as `cldetl_flows_<stem>`."""
-    name = f"cldetl_flows_{stem}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, FLOWS / f"{stem}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+    """flows/<stem>.py, loaded as the CLI and the flows load it (one copy per process)."""
+    from cldetl.flows_loader import load_flows_module
+
+    return load_flows_module(stem, FLOWS / f"{stem}.py")
 
 
 def write_mapping(folder: Path, la_code: int = 901, la_name: str = "Flowshire") -> Path:
