@@ -15,6 +15,9 @@ class CldetlError(Exception):
     """Root of cldetl's fatal errors."""
 
     exit_code = 2
+    # True for a fault that may pass by itself (a refused or dropped connection during a
+    # maintenance window, a timeout, a deadlock): schedulers retry these, and only these.
+    transient = False
 
 
 class UsageError(CldetlError):
