@@ -388,6 +388,91 @@ def _print_run_summary(console, numbers: dict) -> None:
             console.print(f"  {name}: {path}", highlight=False)
 
 
+@cli.command(name="run-all")
+@click.option(
+    "--mappings",
+    "mappings_dir",
+    default="mappings",
+    show_default=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The folder of mapping files: one return per *.yaml.",
+)
+@period_end_option
+@click.option(
+    "--out",
+    "out_dir",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Each authority's files go to <out>/<mapping name>/.",
+)
+@click.option(
+    "--cluster",
+    "cluster_address",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="A running Dask scheduler to run on (default: a local cluster for this run).",
+)
+@click.option(
+    "--workers",
+    "n_workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes of the local cluster (without --cluster).",
+)
+@click.option("--report", "html_report", is_flag=True, help="Also write the HTML reports.")
+@verbose_option
+def run_all(
+    mappings_dir: str,
+    period_end: str | None,
+    out_dir: str,
+    cluster_address: str | None,
+    n_workers: int,
+    html_report: bool,
+) -> None:
+    """Every authority's return, in parallel on a Dask cluster (Prefect flow all-authorities).
+
+    Exit status: 0 all completed without validation errors, 1 any authority failed, 2 could
+    not run. Starts a temporary local Prefect server unless PREFECT_API_URL is set.
+    """
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from cldetl.display import shown
+
+    if cluster_address and not cluster_address.startswith(("tcp://", "tls://", "inproc://")):
+        from cldetl.errors import UsageError
+
+        raise UsageError(
+            f"--cluster {shown(cluster_address)} is not a Dask scheduler address; give it as "
+            "tcp://HOST:PORT (`dask scheduler` prints it)."
+        )
+    # flows/ beside the mappings folder, as for `run --prefect` (a mapping inside it).
+    flows = _flows_module(str(Path(mappings_dir) / "any.yaml"), "all_authorities")
+    done = flows.run_all_authorities(
+        mappings_dir, _period_end(period_end), out_dir, cluster_address, n_workers, html_report
+    )
+    console = Console(highlight=False)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("authority", "LA", "state", "rows", "errors", "output / reason"):
+        table.add_column(column)
+    for o in done["authorities"]:
+        completed = o["state"] == "COMPLETED"
+        table.add_row(
+            shown(o["authority"]),
+            shown(o["la_code"]),
+            f"[{'green' if completed else 'red'}]{o['state']}[/]",
+            "" if o["rows"] is None else f"{o['rows']:,}",
+            "" if o["errors"] is None else str(o["errors"]),
+            shown(o["out_dir"] if completed else o["message"], limit=200),
+        )
+    console.print(table)
+    sys.exit(EXIT_OK if done["state"] == "COMPLETED" else EXIT_DATA_ERRORS)
+
+
 # --- mapping tools -------------------------------------------------------------------------
 
 

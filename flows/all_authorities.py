@@ -29,12 +29,19 @@ from types import ModuleType
 from typing import Any
 
 import cloudpickle
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed, State
+
+from cldetl.flows_loader import telemetry_off
+
+telemetry_off()  # before Prefect is imported: no analytics from a server cldetl starts
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_table_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.states import Failed, State  # noqa: E402
 
 __all__ = [
+    "AuthoritiesFailed",
+    "AuthorityFailed",
     "all_authorities",
     "dask_task_runner",
     "mapping_files",
@@ -71,9 +78,12 @@ if __name__ in sys.modules:
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-def dask_task_runner(cluster_address: str | None = None, n_workers: int = 2):
-    """prefect-dask's runner: an existing cluster by scheduler address, else a local cluster of
-    `n_workers` single-threaded worker processes (no dashboard)."""
+def dask_task_runner(
+    cluster_address: str | None = None, n_workers: int = 2, dashboard_address: str | None = None
+):
+    """prefect-dask's runner: an existing cluster by scheduler address (tcp://host:8786), else
+    a local cluster of `n_workers` single-threaded worker processes. The local cluster starts
+    no dashboard unless `dashboard_address` is given (":8787", or ":0" for any free port)."""
     from prefect_dask import DaskTaskRunner
 
     if cluster_address:
@@ -83,7 +93,8 @@ def dask_task_runner(cluster_address: str | None = None, n_workers: int = 2):
             "n_workers": n_workers,
             "threads_per_worker": 1,
             "processes": True,
-            "dashboard_address": None,
+            "dashboard_address": dashboard_address,
+            "worker_dashboard_address": None,
         }
     )
 
@@ -98,7 +109,30 @@ def mapping_files(mappings_dir: str | Path) -> list[Path]:
 # --- one authority, on a Dask worker ------------------------------------------------------------
 
 
-@task(name="authority", task_run_name="authority-{label}", cache_policy=NO_CACHE)
+class AuthorityFailed(Exception):
+    """One authority's run did not complete: the Failed state's data of its `authority` task
+    (a Failed state carries an exception; `outcome` is its row of the summary)."""
+
+    def __init__(self, outcome: dict) -> None:
+        super().__init__(f"{outcome['authority']}: {outcome['state']}: {outcome['message']}")
+        self.outcome = outcome
+
+    def __reduce__(self):  # picklable with its outcome (the state comes back from a worker)
+        return (type(self), (self.outcome,))
+
+
+class AuthoritiesFailed(Exception):
+    """Some authorities failed: the data of the all-authorities run's Failed state."""
+
+    def __init__(self, message: str, outcomes: list[dict]) -> None:
+        super().__init__(message)
+        self.outcomes = outcomes
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.outcomes))
+
+
+@task(name="authority", task_run_name="authority-{label}", cache_policy=NO_CACHE, retries=0)
 def authority_task(
     mapping_path: str,
     label: str,
@@ -107,8 +141,31 @@ def authority_task(
     html_report: bool,
     connectors_dir: str | None,
     as_of: date,
+    retries: dict,
+) -> dict | State:
+    """Run `quarterly-return` for one mapping. Its outcome (a summary row) is the result; a
+    run that did not complete makes this task Failed too, with the outcome in its error, so
+    the authority shows red in the UI (the `quarterly-return` subflow is Failed already)."""
+    outcome = _authority_outcome(
+        mapping_path, period_end, out_dir, html_report, connectors_dir, as_of, retries
+    )
+    if outcome["state"] != "COMPLETED":
+        error = AuthorityFailed(outcome)
+        return Failed(message=str(error), data=error)
+    return outcome
+
+
+def _authority_outcome(
+    mapping_path: str,
+    period_end: date | None,
+    out_dir: str,
+    html_report: bool,
+    connectors_dir: str | None,
+    as_of: date,
+    retries: dict,
 ) -> dict:
-    """Run `quarterly-return` for one mapping; never raises: the outcome says what happened."""
+    """What happened to one authority's run; never raises."""
+    validation_failed = _quarterly.ValidationErrorsFound
     try:
         state = quarterly_return(
             mapping_path=mapping_path,
@@ -118,10 +175,13 @@ def authority_task(
             connectors_dir=connectors_dir,
             as_of=as_of,
             return_state=True,
+            **retries,
         )
         data = state.result(raise_on_failure=False)
     except Exception as exc:  # the subflow could not even start
         return _outcome(mapping_path, out_dir, "CRASHED", f"{type(exc).__name__}: {exc}")
+    if isinstance(data, validation_failed):
+        data = data.numbers
     if isinstance(data, dict):
         return _outcome(mapping_path, out_dir, state.type.value, state.message or "", data)
     # No summary: the run stopped before writing. Name the authority and period if we can.
@@ -181,27 +241,34 @@ def run_on_cluster(
     html_report: bool,
     connectors_dir: str | None,
     as_of: date,
+    retries: dict,
 ) -> list[dict]:
+    out_root = Path(out_dir).resolve()
     futures = [
         authority_task.submit(
             mapping_path=path,
             label=Path(path).stem,
             period_end=period_end,
-            out_dir=str(Path(out_dir).resolve() / Path(path).stem),
+            out_dir=str(out_root / Path(path).stem),
             html_report=html_report,
             connectors_dir=connectors_dir,
             as_of=as_of,
+            retries=retries,
         )
         for path in mapping_paths
     ]
     outcomes = []
     for path, future in zip(mapping_paths, futures, strict=True):
         try:
-            outcomes.append(future.result())  # the task itself never raises
-        except Exception as exc:  # ... but a worker can die, or the cluster go away
-            out = str(Path(out_dir).resolve() / Path(path).stem)
-            message = f"{type(exc).__name__}: {exc}"
-            outcomes.append(_outcome(path, out, "CRASHED", message))
+            outcome = future.result(raise_on_failure=False)
+        except Exception as exc:  # a worker can die, or the cluster go away
+            outcome = exc
+        if isinstance(outcome, AuthorityFailed):
+            outcome = outcome.outcome
+        elif not isinstance(outcome, dict):
+            message = f"{type(outcome).__name__}: {outcome}"
+            outcome = _outcome(path, str(out_root / Path(path).stem), "CRASHED", message)
+        outcomes.append(outcome)
     return outcomes
 
 
@@ -209,12 +276,30 @@ def run_on_cluster(
 
 
 def _run_name() -> str:
-    """Flow run names like `all-mappings-2025-09-30` (or `all-mappings-latest`)."""
+    """Flow run names like `all-mappings-2025-09-30`: the period every authority produces,
+    resolved for a scheduled run from the day it was scheduled for (`all-mappings-for-<day>`
+    when the mappings' cadences differ or one cannot be read)."""
     from prefect.runtime import flow_run
 
     parameters = flow_run.parameters
-    folder = Path(str(parameters.get("mappings_dir", "mappings"))).name
-    return f"all-{folder}-{parameters.get('period_end') or 'latest'}"
+    folder = Path(str(parameters.get("mappings_dir", "mappings")))
+    return f"all-{folder.name}-{_period_label(folder, parameters.get('period_end'))}"
+
+
+def _period_label(folder: Path, period_end: Any) -> str:
+    from cldetl.errors import CldetlError
+    from cldetl.mapping import load_mapping
+    from cldetl.pipeline import reporting_period
+
+    as_of = submission_date()
+    try:
+        if period_end is not None:
+            end = period_end if isinstance(period_end, date) else date.fromisoformat(period_end)
+            return f"{end:%Y-%m-%d}"
+        ends = {reporting_period(load_mapping(p), None, as_of).end for p in mapping_files(folder)}
+    except (CldetlError, ValueError, OSError):
+        ends = set()
+    return f"{ends.pop():%Y-%m-%d}" if len(ends) == 1 else f"for-{as_of}"
 
 
 @flow(
@@ -230,6 +315,10 @@ def all_authorities(
     n_workers: int = 2,
     html_report: bool = False,
     connectors_dir: str | None = None,
+    extract_retries: int = _quarterly.EXTRACT_RETRIES,
+    retry_backoff_seconds: float = _quarterly.RETRY_BACKOFF_SECONDS,
+    source_timeout_seconds: float = _quarterly.SOURCE_TIMEOUT_SECONDS,
+    dashboard_address: str | None = None,
 ) -> list[dict] | State:
     """Produce every authority's return, one `quarterly-return` run per mapping file.
 
@@ -243,10 +332,15 @@ def all_authorities(
         n_workers: worker processes of the local cluster.
         html_report: also write each authority's HTML validation report.
         connectors_dir: the folder of SQL templates (default: connectors/ beside mappings/).
+        extract_retries, retry_backoff_seconds, source_timeout_seconds: each authority's
+            extract retry settings (as `quarterly-return`'s parameters of those names).
+        dashboard_address: start the local cluster's Dask dashboard there (":8787"); default
+            none.
 
     Returns:
         One outcome per authority (authority, la_code, period, rows, errors, warnings, state,
-        message, out_dir, mapping), or a Failed state carrying them if any authority failed.
+        message, out_dir, mapping), or, if any authority failed, a Failed state whose error
+        (`AuthoritiesFailed`) carries them.
     """
     from cldetl.errors import UsageError
 
@@ -260,7 +354,7 @@ def all_authorities(
         ", ".join(p.stem for p in paths),
         f"Dask cluster at {cluster_address}" if cluster_address else f"{n_workers} local workers",
     )
-    runner = dask_task_runner(cluster_address, n_workers)
+    runner = dask_task_runner(cluster_address, n_workers, dashboard_address)
     outcomes = run_on_cluster.with_options(task_runner=runner)(
         mapping_paths=[str(p) for p in paths],
         period_end=period_end,
@@ -268,15 +362,18 @@ def all_authorities(
         html_report=html_report,
         connectors_dir=connectors_dir,
         as_of=submission_date(),
+        retries={
+            "extract_retries": extract_retries,
+            "retry_backoff_seconds": retry_backoff_seconds,
+            "source_timeout_seconds": source_timeout_seconds,
+        },
     )
     publish_summary(outcomes)
     failed = [o for o in outcomes if o["state"] != "COMPLETED"]
     if failed:
         names = "; ".join(f"{o['authority']}: {o['message']}" for o in failed)
-        return Failed(
-            message=f"{len(failed)} of {len(outcomes)} authorities failed ({names})",
-            data=outcomes,
-        )
+        message = f"{len(failed)} of {len(outcomes)} authorities failed ({names})"
+        return Failed(message=message, data=AuthoritiesFailed(message, outcomes))
     return outcomes
 
 
@@ -303,10 +400,12 @@ def run_all_authorities(
     cluster_address: str | None = None,
     n_workers: int = 2,
     html_report: bool = False,
+    **retries: Any,
 ) -> dict:
-    """Run the flow in this process. Returns {"authorities": [outcome, ...], "state": ...,
-    "state_message": ...}; raises the run's exception when it could not start (no mappings,
-    no cluster)."""
+    """Run the flow in this process (`cldetl run-all`). Returns {"authorities": [outcome, ...],
+    "state": ..., "state_message": ...}; raises the run's exception when it could not start
+    (no mappings, no cluster). `retries`: extract_retries, retry_backoff_seconds,
+    source_timeout_seconds."""
     state = all_authorities(
         mappings_dir=str(mappings_dir),
         period_end=period_end,
@@ -315,8 +414,11 @@ def run_all_authorities(
         n_workers=n_workers,
         html_report=html_report,
         return_state=True,
+        **retries,
     )
     data = state.result(raise_on_failure=False)
-    if isinstance(data, BaseException):
+    if isinstance(data, AuthoritiesFailed):
+        data = data.outcomes
+    elif isinstance(data, BaseException):
         raise data
     return {"authorities": data, "state": state.type.value, "state_message": state.message}

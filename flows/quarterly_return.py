@@ -28,11 +28,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed, State
-from prefect.tasks import exponential_backoff
+from cldetl.flows_loader import telemetry_off
+
+telemetry_off()  # before Prefect is imported: no analytics from a server cldetl starts
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.states import Failed, State  # noqa: E402
+from prefect.tasks import exponential_backoff  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,6 +48,9 @@ if TYPE_CHECKING:
     from cldetl.transform import TransformResult
 
 __all__ = [
+    "ValidationErrorsFound",
+    "artifact_key",
+    "is_transient",
     "quarterly_return",
     "run_quarterly_return",
     "submission_date",
@@ -53,7 +60,7 @@ LONDON = ZoneInfo("Europe/London")
 
 # Extract tasks: a database that is briefly unavailable (a nightly backup, a failover) is
 # retried after 30 s, 60 s and 120 s; a source that takes longer than an hour is stopped (and
-# retried). Mistakes in the mapping or the environment are not retried (`worth_retrying`).
+# retried). Only transient faults are retried (`is_transient`); anything else fails at once.
 EXTRACT_RETRIES = 3
 RETRY_BACKOFF_SECONDS = 30.0
 SOURCE_TIMEOUT_SECONDS = 3600.0
@@ -66,17 +73,26 @@ PRIVATE = {"cache_policy": NO_CACHE, "persist_result": False}
 # --- tasks -----------------------------------------------------------------------------------
 
 
-def worth_retrying(task, task_run, state) -> bool:
-    """Retry outages (a database that is down, busy or slow), not mistakes: a mapping, template,
-    URL variable or driver problem (MappingError, UsageError) fails at once."""
-    from cldetl.errors import UsageError
-    from cldetl.mapping import MappingError
+def is_transient(exc: BaseException | None) -> bool:
+    """A fault that may pass by itself: retried. Everything else fails at once, with its reason.
 
+    cldetl's own errors say which they are (`CldetlError.transient`: a refused or dropped
+    connection, a timeout, a deadlock); an unknown host, a failed login, a missing table or
+    column and a mapping error are not. Python's own ConnectionError and TimeoutError (a
+    source stopped by `source_timeout_seconds`) count as transient too.
+    """
+    if exc is None:
+        return False
+    return bool(getattr(exc, "transient", False)) or isinstance(exc, ConnectionError | TimeoutError)
+
+
+def worth_retrying(task, task_run, state) -> bool:
+    """Prefect's retry condition for extract tasks: only transient faults (`is_transient`)."""
     try:
         exc = state.result(raise_on_failure=False)
-    except Exception:
-        return True
-    return not isinstance(exc, UsageError | MappingError)
+    except Exception as error:  # the state holds no result: judge the error that says so
+        exc = error
+    return is_transient(exc if isinstance(exc, BaseException) else None)
 
 
 @task(name="load-mapping", **PRIVATE)
@@ -156,12 +172,50 @@ def publish_task(run_result: "RunResult") -> dict:
 
 
 def _run_name() -> str:
-    """Flow run names like `eastmoor-2025-09-30` (or `eastmoor-latest`)."""
+    """Flow run names like `eastmoor-2025-09-30`: the period the run produces, resolved for a
+    scheduled run (no `period_end`) from the day it was scheduled for and the mapping's
+    cadence, so the run history says which quarter each run made."""
     from prefect.runtime import flow_run
 
     parameters = flow_run.parameters
+    stem = Path(str(parameters.get("mapping_path", "cld"))).stem
+    return f"{stem}-{_period_label(parameters)}"
+
+
+def _period_label(parameters: dict) -> str:
+    """The period end a run with these parameters produces (yyyy-mm-dd), or, when the mapping
+    cannot be read, `for-<day>` (the day the run is for; the run itself then fails saying why)."""
+    from cldetl.errors import CldetlError
+    from cldetl.mapping import load_mapping
+    from cldetl.pipeline import reporting_period
+
     end = parameters.get("period_end")
-    return f"{Path(str(parameters.get('mapping_path', 'cld'))).stem}-{end or 'latest'}"
+    as_of = parameters.get("as_of") or submission_date()
+    try:
+        as_of = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
+        if end is not None and not isinstance(end, date):
+            end = date.fromisoformat(str(end))
+        if end is not None:
+            return f"{end:%Y-%m-%d}"
+        mapping = load_mapping(str(parameters.get("mapping_path")))
+        return f"{reporting_period(mapping, None, as_of).end:%Y-%m-%d}"
+    except (CldetlError, ValueError, OSError):
+        return f"for-{as_of}"
+
+
+class ValidationErrorsFound(Exception):
+    """The return was written but has validation errors: the Failed state's data.
+
+    A Failed state must carry an exception (Prefect reads its data as the run's error; a dict
+    there logs `TypeError: Unexpected result for failed state`). `numbers` is the run's summary.
+    """
+
+    def __init__(self, message: str, numbers: dict) -> None:
+        super().__init__(message)
+        self.numbers = numbers
+
+    def __reduce__(self):  # picklable with its numbers (Dask sends states between processes)
+        return (type(self), (str(self), self.numbers))
 
 
 @flow(
@@ -188,23 +242,26 @@ def quarterly_return(
             monthly mapping). Default: the last completed quarter (or month) on the day the
             run was scheduled for, in England: a January run covers the year to 31 December,
             an April run the year to 31 March, and so on (guidance, "Collection schedule").
-        out_dir: output folder (default: out/<mapping file name>).
+        out_dir: output folder (default: out/<mapping file name>), made absolute.
         html_report: also write the HTML validation report (Great Expectations Data Docs).
         connectors_dir: the folder of SQL templates (default: connectors/ beside mappings/).
-        extract_retries: retries of a source whose extract fails.
+        extract_retries: retries of a source whose extract fails with a transient fault (a
+            refused or dropped connection, a timeout, a deadlock); other faults fail at once.
         retry_backoff_seconds: delay before the first retry; each later one doubles.
-        source_timeout_seconds: a source's extract is stopped after this long.
+        source_timeout_seconds: a source's extract is stopped after this long (in the main
+            thread; on a Dask worker the database's statement timeout bounds a source).
         as_of: the day the run is for, which decides the default period (default: the day
             this run was scheduled for; `all-authorities` passes its own).
 
     Returns:
-        The run's summary (`cldetl.pipeline.summary`), or a Failed state (carrying the
-        summary) when the output has validation errors; the files are written either way.
+        The run's summary (`cldetl.pipeline.summary`), or a Failed state (carrying a
+        `ValidationErrorsFound` with the summary) when the output has validation errors; the
+        files are written either way.
     """
     from cldetl.pipeline import RunResult, reporting_period
 
     logger = get_run_logger()
-    out = out_dir or str(Path("out") / Path(mapping_path).stem)
+    out = str(Path(out_dir or Path("out") / Path(mapping_path).stem).resolve())
     mapping = load_mapping_task(mapping_path)
     period = reporting_period(mapping, period_end, as_of or submission_date())
     logger.info(
@@ -218,7 +275,9 @@ def quarterly_return(
     extract = extract_source_task.with_options(
         retries=extract_retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=retry_backoff_seconds),
-        timeout_seconds=source_timeout_seconds,
+        # Prefect can interrupt a task only in the main thread: elsewhere (a Dask worker's
+        # thread) it would log a warning per source and not stop it.
+        timeout_seconds=source_timeout_seconds if _in_main_thread() else None,
     )
     # One source after another: gentle on the case system's database, and in the main thread
     # Prefect's timeout can interrupt a source (in a worker thread it waits for Python code).
@@ -229,8 +288,15 @@ def quarterly_return(
     files = write_task(out, mapping, period, result, report, table, html_report)
     numbers = publish_task(RunResult(mapping, period, result, report, files))
     if report.errors:
-        return Failed(message=failure_message(numbers, report, out), data=numbers)
+        message = failure_message(numbers, report, out)
+        return Failed(message=message, data=ValidationErrorsFound(message, numbers))
     return numbers
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 # --- for `cldetl run --prefect` ----------------------------------------------------------------
@@ -262,7 +328,9 @@ def run_quarterly_return(
         return_state=True,
     )
     data = state.result(raise_on_failure=False)
-    if isinstance(data, BaseException):
+    if isinstance(data, ValidationErrorsFound):
+        data = data.numbers
+    elif isinstance(data, BaseException):
         raise data
     if not isinstance(data, dict):
         raise CldetlError(f"the flow run ended {state.type.value}: {state.message}")
@@ -298,23 +366,33 @@ def failure_message(numbers: dict, report: "ValidationReport", out_dir: str) -> 
     )
 
 
-def artifact_key(la_code: str, what: str) -> str:
-    """Prefect artifact keys: lowercase letters, digits and dashes."""
-    return re.sub(r"[^a-z0-9]+", "-", f"cld-{la_code}-{what}".lower()).strip("-")
+def artifact_key(la_code: str, period_end: date, what: str) -> str:
+    """The one place artifact keys are made: `cld-<LA code>-<period end>-<what>`, such as
+    `cld-998-2025-09-30-return`. Keyed by authority and period, so a rerun for another period
+    (a test run, a late resubmission) never becomes the latest of this one; each rerun of the
+    same period adds a version. Prefect keys: lowercase letters, digits and dashes."""
+    text = f"cld-{la_code}-{period_end:%Y-%m-%d}-{what}".lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
 def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
-    """Four artifacts, keyed by LA code (each quarter's run adds a version of each)."""
+    """The run's artifacts, keyed by authority and period (`artifact_key`): the return (where
+    its files are, absolute paths), the reconciliation, validation by rule, unmapped codes, and
+    the comparison with last quarter when there is one."""
     from cldetl.pipeline import REPORT_DIR
     from cldetl.spec import load_spec
 
     la_code = numbers["la_code"]
+
+    def key(what: str) -> str:
+        return artifact_key(la_code, run_result.period.end, what)
+
     about = f"{numbers['authority']} (LA {la_code}), {numbers['period']}"
     result, report = run_result.result, run_result.report
 
     create_table_artifact(
         _records(result.reconciliation),
-        key=artifact_key(la_code, "reconciliation"),
+        key=key("reconciliation"),
         description=f"Reconciliation: every source record accounted for. {about}",
     )
 
@@ -330,7 +408,7 @@ def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
     ]
     create_table_artifact(
         by_rule,
-        key=artifact_key(la_code, "validation"),
+        key=key("validation"),
         description=(
             f"Validation: {report.errors} errors, {report.warnings} warnings in "
             f"{report.rows} rows, by rule. {about}"
@@ -339,7 +417,7 @@ def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
 
     create_table_artifact(
         _records(result.unmapped),
-        key=artifact_key(la_code, "unmapped-codes"),
+        key=key("unmapped-codes"),
         description=(
             f"Local codes with no entry in the mapping's lookups: {numbers['unmapped_codes']} "
             f"codes on {numbers['unmapped_rows']} rows. {about}"
@@ -386,9 +464,23 @@ def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
     ]
     create_markdown_artifact(
         "\n".join(lines),
-        key=artifact_key(la_code, "return"),
+        key=key("return"),
         description=f"Where the return and its reports are. {about}",
     )
+
+    comparison = last_quarter_comparison(run_result)
+    if comparison is not None:
+        rows, description = comparison
+        create_table_artifact(rows, key=key("comparison"), description=f"{description} {about}")
+
+
+def last_quarter_comparison(run_result: "RunResult") -> "tuple[list[dict], str] | None":
+    """HOOK for the comparison with last quarter (cldetl/compare.py, engineer D1's branch):
+    the lead wires it here when the branches merge. It returns the comparison's table rows
+    (counts by event type and month against the earlier period; no personal values) and a
+    one-line description, or None when the run's history holds no earlier period. Until then
+    it returns None and the flow publishes no comparison artifact."""
+    return None
 
 
 def _records(frame: "pd.DataFrame") -> list[dict]:

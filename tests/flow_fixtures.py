@@ -84,16 +84,36 @@ def write_mapping(folder: Path, la_code: int = 901, la_name: str = "Flowshire") 
     return path
 
 
+def outage(name: str) -> Exception:
+    """A transient fault, as the extract layer reports one (CldetlError.transient)."""
+    from cldetl.errors import InputError
+
+    error = InputError(f"source '{name}': the connection was refused (test outage)")
+    error.transient = True
+    return error
+
+
+def missing_table(name: str) -> Exception:
+    """A permanent fault: retrying cannot help."""
+    from cldetl.errors import InputError
+
+    return InputError(f"source '{name}': table or column missing: no such table: dm_{name}")
+
+
 class FakeSources:
     """Stands in for `cldetl.extract.extract_source`: the rows above as each source's frame.
 
     `fail` maps a source name to how many calls of it raise before one succeeds (an outage
-    that a retry gets past); `bad_nhs` gives person 1 an NHS number with a wrong check digit,
-    a validation error in the output. `calls` counts calls per source.
+    that a retry gets past), raising `error(name)` (default: a transient `outage`); `bad_nhs`
+    gives person 1 an NHS number with a wrong check digit, a validation error in the output.
+    `calls` counts calls per source.
     """
 
-    def __init__(self, fail: dict[str, int] | None = None, bad_nhs: bool = False):
+    def __init__(
+        self, fail: dict[str, int] | None = None, bad_nhs: bool = False, error=outage
+    ) -> None:
         self.fail = dict(fail or {})
+        self.error = error
         self.bad_nhs = bad_nhs
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -105,8 +125,140 @@ class FakeSources:
             self.calls[name] += 1
             failing = self.fail.get(name, 0) >= self.calls[name]
         if failing:
-            raise ConnectionError(f"source {name}: the database went away (test outage)")
+            raise self.error(name)
         rows = [dict(row) for row in ROWS.get(name, [])]
         if self.bad_nhs and name == "people":
             rows[0]["nhs"] = BAD_NHS
         return pd.DataFrame(rows, columns=list(mapping.sources[name].columns))
+
+
+# --- a real Dask cluster: `dask scheduler` and `dask worker` processes on 127.0.0.1 ----------
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DaskProcesses:
+    """A scheduler and worker processes, started as an administrator would on a real cluster
+    (`dask scheduler`, `dask worker ADDRESS`), each a process group of its own so that `stop`
+    ends them and everything they started. Output goes to files in `logs` (read on failure).
+    """
+
+    def __init__(self, logs: Path, env: dict[str, str], workers: int = 2) -> None:
+        import os
+        import shutil
+        import subprocess
+        import sys
+
+        self.procs: list[subprocess.Popen] = []
+        self.logs = logs
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        logs.mkdir(parents=True, exist_ok=True)
+        dask = shutil.which("dask", path=os.path.dirname(sys.executable)) or "dask"
+        port = self.address.rsplit(":", 1)[1]
+        self._start(
+            logs / "scheduler.log",
+            env,
+            [
+                dask,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--no-dashboard",
+                "--no-show",
+            ],
+        )
+        for n in range(workers):
+            self._start(
+                logs / f"worker-{n}.log",
+                env,
+                [
+                    dask,
+                    "worker",
+                    self.address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--name",
+                    f"worker-{n}",
+                    "--local-directory",
+                    str(logs / f"worker-{n}"),
+                ],
+            )
+
+    def _start(self, log: Path, env: dict[str, str], command: list[str]) -> None:
+        import subprocess
+
+        with open(log, "wb") as out:
+            self.procs.append(
+                subprocess.Popen(
+                    command,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+
+    def wait_for_workers(self, n: int, timeout: float = 180) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=timeout) as client:
+            client.wait_for_workers(n, timeout=timeout)
+
+    def log_text(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in sorted(self.logs.glob("*.log"))
+        )
+
+    def stop(self) -> None:
+        import os
+        import signal
+        import subprocess
+
+        for proc in reversed(self.procs):  # workers first, then the scheduler
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+
+
+def authority_mapping(folder: Path, template: Path, la_code: int, la_name: str) -> Path:
+    """A copy of an example mapping as another authority, reading the database named by
+    `<LA NAME>_DB_URL`."""
+    raw = yaml.safe_load(template.read_text(encoding="utf-8"))
+    raw["metadata"].update(la_code=la_code, la_name=la_name)
+    raw["connection"] = {"url_env": f"{la_name.upper()}_DB_URL"}
+    raw["tests"] = []
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{la_name.lower()}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def published_files(folder: Path) -> dict[str, bytes]:
+    """Every data file a run published under `folder` (any depth), by name; the run's
+    manifest (which holds its times) and the latest-run pointer aside."""
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink() and p.name != "manifest.json"
+    }

@@ -196,19 +196,19 @@ def test_quarterly_return_writes_the_return_and_publishes_artifacts(
     assert all(r.state.is_completed() for r in runs.values())
 
     artifacts = artifacts_of(state)
-    assert set(artifacts) == {
-        "cld-901-reconciliation",
-        "cld-901-validation",
-        "cld-901-unmapped-codes",
-        "cld-901-return",
+    assert set(artifacts) == {  # keyed by authority and period
+        "cld-901-2025-09-30-reconciliation",
+        "cld-901-2025-09-30-validation",
+        "cld-901-2025-09-30-unmapped-codes",
+        "cld-901-2025-09-30-return",
     }
-    reconciliation = artifacts["cld-901-reconciliation"].data
+    reconciliation = artifacts["cld-901-2025-09-30-reconciliation"].data
     assert "steps" in str(reconciliation) and "safeguarding" in str(reconciliation)
-    assert "gender" in str(artifacts["cld-901-unmapped-codes"].data)  # code X, no lookup
-    markdown = artifacts["cld-901-return"].data
-    assert str(cld) in markdown and "Validation passed" in markdown
+    assert "gender" in str(artifacts["cld-901-2025-09-30-unmapped-codes"].data)  # X, no lookup
+    markdown = artifacts["cld-901-2025-09-30-return"].data
+    assert f"`{cld.resolve()}`" in markdown and "Validation passed" in markdown
     assert "HTML validation report | not written" in markdown
-    assert "0 errors" in artifacts["cld-901-validation"].description
+    assert "0 errors" in artifacts["cld-901-2025-09-30-validation"].description
 
     # Nothing personal leaves the output folder: not in artifacts, not in logs.
     published = " ".join(f"{a.data} {a.description}" for a in artifacts.values())
@@ -228,12 +228,17 @@ def test_validation_errors_write_the_files_then_fail_saying_why(
     assert "5 validation errors (type.nhs_number: 5)" in state.message
     assert str(out.resolve()) in state.message
     assert (out / CLD_NAME).is_file() and (out / "validation.json").is_file()
-    numbers = state.result(raise_on_failure=False)
-    assert numbers["validation_errors"] == 5
+    error = state.result(raise_on_failure=False)  # an exception, as Prefect expects ...
+    assert isinstance(error, qr.ValidationErrorsFound)
+    assert error.numbers["validation_errors"] == 5  # ... carrying the run's summary
     artifacts = artifacts_of(state)
-    assert "Validation failed: 5 errors" in artifacts["cld-901-return"].data
-    assert artifacts["cld-901-validation"].data.count("type.nhs_number") == 1  # counts by rule
-    assert BAD_NHS not in str(artifacts["cld-901-validation"].data)
+    assert "Validation failed: 5 errors" in artifacts["cld-901-2025-09-30-return"].data
+    validation = artifacts["cld-901-2025-09-30-validation"].data
+    assert validation.count("type.nhs_number") == 1  # counts by rule
+    assert BAD_NHS not in str(validation)
+    # A failed validation is an outcome, not a crash: no traceback, no TypeError in the logs.
+    logs = "\n".join(logs_of(state))
+    assert "Traceback" not in logs and "Unexpected result" not in logs, logs
 
 
 def test_run_quarterly_return_gives_the_cli_the_summary_and_state(
@@ -270,9 +275,57 @@ def test_a_source_that_keeps_failing_fails_the_run_and_writes_nothing(
     state = run_flow(qr, mapping_path, tmp_path / "out", extract_retries=2)
 
     assert state.is_failed()
-    assert "ConnectionError" in state.message
+    assert "the connection was refused" in state.message
     assert fake.calls["lines"] == 3  # the first try and two retries
     assert not (tmp_path / "out").exists()
+
+
+def test_a_permanent_fault_fails_at_once_with_its_reason(
+    prefect_server, qr, mapping_path, sources, tmp_path
+):
+    """A missing table is not an outage: no retry, no backoff, the reason in the state."""
+    from tests.flow_fixtures import missing_table
+
+    fake = sources(fail={"steps": 99}, error=missing_table)
+    start = time.monotonic()
+    state = run_flow(qr, mapping_path, tmp_path / "out", retry_backoff_seconds=30)
+    assert state.is_failed()
+    assert "no such table: dm_steps" in state.message
+    assert fake.calls["steps"] == 1
+    assert time.monotonic() - start < 25  # no 30 s backoff
+    assert task_runs_of(state)["extract-steps"].run_count == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        ("refused", True),
+        ("timeout", True),
+        ("connection", True),
+        ("missing-table", False),
+        ("usage", False),
+        ("mapping", False),
+        ("value", False),
+        (None, False),
+    ],
+)
+def test_only_transient_faults_are_retried(qr, error, transient):
+    from cldetl.errors import InputError, UsageError
+    from cldetl.mapping import MappingError
+    from tests.flow_fixtures import missing_table, outage
+
+    errors = {
+        "refused": outage("people"),
+        "timeout": TimeoutError("Task run exceeded timeout of 1.0 second(s)"),
+        "connection": ConnectionResetError("connection reset by peer"),
+        "missing-table": missing_table("people"),
+        "usage": UsageError("TESTSHIRE_DB_URL is not set"),
+        "mapping": MappingError("mapping.yaml:3: unknown key"),
+        "value": ValueError("a bug"),
+        None: None,
+    }
+    assert qr.is_transient(errors[error]) is transient
+    assert InputError.transient is False  # permanent unless the extract layer says otherwise
 
 
 def test_a_mistake_is_not_retried(prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch):
@@ -384,8 +437,8 @@ def test_html_report_location_is_published(
     state = run_flow(qr, mapping_path, out, html_report=True)
     assert state.is_completed(), state.message
     assert (out / "validation_report" / "index.html").is_file()
-    markdown = artifacts_of(state)["cld-901-return"].data
-    assert str(out / "validation_report" / "index.html") in markdown
+    markdown = artifacts_of(state)["cld-901-2025-09-30-return"].data
+    assert str((out / "validation_report" / "index.html").resolve()) in markdown
 
 
 def test_default_period_is_the_last_completed_quarter_on_the_scheduled_day(
@@ -396,9 +449,38 @@ def test_default_period_is_the_last_completed_quarter_on_the_scheduled_day(
     assert state.is_completed(), state.message
     assert state.result()["period"] == "01/01/2025 to 31/12/2025"
     assert (tmp_path / "out" / "CLD_R2_901_20251231.csv").is_file()
+    with client() as c:  # the run's name says which quarter it produced, not "latest"
+        assert c.read_flow_run(state.state_details.flow_run_id).name == "flowshire-2025-12-31"
+    assert "cld-901-2025-12-31-return" in artifacts_of(state)
 
     # Outside a flow run the day is today, in England.
     assert qr.submission_date() == datetime.now(LONDON).date()
+
+
+@pytest.mark.parametrize(
+    ("period_end", "as_of", "label"),
+    [
+        (None, date(2026, 1, 5), "2025-12-31"),  # a scheduled January run
+        (None, date(2026, 4, 5), "2026-03-31"),
+        ("2025-09-30", date(2026, 4, 5), "2025-09-30"),  # given: used as it is
+        (date(2025, 6, 30), None, "2025-06-30"),
+    ],
+)
+def test_run_names_carry_the_period_the_run_produces(qr, mapping_path, period_end, as_of, label):
+    parameters = {"mapping_path": str(mapping_path), "period_end": period_end, "as_of": as_of}
+    assert qr._period_label(parameters) == label
+
+
+def test_a_run_whose_mapping_cannot_be_read_is_named_for_its_day(qr, tmp_path):
+    parameters = {"mapping_path": str(tmp_path / "missing.yaml"), "as_of": date(2026, 1, 5)}
+    assert qr._period_label(parameters) == "for-2026-01-05"
+
+
+def test_artifact_keys_name_the_authority_and_period(qr):
+    assert qr.artifact_key("998", date(2025, 9, 30), "return") == "cld-998-2025-09-30-return"
+    assert qr.artifact_key("998", date(2025, 9, 30), "Unmapped codes") == (
+        "cld-998-2025-09-30-unmapped-codes"
+    )
 
 
 # --- the real thing: no fakes ------------------------------------------------------------------
@@ -455,6 +537,7 @@ def test_all_authorities_on_a_two_worker_dask_cluster(
     (mappings / "brokenvale.yaml").write_text(yaml.safe_dump(broken), encoding="utf-8")
 
     out = tmp_path / "out"
+    started = datetime.now(ZoneInfo("UTC"))
     state = aa.all_authorities(
         mappings_dir=str(mappings),
         period_end=PERIOD_END,
@@ -467,7 +550,9 @@ def test_all_authorities_on_a_two_worker_dask_cluster(
     assert state.is_failed()
     assert state.message.startswith("1 of 3 authorities failed (Brokenvale")
     assert "BROKENVALE_DB_URL" in state.message
-    outcomes = {o["authority"]: o for o in state.result(raise_on_failure=False)}
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, aa.AuthoritiesFailed)
+    outcomes = {o["authority"]: o for o in error.outcomes}
     assert set(outcomes) == {"Eastmoor", "Westvale", "Brokenvale"}
     for name, code in (("Eastmoor", "998"), ("Westvale", "997")):
         outcome = outcomes[name]
@@ -482,6 +567,43 @@ def test_all_authorities_on_a_two_worker_dask_cluster(
 
     summary = artifacts_of(state)["cld-all-authorities"]
     assert "Westvale" in str(summary.data) and "Brokenvale" in str(summary.data)
+
+    # The broken authority shows red: its task and its quarterly-return run are Failed.
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterStartTime,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30)
+    with client() as c:
+        runs = c.read_flow_runs(
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=started))
+        )
+        ids = [r.id for r in runs]
+        tasks = c.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
+        logs = c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)))
+    by_name = {r.name: r for r in runs}
+    assert by_name["brokenvale-2025-09-30"].state.is_failed()
+    assert by_name["eastmoor-2025-09-30"].state.is_completed()
+    authority_tasks = {t.name: t for t in tasks}
+    assert authority_tasks["authority-brokenvale"].state.is_failed()
+    assert authority_tasks["authority-westvale"].state.is_completed()
+    # Extract tasks run in a Dask worker's thread: no "timeout in a worker thread" warnings.
+    assert logs and not [log.message for log in logs if "worker thread" in log.message]
+
+
+def test_the_local_cluster_has_no_dashboard_unless_asked():
+    aa = load_flow_module("all_authorities")
+    default = aa.dask_task_runner().cluster_kwargs
+    assert default["dashboard_address"] is None and default["worker_dashboard_address"] is None
+    assert aa.dask_task_runner(dashboard_address=":8787").cluster_kwargs["dashboard_address"] == (
+        ":8787"
+    )
+    assert aa.dask_task_runner("tcp://127.0.0.1:8786").address == "tcp://127.0.0.1:8786"
 
 
 # --- schedules ---------------------------------------------------------------------------------
@@ -525,7 +647,12 @@ def test_schedule_runs_early_in_each_submission_month_london_time(deployment):
     schedule = CronSchedule(cron=entry["cron"], timezone=entry["timezone"])
     assert schedule.timezone == "Europe/London"
     start = datetime(2026, 1, 1, tzinfo=LONDON)
-    dates = asyncio.run(schedule.get_dates(n=5, start=start))
+    # As standard-library datetimes (Prefect 3.9 returns Pendulum ones, whose own date
+    # arithmetic is deprecated).
+    dates = [
+        datetime.fromtimestamp(d.timestamp(), LONDON)
+        for d in asyncio.run(schedule.get_dates(n=5, start=start))
+    ]
     local = [d.astimezone(LONDON) for d in dates]
 
     assert [d.date() for d in local] == [
@@ -553,11 +680,46 @@ def test_schedule_runs_early_in_each_submission_month_london_time(deployment):
     assert all(d.date() - e <= timedelta(days=7) for d, e in zip(local, ends, strict=True))
 
 
+# A busy test server (SQLite, a shared CI machine) answers 503 while its database is locked;
+# Prefect's own client retries those, and so does the one raw request below.
+BUSY = (502, 503, 504)
+
+
+def post_when_available(url: str, body: dict, attempts: int = 8):
+    """POST, retrying while the server says it is busy (with a growing pause: 0.5 s to 32 s)."""
+    import httpx
+
+    for attempt in range(attempts):
+        try:
+            response = httpx.post(url, json=body, timeout=60)
+        except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError):
+            response = None
+        if response is not None and response.status_code not in BUSY:
+            return response
+        time.sleep(min(0.5 * 2**attempt, 32))
+    return response if response is not None else httpx.post(url, json=body, timeout=60)
+
+
+def test_post_when_available_waits_out_a_busy_server(monkeypatch):
+    import httpx
+
+    answers = [503, 503, 502, 201]
+    calls = []
+
+    def fake_post(url, json, timeout):
+        calls.append(url)
+        return httpx.Response(answers[len(calls) - 1], request=httpx.Request("POST", url))
+
+    monkeypatch.setattr(httpx, "post", fake_post)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    assert post_when_available("http://x/api/y", {}).status_code == 201
+    assert len(calls) == 4
+
+
 @pytest.mark.slow
 def test_deployed_schedules_create_runs_early_in_each_submission_month(prefect_server):
     """`prefect deploy --all` with the real prefect.yaml, then the server schedules a year of
     runs: the dates, times, time zone and parameters are those the docs promise."""
-    import httpx
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.settings import PREFECT_API_URL
 
@@ -586,22 +748,152 @@ def test_deployed_schedules_create_runs_early_in_each_submission_month(prefect_s
         ):
             deployment = c.read_deployment_by_name(f"{flow_name}/{name}")
             assert deployment.parameters == raw[name]["parameters"]
-            response = httpx.post(
+            response = post_when_available(
                 f"{api}/deployments/{deployment.id}/schedule",
-                json={
+                {
                     "start_time": "2026-01-01T00:00:00+00:00",
                     "end_time": "2027-01-06T00:00:00+00:00",
                     "min_runs": 5,
                     "max_runs": 5,
                 },
-                timeout=60,
             )
             assert response.status_code < 300, response.text
             runs = c.read_flow_runs(
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
             )
-            starts = sorted(r.expected_start_time.astimezone(LONDON) for r in runs)
+            starts = sorted(
+                datetime.fromtimestamp(r.expected_start_time.timestamp(), LONDON) for r in runs
+            )
             if name == "all-authorities-quarterly":
                 assert starts == []  # its schedule is off unless a hub turns it on
             else:
                 assert starts == expected, name
+
+
+# --- telemetry ---------------------------------------------------------------------------------
+
+_CAPTURE_ENV_AT_PREFECT_IMPORT = """
+import importlib.abc, json, os, sys
+from pathlib import Path
+seen = {}
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "prefect" and not seen:
+            seen.update({k: os.environ.get(k) for k in sys.argv[2:]})
+        return None
+sys.meta_path.insert(0, Watch())
+from cldetl.flows_loader import load_flows_module
+stem = sys.argv[1]
+load_flows_module(stem, Path("flows") / f"{stem}.py")
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("stem", ["quarterly_return", "all_authorities"])
+def test_prefect_telemetry_is_off_before_prefect_is_imported(stem):
+    """`cldetl run --prefect` and `cldetl run-all` start a temporary Prefect server when no
+    PREFECT_API_URL is set: analytics must be off before Prefect is imported."""
+    import json
+
+    from cldetl.flows_loader import TELEMETRY_OFF
+
+    env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_OFF}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", _CAPTURE_ENV_AT_PREFECT_IMPORT, stem, *TELEMETRY_OFF],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+
+# --- a real Dask cluster -----------------------------------------------------------------------
+
+# Three generated authorities of different sizes (people besides the story people) on both
+# case systems, and one whose database URL variable is not set.
+CLUSTER_AUTHORITIES = (
+    ("mosaic", "eastmoor", 981, "Smallshire", 40),
+    ("liquidlogic", "westvale", 982, "Midshire", 150),
+    ("mosaic", "eastmoor", 983, "Largeshire", 400),
+)
+
+
+@pytest.mark.slow
+def test_all_authorities_on_a_dask_scheduler_and_two_worker_processes(
+    prefect_server, tmp_path, monkeypatch
+):
+    """`dask scheduler` and two `dask worker` processes on 127.0.0.1, as on a real cluster:
+    each authority's files are byte-identical to a single-machine run (`cldetl run`'s
+    pipeline), and the broken one is reported as failed without stopping the others."""
+    from prefect.settings import PREFECT_API_URL
+
+    from cldetl.pipeline import run as run_pipeline
+    from examples.mosaic_liquidlogic.generate import build_database
+    from tests.flow_fixtures import DaskProcesses, authority_mapping, published_files
+
+    aa = load_flow_module("all_authorities")
+    mappings = tmp_path / "mappings"
+    for system, example, code, name, people in CLUSTER_AUTHORITIES:
+        url = f"sqlite:///{tmp_path / 'db' / f'{name.lower()}.db'}"
+        build_database(system, url, people=people, seed=code)
+        monkeypatch.setenv(f"{name.upper()}_DB_URL", url)
+        authority_mapping(mappings, ROOT / "mappings" / f"{example}.yaml", code, name)
+    authority_mapping(mappings, ROOT / "mappings" / "westvale.yaml", 984, "Brokenshire")
+    monkeypatch.delenv("BROKENSHIRE_DB_URL", raising=False)
+
+    # Reference: each authority on this machine, without Prefect or Dask.
+    single = tmp_path / "single"
+    for *_, name, _ in CLUSTER_AUTHORITIES:
+        run_pipeline(
+            mappings / f"{name.lower()}.yaml",
+            single / name.lower(),
+            PERIOD_END,
+            connectors_dir=ROOT / "connectors",
+        )
+
+    # The workers get what the docs say each worker needs: the package (this environment),
+    # the mappings and connectors at the same paths, the database URL variables, and the
+    # Prefect API the run reports to.
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(ROOT)}
+    cluster = DaskProcesses(tmp_path / "dask", env, workers=2)
+    try:
+        cluster.wait_for_workers(2)
+        out = tmp_path / "cluster-out"
+        state = aa.all_authorities(
+            mappings_dir=str(mappings),
+            period_end=PERIOD_END,
+            out_dir=str(out),
+            cluster_address=cluster.address,
+            connectors_dir=str(ROOT / "connectors"),
+            retry_backoff_seconds=0.05,
+            return_state=True,
+        )
+    finally:
+        cluster.stop()
+    logs = cluster.log_text()
+    assert all(p.poll() is not None for p in cluster.procs)  # everything it started stopped
+
+    assert state.is_failed(), logs
+    error = state.result(raise_on_failure=False)
+    outcomes = {o["authority"]: o for o in error.outcomes}
+    assert set(outcomes) == {"Smallshire", "Midshire", "Largeshire", "Brokenshire"}, logs
+    assert state.message.startswith("1 of 4 authorities failed (Brokenshire")
+    broken = outcomes["Brokenshire"]
+    assert (broken["state"], broken["la_code"], broken["rows"]) == ("FAILED", "984", None)
+    assert "BROKENSHIRE_DB_URL" in broken["message"]
+    assert not (out / "brokenshire").exists()
+
+    rows = []
+    for *_, code, name, _ in CLUSTER_AUTHORITIES:
+        outcome = outcomes[name]
+        assert outcome["state"] == "COMPLETED", outcome["message"]
+        expected = published_files(single / name.lower())
+        assert f"CLD_R2_{code}_20250930.csv" in expected
+        assert published_files(out / name.lower()) == expected, name
+        rows.append(outcome["rows"])
+    assert rows == sorted(rows) and len(set(rows)) == 3, rows  # three sizes
