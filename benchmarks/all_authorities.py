@@ -117,6 +117,7 @@ def run_singles(authorities: list[dict], out: Path, env: dict[str, str]) -> None
         if done["exit"] != 0:
             raise RuntimeError(f"{a['name']}: cldetl run exit {done['exit']}\n{done['stderr']}")
         a["single_wall"], a["single_peak_mib"] = done["process_wall"], done["maxrss_mib"]
+        a["single_cpu"] = done["process_cpu"]
 
 
 class Processes:
@@ -148,6 +149,20 @@ class Processes:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def cpu_of_tree(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants (alive ones)."""
+    import psutil
+
+    total = 0.0
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
 
 
 def peak_of_tree(pid: int) -> float:
@@ -264,7 +279,9 @@ def run_on_cluster(
             raise RuntimeError(f"the cluster run failed:\n{done['stderr'][-3000:]}")
         numbers = json.loads(result.read_text())
         numbers["worker_peaks_mib"] = [peak_of_tree(p.pid) for p in worker_procs]
+        numbers["worker_cpu"] = sum(cpu_of_tree(p.pid) for p in worker_procs)
         numbers["client_peak_mib"] = done["maxrss_mib"]
+        numbers["client_cpu"] = done["process_cpu"]
         return numbers
     finally:
         procs.stop()
@@ -277,10 +294,15 @@ def child(mappings: str, out: str, address: str, result: str) -> None:
 
     start = time.perf_counter()
     done = run_all_authorities(
-        mappings, common.PERIOD_END, out, cluster_address=address, retry_backoff_seconds=5
+        mappings,
+        common.PERIOD_END,
+        out,
+        cluster_address=address,
+        connectors_dir=common.ROOT / "connectors",
+        retry_backoff_seconds=5,
     )
     wall = time.perf_counter() - start
-    states = [o["state"] for o in done["authorities"]]
+    states = [f"{o['authority']}: {o['state']} {o['message']}" for o in done["authorities"]]
     Path(result).write_text(json.dumps({"wall": wall, "states": states, "state": done["state"]}))
 
 
@@ -292,6 +314,9 @@ def markdown(authorities, cluster, workers, m, command, loads) -> str:
         for a in authorities
     )
     peaks = ", ".join(f"{p:.0f}" for p in cluster["worker_peaks_mib"])
+    cpu_single = sum(a["single_cpu"] for a in authorities)
+    cpu_cluster = cluster["worker_cpu"] + cluster["client_cpu"]
+    cpu = f"{cpu_single:.0f} s / {cpu_cluster:.0f} s"
     on_cluster = f"On the cluster (`all-authorities`, {workers} `dask worker` processes, 1 thread)"
     return f"""{BEGIN}
 **Measured:** {common.now_utc()}, `{command}`.
@@ -304,6 +329,7 @@ def markdown(authorities, cluster, workers, m, command, loads) -> str:
 | One after another (`cldetl run` each, summed) | {total_single:.1f} s |
 | {on_cluster} | {cluster["wall"]:.1f} s |
 | Cluster time / sum of single runs | {cluster["wall"] / total_single:.2f} |
+| CPU time: single runs summed / on the cluster (workers + flow process) | {cpu} |
 | Peak memory per Dask worker process | {peaks} MiB |
 | Largest single run's peak memory | {max(a["single_peak_mib"] for a in authorities):.0f} MiB |
 | Flow process (client) peak memory | {cluster["client_peak_mib"]:.0f} MiB |

@@ -422,6 +422,7 @@ def _print_run_summary(console, numbers: dict) -> None:
     help="Worker processes of the local cluster (without --cluster).",
 )
 @click.option("--report", "html_report", is_flag=True, help="Also write the HTML reports.")
+@connectors_option
 @verbose_option
 def run_all(
     mappings_dir: str,
@@ -430,6 +431,7 @@ def run_all(
     cluster_address: str | None,
     n_workers: int,
     html_report: bool,
+    connectors_dir: str | None,
 ) -> None:
     """Every authority's return, in parallel on a Dask cluster (Prefect flow all-authorities).
 
@@ -453,7 +455,13 @@ def run_all(
     # flows/ beside the mappings folder, as for `run --prefect` (a mapping inside it).
     flows = _flows_module(str(Path(mappings_dir) / "any.yaml"), "all_authorities")
     done = flows.run_all_authorities(
-        mappings_dir, _period_end(period_end), out_dir, cluster_address, n_workers, html_report
+        mappings_dir,
+        _period_end(period_end),
+        out_dir,
+        cluster_address,
+        n_workers,
+        html_report,
+        str(Path(connectors_dir).resolve()) if connectors_dir else None,
     )
     console = Console(highlight=False)
     table = Table(box=None, header_style="bold", pad_edge=False)

@@ -400,6 +400,7 @@ def run_all_authorities(
     cluster_address: str | None = None,
     n_workers: int = 2,
     html_report: bool = False,
+    connectors_dir: str | Path | None = None,
     **retries: Any,
 ) -> dict:
     """Run the flow in this process (`cldetl run-all`). Returns {"authorities": [outcome, ...],
@@ -413,6 +414,7 @@ def run_all_authorities(
         cluster_address=cluster_address,
         n_workers=n_workers,
         html_report=html_report,
+        connectors_dir=None if connectors_dir is None else str(connectors_dir),
         return_state=True,
         **retries,
     )

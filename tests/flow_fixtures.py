@@ -254,11 +254,22 @@ def authority_mapping(folder: Path, template: Path, la_code: int, la_name: str) 
     return path
 
 
+# A run's own bookkeeping, which holds times and process ids: its manifest, the pointer to the
+# latest run, and the output folder's lock and staging area.
+BOOKKEEPING = {"manifest.json", "latest.json"}
+STATE_DIR = ".cldetl"
+
+
 def published_files(folder: Path) -> dict[str, bytes]:
-    """Every data file a run published under `folder` (any depth), by name; the run's
-    manifest (which holds its times) and the latest-run pointer aside."""
+    """Every data file runs published under `folder` (any depth), by name: the same whether
+    the run wrote straight into `folder` or into a run folder per period. Bookkeeping aside."""
+    if not folder.exists():
+        return {}
     return {
         p.name: p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.is_symlink() and p.name != "manifest.json"
+        if p.is_file()
+        and not p.is_symlink()
+        and p.name not in BOOKKEEPING
+        and STATE_DIR not in p.relative_to(folder).parts
     }

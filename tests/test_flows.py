@@ -164,7 +164,11 @@ def logs_of(state) -> list[str]:
 
 
 def output_bytes(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    """The data files a run published under `folder`, by name, wherever the output layout puts
+    them (the run's own bookkeeping aside: `flow_fixtures.published_files`)."""
+    from tests.flow_fixtures import published_files
+
+    return published_files(folder)
 
 
 # --- one authority -----------------------------------------------------------------------------
@@ -185,10 +189,12 @@ def test_quarterly_return_writes_the_return_and_publishes_artifacts(
     assert (numbers["validation_errors"], numbers["unmapped_codes"]) == (0, 1)
     assert set(fake.calls) == set(ROWS) and set(fake.calls.values()) == {1}  # one task each
 
-    cld = out / CLD_NAME
-    assert Path(numbers["files"]["cld"]) == cld
-    for path in out.iterdir():  # personal data: owner-only
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    cld = Path(numbers["files"]["cld"])
+    assert cld.name == CLD_NAME and cld.is_file() and cld.is_relative_to(out.resolve())
+    for path in out.rglob("*"):  # personal data: owner-only
+        if not path.is_symlink():
+            mode = 0o700 if path.is_dir() else 0o600
+            assert stat.S_IMODE(path.stat().st_mode) == mode, path
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
 
     runs = task_runs_of(state)
@@ -227,7 +233,7 @@ def test_validation_errors_write_the_files_then_fail_saying_why(
     assert state.is_failed()
     assert "5 validation errors (type.nhs_number: 5)" in state.message
     assert str(out.resolve()) in state.message
-    assert (out / CLD_NAME).is_file() and (out / "validation.json").is_file()
+    assert {CLD_NAME, "validation.json"} <= set(output_bytes(out))
     error = state.result(raise_on_failure=False)  # an exception, as Prefect expects ...
     assert isinstance(error, qr.ValidationErrorsFound)
     assert error.numbers["validation_errors"] == 5  # ... carrying the run's summary
@@ -248,7 +254,8 @@ def test_run_quarterly_return_gives_the_cli_the_summary_and_state(
     result = qr.run_quarterly_return(mapping_path, "2025-09-30", tmp_path / "out")
     assert result["state"] == "FAILED" and result["validation_errors"] == 5
     assert "type.nhs_number: 5" in result["state_message"]
-    assert result["files"]["cld"] == str(tmp_path / "out" / CLD_NAME)
+    cld = Path(result["files"]["cld"])
+    assert cld.name == CLD_NAME and cld.is_relative_to((tmp_path / "out").resolve())
 
     from cldetl.errors import UsageError
 
@@ -265,7 +272,7 @@ def test_a_source_that_fails_once_is_retried(prefect_server, qr, mapping_path, s
     runs = task_runs_of(state)
     assert runs["extract-people"].run_count == 2
     assert runs["extract-steps"].run_count == 1
-    assert (tmp_path / "out" / CLD_NAME).is_file()
+    assert CLD_NAME in output_bytes(tmp_path / "out")
 
 
 def test_a_source_that_keeps_failing_fails_the_run_and_writes_nothing(
@@ -391,7 +398,7 @@ def test_a_failure_while_writing_leaves_no_partial_file(
 
     assert state.is_failed() and "disk full" in state.message
     assert len(calls) == 2  # the CLD file was written (to staging), then the next one failed
-    assert list(out.iterdir()) == []  # no CLD file, no staging folder, no temporary files
+    assert output_bytes(out) == {}  # no CLD file, no staging folder, no temporary files
 
 
 def test_a_rerun_gives_byte_identical_files_and_a_failed_rerun_keeps_them(
@@ -416,7 +423,6 @@ def test_a_rerun_gives_byte_identical_files_and_a_failed_rerun_keeps_them(
     monkeypatch.setattr(cldetl.pipeline, "write_csv", broken)
     assert run_flow(qr, mapping_path, first).is_failed()
     assert output_bytes(first) == written  # last quarter's good files are untouched
-    assert sorted(p.name for p in first.iterdir()) == sorted(written)
 
 
 def test_html_report_location_is_published(
@@ -436,9 +442,10 @@ def test_html_report_location_is_published(
     out = tmp_path / "out"
     state = run_flow(qr, mapping_path, out, html_report=True)
     assert state.is_completed(), state.message
-    assert (out / "validation_report" / "index.html").is_file()
+    index = Path(state.result()["files"]["validation_report"]) / "index.html"
+    assert index.is_file() and index.is_relative_to(out.resolve())
     markdown = artifacts_of(state)["cld-901-2025-09-30-return"].data
-    assert str((out / "validation_report" / "index.html").resolve()) in markdown
+    assert str(index) in markdown
 
 
 def test_default_period_is_the_last_completed_quarter_on_the_scheduled_day(
@@ -448,7 +455,7 @@ def test_default_period_is_the_last_completed_quarter_on_the_scheduled_day(
     state = run_flow(qr, mapping_path, tmp_path / "out", period_end=None, as_of=date(2026, 1, 5))
     assert state.is_completed(), state.message
     assert state.result()["period"] == "01/01/2025 to 31/12/2025"
-    assert (tmp_path / "out" / "CLD_R2_901_20251231.csv").is_file()
+    assert "CLD_R2_901_20251231.csv" in output_bytes(tmp_path / "out")
     with client() as c:  # the run's name says which quarter it produced, not "latest"
         assert c.read_flow_run(state.state_details.flow_run_id).name == "flowshire-2025-12-31"
     assert "cld-901-2025-12-31-return" in artifacts_of(state)
@@ -511,7 +518,7 @@ def test_smoke_quarterly_return_on_the_eastmoor_example(
     assert state.is_completed(), state.message
     numbers = state.result()
     assert numbers["la_code"] == "998" and numbers["rows_written"] > 50
-    assert (out / "CLD_R2_998_20250930.csv").is_file()
+    assert "CLD_R2_998_20250930.csv" in output_bytes(out)
     names = set(task_runs_of(state))
     assert {"extract-people", "extract-steps", "extract-services"} <= names
 
@@ -559,7 +566,7 @@ def test_all_authorities_on_a_two_worker_dask_cluster(
         assert outcome["state"] == "COMPLETED", outcome["message"]
         assert outcome["errors"] == 0 and outcome["rows"] > 50
         assert outcome["period"] == "01/10/2024 to 30/09/2025"
-        assert (Path(outcome["out_dir"]) / f"CLD_R2_{code}_20250930.csv").is_file()
+        assert f"CLD_R2_{code}_20250930.csv" in output_bytes(Path(outcome["out_dir"]))
     failed = outcomes["Brokenvale"]
     assert (failed["state"], failed["la_code"], failed["rows"]) == ("FAILED", "996", None)
     assert failed["period"] == "01/10/2024 to 30/09/2025"
@@ -897,3 +904,53 @@ def test_all_authorities_on_a_dask_scheduler_and_two_worker_processes(
         assert published_files(out / name.lower()) == expected, name
         rows.append(outcome["rows"])
     assert rows == sorted(rows) and len(set(rows)) == 3, rows  # three sizes
+
+
+# --- cldetl run-all ------------------------------------------------------------------------------
+
+
+def test_run_all_refuses_an_address_that_is_not_a_scheduler(tmp_path):
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+
+    (tmp_path / "mappings").mkdir()
+    result = CliRunner().invoke(
+        cli, ["run-all", "--mappings", str(tmp_path / "mappings"), "--cluster", "10.0.0.5:8786"]
+    )
+    assert result.exit_code == 2
+    assert "tcp://HOST:PORT" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("state", "code"), [("COMPLETED", 0), ("FAILED", 1)])
+def test_run_all_passes_the_cluster_on_and_lists_each_authority(tmp_path, monkeypatch, state, code):
+    """The command only calls the flow (tested above on real clusters) and prints outcomes."""
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+
+    aa = load_flow_module("all_authorities")
+    calls = []
+
+    def fake_run(mappings_dir, period_end, out_dir, cluster_address, n_workers, html, connectors):
+        calls.append((mappings_dir, period_end, out_dir, cluster_address, n_workers, connectors))
+        done = {"authority": "Eastmoor", "la_code": "998", "rows": 1234, "errors": 0}
+        done.update(state="COMPLETED", out_dir="/srv/out/eastmoor", message="")
+        broken = {"authority": "Brokenvale", "la_code": "996", "rows": None, "errors": None}
+        broken.update(state="FAILED", out_dir="", message="BROKENVALE_DB_URL is not set")
+        return {"authorities": [done, broken], "state": state, "state_message": ""}
+
+    monkeypatch.setattr(aa, "run_all_authorities", fake_run)
+    mappings, connectors = ROOT / "mappings", ROOT / "connectors"
+    result = CliRunner().invoke(
+        cli,
+        ["run-all", "--mappings", str(mappings), "--period-end", "2025-09-30",
+         "--cluster", "tcp://127.0.0.1:8786", "--out", str(tmp_path),
+         "--connectors", str(connectors)],
+    )  # fmt: skip
+    assert result.exit_code == code, result.output
+    assert calls == [
+        (str(mappings), PERIOD_END, str(tmp_path), "tcp://127.0.0.1:8786", 2, str(connectors))
+    ]
+    assert "Eastmoor" in result.output and "1,234" in result.output
+    assert "BROKENVALE_DB_URL is not set" in result.output
