@@ -427,10 +427,64 @@ class RenderedSource:
     expanding: frozenset[str] = field(default_factory=frozenset)
 
 
-def _environment(folders: list[Path]):
-    import jinja2
+# Bounds on rendering: a template arranges a page of SQL, never more. Exceeding one is a
+# RenderLimit naming the bound, never a hang or a MemoryError.
+MAX_SQL_CHARS = 1_000_000
+MAX_LOOP_STEPS = 100_000
+MAX_RENDER_SECONDS = 5.0
+SAFE_FILTERS = (
+    "join",
+    "lower",
+    "upper",
+    "trim",
+    "length",
+    "list",
+    "first",
+    "last",
+    "default",
+    "int",
+    "string",
+    "replace",
+    "e",
+)
 
-    from cldetl.sql_templates import find_template
+
+class RenderLimit(CldetlError):
+    """A template went past a rendering bound (text size, loop steps, time, recursion)."""
+
+
+class _Budget:
+    """The loop steps and time one rendering may use."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.steps = 0
+        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
+
+    def tick(self, steps: int = 1) -> None:
+        import time
+
+        self.steps += steps
+        if self.steps > MAX_LOOP_STEPS:
+            raise RenderLimit(f"more than {MAX_LOOP_STEPS:,} loop steps")
+        if time.monotonic() > self.deadline:
+            raise RenderLimit(f"rendering took more than {MAX_RENDER_SECONDS:g} seconds")
+
+    def size(self, value: Any) -> Any:
+        if isinstance(value, str | list | tuple) and len(value) > MAX_SQL_CHARS:
+            raise RenderLimit(f"a value of more than {MAX_SQL_CHARS:,} characters or items")
+        return value
+
+
+def _environment(folders: list[Path], budget: _Budget | None = None):
+    """The sandbox: only the loader's files, StrictUndefined, a few text filters, and the
+    bounds above on ranges, text size, loop steps and time."""
+    import jinja2
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    budget = budget or _Budget()
 
     class Loader(jinja2.BaseLoader):
         """Templates from the folders in order; a path leaving its folder is refused."""
@@ -441,10 +495,25 @@ def _environment(folders: list[Path]):
                 raise jinja2.TemplateNotFound(template)
             return path.read_text(encoding="utf-8"), str(path), lambda: True
 
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
+    class Bounded(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**", "+", "//", "%"})
 
-    return SandboxedEnvironment(
+        def call_binop(self, context, operator, left, right):
+            budget.tick()
+            if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+                raise RenderLimit("a power above 64")
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                        if len(seq) * times > MAX_SQL_CHARS:
+                            raise RenderLimit(f"text of more than {MAX_SQL_CHARS:,} characters")
+            return budget.size(super().call_binop(context, operator, left, right))
+
+        def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - Jinja's signature
+            budget.tick()
+            return budget.size(super().call(__context, __obj, *args, **kwargs))
+
+    env = Bounded(
         loader=Loader(),
         undefined=StrictUndefined,
         autoescape=False,
@@ -452,6 +521,40 @@ def _environment(folders: list[Path]):
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+    def bounded_range(*args: int):
+        steps = range(*args)
+        if len(steps) > MAX_LOOP_STEPS:
+            raise RenderLimit(f"a range of more than {MAX_LOOP_STEPS:,} steps")
+        for step in steps:
+            budget.tick()
+            yield step
+
+    def bounded_filter(function):
+        import functools
+
+        @functools.wraps(function)  # keeps Jinja's pass_environment marks
+        def run(*args, **kwargs):
+            budget.tick()
+            return budget.size(function(*args, **kwargs))
+
+        return run
+
+    env.globals = {"range": bounded_range}
+    env.filters = {n: bounded_filter(env.filters[n]) for n in SAFE_FILTERS}
+    env.tests = dict(env.tests)
+    return env
+
+
+def _render_bounded(env, template: str, context: dict) -> str:
+    """Render, streaming, stopping as soon as the text passes MAX_SQL_CHARS."""
+    parts, size = [], 0
+    for part in env.get_template(template).generate(context):
+        size += len(part)
+        if size > MAX_SQL_CHARS:
+            raise RenderLimit(f"more than {MAX_SQL_CHARS:,} characters of SQL")
+        parts.append(part)
+    return "".join(parts)
 
 
 def render_source(
@@ -524,7 +627,13 @@ def render_source(
     }
     env = _environment(folders)
     try:
-        sql = env.get_template(template).render(context)
+        sql = _render_bounded(env, template, context)
+    except (RenderLimit, RecursionError, OverflowError, MemoryError) as exc:
+        what = "too deep recursion" if isinstance(exc, RecursionError) else str(exc)
+        raise MappingError(
+            f"template {template} (source '{name}') is refused: rendering went past a bound "
+            f"({what or type(exc).__name__}); a template arranges one query, with small loops."
+        ) from None
     except jinja2.TemplateNotFound as exc:
         raise MappingError(
             f"template {template} (source '{name}') includes {exc.name!r}, which is not in "
@@ -560,6 +669,13 @@ def render_source(
             "t (identifiers), flags and dialect."
         ) from None
 
+    problem = read_only_problem(sql)
+    if problem:
+        raise MappingError(
+            f"template {template} (source '{name}') is refused: {problem}. A template must "
+            "render one read-only query (SELECT, or WITH ... SELECT); cldetl never changes "
+            "the case system."
+        )
     values: dict[str, Any] = {
         "period_start": period.start,
         "period_end": period.end,
@@ -599,6 +715,59 @@ def render_source(
             f"template {template} (source '{name}') does not compile for {dialect.name}: {exc}"
         ) from None
     return rendered
+
+
+# Words that can change a database from inside one SELECT or WITH statement (data-modifying
+# WITH on PostgreSQL, SELECT INTO, procedures): none may appear outside quoted names and
+# comments.
+_WRITING = (
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "REPLACE INTO",
+    "INTO",
+    "DROP",
+    "CREATE",
+    "ALTER",
+    "TRUNCATE",
+    "GRANT",
+    "REVOKE",
+    "EXEC",
+    "EXECUTE",
+    "CALL",
+    "ATTACH",
+    "DETACH",
+    "PRAGMA",
+)
+_WRITING_PATTERN = re.compile(
+    r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _WRITING) + r")\b", re.IGNORECASE
+)
+_QUOTED_OR_COMMENT = re.compile(
+    r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\[[^\]]*\]|`[^`]*`", re.DOTALL
+)
+
+
+def read_only_problem(sql: str) -> str | None:
+    """Why `sql` is not one read-only query (SELECT or WITH ... SELECT), or None when it is.
+
+    Checked on the rendered text before anything is sent: comments, quoted names and
+    literals are set aside, then the text must be one statement starting with SELECT or
+    WITH, with no word that writes or changes the session (a second guard after the
+    read-only connection)."""
+    bare = _QUOTED_OR_COMMENT.sub(" ", sql).strip()
+    bare = bare.rstrip().rstrip(";").strip()
+    if not bare:
+        return "it is empty"
+    if ";" in bare:
+        return "it holds more than one statement (a ';' inside)"
+    first = bare.split(None, 1)[0].upper().lstrip("(")
+    if first not in ("SELECT", "WITH"):
+        return f"it starts with {first[:20]}, not SELECT or WITH"
+    found = _WRITING_PATTERN.search(bare)
+    if found:
+        return f"it contains {' '.join(found.group(1).split()).upper()}"
+    return None
 
 
 def _nearby_templates(folders: list[Path], template: str) -> str:
