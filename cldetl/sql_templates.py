@@ -148,6 +148,11 @@ class Declaration:
     parameters: dict[str, Parameter] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
     column_about: dict[str, str] = field(default_factory=dict)
+    # The table one output row stands for (an identifier name) and its alias in the SQL,
+    # and the rows of it the SQL leaves out: (reason, SQL condition on the alias), in order.
+    base_table: str = ""
+    base_alias: str = ""
+    left_out: tuple[tuple[str, str], ...] = ()
 
     def of_kind(self, kind: str) -> dict[str, Parameter]:
         return {n: p for n, p in self.parameters.items() if p.kind == kind}
@@ -176,7 +181,7 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
 
     if not isinstance(raw, dict):
         raise bad("write it as a YAML mapping (about, identifiers, flags, values, columns)")
-    unknown = set(raw) - {"about", "columns", *KINDS}
+    unknown = set(raw) - {"about", "columns", "base", "left_out", *KINDS}
     if unknown:
         raise bad(f"unknown key(s) {', '.join(sorted(unknown))}")
     parameters: dict[str, Parameter] = {}
@@ -201,6 +206,22 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
             raise bad(f"columns.{name}: type must be one of {', '.join(COLUMN_TYPES)}")
         columns[name] = spec["type"]
         column_about[name] = str(spec.get("about", "")).strip()
+    base = raw.get("base") or {}
+    if not isinstance(base, dict) or set(base) - {"table", "alias"}:
+        raise bad("base must be {table: <identifier name>, alias: <alias in the SQL>}")
+    if base and (
+        base.get("table") not in parameters or parameters[base["table"]].kind != "identifiers"
+    ):
+        raise bad(f"base.table {base.get('table')!r} is not one of the declared identifiers")
+    if base and not IDENTIFIER.match(str(base.get("alias", ""))):
+        raise bad("base.alias must be the base table's alias in the SQL (letters, digits, _)")
+    left_out = []
+    for i, entry in enumerate(raw.get("left_out") or []):
+        if not isinstance(entry, dict) or set(entry) != {"reason", "when"}:
+            raise bad(f"left_out[{i}] must be {{reason: ..., when: <SQL condition>}}")
+        left_out.append((" ".join(str(entry["reason"]).split()), str(entry["when"]).strip()))
+    if left_out and not base:
+        raise bad("left_out needs base (the table whose rows are left out)")
     return Declaration(
         template=template,
         path=path,
@@ -208,6 +229,9 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
         parameters=parameters,
         columns=columns,
         column_about=column_about,
+        base_table=str(base.get("table", "")),
+        base_alias=str(base.get("alias", "")),
+        left_out=tuple(left_out),
     )
 
 
@@ -425,6 +449,8 @@ class RenderedSource:
     binds: dict[str, Any]
     dialect: str = ""
     expanding: frozenset[str] = field(default_factory=frozenset)
+    # The template's declared reasons for leaving rows out in the database, in `why` order.
+    reasons: tuple[str, ...] = ()
 
 
 # Bounds on rendering: a template arranges a page of SQL, never more. Exceeding one is a
@@ -546,6 +572,17 @@ def _environment(folders: list[Path], budget: _Budget | None = None):
     return env
 
 
+def _render_text(env, text: str, context: dict) -> str:
+    """A declaration's SQL fragment (a left_out condition) rendered like the template."""
+    parts, size = [], 0
+    for part in env.from_string(text).generate(context):
+        size += len(part)
+        if size > MAX_SQL_CHARS:
+            raise RenderLimit(f"more than {MAX_SQL_CHARS:,} characters of SQL")
+        parts.append(part)
+    return "".join(parts)
+
+
 def _render_bounded(env, template: str, context: dict) -> str:
     """Render, streaming, stopping as soon as the text passes MAX_SQL_CHARS."""
     parts, size = [], 0
@@ -563,8 +600,13 @@ def render_source(
     dialect_name: str | Dialect,
     period: ReportingPeriod,
     connectors_dir: str | Path | None = None,
+    counts: bool = False,
 ) -> RenderedSource:
     """Render source `name`'s template for a dialect (a name, or a SQLAlchemy Dialect).
+
+    With `counts`, render instead the template's count query: one row per reason of its
+    declared `left_out` (`why` 1, 2, ...; 0 for rows the template reads) with `n` rows each,
+    over its base table, so that table rows = left out in the database + read.
 
     The template's declared defaults are overridden by the mapping's `params`. Raises
     MappingError for a missing template, an unknown or missing parameter (with the mapping's
@@ -627,7 +669,32 @@ def render_source(
     }
     env = _environment(folders)
     try:
-        sql = _render_bounded(env, template, context)
+        conditions = [
+            " ".join(_render_text(env, when, context).split())
+            for _reason, when in (declaration.left_out if declaration else ())
+        ]
+        case = (
+            "CASE "
+            + " ".join(f"WHEN ({c}) THEN {i}" for i, c in enumerate(conditions, 1))
+            + " ELSE 0 END"
+            if conditions
+            else "0"
+        )
+        context["in_scope"] = f"{case} = 0" if conditions else "1 = 1"
+        if counts:
+            if declaration is None or not declaration.base_table:
+                raise MappingError(
+                    f"template {template} (source '{name}') declares no base table, so its "
+                    "rows cannot be counted; add base: {table: ..., alias: ...} to its "
+                    "declaration."
+                )
+            sql = (
+                f"SELECT counted.why, COUNT(*) AS n\nFROM (\n    SELECT {case} AS why\n"
+                f"    FROM {context['t'][declaration.base_table]} {declaration.base_alias}\n"
+                ") counted\nGROUP BY counted.why\n"
+            )
+        else:
+            sql = _render_bounded(env, template, context)
     except (RenderLimit, RecursionError, OverflowError, MemoryError) as exc:
         what = "too deep recursion" if isinstance(exc, RecursionError) else str(exc)
         raise MappingError(
@@ -707,6 +774,10 @@ def render_source(
         binds=binds,
         dialect=dialect.name,
         expanding=frozenset(expanding),
+        reasons=tuple(
+            f"{reason} (filtered in the database)"
+            for reason, _when in (declaration.left_out if declaration else ())
+        ),
     )
     try:
         statement(rendered).compile(dialect=dialect)
@@ -873,6 +944,16 @@ def connectors_markdown(folder: Path | None = None) -> str:
                 if p.is_list:
                     kind = "list of values"
                 out.append(f"| `{p.name}` | {kind} | {default} | {_cell(p.about)} |")
+            out.append("")
+        if declaration.base_table:
+            out.append(
+                f"One row per row of `{declaration.base_table}` it reads; rows it leaves out "
+                "in the database (counted, with these reasons, in the reconciliation):"
+                + ("" if declaration.left_out else " none.")
+            )
+            out.append("")
+            for reason, when in declaration.left_out:
+                out.append(f"* {reason}: `{' '.join(when.split())}`")
             out.append("")
         if declaration.columns:
             out.append("| column | type | what it is |")
