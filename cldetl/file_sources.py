@@ -29,46 +29,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cldetl.column_types import arrow_schema, to_frame
 from cldetl.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
-    import pyarrow as pa
 
     from cldetl.mapping import Mapping, Source
 
 MAX_PROBLEMS_SHOWN = 10
 CSV_SUFFIXES = (".csv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
-
-
-# --- types shared with database extracts ---------------------------------------------------
-
-
-def arrow_schema(columns: dict[str, str]) -> pa.Schema:
-    """The Arrow schema of a source's declared columns (the staging and frame types)."""
-    import pyarrow as pa
-
-    types = {
-        "text": pa.string(),
-        "integer": pa.int64(),
-        "number": pa.float64(),
-        "date": pa.date32(),
-    }
-    return pa.schema([pa.field(name, types[kind]) for name, kind in columns.items()])
-
-
-def to_frame(table: pa.Table, release: bool = False) -> pd.DataFrame:
-    """An Arrow table as the DataFrame a source gives: Int64 integers, datetime64 dates.
-
-    `release` frees the table's memory column by column as it converts (the table must not be
-    used afterwards): the peak stays near one copy of the data."""
-    import pandas as pd
-    import pyarrow as pa
-
-    mapper = {pa.int64(): pd.Int64Dtype()}.get
-    options = {"self_destruct": True, "split_blocks": True} if release else {}
-    return table.to_pandas(date_as_object=False, types_mapper=mapper, **options)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -165,12 +136,16 @@ def _match_header(path: Path, name: str, source: Source, header: list[Any]) -> d
         else:
             positions[column] = hits[0]
     if missing:
-        shown = [str(c) for c in header if c is not None and str(c).strip()]
-        listing = ", ".join(shown[:40]) + (", ..." if len(shown) > 40 else "")
+        # The cells are not shown: a file without a header row makes its first record the
+        # "header", and that record is personal data. Declared names only.
+        cells = sum(1 for c in header if c is not None and str(c).strip())
+        found = [column for column in source.columns if column in positions]
         raise InputError(
             f"{path}: no column {', '.join(missing)} in the header row, which "
-            f"sources.{name}.columns declares; the header has: {listing or 'nothing'}. "
-            "Headers match declared names ignoring case, spaces and punctuation."
+            f"sources.{name}.columns declares; the first row has {cells} non-blank cell(s) "
+            f"(not shown: without a header row they would be a record), and matches "
+            f"{', '.join(found) or 'none'} of the declared columns. Check the file has a "
+            "header row; headers match declared names ignoring case, spaces and punctuation."
         )
     return positions
 

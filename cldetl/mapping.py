@@ -150,7 +150,8 @@ class Value(Strict):
 
 # --- sources -------------------------------------------------------------------------------
 
-ColumnType = Literal["text", "integer", "number", "date"]
+# list: every value of a one-to-many detail (next actions, people cared for), in order.
+ColumnType = Literal["text", "integer", "number", "date", "list"]
 
 
 class FileFormat(Strict):
@@ -203,6 +204,10 @@ class Source(Strict):
         missing = [k for k in self.key if k not in self.columns]
         if missing:
             raise ValueError(f"key column(s) {missing} are not in columns")
+        if any(self.columns[k] == "list" for k in self.key):
+            raise ValueError("a key column cannot be a list")
+        if self.file is not None and "list" in self.columns.values():
+            raise ValueError("list columns come from SQL templates only, not from files")
         return self
 
 
@@ -213,6 +218,8 @@ class Connection(Strict):
     url_env: str | None = None
     secret_block: str | None = None
     url: str | None = None
+    # Seconds a statement (with the fetching of its rows) may run before it is stopped.
+    statement_timeout: float | None = Field(default=None, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -464,6 +471,16 @@ def key_line(mapping_path: str | Path, loc: tuple) -> int | None:
         return None
 
 
+def where_in_mapping(mapping: Mapping, *loc: str) -> str:
+    """'mappings/x.yaml:12 sources.steps.template' for messages raised after loading (the
+    line when it can be found)."""
+    dotted = ".".join(str(part) for part in loc)
+    if not mapping.path:
+        return dotted
+    line = key_line(mapping.path, loc)
+    return f"{mapping.path}:{line or '?'} {dotted}"
+
+
 def _dotted(path: tuple) -> str:
     out = ""
     for part in path:
@@ -479,8 +496,13 @@ def did_you_mean(value: str, options: list[str] | tuple[str, ...]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def load_mapping(path: str | Path, spec: Spec | None = None) -> Mapping:
-    """Read and check a mapping file. Raises MappingError listing every problem with its line."""
+def load_mapping(
+    path: str | Path, spec: Spec | None = None, connectors_dir: str | Path | None = None
+) -> Mapping:
+    """Read and check a mapping file. Raises MappingError listing every problem with its line.
+
+    Template sources' `params` and `columns` are checked against their templates'
+    declarations, found as extraction finds them (`connectors_dir` first when given)."""
     spec = spec or load_spec()
     path = Path(path)
     try:
@@ -513,6 +535,9 @@ def load_mapping(path: str | Path, spec: Spec | None = None) -> Mapping:
             problems.append((loc, message))
         raise MappingError(_format(path, lines, problems)) from None
     problems = check_mapping(mapping, spec)
+    from cldetl.sql_templates import mapping_template_problems
+
+    problems += mapping_template_problems(mapping, connectors_dir)
     if problems:
         raise MappingError(_format(path, lines, problems))
     return mapping
