@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cldetl import safe_yaml
 from cldetl.errors import CldetlError
 from cldetl.spec import Spec, load_spec
 
@@ -424,7 +425,7 @@ class Mapping(Strict):
 # --- loading -------------------------------------------------------------------------------
 
 
-def _line_index(text: str) -> dict[tuple, int]:
+def _line_index(text: str, name: str = "mapping") -> dict[tuple, int]:
     """Line of every key path in the YAML document, from PyYAML's node marks."""
     lines: dict[tuple, int] = {}
 
@@ -439,7 +440,7 @@ def _line_index(text: str) -> dict[tuple, int]:
             for i, item in enumerate(node.value):
                 walk(item, path + (i,))
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = safe_yaml.compose(text, name)
     if root is not None:
         walk(root, ())
     return lines
@@ -459,8 +460,8 @@ def key_line(mapping_path: str | Path, loc: tuple) -> int | None:
     messages raised after loading; None when it cannot be found."""
     try:
         text = Path(mapping_path).read_text(encoding="utf-8")
-        return _line_for(_line_index(text), loc)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return _line_for(_line_index(text, str(mapping_path)), loc)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, safe_yaml.YamlLimitError):
         return None
 
 
@@ -490,8 +491,10 @@ def load_mapping(path: str | Path, spec: Spec | None = None) -> Mapping:
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: cannot be read ({exc}).") from None
     try:
-        raw = yaml.safe_load(text)
-        lines = _line_index(text)
+        raw = safe_yaml.load(text, str(path))
+        lines = _line_index(text, str(path))
+    except safe_yaml.YamlLimitError as exc:
+        raise MappingError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""

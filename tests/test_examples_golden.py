@@ -20,7 +20,7 @@ import pytest
 from cldetl.extract import extract
 from cldetl.mapping import load_mapping
 from cldetl.period import ReportingPeriod
-from cldetl.transform import transform
+from cldetl.transform import OUTCOMES, transform
 from cldetl.validate import validate
 from cldetl.write import write_csv
 from examples.mosaic_liquidlogic.generate import build_database
@@ -145,14 +145,41 @@ def test_whole_return_validates_with_no_errors(results, name, tmp_path):
 def test_reconciliation_balances(results, name):
     mapping, frames, result = results[name]
     table = result.reconciliation
-    totals = table[table["excluded_reason"] == ""].set_index("source")
+    totals = table[table["kind"] == "total"].set_index("source")
+    details = table[table["kind"] == "detail"]
     for source, frame in frames.items():
         row = totals.loc[source]
         assert row["read"] == len(frame)
         assert row["read"] == row["in_output"] + row["person_details"] + row["excluded"], source
-        reasons = table[(table["source"] == source) & (table["excluded_reason"] != "")]
-        assert reasons["excluded"].sum() == row["excluded"], source
+        for outcome, total in OUTCOMES.items():
+            split = details[(details["source"] == source) & (details["outcome"] == outcome)]
+            assert split["rows"].sum() == row[total], (source, outcome)
     assert len(result.lineage) == len(result.cld)
+    assert set(table["la_code"]) == {mapping.metadata.la_code}
+    assert set(table["period_end"]) == {"2025-09-30"}
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_a_pivot_of_exclusions_by_reason_equals_the_reconciliation(results, name):
+    """What an analyst does in Excel: count exclusions.csv by source, level and reason, and
+    find the same numbers in reconciliation.csv (record level: outcome 'excluded'; row level:
+    'excluded row'), with nothing counted twice."""
+    _, _, result = results[name]
+    pivot = result.exclusions.value_counts(["source", "level", "reason"]).sort_index()
+    details = result.reconciliation[
+        result.reconciliation["outcome"].isin(["excluded", "excluded row"])
+    ]
+    level = details["outcome"].map({"excluded": "record", "excluded row": "row"})
+    reconciled = (
+        details.assign(level=level)
+        .set_index(["source", "level", "reason"])["rows"]
+        .astype(int)
+        .sort_index()
+    )
+    assert pivot.to_dict() == reconciled.to_dict()
+    if name == "eastmoor":  # rows of records in the return (as in issue 11's 15 rows)
+        assert (result.exclusions["level"] == "row").any()
+    assert not result.exclusions["reason"].str.startswith("person details").any()
 
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
