@@ -24,20 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cldetl.connectors import (
-    RenderedSource,
-    connection_error,
-    create_engine,
-    database_url,
-    format_rendered,
-    masked,
-    render_all,
-    render_source,
-    stream_source,
-    url_origin,
-)
+from cldetl.column_types import arrow_schema, to_frame
+from cldetl.database import connection_error, create_engine, stream_source
+from cldetl.database_url import database_url, masked, url_origin
 from cldetl.errors import UsageError
-from cldetl.file_sources import arrow_schema, read_file_source, to_frame
+from cldetl.file_sources import read_file_source
+from cldetl.sql_templates import RenderedSource, format_rendered, render_all, render_source
 
 if TYPE_CHECKING:
     import pandas as pd

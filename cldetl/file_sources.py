@@ -29,46 +29,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cldetl.column_types import arrow_schema, to_frame
 from cldetl.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
-    import pyarrow as pa
 
     from cldetl.mapping import Mapping, Source
 
 MAX_PROBLEMS_SHOWN = 10
 CSV_SUFFIXES = (".csv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
-
-
-# --- types shared with database extracts ---------------------------------------------------
-
-
-def arrow_schema(columns: dict[str, str]) -> pa.Schema:
-    """The Arrow schema of a source's declared columns (the staging and frame types)."""
-    import pyarrow as pa
-
-    types = {
-        "text": pa.string(),
-        "integer": pa.int64(),
-        "number": pa.float64(),
-        "date": pa.date32(),
-    }
-    return pa.schema([pa.field(name, types[kind]) for name, kind in columns.items()])
-
-
-def to_frame(table: pa.Table, release: bool = False) -> pd.DataFrame:
-    """An Arrow table as the DataFrame a source gives: Int64 integers, datetime64 dates.
-
-    `release` frees the table's memory column by column as it converts (the table must not be
-    used afterwards): the peak stays near one copy of the data."""
-    import pandas as pd
-    import pyarrow as pa
-
-    mapper = {pa.int64(): pd.Int64Dtype()}.get
-    options = {"self_destruct": True, "split_blocks": True} if release else {}
-    return table.to_pandas(date_as_object=False, types_mapper=mapper, **options)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -465,6 +465,16 @@ def key_line(mapping_path: str | Path, loc: tuple) -> int | None:
         return None
 
 
+def where_in_mapping(mapping: Mapping, *loc: str) -> str:
+    """'mappings/x.yaml:12 sources.steps.template' for messages raised after loading (the
+    line when it can be found)."""
+    dotted = ".".join(str(part) for part in loc)
+    if not mapping.path:
+        return dotted
+    line = key_line(mapping.path, loc)
+    return f"{mapping.path}:{line or '?'} {dotted}"
+
+
 def _dotted(path: tuple) -> str:
     out = ""
     for part in path:
@@ -480,8 +490,13 @@ def did_you_mean(value: str, options: list[str] | tuple[str, ...]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def load_mapping(path: str | Path, spec: Spec | None = None) -> Mapping:
-    """Read and check a mapping file. Raises MappingError listing every problem with its line."""
+def load_mapping(
+    path: str | Path, spec: Spec | None = None, connectors_dir: str | Path | None = None
+) -> Mapping:
+    """Read and check a mapping file. Raises MappingError listing every problem with its line.
+
+    Template sources' `params` and `columns` are checked against their templates'
+    declarations, found as extraction finds them (`connectors_dir` first when given)."""
     spec = spec or load_spec()
     path = Path(path)
     try:
@@ -516,6 +531,9 @@ def load_mapping(path: str | Path, spec: Spec | None = None) -> Mapping:
             problems.append((loc, message))
         raise MappingError(_format(path, lines, problems)) from None
     problems = check_mapping(mapping, spec)
+    from cldetl.sql_templates import mapping_template_problems
+
+    problems += mapping_template_problems(mapping, connectors_dir)
     if problems:
         raise MappingError(_format(path, lines, problems))
     return mapping
