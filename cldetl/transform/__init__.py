@@ -427,7 +427,10 @@ class _Ledger:
             }
             totals["read"] = read
             table_rows, left_out = self._table_rows(mapping, name, read, database_counts)
-            totals["left_out_in_database"] = sum(left_out.values()) if left_out else 0
+            # Unknown (blank) when no count was taken for a database source.
+            totals["left_out_in_database"] = (
+                sum(left_out.values()) if table_rows is not None else None
+            )
             totals["table_rows"] = table_rows
             accounted = totals["in_output"] + totals["person_details"] + totals["excluded"]
             if accounted != read:
