@@ -197,3 +197,13 @@ def test_ordinary_aliases_and_nesting_still_load(tmp_path):
     # An unknown top-level key is the only complaint: the alias itself is fine.
     with pytest.raises(MappingError, match="unknown key 'x-shared'"):
         load_mapping(path)
+
+
+def test_docs_mapping_md_is_generated_from_the_schema():
+    """docs/mapping.md is written by `cldetl mapping-docs > docs/mapping.md`, never by hand."""
+    from cldetl.mapping_docs import mapping_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "mapping.md"
+    assert doc.read_text(encoding="utf-8") == mapping_markdown(), (
+        "docs/mapping.md is stale: run `cldetl mapping-docs > docs/mapping.md`"
+    )

@@ -35,6 +35,9 @@ RULE, ROW, SOURCE = "_rule", "_row", "_source"
 NO_RULE = "no event rule takes this record (add a rule or an exclusion to the mapping)"
 NO_PERSON = "no person details: the person is not in the person source (a casual contact?)"
 DETAILS_UNUSED = "person details not needed: no CLD row for this person in the period"
+ORPHAN_CARER = "its record's event row is not in the return: "
+DUPLICATE_CARER = "duplicate: this unpaid carer known by association row is already in the return"
+NO_ROWS = "gave no CLD row"
 
 
 class SourceCount(Protocol):
@@ -144,7 +147,7 @@ def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Ser
     orphan = by_association & member_of(record, has_event) & ~member_of(record, kept_records)
     why = record[orphan].map(first_reason)
     reasons = reasons.copy()
-    reasons[orphan] = "its record's event row is not in the return: " + why.astype(str)
+    reasons[orphan] = ORPHAN_CARER + why.astype(str)
     same = [
         PERSON,
         "Client Type",
@@ -155,9 +158,7 @@ def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Ser
     candidates = by_association & reasons.eq("")
     repeat = rows.loc[candidates, same].astype(str).duplicated(keep="first")
     repeat = repeat.reindex(rows.index, fill_value=False).astype(bool)
-    reasons[repeat] = (
-        "duplicate: this unpaid carer known by association row is already in the return"
-    )
+    reasons[repeat] = DUPLICATE_CARER
     return reasons
 
 
@@ -324,7 +325,7 @@ class _Ledger:
                 first[POSITION] = first[POSITION].astype(int)
                 first = first.set_index(POSITION)
                 lost_index = status.index[lost]
-                why = first["reason"].reindex(lost_index).fillna("gave no CLD row")
+                why = first["reason"].reindex(lost_index).fillna(NO_ROWS)
                 status.loc[lost_index] = "excluded: " + why.astype("string")
                 self.lost_details[name] = first.reindex(lost_index)[_ROW_DETAIL]
             unaccounted = status.eq("")
