@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cldetl.column_types import arrow_schema, to_frame
-from cldetl.database import connection_error, create_engine, stream_source
+from cldetl.database import connect, create_engine, stream_source
 from cldetl.database_url import database_url, masked, url_origin
 from cldetl.errors import UsageError
 from cldetl.file_sources import read_file_source
@@ -95,7 +95,8 @@ def extract(
         if database_sources:
             origin = url_origin(mapping) if url is None else "the url argument"
             url = url if url is not None else database_url(mapping)
-            engine = create_engine(url, origin)
+            timeout = mapping.connection.statement_timeout if mapping.connection else None
+            engine = create_engine(url, origin, statement_timeout=timeout)
             stack.callback(engine.dispose)
             # Every template renders before the database is touched: mistakes surface first.
             for name in database_sources:
@@ -114,7 +115,7 @@ def extract(
             assert engine is not None and url is not None
             if conn is None:
                 log.info("connecting to %s", masked(url))
-                conn = _connect(engine, name, url, origin)
+                conn = connect(engine, name, url, origin)
                 stack.callback(conn.close)
             path = staging / f"{_file_stem(name, len(frames))}.parquet"
             log.info("source %s: extracting with %s to %s", name, rendered[name].template, path)
@@ -149,15 +150,6 @@ def extract_source(
         url=url,
     )
     return frames[name]
-
-
-def _connect(engine, name: str, url: str, origin: str):
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        return engine.connect()
-    except DBAPIError as exc:
-        raise connection_error(exc, name, url, origin) from None
 
 
 def _staging(stack: contextlib.ExitStack, staging_dir: Path | None) -> Path:

@@ -136,12 +136,16 @@ def _match_header(path: Path, name: str, source: Source, header: list[Any]) -> d
         else:
             positions[column] = hits[0]
     if missing:
-        shown = [str(c) for c in header if c is not None and str(c).strip()]
-        listing = ", ".join(shown[:40]) + (", ..." if len(shown) > 40 else "")
+        # The cells are not shown: a file without a header row makes its first record the
+        # "header", and that record is personal data. Declared names only.
+        cells = sum(1 for c in header if c is not None and str(c).strip())
+        found = [column for column in source.columns if column in positions]
         raise InputError(
             f"{path}: no column {', '.join(missing)} in the header row, which "
-            f"sources.{name}.columns declares; the header has: {listing or 'nothing'}. "
-            "Headers match declared names ignoring case, spaces and punctuation."
+            f"sources.{name}.columns declares; the first row has {cells} non-blank cell(s) "
+            f"(not shown: without a header row they would be a record), and matches "
+            f"{', '.join(found) or 'none'} of the declared columns. Check the file has a "
+            "header row; headers match declared names ignoring case, spaces and punctuation."
         )
     return positions
 

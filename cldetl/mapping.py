@@ -214,6 +214,8 @@ class Connection(Strict):
     url_env: str | None = None
     secret_block: str | None = None
     url: str | None = None
+    # Seconds a statement (with the fetching of its rows) may run before it is stopped.
+    statement_timeout: float | None = Field(default=None, gt=0)
 
     @field_validator("url")
     @classmethod

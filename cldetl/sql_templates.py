@@ -148,6 +148,11 @@ class Declaration:
     parameters: dict[str, Parameter] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
     column_about: dict[str, str] = field(default_factory=dict)
+    # The table one output row stands for (an identifier name) and its alias in the SQL,
+    # and the rows of it the SQL leaves out: (reason, SQL condition on the alias), in order.
+    base_table: str = ""
+    base_alias: str = ""
+    left_out: tuple[tuple[str, str], ...] = ()
 
     def of_kind(self, kind: str) -> dict[str, Parameter]:
         return {n: p for n, p in self.parameters.items() if p.kind == kind}
@@ -176,7 +181,7 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
 
     if not isinstance(raw, dict):
         raise bad("write it as a YAML mapping (about, identifiers, flags, values, columns)")
-    unknown = set(raw) - {"about", "columns", *KINDS}
+    unknown = set(raw) - {"about", "columns", "base", "left_out", *KINDS}
     if unknown:
         raise bad(f"unknown key(s) {', '.join(sorted(unknown))}")
     parameters: dict[str, Parameter] = {}
@@ -201,6 +206,22 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
             raise bad(f"columns.{name}: type must be one of {', '.join(COLUMN_TYPES)}")
         columns[name] = spec["type"]
         column_about[name] = str(spec.get("about", "")).strip()
+    base = raw.get("base") or {}
+    if not isinstance(base, dict) or set(base) - {"table", "alias"}:
+        raise bad("base must be {table: <identifier name>, alias: <alias in the SQL>}")
+    if base and (
+        base.get("table") not in parameters or parameters[base["table"]].kind != "identifiers"
+    ):
+        raise bad(f"base.table {base.get('table')!r} is not one of the declared identifiers")
+    if base and not IDENTIFIER.match(str(base.get("alias", ""))):
+        raise bad("base.alias must be the base table's alias in the SQL (letters, digits, _)")
+    left_out = []
+    for i, entry in enumerate(raw.get("left_out") or []):
+        if not isinstance(entry, dict) or set(entry) != {"reason", "when"}:
+            raise bad(f"left_out[{i}] must be {{reason: ..., when: <SQL condition>}}")
+        left_out.append((" ".join(str(entry["reason"]).split()), str(entry["when"]).strip()))
+    if left_out and not base:
+        raise bad("left_out needs base (the table whose rows are left out)")
     return Declaration(
         template=template,
         path=path,
@@ -208,6 +229,9 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
         parameters=parameters,
         columns=columns,
         column_about=column_about,
+        base_table=str(base.get("table", "")),
+        base_alias=str(base.get("alias", "")),
+        left_out=tuple(left_out),
     )
 
 
@@ -425,12 +449,68 @@ class RenderedSource:
     binds: dict[str, Any]
     dialect: str = ""
     expanding: frozenset[str] = field(default_factory=frozenset)
+    # The template's declared reasons for leaving rows out in the database, in `why` order.
+    reasons: tuple[str, ...] = ()
 
 
-def _environment(folders: list[Path]):
+# Bounds on rendering: a template arranges a page of SQL, never more. Exceeding one is a
+# RenderLimit naming the bound, never a hang or a MemoryError.
+MAX_SQL_CHARS = 1_000_000
+MAX_LOOP_STEPS = 100_000
+MAX_RENDER_SECONDS = 5.0
+SAFE_FILTERS = (
+    "join",
+    "lower",
+    "upper",
+    "trim",
+    "length",
+    "list",
+    "first",
+    "last",
+    "default",
+    "int",
+    "string",
+    "replace",
+    "e",
+)
+
+
+class RenderLimit(CldetlError):
+    """A template went past a rendering bound (text size, loop steps, time, recursion)."""
+
+
+class _Budget:
+    """The loop steps and time one rendering may use."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.steps = 0
+        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
+
+    def tick(self, steps: int = 1) -> None:
+        import time
+
+        self.steps += steps
+        if self.steps > MAX_LOOP_STEPS:
+            raise RenderLimit(f"more than {MAX_LOOP_STEPS:,} loop steps")
+        if time.monotonic() > self.deadline:
+            raise RenderLimit(f"rendering took more than {MAX_RENDER_SECONDS:g} seconds")
+
+    def size(self, value: Any) -> Any:
+        if isinstance(value, str | list | tuple) and len(value) > MAX_SQL_CHARS:
+            raise RenderLimit(f"a value of more than {MAX_SQL_CHARS:,} characters or items")
+        return value
+
+
+def _environment(folders: list[Path], budget: _Budget | None = None):
+    """The sandbox: only the loader's files, StrictUndefined, a few text filters, and the
+    bounds above on ranges, text size, loop steps and time."""
     import jinja2
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
 
-    from cldetl.sql_templates import find_template
+    budget = budget or _Budget()
 
     class Loader(jinja2.BaseLoader):
         """Templates from the folders in order; a path leaving its folder is refused."""
@@ -441,10 +521,25 @@ def _environment(folders: list[Path]):
                 raise jinja2.TemplateNotFound(template)
             return path.read_text(encoding="utf-8"), str(path), lambda: True
 
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
+    class Bounded(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**", "+", "//", "%"})
 
-    return SandboxedEnvironment(
+        def call_binop(self, context, operator, left, right):
+            budget.tick()
+            if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+                raise RenderLimit("a power above 64")
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                        if len(seq) * times > MAX_SQL_CHARS:
+                            raise RenderLimit(f"text of more than {MAX_SQL_CHARS:,} characters")
+            return budget.size(super().call_binop(context, operator, left, right))
+
+        def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - Jinja's signature
+            budget.tick()
+            return budget.size(super().call(__context, __obj, *args, **kwargs))
+
+    env = Bounded(
         loader=Loader(),
         undefined=StrictUndefined,
         autoescape=False,
@@ -453,6 +548,51 @@ def _environment(folders: list[Path]):
         keep_trailing_newline=True,
     )
 
+    def bounded_range(*args: int):
+        steps = range(*args)
+        if len(steps) > MAX_LOOP_STEPS:
+            raise RenderLimit(f"a range of more than {MAX_LOOP_STEPS:,} steps")
+        for step in steps:
+            budget.tick()
+            yield step
+
+    def bounded_filter(function):
+        import functools
+
+        @functools.wraps(function)  # keeps Jinja's pass_environment marks
+        def run(*args, **kwargs):
+            budget.tick()
+            return budget.size(function(*args, **kwargs))
+
+        return run
+
+    env.globals = {"range": bounded_range}
+    env.filters = {n: bounded_filter(env.filters[n]) for n in SAFE_FILTERS}
+    env.tests = dict(env.tests)
+    return env
+
+
+def _render_text(env, text: str, context: dict) -> str:
+    """A declaration's SQL fragment (a left_out condition) rendered like the template."""
+    parts, size = [], 0
+    for part in env.from_string(text).generate(context):
+        size += len(part)
+        if size > MAX_SQL_CHARS:
+            raise RenderLimit(f"more than {MAX_SQL_CHARS:,} characters of SQL")
+        parts.append(part)
+    return "".join(parts)
+
+
+def _render_bounded(env, template: str, context: dict) -> str:
+    """Render, streaming, stopping as soon as the text passes MAX_SQL_CHARS."""
+    parts, size = [], 0
+    for part in env.get_template(template).generate(context):
+        size += len(part)
+        if size > MAX_SQL_CHARS:
+            raise RenderLimit(f"more than {MAX_SQL_CHARS:,} characters of SQL")
+        parts.append(part)
+    return "".join(parts)
+
 
 def render_source(
     mapping: Mapping,
@@ -460,8 +600,13 @@ def render_source(
     dialect_name: str | Dialect,
     period: ReportingPeriod,
     connectors_dir: str | Path | None = None,
+    counts: bool = False,
 ) -> RenderedSource:
     """Render source `name`'s template for a dialect (a name, or a SQLAlchemy Dialect).
+
+    With `counts`, render instead the template's count query: one row per reason of its
+    declared `left_out` (`why` 1, 2, ...; 0 for rows the template reads) with `n` rows each,
+    over its base table, so that table rows = left out in the database + read.
 
     The template's declared defaults are overridden by the mapping's `params`. Raises
     MappingError for a missing template, an unknown or missing parameter (with the mapping's
@@ -524,7 +669,38 @@ def render_source(
     }
     env = _environment(folders)
     try:
-        sql = env.get_template(template).render(context)
+        conditions = [
+            " ".join(_render_text(env, when, context).split())
+            for _reason, when in (declaration.left_out if declaration else ())
+        ]
+        case = (
+            "CASE "
+            + " ".join(f"WHEN ({c}) THEN {i}" for i, c in enumerate(conditions, 1))
+            + " ELSE 0 END"
+            if conditions
+            else "0"
+        )
+        context["in_scope"] = f"{case} = 0" if conditions else "1 = 1"
+        if counts:
+            if declaration is None or not declaration.base_table:
+                raise MappingError(
+                    f"template {template} (source '{name}') declares no base table, so its "
+                    "rows cannot be counted; add base: {table: ..., alias: ...} to its "
+                    "declaration."
+                )
+            sql = (
+                f"SELECT counted.why, COUNT(*) AS n\nFROM (\n    SELECT {case} AS why\n"
+                f"    FROM {context['t'][declaration.base_table]} {declaration.base_alias}\n"
+                ") counted\nGROUP BY counted.why\n"
+            )
+        else:
+            sql = _render_bounded(env, template, context)
+    except (RenderLimit, RecursionError, OverflowError, MemoryError) as exc:
+        what = "too deep recursion" if isinstance(exc, RecursionError) else str(exc)
+        raise MappingError(
+            f"template {template} (source '{name}') is refused: rendering went past a bound "
+            f"({what or type(exc).__name__}); a template arranges one query, with small loops."
+        ) from None
     except jinja2.TemplateNotFound as exc:
         raise MappingError(
             f"template {template} (source '{name}') includes {exc.name!r}, which is not in "
@@ -560,6 +736,13 @@ def render_source(
             "t (identifiers), flags and dialect."
         ) from None
 
+    problem = read_only_problem(sql)
+    if problem:
+        raise MappingError(
+            f"template {template} (source '{name}') is refused: {problem}. A template must "
+            "render one read-only query (SELECT, or WITH ... SELECT); cldetl never changes "
+            "the case system."
+        )
     values: dict[str, Any] = {
         "period_start": period.start,
         "period_end": period.end,
@@ -591,6 +774,10 @@ def render_source(
         binds=binds,
         dialect=dialect.name,
         expanding=frozenset(expanding),
+        reasons=tuple(
+            f"{reason} (filtered in the database)"
+            for reason, _when in (declaration.left_out if declaration else ())
+        ),
     )
     try:
         statement(rendered).compile(dialect=dialect)
@@ -599,6 +786,59 @@ def render_source(
             f"template {template} (source '{name}') does not compile for {dialect.name}: {exc}"
         ) from None
     return rendered
+
+
+# Words that can change a database from inside one SELECT or WITH statement (data-modifying
+# WITH on PostgreSQL, SELECT INTO, procedures): none may appear outside quoted names and
+# comments.
+_WRITING = (
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "REPLACE INTO",
+    "INTO",
+    "DROP",
+    "CREATE",
+    "ALTER",
+    "TRUNCATE",
+    "GRANT",
+    "REVOKE",
+    "EXEC",
+    "EXECUTE",
+    "CALL",
+    "ATTACH",
+    "DETACH",
+    "PRAGMA",
+)
+_WRITING_PATTERN = re.compile(
+    r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _WRITING) + r")\b", re.IGNORECASE
+)
+_QUOTED_OR_COMMENT = re.compile(
+    r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\[[^\]]*\]|`[^`]*`", re.DOTALL
+)
+
+
+def read_only_problem(sql: str) -> str | None:
+    """Why `sql` is not one read-only query (SELECT or WITH ... SELECT), or None when it is.
+
+    Checked on the rendered text before anything is sent: comments, quoted names and
+    literals are set aside, then the text must be one statement starting with SELECT or
+    WITH, with no word that writes or changes the session (a second guard after the
+    read-only connection)."""
+    bare = _QUOTED_OR_COMMENT.sub(" ", sql).strip()
+    bare = bare.rstrip().rstrip(";").strip()
+    if not bare:
+        return "it is empty"
+    if ";" in bare:
+        return "it holds more than one statement (a ';' inside)"
+    first = bare.split(None, 1)[0].upper().lstrip("(")
+    if first not in ("SELECT", "WITH"):
+        return f"it starts with {first[:20]}, not SELECT or WITH"
+    found = _WRITING_PATTERN.search(bare)
+    if found:
+        return f"it contains {' '.join(found.group(1).split()).upper()}"
+    return None
 
 
 def _nearby_templates(folders: list[Path], template: str) -> str:
@@ -704,6 +944,16 @@ def connectors_markdown(folder: Path | None = None) -> str:
                 if p.is_list:
                     kind = "list of values"
                 out.append(f"| `{p.name}` | {kind} | {default} | {_cell(p.about)} |")
+            out.append("")
+        if declaration.base_table:
+            out.append(
+                f"One row per row of `{declaration.base_table}` it reads; rows it leaves out "
+                "in the database (counted, with these reasons, in the reconciliation):"
+                + ("" if declaration.left_out else " none.")
+            )
+            out.append("")
+            for reason, when in declaration.left_out:
+                out.append(f"* {reason}: `{' '.join(when.split())}`")
             out.append("")
         if declaration.columns:
             out.append("| column | type | what it is |")

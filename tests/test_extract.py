@@ -293,10 +293,14 @@ def test_template_mistakes_surface_before_the_database_is_touched(mapping):
         extract(bad, PERIOD, url="sqlite:////no/such/folder/cms.db")
 
 
-def test_unreachable_database_is_an_input_error(mapping):
-    with pytest.raises(InputError, match="refused the connection or could not be reached") as e:
-        extract(mapping, PERIOD, url="sqlite:////no/such/folder/cms.db")
+def test_missing_sqlite_file_says_so_and_creates_nothing(mapping, tmp_path):
+    """Not "no such table": SQLite would create an empty file; read-only mode never does."""
+    missing = tmp_path / "cms.db"
+    with pytest.raises(InputError, match="no SQLite database file at .*cms.db") as e:
+        extract(mapping, PERIOD, url=f"sqlite:///{missing}")
     assert e.value.args[0].startswith("source 'people':")
+    assert not e.value.transient
+    assert not missing.exists()
 
 
 def test_refused_login_message_masks_the_password(mapping, monkeypatch):
@@ -309,7 +313,7 @@ def test_refused_login_message_masks_the_password(mapping, monkeypatch):
     monkeypatch.setattr(
         extract_module,
         "create_engine",
-        lambda url, origin: sa.create_engine("sqlite://", creator=refuse),
+        lambda url, origin, **_: sa.create_engine("sqlite://", creator=refuse),
     )
     monkeypatch.setenv(URL_ENV, url)
     with pytest.raises(InputError) as err:
@@ -319,6 +323,7 @@ def test_refused_login_message_masks_the_password(mapping, monkeypatch):
     assert "mssql+pymssql://cld:***@db.example.gov.uk/cms" in message
     assert "Login failed for user 'cld'" in message
     assert f"credentials in ${URL_ENV}" in message
+    assert not err.value.transient  # a refused login does not pass by itself
 
 
 def _postgresql_driver() -> str:
@@ -389,7 +394,7 @@ def test_text_in_an_integer_column_is_reported_without_the_value(tmp_path, mappi
 
 
 def test_sql_syntax_error_points_at_the_template(tmp_path, mapping, db):
-    folder = template_dir(tmp_path, people="SELEC person_id FROM {{ t.people }}\n")
+    folder = template_dir(tmp_path, people="SELECT person_id FROM {{ t.people }} WHERE WHERE\n")
     m = database_only(mapping)
     m = m.model_copy(update={"sources": {"people": m.sources["people"]}})
     with pytest.raises(InputError, match="rejected the SQL of connectors/testsys/people.sql.j2"):

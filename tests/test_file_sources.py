@@ -128,7 +128,18 @@ def test_missing_declared_column_names_file_and_column(mapping, tmp_path):
     message = str(err.value)
     assert str(tmp_path / "c.csv") in message
     assert "no column assessed_on" in message
-    assert "Carer ID, Person ID, Hours" in message
+    assert "matches carer_id, person_id, hours of the declared columns" in message
+
+
+def test_a_file_without_a_header_row_never_shows_its_first_record(mapping, tmp_path):
+    """The first record becomes the 'header': its values are personal data, never shown."""
+    write(tmp_path, "c.csv", "C1,9434765919,Ada Lovelock,01/04/2025,3.5\nC2,1,x,01/04/2025,1\n")
+    with pytest.raises(InputError) as err:
+        read_file_source(file_mapping(mapping, tmp_path, "c.csv"), "carers")
+    message = str(err.value)
+    assert "Check the file has a header row" in message
+    for value in ("9434765919", "Ada Lovelock", "C1", "3.5"):
+        assert value not in message
 
 
 def test_a_row_longer_than_the_header_is_an_error(mapping, tmp_path):

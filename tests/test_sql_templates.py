@@ -67,11 +67,15 @@ def test_every_template_declares_parameters_and_columns_it_uses(path):
     declaration = read_declaration(path, template_id(path))
     assert declaration is not None, f"{template_id(path)} has no declaration block"
     assert declaration.columns, "declares its output columns"
-    body = sql_text(path)
-    raw = path.read_text(encoding="utf-8")
-    raw_body = re.sub(r"\{#.*?#\}", "", raw, flags=re.DOTALL)
+    assert declaration.base_table, "declares its base table (for the row counts)"
+    conditions = " ".join(when for _reason, when in declaration.left_out)
+    for _reason, when in declaration.left_out:
+        assert re.findall(r"'[^']*'", when) == [], "no quoted literal in a left_out condition"
+    body = sql_text(path) + " " + conditions
+    raw_body = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    raw_body += " " + conditions
     used = {
-        "identifiers": set(re.findall(r"\bt\.(\w+)", raw_body)),
+        "identifiers": set(re.findall(r"\bt\.(\w+)", raw_body)) | {declaration.base_table},
         "flags": set(re.findall(r"\bflags\.(\w+)", raw_body)),
         "values": set(re.findall(r"(?<![:\w]):(\w+)", body))
         - {"period_start", "period_end", "period_end_next"},
@@ -81,6 +85,8 @@ def test_every_template_declares_parameters_and_columns_it_uses(path):
     for parameter in declaration.parameters.values():
         assert not parameter.required, f"{parameter.name}: the example's value is its default"
         assert parameter.about, f"{parameter.name}: say what it is"
+    uses_scope = "{{ in_scope }}" in raw_body
+    assert uses_scope == bool(declaration.left_out), "WHERE {{ in_scope }} iff rows are left out"
 
 
 @pytest.mark.parametrize("system", list(EXAMPLES))

@@ -1,0 +1,252 @@
+"""The case system is only ever read: templates that would write are refused before they are
+sent, connections are read-only where the dialect allows it, a template cannot be a link to a
+file outside the connectors folder, and a missing, locked, corrupt or slow database gives a
+clear message (transient or not, for schedulers' retries)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from cldetl.cli import cli
+from cldetl.database import TransientDatabaseError, connect, create_engine
+from cldetl.errors import InputError
+from cldetl.extract import extract
+from cldetl.mapping import Connection, MappingError, load_mapping
+from cldetl.period import ReportingPeriod
+from cldetl.sql_templates import read_only_problem, render_source
+from tests.pg import postgres_server  # noqa: F401  (the session fixture)
+
+DATA = Path(__file__).parent / "data"
+PERIOD = ReportingPeriod.ending(date(2025, 9, 30))
+
+WRITING_TEMPLATES = {
+    "drop": "DROP TABLE {{ t.people }}",
+    "delete": "DELETE FROM {{ t.people }}",
+    "insert": "INSERT INTO {{ t.people }} (person_id) VALUES (99)",
+    "second_statement": "SELECT person_id FROM {{ t.people }}; DROP TABLE {{ t.people }}",
+    "cte_delete": "WITH gone AS (DELETE FROM {{ t.people }} RETURNING person_id) "
+    "SELECT person_id FROM gone",
+    "select_into": "SELECT person_id INTO copied FROM {{ t.people }}",
+    "update_in_comment_trick": "SELECT 1 AS person_id /* */ ; UPDATE {{ t.people }} SET x = 1",
+}
+
+
+def people_mapping(tmp_path: Path, template: str):
+    """A mapping with one source `people` rendered from `template`, in a fresh folder."""
+    folder = tmp_path / "connectors" / "testsys"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "people.sql.j2").write_text(template + "\n", encoding="utf-8")
+    mapping = load_mapping(DATA / "mappings" / "testsys.yaml")
+    sources = {"people": mapping.sources["people"]}
+    return mapping.model_copy(update={"sources": sources}), tmp_path / "connectors"
+
+
+@pytest.fixture
+def sqlite_db(tmp_path) -> tuple[str, Path]:
+    path = tmp_path / "cms.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE person (person_id INTEGER, gender TEXT, date_of_birth TEXT)")
+        conn.executemany("INSERT INTO person VALUES (?, 'F', '1950-01-01')", [(1,), (2,)])
+    return f"sqlite:///{path}", path
+
+
+def person_rows(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar_one()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "sql", ["SELECT 1", "  with x AS (SELECT 1) SELECT * FROM x;", "(SELECT 1)"]
+)
+def test_read_only_queries_pass(sql):
+    assert read_only_problem(sql) is None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT \"delete\", [insert], 'DROP TABLE x' FROM t -- ; DELETE",
+        "SELECT updated_on, deleted FROM t /* INSERT */",
+    ],
+)
+def test_words_in_names_literals_and_comments_are_not_statements(sql):
+    assert read_only_problem(sql) is None
+
+
+@pytest.mark.parametrize("kind", list(WRITING_TEMPLATES))
+def test_writing_template_is_refused_and_the_table_is_intact_sqlite(tmp_path, sqlite_db, kind):
+    url, _ = sqlite_db
+    mapping, folder = people_mapping(tmp_path, WRITING_TEMPLATES[kind])
+    with pytest.raises(MappingError, match="is refused: it"):
+        render_source(mapping, "people", "sqlite", PERIOD, folder)
+    with pytest.raises(MappingError, match="one read-only query"):
+        extract(mapping, PERIOD, url=url, connectors_dir=folder)
+    assert person_rows(url) == 2
+
+
+def test_sqlite_connection_is_read_only_even_past_the_check(sqlite_db):
+    url, path = sqlite_db
+    engine = create_engine(url)
+    conn = connect(engine, "people", url, "the url argument")
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="readonly"):
+            conn.exec_driver_sql("DELETE FROM person")
+    finally:
+        conn.close()
+        engine.dispose()
+    assert person_rows(url) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["drop", "delete", "insert", "cte_delete", "select_into"])
+def test_writing_template_is_refused_and_the_table_is_intact_postgresql(
+    tmp_path,
+    postgres_server,  # noqa: F811
+    kind,
+):
+    url = postgres_server.create_database(f"ro_{kind}")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE person (person_id int, gender text, date_of_birth date)")
+        conn.exec_driver_sql("INSERT INTO person VALUES (1, 'F', '1950-01-01')")
+    engine.dispose()
+    mapping, folder = people_mapping(tmp_path, WRITING_TEMPLATES[kind])
+    with pytest.raises(MappingError, match="one read-only query"):
+        extract(mapping, PERIOD, url=url, connectors_dir=folder)
+    ours = create_engine(url)
+    conn = connect(ours, "people", url, "the url argument")
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
+            conn.exec_driver_sql("DELETE FROM person")
+    finally:
+        conn.close()
+        ours.dispose()
+    assert person_rows(url) == 1
+
+
+def test_template_linked_outside_the_connectors_folder_is_refused(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:SECRET-LINE\n")
+    mapping, folder = people_mapping(tmp_path, "SELECT 1 AS person_id")
+    target = folder / "testsys" / "people.sql.j2"
+    target.unlink()
+    os.symlink(secret, target)
+    with pytest.raises(MappingError, match="outside the connectors folder") as err:
+        render_source(mapping, "people", "sqlite", PERIOD, folder)
+    assert "SECRET-LINE" not in str(err.value)
+
+
+def test_cldetl_sql_never_prints_a_linked_file(tmp_path):
+    (tmp_path / "mappings").mkdir()
+    mapping_text = (DATA / "mappings" / "testsys.yaml").read_text()
+    (tmp_path / "mappings" / "x.yaml").write_text(mapping_text)
+    (tmp_path / "mappings" / "carers.csv").write_text("carer_id,person_id,assessed_on,hours\n")
+    folder = tmp_path / "connectors" / "testsys"
+    folder.mkdir(parents=True)
+    os.symlink("/etc/passwd", folder / "people.sql.j2")
+    for name in ("steps.sql.j2",):
+        (folder / name).write_text((DATA / "connectors" / "testsys" / name).read_text())
+    result = CliRunner().invoke(
+        cli, ["sql", "--mapping", str(tmp_path / "mappings" / "x.yaml"), "--dialect", "sqlite"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "outside the connectors folder" in result.output
+    assert "root:" not in result.output
+
+
+def test_missing_sqlite_file_is_named_and_not_created(tmp_path):
+    mapping, folder = people_mapping(tmp_path, "SELECT person_id FROM {{ t.people }}")
+    missing = tmp_path / "nowhere.db"
+    with pytest.raises(InputError, match="no SQLite database file") as err:
+        extract(mapping, PERIOD, url=f"sqlite:///{missing}", connectors_dir=folder)
+    assert not err.value.transient and not missing.exists()
+
+
+def test_corrupt_sqlite_file_says_so(tmp_path):
+    mapping, folder = people_mapping(tmp_path, "SELECT person_id FROM {{ t.people }}")
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(InputError, match="not a database|damaged") as err:
+        extract(mapping, PERIOD, url=f"sqlite:///{bad}", connectors_dir=folder)
+    assert not err.value.transient
+
+
+def test_locked_sqlite_database_is_a_transient_error(tmp_path, sqlite_db):
+    url, path = sqlite_db
+    mapping, folder = people_mapping(tmp_path, "SELECT person_id FROM {{ t.people }}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(TransientDatabaseError, match="locked by another program") as err:
+            extract(mapping, PERIOD, url=url + "?timeout=0.1", connectors_dir=folder)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert err.value.transient
+
+
+def test_statement_timeout_stops_a_slow_query(tmp_path, sqlite_db):
+    url, _ = sqlite_db
+    endless = (
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
+        "SELECT MAX(x) AS person_id FROM n"
+    )
+    mapping, folder = people_mapping(tmp_path, endless)
+    mapping = mapping.model_copy(
+        update={"connection": Connection(url_env="UNUSED", statement_timeout=0.3)}
+    )
+    with pytest.raises(TransientDatabaseError, match="statement time-out") as err:
+        extract(mapping, PERIOD, url=url, connectors_dir=folder)
+    assert err.value.transient
+
+
+def test_unknown_host_is_permanent_and_refused_port_transient():
+    from cldetl.database import connection_error
+
+    class Refused(Exception):
+        pass
+
+    refused = connection_error(Refused("connection refused"), "people", "sqlite://", "x")
+    unknown = connection_error(
+        Refused('could not translate host name "nohost" to address'), "people", "sqlite://", "x"
+    )
+    login = connection_error(Refused("Login failed for user 'cld'"), "people", "sqlite://", "x")
+    assert refused.transient and not unknown.transient and not login.transient
+
+
+HOSTILE_RENDERING = {
+    "huge_range_list": "SELECT {{ range(10**9)|list|length }} AS person_id",
+    "huge_string": "SELECT {{ ('x' * 4000000000)|length }} AS person_id",
+    "recursive_macro": "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}SELECT {{ f(0) }} AS person_id",
+    "branching_macro": "{% macro f(n) %}{% if n < 60 %}{{ f(n + 1) }}{{ f(n + 1) }}{% endif %}"
+    "{% endmacro %}SELECT 1 AS person_id {{ f(0) }}",
+    "nested_loops": "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}"
+    "{% endfor %}SELECT 1 AS person_id",
+    "long_output": "{% for i in range(90000) %}{{ 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }}"
+    "{% endfor %}SELECT 1 AS person_id",
+    "huge_power": "SELECT {{ 2 ** 100000000 }} AS person_id",
+    "padding_filter": "SELECT {{ 'x'|center(4000000000) }} AS person_id",
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_RENDERING))
+def test_rendering_is_bounded_and_ends_with_a_clear_error(tmp_path, kind):
+    import time
+
+    mapping, folder = people_mapping(tmp_path, HOSTILE_RENDERING[kind])
+    started = time.monotonic()
+    with pytest.raises(MappingError, match="refused|sandbox|filter") as err:
+        render_source(mapping, "people", "sqlite", PERIOD, folder)
+    assert time.monotonic() - started < 30
+    assert "Traceback" not in str(err.value)
