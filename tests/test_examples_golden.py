@@ -20,6 +20,7 @@ import pytest
 from cldetl.extract import extract
 from cldetl.mapping import load_mapping
 from cldetl.period import ReportingPeriod
+from cldetl.source_counts import count_database_rows
 from cldetl.transform import OUTCOMES, transform
 from cldetl.validate import validate
 from cldetl.write import write_csv
@@ -62,7 +63,8 @@ def run_example(tmp_path: Path, name: str, period: ReportingPeriod = PERIOD):
         build_database(system, url, people=SMALL, seed=SEED)
     mapping = load_mapping(ROOT / mapping_path)
     frames = extract(mapping, period, url=url)
-    return mapping, frames, transform(mapping, frames, period)
+    counts = count_database_rows(mapping, period, url=url)
+    return mapping, frames, transform(mapping, frames, period, database_counts=counts)
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +156,8 @@ def test_reconciliation_balances(results, name):
         row = totals.loc[source]
         assert row["read"] == len(frame)
         assert row["read"] == row["in_output"] + row["person_details"] + row["excluded"], source
+        # From the database's own count of each source's base table.
+        assert row["table_rows"] == row["left_out_in_database"] + row["read"], source
         for outcome, total in OUTCOMES.items():
             split = details[(details["source"] == source) & (details["outcome"] == outcome)]
             want = 0 if pd.isna(row[total]) else row[total]  # no database count taken here
@@ -208,6 +212,12 @@ def test_steps_finished_before_the_period_are_not_even_extracted(results, name):
     # on 31/08/2024: the templates leave them out, so they are neither output nor excluded.
     assert 90000901 not in set(frames["steps"]["workflow_step_id"].astype(int))
     assert 90000951 not in set(frames["services"]["provision_id"].astype(int))
+    # ... but they are counted, with the reason the database left them out.
+    table = result.reconciliation
+    left_out = table[table["outcome"] == "left out in the database"]
+    for source in ("steps", "services"):
+        assert left_out.loc[left_out["source"] == source, "rows"].sum() > 0, source
+        assert (left_out.loc[left_out["source"] == source, "reason"] != "").all()
 
 
 @pytest.mark.parametrize(
