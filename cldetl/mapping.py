@@ -313,6 +313,9 @@ class EventRow(Strict):
     person: str | None = None
     client_type: Value | None = None
     linked_people: list[str] = []
+    """Columns naming the people this row's person is linked to (any number; a column may
+    hold several IDs separated by ';'). The transform keeps those who are service users in
+    the return, the first three filling Adult 1/2/3 Linked Person_ID, and reports the rest."""
     fields: dict[str, Value] = {}
     name: str | None = None
 
@@ -322,8 +325,6 @@ class EventRow(Strict):
             raise ValueError("an event row needs event_type")
         if self.kind == "carer_by_association" and self.event_type is not None:
             raise ValueError("a 'carer_by_association' row has no event_type (no event fields)")
-        if len(self.linked_people) > 3:
-            raise ValueError("CLD has three linked person fields (Adult 1/2/3 Linked Person_ID)")
         return self
 
 

@@ -40,9 +40,13 @@ and check one with `cldetl test-mapping mappings/<la>.yaml` (which also runs its
    - `client_type` defaults to `Service user`; set it on the rule (`Unpaid carer`) or on a row
      (`Unpaid carer known by association`). It is a value like any field's (a constant, a
      column with a lookup, ...).
-   - `linked_people` lists the columns holding the people the row's person is linked to (the
-     people an unpaid carer cares for), in order: they fill `Adult 1 Linked Person_ID`,
-     `Adult 2 ...` and `Adult 3 ...`; blank columns are skipped.
+   - `linked_people` lists the columns naming the people the row's person is linked to (the
+     people an unpaid carer cares for): any number of columns, each holding one ID or several
+     separated by `;`. The guidance links "up to three adults cared for by the unpaid carer,
+     but only where they are known to the local authority, i.e. they are a service user in
+     CLD": the transform keeps the IDs that are service users in the return, in order, the
+     first three filling `Adult 1/2/3 Linked Person_ID`, and lists the others with their reason
+     in `linked_people_left_out.csv` ([docs/outputs.md](outputs.md)); none is dropped unseen.
    - `reference` gives the Event Reference (a system reference: `{template: "EM{step_id}"}`).
      When none is given (on the rule or as the row's `Event Reference`), the row gets a
      **derived reference**: `E` and 15 hex digits, a hash of the rule name, the record's key

@@ -308,3 +308,56 @@ def test_exclusions_name_person_event_type_and_dates_and_summarise_person_detail
     # Record-level exclusions from the mapping name the person from the source's column.
     record = exclusions[(exclusions["level"] == "record") & (exclusions["source"] == "steps")]
     assert (record["person_id"] != "").all()
+
+
+# --- linked people: the guidance's cap applied, what did not fit reported (issue 10.4) ------
+
+
+def test_linked_people_beyond_three_or_not_service_users_are_reported_not_dropped(tmp_path):
+    """Guidance, Adult 1/2/3 Linked Person_ID: "up to three adults cared for by the unpaid
+    carer, but only where they are known to the local authority, i.e. they are a service user
+    in CLD". A carer caring for five people, four of them service users in the return: the
+    first three in order fill the fields; the fourth, and the one who is no service user, are
+    reported with their reason."""
+    import yaml as pyyaml
+
+    raw = pyyaml.safe_load(
+        (Path(__file__).parent / "data" / "mapping_files" / "testshire.yaml").read_text()
+    )
+    raw["sources"]["steps"]["columns"]["cared_for_id"] = "text"  # several IDs, ';'-separated
+    path = tmp_path / "testshire.yaml"
+    path.write_text(pyyaml.safe_dump(raw, sort_keys=False))
+    mapping = load_mapping(path, connectors_dir=Path(__file__).parent / "data" / "connectors")
+    people = pd.DataFrame(
+        {
+            "person_id": [1, 2, 3, 4, 5, 6, 7],
+            "first_name": "A",
+            "last_name": "B",
+            "dob": pd.Timestamp("1950-01-01"),
+            "gender": "F",
+        }
+    ).reindex(columns=list(mapping.sources["people"].columns))
+    step = {"step_type": 1002, "started": pd.Timestamp("2025-05-01")}
+    step |= {"completed": pd.Timestamp("2025-05-02"), "status": "COMPLETED"}
+    steps = [{"step_id": 10 + p, "person_id": p, **step} for p in (2, 3, 4, 5)]  # service users
+    steps.append(
+        {
+            **step,
+            "step_id": 99,
+            "person_id": 1,
+            "step_type": 2001,
+            "cared_for_id": "6;2;3;1;4;5",  # 6 is no service user; 1 is the carer herself
+        }
+    )
+    frames = {name: pd.DataFrame(columns=list(s.columns)) for name, s in mapping.sources.items()}
+    frames["people"] = people
+    frames["steps"] = pd.DataFrame(steps).reindex(columns=list(mapping.sources["steps"].columns))
+    result = transform(mapping, frames, PERIOD)
+    carer = result.cld[result.cld["Client Type"] == "Unpaid carer"].iloc[0]
+    assert [carer[f"Adult {i} Linked Person_ID"] for i in (1, 2, 3)] == ["2", "3", "4"]
+    left_out = result.linked_people_left_out.set_index("linked_person_id")
+    assert set(left_out.index) == {"6", "5"}
+    assert left_out.loc["6", "reason"].startswith("not a service user in this return")
+    assert left_out.loc["5", "reason"].startswith("more than three linked adults")
+    assert (left_out["event_reference"] == "TS99").all()
+    assert (left_out["person_id"] == "1").all()

@@ -30,6 +30,16 @@ if TYPE_CHECKING:
     from cldetl.spec import Spec
 
 CANDIDATE = "_candidate"
+LINKED = "_linked"  # every linked person ID a row names, ';'-separated, in mapping order
+LINKED_FIELDS = [f"Adult {i} Linked Person_ID" for i in (1, 2, 3)]
+NOT_SERVICE_USER = (
+    "not a service user in this return: the guidance links only adults known to the LA, "
+    "i.e. service users in CLD (Adult 1/2/3 Linked Person_ID)"
+)
+BEYOND_THREE = (
+    "more than three linked adults who are service users: CLD has three Linked Person_ID "
+    "fields (guidance, Adult 1/2/3 Linked Person_ID); the first three in mapping order are kept"
+)
 KIND = "_kind"  # event | carer_by_association
 RULE, ROW, SOURCE = "_rule", "_row", "_source"
 NO_RULE = "no event rule takes this record (add a rule or an exclusion to the mapping)"
@@ -60,6 +70,9 @@ class TransformResult:
     lineage: pd.DataFrame
     unmapped: pd.DataFrame
     reconciliation: pd.DataFrame
+    linked_people_left_out: pd.DataFrame | None = None
+    """Linked people a row names that the guidance's rule left out of Adult 1/2/3 Linked
+    Person_ID (not a service user in the return, or beyond the three fields), with why."""
 
 
 def transform(
@@ -105,6 +118,7 @@ def transform(
     reasons = _carer_by_association_follows_its_record(rows, reasons)
     ledger.drop_rows(rows, reasons.ne(""), reasons)
     rows = rows[reasons.eq("")].copy()
+    linked_left_out = _linked_people(rows)
 
     rows["Event Reference"] = references(rows, mapping)
     cld, order = format_cld(rows, mapping, spec, period)
@@ -115,6 +129,7 @@ def transform(
             f"{len(candidates)} candidate rows but {len(cld)} written + {dropped} excluded. "
             "This is a cldetl bug."
         )
+    linked_left_out = _linked_left_out_report(rows, linked_left_out)
     ledger.settle(rows)
     exclusions = ledger.exclusions(mapping)
     reconciliation = ledger.reconcile(mapping, exclusions, database_counts)
@@ -124,6 +139,7 @@ def transform(
         lineage=_stamped(_lineage(rows, order), mapping, period),
         unmapped=_stamped(unmapped.frame(), mapping, period),
         reconciliation=_stamped(reconciliation, mapping, period),
+        linked_people_left_out=_stamped(linked_left_out, mapping, period),
     )
 
 
@@ -148,18 +164,82 @@ def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Ser
     why = record[orphan].map(first_reason)
     reasons = reasons.copy()
     reasons[orphan] = ORPHAN_CARER + why.astype(str)
-    same = [
-        PERSON,
-        "Client Type",
-        "Adult 1 Linked Person_ID",
-        "Adult 2 Linked Person_ID",
-        "Adult 3 Linked Person_ID",
-    ]
+    same = [PERSON, "Client Type", LINKED]
     candidates = by_association & reasons.eq("")
     repeat = rows.loc[candidates, same].astype(str).duplicated(keep="first")
     repeat = repeat.reindex(rows.index, fill_value=False).astype(bool)
     reasons[repeat] = DUPLICATE_CARER
     return reasons
+
+
+# --- linked people (guidance: Adult 1/2/3 Linked Person_ID) ---------------------------------
+
+
+def _linked_ids(records: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Every person ID the `linked_people` columns name, in order, ';'-separated: a column may
+    hold one ID or several (a template that aggregates all the people a carer cares for)."""
+    import pandas as pd
+
+    if not columns:
+        return pd.Series("", index=records.index, dtype="string")
+    parts = [as_text(records[c]).fillna("") for c in columns]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + ";" + part
+    return joined.astype("string")
+
+
+def _linked_people(rows: pd.DataFrame) -> pd.DataFrame:
+    """Fill Adult 1/2/3 Linked Person_ID by the guidance's rule: "up to three adults cared for
+    by the unpaid carer, but only where they are known to the local authority, i.e. they are a
+    service user in CLD". Linked IDs that are not service users in this return, and service
+    users beyond the third, are returned (row index, linked ID, reason) to be reported."""
+    import pandas as pd
+
+    empty = pd.DataFrame({"_index": pd.Series(dtype="int64"), "linked": [], "reason": []})
+    if LINKED not in rows or not rows[LINKED].fillna("").str.strip(";").ne("").any():
+        return empty
+    ids = rows[LINKED].fillna("").str.split(";").explode().str.strip()
+    ids = ids[ids.notna() & ids.ne("")]
+    frame = pd.DataFrame({"_index": ids.index, "linked": ids.to_numpy()})
+    own = rows[PERSON].astype("string").reindex(frame["_index"]).to_numpy()
+    frame = frame[frame["linked"].to_numpy() != own]
+    frame = frame.drop_duplicates(["_index", "linked"])
+    service_users = rows.loc[rows["Client Type"].eq("Service user").fillna(False), PERSON]
+    known = member_of(frame["linked"].astype("string"), service_users.astype("string"))
+    frame = frame.assign(reason=pd.Series(NOT_SERVICE_USER, index=frame.index).where(~known, ""))
+    kept = frame[known.to_numpy()].copy()
+    kept["slot"] = kept.groupby("_index").cumcount()
+    frame.loc[kept.index[kept["slot"] >= 3], "reason"] = BEYOND_THREE
+    named = rows[LINKED].fillna("").str.strip(";").ne("")
+    for slot, field in enumerate(LINKED_FIELDS):
+        chosen = kept[kept["slot"] == slot].set_index("_index")["linked"]
+        rows.loc[named, field] = chosen.reindex(rows.index[named]).astype("string").to_numpy()
+    return frame[frame["reason"].ne("")].reset_index(drop=True)
+
+
+def _linked_left_out_report(rows: pd.DataFrame, left_out: pd.DataFrame) -> pd.DataFrame:
+    """linked_people_left_out: the row (reference, person, event), the linked ID and why."""
+    import pandas as pd
+
+    columns = ["event_reference", "person_id", "client_type", "event_type", "source", "source_key"]
+    columns += ["rule", "linked_person_id", "reason"]
+    if left_out.empty:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    at = rows.loc[left_out["_index"].to_numpy()]
+    return pd.DataFrame(
+        {
+            "event_reference": at["Event Reference"].astype("string").fillna("").to_numpy(),
+            "person_id": at[PERSON].astype("string").to_numpy(),
+            "client_type": at["Client Type"].astype("string").fillna("").to_numpy(),
+            "event_type": at["Event Type"].astype("string").fillna("").to_numpy(),
+            "source": at[SOURCE].to_numpy(),
+            "source_key": at[KEY].astype("string").to_numpy(),
+            "rule": at[RULE].to_numpy(),
+            "linked_person_id": left_out["linked"].to_numpy(),
+            "reason": left_out["reason"].to_numpy(),
+        }
+    ).astype("string")
 
 
 # --- accounting ----------------------------------------------------------------------------
@@ -592,6 +672,7 @@ def _empty_candidates(spec: Spec) -> pd.DataFrame:
         MEMBERS,
         MEMBER_KEYS,
         REFERENCE_BASE,
+        LINKED,
         "_row_index",
         PERSON,
         "Client Type",
@@ -639,8 +720,7 @@ def _emit(
     client_type = row.client_type or rule.client_type
     out["Client Type"] = evaluate_value(ctx, client_type, records, "Client Type")
     out["Event Type"] = row.event_type or ""
-    for i, column in enumerate(row.linked_people, 1):
-        out[f"Adult {i} Linked Person_ID"] = as_text(records[column])
+    out[LINKED] = _linked_ids(records, row.linked_people)
     same_as = {}
     for field, value in row.fields.items():
         if value.same_as:
