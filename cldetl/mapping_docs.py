@@ -80,7 +80,8 @@ documents both files column by column. Local codes a lookup does not list go to
 A CLD field's value is one of: `{column: c}`, `{coalesce: [c1, c2]}`, a constant (`Short term
 assessment` or `{value: ...}`), `{template: "MS{step_id}"}`, `{same_as: Event Start Date}`, or
 `{outcomes: [c1, c2], lookup: outcome}` (several outcomes: the first in the Event Outcome list
-wins). `lookup: name` translates local codes; `default:` fills a blank result.
+wins; a column may hold any number of them separated by `;`, such as all of a step's next
+actions). `lookup: name` translates local codes; `default:` fills a blank result.
 
 ## Filters
 

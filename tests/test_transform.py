@@ -361,3 +361,27 @@ def test_linked_people_beyond_three_or_not_service_users_are_reported_not_droppe
     assert left_out.loc["5", "reason"].startswith("more than three linked adults")
     assert (left_out["event_reference"] == "TS99").all()
     assert (left_out["person_id"] == "1").all()
+
+
+def test_any_number_of_outcomes_in_one_column_take_part_in_the_hierarchy():
+    """No cap on next actions: a column holding all of a step's outcomes (';'-separated, as a
+    template aggregating every next action gives them) is ranked like separate columns."""
+    people = pd.DataFrame({"person_id": [1], "first_name": "A", "last_name": "B", "gender": "F"})
+    people = people.reindex(columns=list(MAPPING.sources["people"].columns))
+    step = {"step_id": 5, "person_id": 1, "step_type": 1002, "status": "COMPLETED"}
+    step |= {"started": pd.Timestamp("2025-05-01"), "completed": pd.Timestamp("2025-05-02")}
+    frames = {name: pd.DataFrame(columns=list(s.columns)) for name, s in MAPPING.sources.items()}
+    frames["people"] = people
+    outcomes = []
+    for actions in ("IA;IA;IA;CONT", "IA", "IA;NEWCODE"):
+        frames["steps"] = pd.DataFrame([{**step, "outcome1": actions}]).reindex(
+            columns=list(MAPPING.sources["steps"].columns)
+        )
+        result = transform(MAPPING, frames, PERIOD)
+        outcomes.append(result.cld["Event Outcome"].iloc[0])
+        unmapped = result.unmapped
+    # The fourth outcome outranks the first three (Continuation comes before NFA).
+    assert outcomes[0] == "Continuation of support or services"
+    assert outcomes[1] == "NFA: Information and advice or signposting"
+    assert outcomes[2] == "NFA: Information and advice or signposting"
+    assert list(unmapped["code"]) == ["NEWCODE"]  # an unknown part is reported, not hidden

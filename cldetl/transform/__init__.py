@@ -25,7 +25,7 @@ from cldetl.transform.values import UnmappedCodes, ValueContext, evaluate_value
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cldetl.mapping import EventRow, EventRule, Mapping
+    from cldetl.mapping import EventRow, EventRule, Mapping, Value
     from cldetl.period import ReportingPeriod
     from cldetl.spec import Spec
 
@@ -726,10 +726,33 @@ def _emit(
         if value.same_as:
             same_as[field] = value.same_as
             continue
+        if value.outcomes:
+            records, value = _every_outcome(records, value)
         out[field] = evaluate_value(ctx, value, records, field)
     for field, other in same_as.items():
         out[field] = out[other]
     return out.reset_index(drop=True)
+
+
+def _every_outcome(records: pd.DataFrame, value: Value) -> tuple[pd.DataFrame, Value]:
+    """No cap on outcomes: an `outcomes` column may hold several (all the next actions of a
+    step, ';'-separated); each takes part in the guidance's hierarchy as a column of its own
+    (named '<column> (part N)' in unmapped_codes.csv)."""
+    columns: list[str] = []
+    added = {}
+    for column in value.outcomes or []:
+        text = as_text(records[column])
+        if not text.str.contains(";", regex=False).fillna(False).any():
+            columns.append(column)
+            continue
+        parts = text.str.split(";", expand=True)
+        for i in parts.columns:
+            name = f"{column} (part {i + 1})"
+            added[name] = parts[i].str.strip()
+            columns.append(name)
+    if not added:
+        return records, value
+    return records.assign(**added), value.model_copy(update={"outcomes": columns})
 
 
 def _with_person_details(mapping, spec, candidates, people, sources, period, unmapped):
