@@ -400,6 +400,7 @@ def starter_mapping(
             _header(name, la_code, system, url_env, reference_path, period),
             _Dumper.dump(skeleton).rstrip(),
             _empty_columns_text(mapping, frames, connectors_dir),
+            _parameter_values_text(mapping, connectors_dir, url),
             "",
             lookups_text,
             "",
@@ -450,6 +451,90 @@ def _empty_columns_text(mapping, frames, connectors_dir) -> str:
         "",
         "# Empty in every row read: check the parameter each description names (a question",
         "# code, status or type of this install), then run init-mapping or profile again.",
+    ]
+    return "\n".join(head + lines)
+
+
+def _parameter_values_text(mapping, connectors_dir, url: str) -> str:
+    """For each template value parameter that names a code column ("question_user_code of the
+    Route of Access"), the values that column holds in the template's tables, with counts, and
+    the one closest to the default: where an install's codes differ, this is where to look."""
+    from sqlalchemy import column as sql_column
+    from sqlalchemy import func, inspect, select
+    from sqlalchemy import table as sql_table
+
+    from cldetl.database import create_engine
+    from cldetl.sql_templates import declaration_for
+
+    lines: list[str] = []
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            tables = set(inspector.get_table_names())
+            cache: dict[tuple[str, str], dict[str, int] | None] = {}
+            for name, source in mapping.sources.items():
+                declaration = declaration_for(mapping, name, connectors_dir)
+                if declaration is None:
+                    continue
+                identifiers = source.params.identifiers if source.params else {}
+                for pname, param in declaration.of_kind("values").items():
+                    match = re.match(r"([a-z][a-z0-9_]*) of ", param.about)
+                    if not match or param.required:
+                        continue
+                    code_column = match.group(1)
+                    for ident, default_table in declaration.of_kind("identifiers").items():
+                        table = identifiers.get(ident, default_table.default)
+                        if table not in tables:
+                            continue
+                        names = {c["name"] for c in inspector.get_columns(table)}
+                        if code_column not in names:
+                            continue
+                        if (table, code_column) not in cache:
+                            query = (
+                                select(sql_column(code_column), func.count())
+                                .select_from(sql_table(table))
+                                .group_by(sql_column(code_column))
+                            )
+                            found = {
+                                str(v): int(n) for v, n in conn.execute(query) if v is not None
+                            }
+                            cache[(table, code_column)] = found if len(found) <= MAX_CODES else None
+                        found = cache[(table, code_column)]
+                        if not found:
+                            continue
+                        defaults = (
+                            param.default if isinstance(param.default, list) else [param.default]
+                        )
+                        listed = "; ".join(
+                            f"{v}: {n:,}" for v, n in sorted(found.items(), key=lambda i: -i[1])
+                        )
+                        present = all(str(d) in found for d in defaults)
+                        if present:
+                            verdict = "the default is present"
+                        else:
+                            best = difflib.get_close_matches(
+                                _norm(str(defaults[0])), {_norm(v): v for v in found}, n=1, cutoff=0
+                            )
+                            guess = {_norm(v): v for v in found}.get(best[0]) if best else None
+                            verdict = (
+                                f"DEFAULT NOT FOUND; closest: {guess}"
+                                if guess
+                                else "DEFAULT NOT FOUND"
+                            )
+                        lines.append(
+                            f"#   {name}.params.values.{pname} = {defaults} ({verdict}); "
+                            f"{code_column} in {table}: {listed}"
+                        )
+                        break
+    finally:
+        engine.dispose()
+    if not lines:
+        return ""
+    head = [
+        "",
+        "# The value parameters of the templates, and the codes their column holds here:",
+        "# where the default is not found, set this install's code under the source's params.",
     ]
     return "\n".join(head + lines)
 

@@ -81,6 +81,10 @@ def test_init_mapping_on_an_authority_with_its_own_codes(northfen, monkeypatch):
     # What does not match this install yet is pointed out: the answer to a question code
     # that Northfen calls otherwise, and the step type ids the rules name.
     assert "#   steps.route_code: answer to route_code_question" in text
+    # ... and the codes the parameter's column holds, where the default is not found.
+    line = next(x for x in text.splitlines() if "steps.params.values.route_code_question" in x)
+    assert "DEFAULT NOT FOUND" in line and "question_user_code in dm_cached_form_answers" in line
+    assert re.search(r"Q_ROUTE: [\d,]+", line)
     assert re.search(r"steps\.step_type_id in the database: .*\b10 \(Adult contact\): \d+", text)
     assert "(not in the database: 1000, 1101" in text
     assert "# tests:" in text and "#   - name: conversation_1 gives Request and Assessment" in text
