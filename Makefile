@@ -13,6 +13,7 @@ EXAMPLES := out/examples
 # variables to its reporting database instead).
 export EASTMOOR_DB_URL ?= sqlite:///$(CURDIR)/$(EXAMPLES)/eastmoor.db
 export WESTVALE_DB_URL ?= sqlite:///$(CURDIR)/$(EXAMPLES)/westvale.db
+export NORTHFEN_DB_URL ?= sqlite:///$(CURDIR)/$(EXAMPLES)/northfen.db
 # Only the folders that exist: an empty folder is not in a git clone.
 LINTED := $(wildcard cldetl tests benchmarks flows)
 
@@ -33,7 +34,9 @@ demo: venv
 	$(BIN)/python examples/mosaic_liquidlogic/generate.py --system liquidlogic --url "$$WESTVALE_DB_URL"
 	$(BIN)/cldetl run --mapping mappings/eastmoor.yaml --period-end $(PERIOD_END) --out out/eastmoor --report
 	$(BIN)/cldetl run --mapping mappings/westvale.yaml --period-end $(PERIOD_END) --out out/westvale --report
-	@echo "Outputs in out/eastmoor and out/westvale (personal data: owner-only files)"
+	$(BIN)/python examples/mosaic_liquidlogic/generate.py --system northfen --url "$$NORTHFEN_DB_URL"
+	$(BIN)/cldetl run --mapping mappings/northfen.yaml --period-end $(PERIOD_END) --out out/northfen
+	@echo "Outputs in out/eastmoor, out/westvale and out/northfen (personal data: owner-only files)"
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -540,5 +540,80 @@ def test_mapping(mapping_path: str) -> None:
     sys.exit(EXIT_DATA_ERRORS if failed else EXIT_OK)
 
 
+# --- onboarding a new authority -------------------------------------------------------------
+
+
+@cli.command("init-mapping")
+@click.option(
+    "--system", required=True, type=click.Choice(["mosaic", "liquidlogic"]), help="Case system."
+)
+@click.option("--la-code", required=True, help="The authority's LA code.")
+@click.option("--url-env", required=True, help="Environment variable holding the database URL.")
+@click.option("--la-name", default=None, help="The authority's name (default: LA <code>).")
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Where to write the mapping (default: mappings/<la code>.yaml).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@period_end_option
+@connectors_option
+@verbose_option
+def init_mapping(
+    system, la_code, url_env, la_name, out_path, force, period_end, connectors_dir
+) -> None:
+    """Write a starter mapping from the authority's own database: the system's sources with
+    default parameters, every lookup pre-filled with the codes found (row counts as
+    comments) and a suggested CLD value for each, and a skeleton of mapping tests."""
+    from pathlib import Path
+
+    from cldetl.errors import UsageError
+    from cldetl.onboarding import starter_mapping
+
+    target = Path(out_path or f"mappings/{la_code}.yaml")
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists: choose another --out, or --force to replace it.")
+    starter = starter_mapping(
+        system,
+        la_code,
+        url_env,
+        la_name=la_name,
+        period_end=_period_end(period_end),
+        connectors_dir=_connectors(connectors_dir),
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(starter.text, encoding="utf-8")
+    click.echo(f"Wrote {target}: {len(starter.sources)} sources, {starter.lookups} lookups.")
+    for name, rows in starter.sources.items():
+        click.echo(f"  {name}: {rows:,} rows read")
+    click.echo(
+        f"  {starter.codes} local codes found, each with a suggested CLD value to check "
+        f"({starter.weak} weak matches)."
+    )
+    click.echo("Next: check the file top to bottom, then `cldetl profile --mapping` it.")
+
+
+@cli.command()
+@mapping_option
+@period_end_option
+@connectors_option
+@verbose_option
+def profile(mapping_path: str, period_end: str | None, connectors_dir: str | None) -> None:
+    """Profile a mapping's lookups against its database: for each lookup column, the codes
+    present, their counts, and which the mapping does not map.
+
+    Exit status: 0 every code is mapped, 1 some are not, 2 the mapping or database is unusable.
+    """
+    from cldetl.onboarding import profile_mapping, profile_text
+
+    mapping, found = profile_mapping(
+        mapping_path, _period_end(period_end), _connectors(connectors_dir)
+    )
+    click.echo(profile_text(mapping, found))
+    sys.exit(EXIT_DATA_ERRORS if (~found["mapped"]).any() else EXIT_OK)
+
+
 def main() -> None:
     cli(prog_name="cldetl")

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cldetl import safe_yaml
 from cldetl.errors import CldetlError
 from cldetl.spec import Spec, load_spec
 
@@ -317,6 +318,9 @@ class EventRow(Strict):
     person: str | None = None
     client_type: Value | None = None
     linked_people: list[str] = []
+    """Columns naming the people this row's person is linked to (any number; a column may
+    hold several IDs separated by ';'). The transform keeps those who are service users in
+    the return, the first three filling Adult 1/2/3 Linked Person_ID, and reports the rest."""
     fields: dict[str, Value] = {}
     name: str | None = None
 
@@ -326,8 +330,6 @@ class EventRow(Strict):
             raise ValueError("an event row needs event_type")
         if self.kind == "carer_by_association" and self.event_type is not None:
             raise ValueError("a 'carer_by_association' row has no event_type (no event fields)")
-        if len(self.linked_people) > 3:
-            raise ValueError("CLD has three linked person fields (Adult 1/2/3 Linked Person_ID)")
         return self
 
 
@@ -431,7 +433,7 @@ class Mapping(Strict):
 # --- loading -------------------------------------------------------------------------------
 
 
-def _line_index(text: str) -> dict[tuple, int]:
+def _line_index(text: str, name: str = "mapping") -> dict[tuple, int]:
     """Line of every key path in the YAML document, from PyYAML's node marks."""
     lines: dict[tuple, int] = {}
 
@@ -446,7 +448,7 @@ def _line_index(text: str) -> dict[tuple, int]:
             for i, item in enumerate(node.value):
                 walk(item, path + (i,))
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = safe_yaml.compose(text, name)
     if root is not None:
         walk(root, ())
     return lines
@@ -466,8 +468,8 @@ def key_line(mapping_path: str | Path, loc: tuple) -> int | None:
     messages raised after loading; None when it cannot be found."""
     try:
         text = Path(mapping_path).read_text(encoding="utf-8")
-        return _line_for(_line_index(text), loc)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return _line_for(_line_index(text, str(mapping_path)), loc)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, safe_yaml.YamlLimitError):
         return None
 
 
@@ -512,8 +514,10 @@ def load_mapping(
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: cannot be read ({exc}).") from None
     try:
-        raw = yaml.safe_load(text)
-        lines = _line_index(text)
+        raw = safe_yaml.load(text, str(path))
+        lines = _line_index(text, str(path))
+    except safe_yaml.YamlLimitError as exc:
+        raise MappingError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""

@@ -23,16 +23,42 @@ and check one with `cldetl test-mapping mappings/<la>.yaml` (which also runs its
 
 ## How a run uses it
 
-1. **Sources** are extracted (SQL templates in `connectors/<system>/`, or partner files).
+1. **Sources** are extracted: SQL templates (the project's own, shipped with cldetl, or a
+   `connectors/` folder beside the mapping, or `--connectors`), or partner files. Each
+   template declares the parameters it takes and the columns it returns:
+   [docs/connectors.md](connectors.md) lists them per template, and `sources.<name>.columns`
+   names the ones the mapping uses. Templates leave out what cannot be in the return (records
+   that ended before the reporting period); the database counts those rows and why.
 2. **Exclusions** are applied first: a record matching one is out, with its `reason`.
 3. **Event rules** are tried in order; a record is taken by the first rule whose `when` holds.
    Each of the rule's `rows` (whose own `when` holds) gives one CLD row: a record can give a
    Request and an Assessment (conversation 1 at first contact), or a carer's row beside the
    cared-for person's (`kind: carer_by_association`, `person: <carer column>`).
+   - `person` (required on a rule) names the column holding the **LA Person ID** of the person
+     the row is about; it joins the row to the person details. A row's own `person` replaces
+     the rule's for that row (the carer's ID on a carer-by-association row).
+   - `client_type` defaults to `Service user`; set it on the rule (`Unpaid carer`) or on a row
+     (`Unpaid carer known by association`). It is a value like any field's (a constant, a
+     column with a lookup, ...).
+   - `linked_people` lists the columns naming the people the row's person is linked to (the
+     people an unpaid carer cares for): any number of columns, each holding one ID or several
+     separated by `;`. The guidance links "up to three adults cared for by the unpaid carer,
+     but only where they are known to the local authority, i.e. they are a service user in
+     CLD": the transform keeps the IDs that are service users in the return, in order, the
+     first three filling `Adult 1/2/3 Linked Person_ID`, and lists the others with their reason
+     in `linked_people_left_out.csv` ([docs/outputs.md](outputs.md)); none is dropped unseen.
+   - `reference` gives the Event Reference (a system reference: `{template: "EM{step_id}"}`).
+     When none is given (on the rule or as the row's `Event Reference`), the row gets a
+     **derived reference**: `E` and 15 hex digits, a hash of the rule name, the record's key
+     (for chained service lines, the first line's) and the row's position in the rule. It
+     holds no personal data and stays the same from one quarter to the next. Rows of the
+     carer-by-association kind have no event, so no reference.
 4. **Service lines** of one service that follow on (an uplift restarts the line) are chained
    into one service from the original start (`split_lines: original_start`) or kept per line.
 5. **Person details** come from `person.fields` (latest known) and `person.dated` (as at the
-   event end date, or the latest).
+   event end date, or the latest). A field in both is taken from `person.dated` when a dated
+   record is found for the person, else from `person.fields`: a constant there
+   (`Postcode: Unknown`) is the **fallback** for people with no dated record.
 6. **The guidance's rules**: death ends a running service (outcome 'NFA: Deceased'); services
    open at the period end have no end date and outcome 'Continuation of support or services';
    financial assessments have no outcome or method; unpaid carers get the PSR 'Social support:
@@ -40,22 +66,27 @@ and check one with `cldetl test-mapping mappings/<la>.yaml` (which also runs its
    not recorded, and no client funding status where the LA does not charge them; employment
    status is blank at 65+. Each can be changed under `defaults`.
 7. **The reporting period**: requests, assessments and reviews completed inside the 12 months;
-   services active in any part of it. Anything else is excluded with its reason.
+   services active in any part of it. Anything else is excluded with its reason (below).
 
-Every source record ends in the CLD file or in `exclusions.csv`; `reconciliation.csv` counts
-them per source and a run that does not add up fails. Local codes a lookup does not list go
-to `unmapped_codes.csv` with counts (the lookup's `default` is used meanwhile).
+Every source row is accounted for: left out by the database (counted, with the reason), in the
+CLD file, used as person details, or in `exclusions.csv` with its reason. `reconciliation.csv`
+proves it per source (table rows = left out in the database + read; read = in the output +
+person details + excluded) and a run that does not add up fails; [docs/outputs.md](outputs.md)
+documents both files column by column. Local codes a lookup does not list go to
+`unmapped_codes.csv` with counts (the lookup's `default` is used meanwhile).
 
 ## Values
 
 A CLD field's value is one of: `{column: c}`, `{coalesce: [c1, c2]}`, a constant (`Short term
 assessment` or `{value: ...}`), `{template: "MS{step_id}"}`, `{same_as: Event Start Date}`, or
 `{outcomes: [c1, c2], lookup: outcome}` (several outcomes: the first in the Event Outcome list
-wins). `lookup: name` translates local codes; `default:` fills a blank result.
+wins; a column may hold any number of them separated by `;`, such as all of a step's next
+actions). `lookup: name` translates local codes; `default:` fills a blank result.
 
 ## Filters
 
-`{column: c, in: [...]}`, `{column: c, not_in: [...]}`, `{column: c, blank: true}`, and
+`{column: c, in: [...]}`, `{column: c, not_in: [...]}`, `{column: c, blank: true}` (the
+column is blank: missing or only spaces), `{column: c, blank: false}` (it holds a value), and
 `{all: [...]}`, `{any: [...]}`, `{not: ...}` of those. Codes compare as text.
 
 ## Tests in the mapping
@@ -117,8 +148,60 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
+def automatic_reasons() -> list[tuple[str, str]]:
+    """The exclusion reasons cldetl writes by itself (not a mapping's own), with where each
+    comes from, read from the transform so the list cannot drift."""
+    import ast
+    import textwrap
+
+    from cldetl import transform
+    from cldetl.transform import guidance_rules
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(guidance_rules.inclusion_reasons)))
+    cases = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "cases"
+    )
+    where = "the guidance's inclusion rules for the reporting period (Events (All))"
+    period = [(case.elts[1].value, where) for case in cases.elts]
+    return [
+        (transform.NO_RULE, "no event rule or exclusion matched the record"),
+        (transform.NO_PERSON, "the row's person is not in `person.source`"),
+        *period,
+        (
+            transform.ORPHAN_CARER + "<that row's reason>",
+            "an 'Unpaid carer known by association' row follows its record's event row",
+        ),
+        (transform.DUPLICATE_CARER, "one such row per carer and cared-for people"),
+        (transform.NO_ROWS, "a record taken by a rule none of whose rows' `when` held"),
+    ]
+
+
+def _reasons_markdown() -> str:
+    lines = [
+        "## Automatic exclusion reasons\n",
+        "Besides each exclusion's own `reason`, `exclusions.csv` may say (generated from "
+        "cldetl/transform):\n",
+        "| reason | when |",
+        "|---|---|",
+    ]
+    lines += [f"| {reason} | {why} |" for reason, why in automatic_reasons()]
+    lines.append(
+        "\nPerson-details records no row in the return needed are not exclusions: "
+        f"`reconciliation.csv` counts them as person details ('{_details_unused()}').\n"
+    )
+    return "\n".join(lines)
+
+
+def _details_unused() -> str:
+    from cldetl.transform import DETAILS_UNUSED
+
+    return DETAILS_UNUSED
+
+
 def mapping_markdown() -> str:
-    out = [GUIDE, "## Reference (generated from cldetl/mapping.py)\n"]
+    out = [GUIDE, _reasons_markdown(), "## Reference (generated from cldetl/mapping.py)\n"]
     for name, where in SECTIONS:
         model: type[BaseModel] = getattr(m, name)
         out.append(f"### {name} — `{where}`\n")

@@ -237,7 +237,7 @@ def _repo_mappings() -> list[Path]:
 
 
 def test_the_repository_ships_example_mappings():
-    assert [p.name for p in _repo_mappings()] == ["eastmoor.yaml", "westvale.yaml"]
+    assert [p.name for p in _repo_mappings()] == ["eastmoor.yaml", "northfen.yaml", "westvale.yaml"]
 
 
 @pytest.mark.parametrize("path", _repo_mappings(), ids=lambda p: p.name)

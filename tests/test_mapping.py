@@ -3,6 +3,7 @@ and how to fix it)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,66 @@ def test_an_event_row_needs_an_end_date_unless_a_service(tmp_path):
     )
     with pytest.raises(MappingError, match="needs 'Event End Date'"):
         load_mapping(path)
+
+
+# --- loader limits (issue 12): hostile YAML is refused quickly, with its line ----------------
+
+ALIAS_BOMB = "\n".join(
+    ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    + [
+        f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} ["
+        + ", ".join([f"*{chr(ord('a') + i - 1)}"] * 9)
+        + "]"
+        for i in range(1, 9)
+    ]
+    + ["version: *i", ""]
+)
+
+
+def test_an_alias_bomb_is_refused_with_its_line(tmp_path):
+    import time
+
+    assert len(ALIAS_BOMB.encode()) < 600
+    path = _write(tmp_path, ALIAS_BOMB)
+    started = time.perf_counter()
+    with pytest.raises(MappingError) as info:
+        load_mapping(path)
+    assert time.perf_counter() - started < 5  # was 48 s and a MemoryError
+    message = str(info.value)
+    assert "expands to more than 200,000 values" in message
+    assert re.search(r"la\.yaml:\d+: ", message)
+    assert "aliases" in message and "Write the values out" in message
+
+
+def test_deep_nesting_is_refused_not_a_recursion_error(tmp_path):
+    path = _write(tmp_path, "version: " + "[" * 1000 + "]" * 1000 + "\n")
+    with pytest.raises(MappingError, match=r"la\.yaml:1: lists or mappings nested more than 40"):
+        load_mapping(path)
+
+
+def test_an_oversized_value_is_refused_not_a_value_error(tmp_path):
+    text = BASE.read_text(encoding="utf-8")
+    text = re.sub(r"la_code: .*", "la_code: " + "9" * 5000, text, count=1)
+    path = _write(tmp_path, text)
+    with pytest.raises(MappingError) as info:
+        load_mapping(path)
+    line = _line_of(path, "la_code:")
+    assert f"la.yaml:{line}: a value of 5,000 characters (at most 4,000)" in str(info.value)
+
+
+def test_ordinary_aliases_and_nesting_still_load(tmp_path):
+    text = BASE.read_text(encoding="utf-8")
+    path = _write(tmp_path, "x-shared: &shared [1, 2, 3]\n" + text)
+    # An unknown top-level key is the only complaint: the alias itself is fine.
+    with pytest.raises(MappingError, match="unknown key 'x-shared'"):
+        load_mapping(path)
+
+
+def test_docs_mapping_md_is_generated_from_the_schema():
+    """docs/mapping.md is written by `cldetl mapping-docs > docs/mapping.md`, never by hand."""
+    from cldetl.mapping_docs import mapping_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "mapping.md"
+    assert doc.read_text(encoding="utf-8") == mapping_markdown(), (
+        "docs/mapping.md is stale: run `cldetl mapping-docs > docs/mapping.md`"
+    )

@@ -11,7 +11,7 @@ it, and a run whose counts do not add up fails.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cldetl.errors import CldetlError
 from cldetl.transform import guidance_rules as rules
@@ -25,16 +25,36 @@ from cldetl.transform.values import UnmappedCodes, ValueContext, evaluate_value
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cldetl.mapping import EventRow, EventRule, Mapping
+    from cldetl.mapping import EventRow, EventRule, Mapping, Value
     from cldetl.period import ReportingPeriod
     from cldetl.spec import Spec
 
 CANDIDATE = "_candidate"
+LINKED = "_linked"  # every linked person ID a row names, ';'-separated, in mapping order
+LINKED_FIELDS = [f"Adult {i} Linked Person_ID" for i in (1, 2, 3)]
+NOT_SERVICE_USER = (
+    "not a service user in this return: the guidance links only adults known to the LA, "
+    "i.e. service users in CLD (Adult 1/2/3 Linked Person_ID)"
+)
+BEYOND_THREE = (
+    "more than three linked adults who are service users: CLD has three Linked Person_ID "
+    "fields (guidance, Adult 1/2/3 Linked Person_ID); the first three in mapping order are kept"
+)
 KIND = "_kind"  # event | carer_by_association
 RULE, ROW, SOURCE = "_rule", "_row", "_source"
 NO_RULE = "no event rule takes this record (add a rule or an exclusion to the mapping)"
 NO_PERSON = "no person details: the person is not in the person source (a casual contact?)"
 DETAILS_UNUSED = "person details not needed: no CLD row for this person in the period"
+ORPHAN_CARER = "its record's event row is not in the return: "
+DUPLICATE_CARER = "duplicate: this unpaid carer known by association row is already in the return"
+NO_ROWS = "gave no CLD row"
+
+
+class SourceCount(Protocol):
+    """What the extract's count queries say about one source (any object with these)."""
+
+    table_rows: int
+    left_out: dict[str, int]
 
 
 class ReconciliationError(CldetlError):
@@ -50,6 +70,9 @@ class TransformResult:
     lineage: pd.DataFrame
     unmapped: pd.DataFrame
     reconciliation: pd.DataFrame
+    linked_people_left_out: pd.DataFrame | None = None
+    """Linked people a row names that the guidance's rule left out of Adult 1/2/3 Linked
+    Person_ID (not a service user in the return, or beyond the three fields), with why."""
 
 
 def transform(
@@ -57,6 +80,7 @@ def transform(
     frames: dict[str, pd.DataFrame],
     period: ReportingPeriod,
     spec: Spec | None = None,
+    database_counts: dict[str, SourceCount] | None = None,
 ) -> TransformResult:
     """Turn extracted source frames into the CLD return for `period`.
 
@@ -64,10 +88,15 @@ def transform(
         mapping: the authority's mapping (`load_mapping`).
         frames: one DataFrame per mapping source, as extracted.
         period: the 12-month reporting period.
+        spec: the Release 2 specification (loaded when not given).
+        database_counts: per source name, what the database's count queries found: the rows
+            of its base table(s) (`table_rows`) and those the template leaves out, by reason
+            (`left_out`). The reconciliation starts from them; without them a database
+            source's table rows are unknown (blank) and a file source's are the rows read.
 
     Returns:
         The CLD rows and the accounting around them. Raises ReconciliationError if any source
-        record is unaccounted for.
+        record is unaccounted for, or a source's table rows != left out + read.
     """
     from cldetl.spec import load_spec
 
@@ -89,6 +118,7 @@ def transform(
     reasons = _carer_by_association_follows_its_record(rows, reasons)
     ledger.drop_rows(rows, reasons.ne(""), reasons)
     rows = rows[reasons.eq("")].copy()
+    linked_left_out = _linked_people(rows)
 
     rows["Event Reference"] = references(rows, mapping)
     cld, order = format_cld(rows, mapping, spec, period)
@@ -99,13 +129,17 @@ def transform(
             f"{len(candidates)} candidate rows but {len(cld)} written + {dropped} excluded. "
             "This is a cldetl bug."
         )
-    reconciliation = ledger.reconcile(rows)
+    linked_left_out = _linked_left_out_report(rows, linked_left_out)
+    ledger.settle(rows)
+    exclusions = ledger.exclusions(mapping)
+    reconciliation = ledger.reconcile(mapping, exclusions, database_counts)
     return TransformResult(
         cld=cld,
-        exclusions=ledger.exclusions(),
-        lineage=_lineage(rows, order),
-        unmapped=unmapped.frame(),
-        reconciliation=reconciliation,
+        exclusions=_stamped(exclusions, mapping, period),
+        lineage=_stamped(_lineage(rows, order), mapping, period),
+        unmapped=_stamped(unmapped.frame(), mapping, period),
+        reconciliation=_stamped(reconciliation, mapping, period),
+        linked_people_left_out=_stamped(linked_left_out, mapping, period),
     )
 
 
@@ -129,24 +163,139 @@ def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Ser
     orphan = by_association & member_of(record, has_event) & ~member_of(record, kept_records)
     why = record[orphan].map(first_reason)
     reasons = reasons.copy()
-    reasons[orphan] = "its record's event row is not in the return: " + why.astype(str)
-    same = [
-        PERSON,
-        "Client Type",
-        "Adult 1 Linked Person_ID",
-        "Adult 2 Linked Person_ID",
-        "Adult 3 Linked Person_ID",
-    ]
+    reasons[orphan] = ORPHAN_CARER + why.astype(str)
+    same = [PERSON, "Client Type", LINKED]
     candidates = by_association & reasons.eq("")
     repeat = rows.loc[candidates, same].astype(str).duplicated(keep="first")
     repeat = repeat.reindex(rows.index, fill_value=False).astype(bool)
-    reasons[repeat] = (
-        "duplicate: this unpaid carer known by association row is already in the return"
-    )
+    reasons[repeat] = DUPLICATE_CARER
     return reasons
 
 
+# --- linked people (guidance: Adult 1/2/3 Linked Person_ID) ---------------------------------
+
+
+def _linked_ids(records: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Every person ID the `linked_people` columns name, in order, ';'-separated: a column may
+    hold one ID or several (a template that aggregates all the people a carer cares for)."""
+    import pandas as pd
+
+    if not columns:
+        return pd.Series("", index=records.index, dtype="string")
+    parts = [as_text(records[c]).fillna("") for c in columns]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + ";" + part
+    return joined.astype("string")
+
+
+def _linked_people(rows: pd.DataFrame) -> pd.DataFrame:
+    """Fill Adult 1/2/3 Linked Person_ID by the guidance's rule: "up to three adults cared for
+    by the unpaid carer, but only where they are known to the local authority, i.e. they are a
+    service user in CLD". Linked IDs that are not service users in this return, and service
+    users beyond the third, are returned (row index, linked ID, reason) to be reported."""
+    import pandas as pd
+
+    empty = pd.DataFrame({"_index": pd.Series(dtype="int64"), "linked": [], "reason": []})
+    if LINKED not in rows or not rows[LINKED].fillna("").str.strip(";").ne("").any():
+        return empty
+    ids = rows[LINKED].fillna("").str.split(";").explode().str.strip()
+    ids = ids[ids.notna() & ids.ne("")]
+    frame = pd.DataFrame({"_index": ids.index, "linked": ids.to_numpy()})
+    own = rows[PERSON].astype("string").reindex(frame["_index"]).to_numpy()
+    frame = frame[frame["linked"].to_numpy() != own]
+    frame = frame.drop_duplicates(["_index", "linked"])
+    service_users = rows.loc[rows["Client Type"].eq("Service user").fillna(False), PERSON]
+    known = member_of(frame["linked"].astype("string"), service_users.astype("string"))
+    frame = frame.assign(reason=pd.Series(NOT_SERVICE_USER, index=frame.index).where(~known, ""))
+    kept = frame[known.to_numpy()].copy()
+    kept["slot"] = kept.groupby("_index").cumcount()
+    frame.loc[kept.index[kept["slot"] >= 3], "reason"] = BEYOND_THREE
+    named = rows[LINKED].fillna("").str.strip(";").ne("")
+    for slot, field in enumerate(LINKED_FIELDS):
+        chosen = kept[kept["slot"] == slot].set_index("_index")["linked"]
+        rows.loc[named, field] = chosen.reindex(rows.index[named]).astype("string").to_numpy()
+    return frame[frame["reason"].ne("")].reset_index(drop=True)
+
+
+def _linked_left_out_report(rows: pd.DataFrame, left_out: pd.DataFrame) -> pd.DataFrame:
+    """linked_people_left_out: the row (reference, person, event), the linked ID and why."""
+    import pandas as pd
+
+    columns = ["event_reference", "person_id", "client_type", "event_type", "source", "source_key"]
+    columns += ["rule", "linked_person_id", "reason"]
+    if left_out.empty:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    at = rows.loc[left_out["_index"].to_numpy()]
+    return pd.DataFrame(
+        {
+            "event_reference": at["Event Reference"].astype("string").fillna("").to_numpy(),
+            "person_id": at[PERSON].astype("string").to_numpy(),
+            "client_type": at["Client Type"].astype("string").fillna("").to_numpy(),
+            "event_type": at["Event Type"].astype("string").fillna("").to_numpy(),
+            "source": at[SOURCE].to_numpy(),
+            "source_key": at[KEY].astype("string").to_numpy(),
+            "rule": at[RULE].to_numpy(),
+            "linked_person_id": left_out["linked"].to_numpy(),
+            "reason": left_out["reason"].to_numpy(),
+        }
+    ).astype("string")
+
+
 # --- accounting ----------------------------------------------------------------------------
+
+DETAILS_USED = "person details used: this person has a CLD row in the period"
+IN_OUTPUT = "in the return"
+EXCLUSION_COLUMNS = [
+    "la_code",
+    "period_start",
+    "period_end",
+    "source",
+    "source_key",
+    "level",
+    "person_id",
+    "event_type",
+    "event_start_date",
+    "event_end_date",
+    "rule",
+    "row",
+    "reason",
+]
+"""exclusions.csv, one line per source record left out (level=record) or per CLD row left out
+of a record that is otherwise in the return (level=row). docs/outputs.md explains each."""
+RECONCILIATION_TOTALS = [
+    "table_rows",
+    "left_out_in_database",
+    "read",
+    "in_output",
+    "person_details",
+    "excluded",
+    "excluded_rows",
+]
+RECONCILIATION_COLUMNS = (
+    ["la_code", "period_start", "period_end", "source", "kind"]
+    + RECONCILIATION_TOTALS
+    + ["outcome", "reason", "rows"]
+)
+"""reconciliation.csv: per source one `kind=total` line (the totals columns) and `kind=detail`
+lines (outcome, reason, rows) that split each total; totals and details never share a column,
+so no SUM counts anything twice."""
+OUTCOMES = {
+    # outcome of a detail line -> the total it splits
+    "left out in the database": "left_out_in_database",
+    "in output": "in_output",
+    "person details": "person_details",
+    "excluded": "excluded",
+    "excluded row": "excluded_rows",
+}
+_ROW_DETAIL = ["person_id", "event_type", "event_start_date", "event_end_date"]
+
+
+def _iso(values) -> pd.Series:
+    import pandas as pd
+
+    dates = pd.to_datetime(pd.Series(values), errors="coerce")
+    return dates.dt.strftime("%Y-%m-%d").fillna("").astype("string")
 
 
 class _Ledger:
@@ -165,6 +314,8 @@ class _Ledger:
         }
         self.row_exclusions: list[pd.DataFrame] = []
         self.links: list[pd.DataFrame] = []
+        # Per source: event details (person, type, dates) of records whose rows all dropped.
+        self.lost_details: dict[str, pd.DataFrame] = {}
 
     def exclude(self, source: str, mask: pd.Series, reason: str, rule: str) -> None:
         open_ = mask & self.status[source].eq("")
@@ -186,14 +337,19 @@ class _Ledger:
         if not mask.any():
             return
         reason_values = reason[mask] if isinstance(reason, pd.Series) else reason
+        picked = rows.loc[mask]
         self.row_exclusions.append(
             pd.DataFrame(
                 {
-                    CANDIDATE: rows.loc[mask, CANDIDATE].to_numpy(),
-                    "source": rows.loc[mask, SOURCE].to_numpy(),
-                    "source_key": rows.loc[mask, KEY].to_numpy(),
-                    "rule": rows.loc[mask, RULE].to_numpy(),
-                    "row": rows.loc[mask, ROW].to_numpy(),
+                    CANDIDATE: picked[CANDIDATE].to_numpy(),
+                    "source": picked[SOURCE].to_numpy(),
+                    "source_key": picked[KEY].to_numpy(),
+                    "person_id": as_text(picked[PERSON]).fillna("").to_numpy(),
+                    "event_type": as_text(picked["Event Type"]).fillna("").to_numpy(),
+                    "event_start_date": _iso(picked["Event Start Date"].to_numpy()).to_numpy(),
+                    "event_end_date": _iso(picked["Event End Date"].to_numpy()).to_numpy(),
+                    "rule": picked[RULE].to_numpy(),
+                    "row": picked[ROW].to_numpy(),
                     "reason": pd.Series(reason_values).to_numpy()
                     if isinstance(reason_values, pd.Series)
                     else reason_values,
@@ -211,45 +367,22 @@ class _Ledger:
             frame = sources[name]
             used = member_of(as_text(frame[person_column]), wanted)
             pending = self.status[name].eq("")
-            self.status[name] = self.status[name].mask(pending & used, "details")
-            self.exclude(name, pending & ~used, DETAILS_UNUSED, "person details")
+            self.status[name] = self.status[name].mask(pending & used, "details: " + DETAILS_USED)
+            self.status[name] = self.status[name].mask(
+                pending & ~used, "details: " + DETAILS_UNUSED
+            )
+            self.rule[name] = self.rule[name].mask(pending, "person details")
 
-    def exclusions(self) -> pd.DataFrame:
+    def _dropped(self) -> pd.DataFrame:
         import pandas as pd
 
-        parts = []
-        for name, status in self.status.items():
-            excluded = status.str.startswith("excluded: ")
-            if excluded.any():
-                parts.append(
-                    pd.DataFrame(
-                        {
-                            "source": name,
-                            "source_key": self.sources[name].loc[excluded, KEY].to_numpy(),
-                            "rule": self.rule[name][excluded].to_numpy(),
-                            "row": "",
-                            "reason": status[excluded].str.removeprefix("excluded: ").to_numpy(),
-                            "level": "record",
-                        }
-                    )
-                )
-        whole = pd.Index(
-            [] if not parts else pd.concat([p["source"] + "\x1f" + p["source_key"] for p in parts])
-        )
-        for part in self.row_exclusions:
-            # Rows of a record that is excluded as a whole are said once, at record level.
-            keep = ~member_of(part["source"] + "\x1f" + part["source_key"].astype(str), whole)
-            parts.append(part[keep.to_numpy()].drop(columns=[CANDIDATE]).assign(level="row"))
-        columns = ["source", "source_key", "rule", "row", "reason", "level"]
-        if not parts:
-            return pd.DataFrame(columns=columns)
-        out = pd.concat(parts, ignore_index=True)[columns]
-        return out.sort_values(["source", "source_key", "row"], kind="stable").reset_index(
-            drop=True
-        )
+        if self.row_exclusions:
+            return pd.concat(self.row_exclusions, ignore_index=True)
+        return pd.DataFrame(columns=[CANDIDATE, "source", "source_key", "reason"])
 
-    def reconcile(self, output_rows: pd.DataFrame) -> pd.DataFrame:
-        """Per source: read = in the output + used as details + excluded (by reason)."""
+    def settle(self, output_rows: pd.DataFrame) -> None:
+        """Give every record its final status: a taken record none of whose rows reached the
+        return is excluded for its first row's reason; a record nothing took has no rule."""
         import pandas as pd
 
         links = (
@@ -257,58 +390,221 @@ class _Ledger:
             if self.links
             else pd.DataFrame(columns=[CANDIDATE, SOURCE, POSITION])
         )
-        emitted = links[links[CANDIDATE].isin(output_rows[CANDIDATE])]
-        dropped = (
-            pd.concat(self.row_exclusions, ignore_index=True)
-            if self.row_exclusions
-            else pd.DataFrame(columns=[CANDIDATE, "reason"])
-        )
-        reasons = dropped.drop_duplicates(CANDIDATE)[[CANDIDATE, "reason"]]
-        table = []
+        emitted = links.loc[links[CANDIDATE].isin(output_rows[CANDIDATE]), [SOURCE, POSITION]]
+        dropped = self._dropped().drop_duplicates(CANDIDATE)
         for name, status in self.status.items():
-            read = len(status)
             source_links = links[links[SOURCE] == name]
-            in_output = status.index.isin(
-                source_links.loc[source_links[CANDIDATE].isin(emitted[CANDIDATE]), POSITION]
-            )
-            # A taken record whose rows were all dropped is excluded for its first row's reason.
+            in_output = status.index.isin(emitted.loc[emitted[SOURCE] == name, POSITION])
             lost = status.eq("taken").to_numpy() & ~in_output
             if lost.any():
-                why = (
-                    source_links.merge(reasons, on=CANDIDATE, how="inner")
+                first = (
+                    source_links.merge(dropped.drop(columns=["source"]), on=CANDIDATE)
+                    .sort_values(CANDIDATE, kind="stable")
                     .drop_duplicates(POSITION)
-                    .set_index(POSITION)["reason"]
                 )
-                why.index = why.index.astype(int)
+                first[POSITION] = first[POSITION].astype(int)
+                first = first.set_index(POSITION)
                 lost_index = status.index[lost]
-                status.loc[lost_index] = "excluded: " + why.reindex(lost_index).fillna(
-                    "gave no CLD row"
-                ).astype("string")
-            counts = {"source": name, "read": read, "in_output": 0, "person_details": 0}
-            counts["in_output"] = int(status.eq("taken").sum())
-            counts["person_details"] = int(status.eq("details").sum())
+                why = first["reason"].reindex(lost_index).fillna(NO_ROWS)
+                status.loc[lost_index] = "excluded: " + why.astype("string")
+                self.lost_details[name] = first.reindex(lost_index)[_ROW_DETAIL]
             unaccounted = status.eq("")
             if unaccounted.any():
                 status.loc[unaccounted] = "excluded: " + NO_RULE
                 self.rule[name] = self.rule[name].mask(unaccounted, "")
-            excluded = status[status.str.startswith("excluded: ")].str.removeprefix("excluded: ")
-            counts["excluded"] = int(len(excluded))
-            table.append(counts)
-            for reason, n in excluded.value_counts().sort_index().items():
-                table.append({"source": name, "excluded_reason": reason, "excluded": int(n)})
-            total = counts["in_output"] + counts["person_details"] + counts["excluded"]
-            if total != read:
+
+    def exclusions(self, mapping: Mapping) -> pd.DataFrame:
+        """Every record-level exclusion, then each left-out row of a record in the return (a
+        record excluded as a whole is said once, at record level). Person-details records
+        that were not needed are counted in the reconciliation, not listed."""
+        import pandas as pd
+
+        parts = []
+        for name, status in self.status.items():
+            excluded = status.str.startswith("excluded: ").fillna(False).to_numpy()
+            if not excluded.any():
+                continue
+            frame = self.sources[name]
+            index = status.index[excluded]
+            person = _person_column(mapping, name)
+            part = pd.DataFrame(
+                {
+                    "source": name,
+                    "source_key": frame.loc[index, KEY].to_numpy(),
+                    "level": "record",
+                    "person_id": as_text(frame.loc[index, person]).fillna("").to_numpy()
+                    if person
+                    else "",
+                    "event_type": "",
+                    "event_start_date": "",
+                    "event_end_date": "",
+                    "rule": self.rule[name][index].to_numpy(),
+                    "row": "",
+                    "reason": status[index].str.removeprefix("excluded: ").to_numpy(),
+                },
+                index=index,
+            )
+            lost = self.lost_details.get(name)
+            if lost is not None:
+                found = lost.index.intersection(index)
+                for column in _ROW_DETAIL:
+                    part.loc[found, column] = lost.loc[found, column].fillna("").to_numpy()
+            parts.append(part.reset_index(drop=True))
+        whole = pd.Index(
+            [] if not parts else pd.concat([p["source"] + "\x1f" + p["source_key"] for p in parts])
+        )
+        dropped = self._dropped()
+        if len(dropped):
+            keep = ~member_of(dropped["source"] + "\x1f" + dropped["source_key"].astype(str), whole)
+            parts.append(dropped[keep.to_numpy()].drop(columns=[CANDIDATE]).assign(level="row"))
+        columns = [
+            c for c in EXCLUSION_COLUMNS if c not in ("la_code", "period_start", "period_end")
+        ]
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+        out = pd.concat(parts, ignore_index=True)[columns].astype("string")
+        return out.sort_values(["source", "level", "source_key", "row"], kind="stable").reset_index(
+            drop=True
+        )
+
+    def reconcile(
+        self, mapping: Mapping, exclusions: pd.DataFrame, database_counts: dict | None
+    ) -> pd.DataFrame:
+        """Per source: table rows = left out in the database + read, and read = in the output
+        + person details + excluded; each total split by outcome and reason. Raises
+        ReconciliationError when a source does not add up."""
+        import pandas as pd
+
+        lines = []
+        for name, status in self.status.items():
+            read = len(status)
+            outcome = status.str.extract(r"^(taken|details|excluded)", expand=False)
+            reason = status.str.replace(r"^(details|excluded): ", "", regex=True)
+            reason = reason.mask(outcome.eq("taken"), IN_OUTPUT)
+            detail = pd.DataFrame(
+                {
+                    "outcome": outcome.map(
+                        {"taken": "in output", "details": "person details", "excluded": "excluded"}
+                    ),
+                    "reason": reason,
+                }
+            )
+            if detail["outcome"].isna().any():
                 raise ReconciliationError(
-                    f"source '{name}': read {read} records but {counts['in_output']} in the "
-                    f"output + {counts['person_details']} used as details + "
-                    f"{counts['excluded']} excluded = {total}. This is a cldetl bug."
+                    f"source '{name}': {int(detail['outcome'].isna().sum())} records have no "
+                    "outcome after the transform. This is a cldetl bug."
                 )
-        columns = ["source", "read", "in_output", "person_details", "excluded", "excluded_reason"]
-        out = pd.DataFrame(table).reindex(columns=columns)
-        for column in ("read", "in_output", "person_details", "excluded"):
+            rows_of = exclusions[(exclusions["source"] == name) & (exclusions["level"] == "row")]
+            row_detail = pd.DataFrame({"outcome": "excluded row", "reason": rows_of["reason"]})
+            counted = (
+                pd.concat([detail, row_detail], ignore_index=True)
+                .value_counts(["outcome", "reason"], sort=False)
+                .rename("rows")
+                .reset_index()
+            )
+            totals = {
+                total: int(counted.loc[counted["outcome"] == out, "rows"].sum())
+                for out, total in OUTCOMES.items()
+            }
+            totals["read"] = read
+            table_rows, left_out = self._table_rows(mapping, name, read, database_counts)
+            # Unknown (blank) when no count was taken for a database source.
+            totals["left_out_in_database"] = (
+                sum(left_out.values()) if table_rows is not None else None
+            )
+            totals["table_rows"] = table_rows
+            accounted = totals["in_output"] + totals["person_details"] + totals["excluded"]
+            if accounted != read:
+                raise ReconciliationError(
+                    f"source '{name}': read {read} records but {totals['in_output']} in the "
+                    f"output + {totals['person_details']} used as details + "
+                    f"{totals['excluded']} excluded = {accounted}. This is a cldetl bug."
+                )
+            lines.append({"source": name, "kind": "total", **totals})
+            for why, n in sorted(left_out.items()):
+                lines.append(
+                    {
+                        "source": name,
+                        "kind": "detail",
+                        "outcome": "left out in the database",
+                        "reason": why,
+                        "rows": int(n),
+                    }
+                )
+            order = {o: i for i, o in enumerate(OUTCOMES)}
+            counted = counted.sort_values(
+                ["outcome", "reason"], key=lambda c: c.map(order) if c.name == "outcome" else c
+            )
+            for item in counted.itertuples(index=False):
+                lines.append(
+                    {
+                        "source": name,
+                        "kind": "detail",
+                        "outcome": item.outcome,
+                        "reason": item.reason,
+                        "rows": int(item.rows),
+                    }
+                )
+        columns = [
+            c for c in RECONCILIATION_COLUMNS if c not in ("la_code", "period_start", "period_end")
+        ]
+        out = pd.DataFrame(lines).reindex(columns=columns)
+        for column in RECONCILIATION_TOTALS + ["rows"]:
             out[column] = out[column].astype("Int64")
-        out["excluded_reason"] = out["excluded_reason"].astype("string").fillna("")
+        for column in ("outcome", "reason"):
+            out[column] = out[column].astype("string").fillna("")
         return out
+
+    def _table_rows(
+        self, mapping: Mapping, name: str, read: int, database_counts: dict | None
+    ) -> tuple[int | None, dict[str, int]]:
+        """A source's base-table rows and what the database left out, from the count queries;
+        a file source's table is what was read. Raises ReconciliationError when table rows !=
+        left out + read."""
+        counts = (database_counts or {}).get(name)
+        if counts is None:
+            source = mapping.sources.get(name)
+            if source is not None and source.template:
+                return None, {}  # no count taken (a caller without database counts)
+            return read, {}
+        left_out = {str(k): int(v) for k, v in dict(counts.left_out).items() if int(v)}
+        table_rows = int(counts.table_rows)
+        if table_rows != sum(left_out.values()) + read:
+            raise ReconciliationError(
+                f"source '{name}': the database counted {table_rows} rows in its table(s) and "
+                f"left out {sum(left_out.values())}, but {read} were read "
+                f"({table_rows} != {sum(left_out.values())} + {read}). If the case system "
+                "changed during the run, run again; otherwise this is a cldetl bug."
+            )
+        return table_rows, left_out
+
+
+def _person_column(mapping: Mapping, source: str) -> str | None:
+    """The column holding the LA Person ID in a source's records, for exclusions.csv."""
+    if source == mapping.person.source:
+        return mapping.person.key
+    for detail in mapping.person.dated.values():
+        if detail.source == source:
+            return detail.person
+    for rule in mapping.events:
+        if rule.source == source and rule.person:
+            return rule.person
+    return None
+
+
+def _stamped(frame: pd.DataFrame, mapping: Mapping, period: ReportingPeriod) -> pd.DataFrame:
+    """LA code and period first on every accounting file, so files of many runs can be
+    stacked and pivoted."""
+    stamp = {
+        "la_code": mapping.metadata.la_code,
+        "period_start": f"{period.start:%Y-%m-%d}",
+        "period_end": f"{period.end:%Y-%m-%d}",
+    }
+    out = frame.copy()
+    for position, (column, value) in enumerate(stamp.items()):
+        out.insert(position, column, value)
+        out[column] = out[column].astype("string")
+    return out
 
 
 # --- stages --------------------------------------------------------------------------------
@@ -376,6 +672,7 @@ def _empty_candidates(spec: Spec) -> pd.DataFrame:
         MEMBERS,
         MEMBER_KEYS,
         REFERENCE_BASE,
+        LINKED,
         "_row_index",
         PERSON,
         "Client Type",
@@ -423,17 +720,39 @@ def _emit(
     client_type = row.client_type or rule.client_type
     out["Client Type"] = evaluate_value(ctx, client_type, records, "Client Type")
     out["Event Type"] = row.event_type or ""
-    for i, column in enumerate(row.linked_people, 1):
-        out[f"Adult {i} Linked Person_ID"] = as_text(records[column])
+    out[LINKED] = _linked_ids(records, row.linked_people)
     same_as = {}
     for field, value in row.fields.items():
         if value.same_as:
             same_as[field] = value.same_as
             continue
+        if value.outcomes:
+            records, value = _every_outcome(records, value)
         out[field] = evaluate_value(ctx, value, records, field)
     for field, other in same_as.items():
         out[field] = out[other]
     return out.reset_index(drop=True)
+
+
+def _every_outcome(records: pd.DataFrame, value: Value) -> tuple[pd.DataFrame, Value]:
+    """No cap on outcomes: an `outcomes` column may hold several (all the next actions of a
+    step, ';'-separated); each takes part in the guidance's hierarchy as a column of its own
+    (named '<column> (part N)' in unmapped_codes.csv)."""
+    columns: list[str] = []
+    added = {}
+    for column in value.outcomes or []:
+        text = as_text(records[column])
+        if not text.str.contains(";", regex=False).fillna(False).any():
+            columns.append(column)
+            continue
+        parts = text.str.split(";", expand=True)
+        for i in parts.columns:
+            name = f"{column} (part {i + 1})"
+            added[name] = parts[i].str.strip()
+            columns.append(name)
+    if not added:
+        return records, value
+    return records.assign(**added), value.model_copy(update={"outcomes": columns})
 
 
 def _with_person_details(mapping, spec, candidates, people, sources, period, unmapped):

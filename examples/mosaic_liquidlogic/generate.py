@@ -1,5 +1,6 @@
-"""Build the example case-system databases: Eastmoor (Mosaic, LA 998) and Westvale
-(LiquidLogic, LA 997).
+"""Build the example case-system databases: Eastmoor (Mosaic, LA 998), Westvale
+(LiquidLogic, LA 997) and Northfen (Mosaic with its own local codes and text person IDs,
+LA 996: `--system northfen`).
 
     python -m examples.mosaic_liquidlogic.generate --system mosaic \
         --url sqlite:///out/examples/eastmoor.db
@@ -34,10 +35,11 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import MetaData, create_engine, event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from . import eastmoor, westvale  # noqa: E402
+from . import eastmoor, northfen, westvale  # noqa: E402
 from .population import build_population  # noqa: E402
 
-SYSTEMS = {"mosaic": eastmoor, "liquidlogic": westvale}
+SYSTEMS = {"mosaic": eastmoor, "liquidlogic": westvale, "northfen": northfen}
+"""Generator name -> module; `northfen` is Mosaic set up with another authority's codes."""
 DEFAULT_PEOPLE = 3000
 DEFAULT_SEED = 2025
 
@@ -63,7 +65,8 @@ def build_database(
     """Create (or re-create) the example's tables at `url` and fill them.
 
     Args:
-        system: 'mosaic' (Eastmoor) or 'liquidlogic' (Westvale).
+        system: 'mosaic' (Eastmoor), 'liquidlogic' (Westvale) or 'northfen' (Northfen,
+            on Mosaic).
         url: a SQLAlchemy URL, e.g. sqlite:///out/examples/eastmoor.db.
         people: how many random people besides the story people.
         seed: the random seed.
