@@ -115,6 +115,24 @@ def spec(fmt: str) -> None:
         click.echo(spec_markdown(loaded), nl=False)
 
 
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Text to read, CSV for a spreadsheet, Markdown for docs/rules.md.",
+)
+@verbose_option
+def rules(fmt: str) -> None:
+    """List every rule: code, severity, message, source and what happens nationally."""
+    from cldetl.catalogue import catalogue_text
+    from cldetl.spec import load_spec
+
+    click.echo(catalogue_text(load_spec(), fmt), nl=False)
+
+
 @cli.command("mapping-docs")
 @verbose_option
 def mapping_docs() -> None:
@@ -231,6 +249,20 @@ def _connectors(value: str | None):
 @click.option(
     "--dry-run", is_flag=True, help="Only show what would be extracted and the SQL it would run."
 )
+@click.option(
+    "--encoding",
+    type=click.Choice(["windows-1252", "utf-8"]),
+    default=None,
+    help="Encoding of the CLD file (default: the mapping's output.encoding, windows-1252 as the "
+    "DLP asks; utf-8 only where the DSCRO agreed to it).",
+)
+@click.option(
+    "--gzip/--no-gzip",
+    "use_gzip",
+    default=None,
+    help="Write the CLD file gzipped (.csv.gz), which the DLP accepts (default: the mapping's "
+    "output.gzip).",
+)
 @verbose_option
 def run(
     mapping_path: str,
@@ -240,6 +272,8 @@ def run(
     connectors_dir: str | None,
     prefect: bool,
     dry_run: bool,
+    encoding: str | None = None,
+    use_gzip: bool | None = None,
 ) -> None:
     """Extract, transform, validate and write one authority's CLD return.
 
@@ -285,6 +319,7 @@ def run(
             connectors_dir=_connectors(connectors_dir),
             progress=True,
             on_stage=stages.update,
+            output={k: v for k, v in (("encoding", encoding), ("gzip", use_gzip)) if v is not None},
         )
     _print_run_summary(console, summary(result))
     sys.exit(result.exit_code)
