@@ -201,6 +201,56 @@ def validate(file: str, fmt: str, report_dir: str | None, monthly: bool, example
     sys.exit(EXIT_DATA_ERRORS if report.errors else EXIT_OK)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A readable preview, or JSON with the data quality table.",
+)
+@click.option(
+    "--quality-csv",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also write the data quality table (one row per field) to this CSV file.",
+)
+@click.option("--monthly", is_flag=True, help="The authority submits monthly.")
+@verbose_option
+def preview(file: str, fmt: str, quality_csv: str | None, monthly: bool) -> None:
+    """Preview what DHSC's national processing will make of a CLD FILE: the derived reporting
+    period, rows treated as one event, rows without a person ID, data quality per field.
+
+    Exit status: 0 (the preview warns, it does not fail), 2 the file cannot be read.
+    """
+    from cldetl.csvfile import read_cld_csv
+    from cldetl.national import preview as national_preview
+    from cldetl.national import preview_text
+    from cldetl.validate import validate as run_validation
+
+    table = read_cld_csv(file)
+    if table.too_large:
+        from cldetl.errors import InputError
+
+        raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
+    result = national_preview(table, run_validation(table, monthly=monthly))
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(result.to_json_dict(), indent=2))
+    else:
+        from cldetl.display import shown
+
+        click.echo(preview_text(result).replace(file, shown(file, 200), 1), nl=False)
+    if quality_csv:
+        from cldetl.write import write_text
+
+        write_text(result.quality_csv(), __import__("pathlib").Path(quality_csv))
+        click.echo(f"Data quality table: {quality_csv}", err=fmt == "json")
+    sys.exit(EXIT_OK)
+
+
 # --- run -----------------------------------------------------------------------------------
 
 
