@@ -148,3 +148,96 @@ def test_a_gzip_expanding_past_the_limit_is_not_read_whole(tmp_path, monkeypatch
     report = validate(zipped)
     assert report.rows == 0
     assert list(report.findings["rule"]) == ["dlp.file_size"]
+
+
+# --- cldetl run writes the DLP file ---------------------------------------------------------------
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    from tests.testshire import build_database
+
+    url = build_database(tmp_path / "testshire.db")
+    monkeypatch.setenv("TESTSHIRE_DB_URL", url)
+    return tmp_path / "testshire.db"
+
+
+def _rename_everyone(db, first_name: str) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE ts_people SET first_name = ?", (first_name,))
+
+
+def test_run_writes_windows_1252_crlf_that_validates(database, tmp_path):
+    from datetime import date
+
+    from cldetl.pipeline import run
+    from tests.testshire import MAPPING_PATH
+
+    _rename_everyone(database, "Zoë")
+    result = run(MAPPING_PATH, tmp_path / "out", date(2025, 9, 30))
+    data = result.files["cld"].read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    assert data.count(b"\r\n") == data.count(b"\n") == len(result.result.cld) + 1
+    assert b"Zo\xeb" in data and b'""' not in data
+    assert validate(result.files["cld"]).errors == 0
+
+
+def test_run_reports_a_name_windows_1252_cannot_carry(database, tmp_path):
+    import json
+    from datetime import date
+
+    from cldetl.pipeline import run
+    from tests.testshire import MAPPING_PATH
+
+    _rename_everyone(database, "Łucja")
+    result = run(MAPPING_PATH, tmp_path / "out", date(2025, 9, 30))
+    assert result.exit_code == 1
+    report = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    found = [f for f in report["findings"] if f["rule"] == "dlp.not_cp1252"]
+    assert found and {f["column"] for f in found} == {"First Name"}
+    assert all(f["value"] is None for f in found)
+    assert "Łucja" not in json.dumps(found, ensure_ascii=False)
+
+
+def test_run_options_choose_transliteration_utf8_and_gzip(database, tmp_path):
+    from datetime import date
+
+    from cldetl.pipeline import run
+    from tests.testshire import MAPPING_PATH
+
+    _rename_everyone(database, "Łucja")
+    result = run(
+        MAPPING_PATH,
+        tmp_path / "out",
+        date(2025, 9, 30),
+        output={"transliteration": "nfkd-latin", "gzip": True},
+    )
+    assert result.files["cld"].name.endswith(".csv.gz")
+    assert b"Lucja" in gzip.decompress(result.files["cld"].read_bytes())
+    rules = set(result.report.findings["rule"])
+    assert "dlp.transliterated" in rules and "dlp.not_cp1252" not in rules
+    assert result.exit_code == 0
+
+    utf8 = run(MAPPING_PATH, tmp_path / "utf8", date(2025, 9, 30), output={"encoding": "utf-8"})
+    assert "Łucja".encode() in utf8.files["cld"].read_bytes()
+    assert utf8.exit_code == 0
+
+
+def test_cli_run_encoding_and_gzip_options(database, tmp_path):
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+    from tests.testshire import MAPPING_PATH
+
+    _rename_everyone(database, "Łucja")
+    out = tmp_path / "out"
+    args = ["run", "--mapping", str(MAPPING_PATH), "--period-end", "2025-09-30", "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--encoding", "utf-8", "--gzip"])
+    assert result.exit_code == 0, result.output
+    (written,) = out.glob("CLD_R2_*.csv.gz")
+    assert "Łucja".encode() in gzip.decompress(written.read_bytes())
+    refused = CliRunner().invoke(cli, [*args, "--no-gzip"])
+    assert refused.exit_code == 1  # Windows-1252 by default: the name is a finding
+    assert "Łucja" not in refused.output
