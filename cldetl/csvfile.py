@@ -194,7 +194,8 @@ def _refuse_long_values(path: str, table, lines) -> None:
     import pyarrow.compute as pc
 
     for name, column in zip(table.column_names, table.columns, strict=True):
-        if len(column) == 0:
+        # Bytes first (cheap): a value of at most MAX_FIELD_CHARS bytes is short enough.
+        if len(column) == 0 or (pc.max(pc.binary_length(column)).as_py() or 0) <= MAX_FIELD_CHARS:
             continue
         longest = pc.max(pc.utf8_length(column)).as_py()
         if longest is not None and longest > MAX_FIELD_CHARS:

@@ -99,7 +99,11 @@ def _not_cp1252(ctx: CheckContext) -> None:
 
     for name in ctx.frame.columns:
         column = ctx.frame[name]
-        found = pc.match_substring_regex(_arrow(column), NOT_CP1252)
+        array = _arrow(column)
+        # ASCII columns (most of them) need no regex.
+        if pc.all(pc.string_is_ascii(array)).as_py() is not False:
+            continue
+        found = pc.match_substring_regex(array, NOT_CP1252)
         if not pc.any(found).as_py():
             continue
         ctx.sink.rows(
