@@ -67,16 +67,17 @@ def _size(ctx: CheckContext) -> None:
 
 
 def _leading_characters(ctx: CheckContext, limits) -> None:
-    import re
-
     import pyarrow.compute as pc
 
-    first = "^[" + "".join(re.escape(c) for c in limits["leading_characters"]) + "]"
     negative = "^" + limits["negative_number"] + "$"
     for name in ctx.frame.columns:
         column = ctx.frame[name]
         array = _arrow(column)
-        starts = pc.match_substring_regex(array, first)
+        # starts_with is a byte comparison: much cheaper than a regex over 48 columns.
+        starts = None
+        for char in limits["leading_characters"]:
+            hit = pc.starts_with(array, char)
+            starts = hit if starts is None else pc.or_kleene(starts, hit)
         if not pc.any(starts).as_py():
             continue
         rejected = pc.and_kleene(starts, pc.invert(pc.match_substring_regex(array, negative)))

@@ -24,9 +24,9 @@ WIDTH = 64
 
 def _strings(column, width: int | None = None):
     """A text column as a fixed-width numpy string array, for numpy's row-wise kernels."""
-    text = column.astype(object).fillna("")
-    if width is not None:
-        text = text.str.slice(0, width)
+    text = column.astype("string[pyarrow]").fillna("")
+    if width is not None and (text.str.len().max() or 0) > width:
+        text = text.str.slice(0, width)  # in Arrow: no Python call per row
     return text.to_numpy(dtype="U")
 
 
