@@ -116,6 +116,24 @@ def spec(fmt: str) -> None:
         click.echo(spec_markdown(loaded), nl=False)
 
 
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Text to read, CSV for a spreadsheet, Markdown for docs/rules.md.",
+)
+@verbose_option
+def rules(fmt: str) -> None:
+    """List every rule: code, severity, message, source and what happens nationally."""
+    from cldetl.catalogue import catalogue_text
+    from cldetl.spec import load_spec
+
+    click.echo(catalogue_text(load_spec(), fmt), nl=False)
+
+
 @cli.command("mapping-docs")
 @verbose_option
 def mapping_docs() -> None:
@@ -184,6 +202,56 @@ def validate(file: str, fmt: str, report_dir: str | None, monthly: bool, example
     sys.exit(EXIT_DATA_ERRORS if report.errors else EXIT_OK)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A readable preview, or JSON with the data quality table.",
+)
+@click.option(
+    "--quality-csv",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also write the data quality table (one row per field) to this CSV file.",
+)
+@click.option("--monthly", is_flag=True, help="The authority submits monthly.")
+@verbose_option
+def preview(file: str, fmt: str, quality_csv: str | None, monthly: bool) -> None:
+    """Preview what DHSC's national processing will make of a CLD FILE: the derived reporting
+    period, rows treated as one event, rows without a person ID, data quality per field.
+
+    Exit status: 0 (the preview warns, it does not fail), 2 the file cannot be read.
+    """
+    from cldetl.csvfile import read_cld_csv
+    from cldetl.national import preview as national_preview
+    from cldetl.national import preview_text
+    from cldetl.validate import validate as run_validation
+
+    table = read_cld_csv(file)
+    if table.too_large:
+        from cldetl.errors import InputError
+
+        raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
+    result = national_preview(table, run_validation(table, monthly=monthly))
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(result.to_json_dict(), indent=2))
+    else:
+        from cldetl.display import shown
+
+        click.echo(preview_text(result).replace(file, shown(file, 200), 1), nl=False)
+    if quality_csv:
+        from cldetl.write import write_text
+
+        write_text(result.quality_csv(), __import__("pathlib").Path(quality_csv))
+        click.echo(f"Data quality table: {quality_csv}", err=fmt == "json")
+    sys.exit(EXIT_OK)
+
+
 # --- run -----------------------------------------------------------------------------------
 
 
@@ -232,6 +300,20 @@ def _connectors(value: str | None):
 @click.option(
     "--dry-run", is_flag=True, help="Only show what would be extracted and the SQL it would run."
 )
+@click.option(
+    "--encoding",
+    type=click.Choice(["windows-1252", "utf-8"]),
+    default=None,
+    help="Encoding of the CLD file (default: the mapping's output.encoding, windows-1252 as the "
+    "DLP asks; utf-8 only where the DSCRO agreed to it).",
+)
+@click.option(
+    "--gzip/--no-gzip",
+    "use_gzip",
+    default=None,
+    help="Write the CLD file gzipped (.csv.gz), which the DLP accepts (default: the mapping's "
+    "output.gzip).",
+)
 @verbose_option
 def run(
     mapping_path: str,
@@ -241,6 +323,8 @@ def run(
     connectors_dir: str | None,
     prefect: bool,
     dry_run: bool,
+    encoding: str | None = None,
+    use_gzip: bool | None = None,
 ) -> None:
     """Extract, transform, validate and write one authority's CLD return.
 
@@ -286,6 +370,7 @@ def run(
             connectors_dir=_connectors(connectors_dir),
             progress=True,
             on_stage=stages.update,
+            output={k: v for k, v in (("encoding", encoding), ("gzip", use_gzip)) if v is not None},
         )
     _print_run_summary(console, summary(result))
     sys.exit(result.exit_code)

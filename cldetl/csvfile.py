@@ -10,12 +10,17 @@ and never a row's content (CLD rows hold personal data).
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import os
 import re
+import stat
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cldetl.display import shown
 from cldetl.errors import InputError
 
 if TYPE_CHECKING:
@@ -23,7 +28,20 @@ if TYPE_CHECKING:
     import pandas as pd
 
 UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
 OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+# Byte order marks of encodings the DLP does not read (longest first: UTF-32 LE starts like
+# UTF-16 LE).
+WIDE_BOMS = {
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\xfe\xff": "UTF-16",
+    b"\xff\xfe": "UTF-16",
+}
+# The longest value read (a CLD value is a code, a date, a name or a short description).
+MAX_FIELD_CHARS = 131_072
+# How a file is saved, for messages.
+SAVE_AS = "Save it from Excel as 'CSV (Comma delimited)' (Windows-1252) or 'CSV UTF-8'."
 
 
 @dataclass
@@ -35,6 +53,12 @@ class CldTable:
     frame: pd.DataFrame
     lines: np.ndarray
     encoding: str
+    # What the DLP's file rules look at: a UTF-8 byte order mark, the size read (uncompressed)
+    # and, for a .csv.gz, the size on disk. `too_large`: over the DLP's limit, so not read.
+    bom: bool = False
+    size: int = 0
+    gzip_size: int | None = None
+    too_large: bool = False
 
     @property
     def rows(self) -> int:
@@ -54,7 +78,18 @@ def _decode_header(first_line: bytes, path: str) -> tuple[str, str]:
 
 
 def _header_fields(text: str, path: str) -> list[str]:
-    names = next(csv.reader([text.rstrip("\r\n")]))
+    if text.count('"') % 2:
+        raise InputError(
+            f"{path}: line 1, the header, has an unclosed quote (a quoted line break in a "
+            "column name?). Each header name is on line 1: remove the line break."
+        )
+    try:
+        names = next(csv.reader([text.rstrip("\r\n")]))
+    except (csv.Error, StopIteration):
+        raise InputError(
+            f"{path}: line 1, the header, cannot be read as CSV (a stray carriage return or "
+            "quote). Save the file again from Excel as CSV."
+        ) from None
     if len(names) <= 1:
         for delimiter, word in OTHER_DELIMITERS.items():
             if delimiter in text:
@@ -63,6 +98,45 @@ def _header_fields(text: str, path: str) -> list[str]:
                     "comma-separated: save as 'CSV UTF-8 (Comma delimited)'."
                 )
     return [n.strip() for n in names]
+
+
+def _looks_like_header(names: list[str]) -> tuple[int, bool]:
+    """(how many cells are Release 2 or dropped field names, whether that is at least half)."""
+    from cldetl.checks.headers import header_key
+    from cldetl.spec import load_spec
+
+    spec = load_spec()
+    known = {header_key(n) for n in (*spec.headers, *spec.dropped_fields)}
+    hits = sum(header_key(n) in known for n in names)
+    return hits, hits > 0 and hits * 2 >= len(names)
+
+
+def _refuse_non_header(path: str, header: list[str], data: bytes, body_start: int) -> None:
+    """A file without its header row, or with a title line first, is a header problem: say so
+    once, never echoing a cell (line 1 may be a person's record), instead of a finding for every
+    row and a "not a Release 2 field" for each of their values."""
+    hits, ok = _looks_like_header(header)
+    if ok:
+        return
+    end = data.find(b"\n", body_start)
+    second = data[body_start:] if end < 0 else data[body_start:end]
+    try:
+        next_names = next(csv.reader([second.decode("utf-8", "replace").rstrip("\r\n")]))
+    except (csv.Error, StopIteration):
+        next_names = []
+    if next_names and _looks_like_header(next_names)[1]:
+        hint = "Line 2 looks like the header: remove line 1 (a title line?)."
+    elif hits:
+        hint = "Most of its columns are not CLD fields: check that this is a CLD return."
+    else:
+        hint = (
+            "The file may have been saved without its header row: add the Release 2 header "
+            "(`cldetl spec` lists the 48 names) as line 1."
+        )
+    raise InputError(
+        f"{path}: line 1 is not the CLD header: {hits:,} of its {len(header):,} cells are "
+        f"Release 2 field names. {hint} The rows were not checked."
+    )
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -75,55 +149,178 @@ def _unique_names(header: list[str]) -> list[str]:
     return names
 
 
-def _scan_records(data: bytes, text_encoding: str, skip: int) -> list[tuple[int, int]]:
+def _scan_records(path: str, data: bytes, text_encoding: str, skip: int) -> list[tuple[int, int]]:
     """(physical start line, field count) of every data record, by a full CSV parse: the slow,
-    exact path, taken only for files with quoted line breaks, blank lines or ragged rows."""
-    text = io.TextIOWrapper(io.BytesIO(data[skip:]), encoding=text_encoding, newline="")
+    exact path, taken only for files with quoted line breaks, blank lines or ragged rows.
+
+    Bytes that do not decode are replaced: only the structure (quotes, commas, line breaks,
+    the same bytes in UTF-8 and Windows-1252) matters here."""
+    text = io.TextIOWrapper(
+        io.BytesIO(data[skip:]), encoding=text_encoding, errors="replace", newline=""
+    )
     reader = csv.reader(text)
     records = []
     previous = 0
-    for record in reader:
-        start = previous + 1
-        previous = reader.line_num
-        if start == 1 or record == []:
-            continue
-        records.append((start, len(record)))
+    try:
+        for record in reader:
+            start = previous + 1
+            previous = reader.line_num
+            if start == 1 or record == []:
+                continue
+            records.append((start, len(record)))
+    except csv.Error as exc:
+        if "field larger" in str(exc):
+            raise InputError(
+                f"{path}: line {previous + 1}: a value is longer than {MAX_FIELD_CHARS:,} "
+                "characters, the most cldetl reads in one field (an unclosed quote?)."
+            ) from None
+        raise InputError(
+            f"{path}: line {previous + 1} cannot be read as CSV ({_without_row_text(str(exc))})."
+        ) from None
     return records
 
 
-def _record_lines(data: bytes, text_encoding: str, skip: int) -> list[int]:
-    return [start for start, _ in _scan_records(data, text_encoding, skip)]
+def _record_lines(path: str, data: bytes, text_encoding: str, skip: int) -> list[int]:
+    return [start for start, _ in _scan_records(path, data, text_encoding, skip)]
 
 
-def _ragged_lines(data: bytes, text_encoding: str, skip: int, width: int) -> list[int]:
-    return [start for start, n in _scan_records(data, text_encoding, skip) if n != width]
+def _ragged_lines(path: str, data: bytes, text_encoding: str, skip: int, width: int) -> list[int]:
+    return [start for start, n in _scan_records(path, data, text_encoding, skip) if n != width]
+
+
+def _refuse_long_values(path: str, table, lines) -> None:
+    """No value over MAX_FIELD_CHARS: the limit on one field, the same on every read path."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        # Bytes first (cheap): a value of at most MAX_FIELD_CHARS bytes is short enough.
+        if len(column) == 0 or (pc.max(pc.binary_length(column)).as_py() or 0) <= MAX_FIELD_CHARS:
+            continue
+        longest = pc.max(pc.utf8_length(column)).as_py()
+        if longest is not None and longest > MAX_FIELD_CHARS:
+            at = int(np.argmax(pc.utf8_length(column).to_numpy(zero_copy_only=False)))
+            raise InputError(
+                f"{path}: line {int(lines[at])}, column {shown(name)}: a value of "
+                f"{longest:,} characters; cldetl reads at most {MAX_FIELD_CHARS:,} in one field "
+                "(an unclosed quote?)."
+            )
+
+
+def _open_regular(path: str):
+    """Open `path` for reading only if it is a regular file: a FIFO would hang the read and a
+    device such as /dev/zero never ends."""
+    try:
+        before = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file. Check the path.") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be opened ({exc.strerror}).") from None
+    if stat.S_ISDIR(before.st_mode):
+        raise InputError(f"{path}: is a folder, not a CSV file.")
+    if not stat.S_ISREG(before.st_mode):
+        raise InputError(
+            f"{path}: is not a regular file (a device, pipe or socket); cldetl reads only "
+            "regular files. Save the return to a file and validate that."
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be opened ({exc.strerror}).") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError(f"{path}: is not a regular file; cldetl reads only regular files.")
+    return os.fdopen(fd, "rb")
+
+
+def dlp_limits() -> tuple[int, int]:
+    """(largest uncompressed file, largest gzip file) the DLP accepts, from the spec data."""
+    from cldetl.spec import load_spec
+
+    limits = load_spec().dlp
+    return limits["max_bytes"], limits["max_gzip_bytes"]
 
 
 def read_cld_csv(path: str | Path) -> CldTable:
-    """Read a CLD CSV file. Raises InputError when the file cannot be read as a table."""
+    """Read a CLD CSV file (or a gzipped one, .csv.gz). Raises InputError when the file cannot
+    be read as a table. A file over the DLP's size limit is not read: the table comes back
+    empty with `too_large` set, and validation reports the size."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     path = str(path)
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file. Check the path.") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a CSV file.") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be opened ({exc.strerror}).") from None
-    with handle:
-        # One read into memory: simpler and safer than a memory map (Arrow keeps views of the
-        # buffer alive in its errors), and the file is needed whole anyway.
-        data = handle.read()
+    max_bytes, _ = dlp_limits()
+    with _open_regular(path) as handle:
+        on_disk = os.fstat(handle.fileno()).st_size
+        magic = handle.read(2)
+        handle.seek(0)
+        gzip_size = None
+        if magic == GZIP_MAGIC:
+            gzip_size = on_disk
+            # Decompress no further than the DLP's limit: a gzip bomb costs max_bytes at most.
+            try:
+                with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+                    data = unzipped.read(max_bytes + 1)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise InputError(
+                    f"{path}: starts like a gzip file but cannot be decompressed ({exc}). "
+                    "Compress it again, or submit the plain .csv."
+                ) from None
+        elif on_disk > max_bytes:
+            data = handle.read(4096)
+            return _too_large(path, data, on_disk, None, np)
+        else:
+            # One read into memory: simpler and safer than a memory map (Arrow keeps views of
+            # the buffer alive in its errors). Bounded by the DLP's limit, checked above.
+            data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        return _too_large(path, data[:4096], len(data), gzip_size, np)
     if not data:
         raise InputError(f"{path}: the file is empty (0 bytes).")
-    return _read(path, data, np, pa, pacsv)
+    table = _read(path, data, np, pa, pacsv)
+    table.size = len(data)
+    table.gzip_size = gzip_size
+    return table
+
+
+def _too_large(path: str, start: bytes, size: int, gzip_size: int | None, np) -> CldTable:
+    import pandas as pd
+
+    return CldTable(
+        path=path,
+        header=[],
+        frame=pd.DataFrame(),
+        lines=np.zeros(0, dtype=np.int64),
+        encoding="utf-8",
+        bom=start[:3] == UTF8_BOM,
+        size=size,
+        gzip_size=gzip_size,
+        too_large=True,
+    )
+
+
+def _refuse_unreadable_text(path: str, data: bytes) -> None:
+    """Files the reader refuses before parsing, each with what to do about it."""
+    for bom, name in WIDE_BOMS.items():
+        if data.startswith(bom):
+            raise InputError(
+                f"{path}: the file is {name} text, which the DLP does not read. {SAVE_AS}"
+            )
+    if b"\x00" in data[:65536]:
+        raise InputError(
+            f"{path}: the file holds NUL bytes near its start, so it is not CSV text (perhaps "
+            f"UTF-16 or UTF-32 without a byte order mark, or a spreadsheet). {SAVE_AS}"
+        )
+    if b"\n" not in data and b"\r" in data:
+        raise InputError(
+            f"{path}: lines end with a carriage return only (an old Mac format); the DLP reads "
+            "CRLF or LF. Save the file again from Excel as CSV."
+        )
 
 
 def _read(path, data, np, pa, pacsv) -> CldTable:
+    _refuse_unreadable_text(path, data)
     skip = len(UTF8_BOM) if data[:3] == UTF8_BOM else 0
     end = data.find(b"\n", skip)
     first = data[skip:] if end < 0 else data[skip:end]
@@ -132,6 +329,7 @@ def _read(path, data, np, pa, pacsv) -> CldTable:
     header_text, encoding = _decode_header(first, path)
     header = _header_fields(header_text, path)
     body_start = len(data) if end < 0 else end + 1
+    _refuse_non_header(path, header, data, body_start)
     if re.compile(rb"\S").search(data, body_start) is None:
         raise InputError(f"{path}: the file has a header but no data rows.")
 
@@ -194,21 +392,26 @@ def _read(path, data, np, pa, pacsv) -> CldTable:
     assert table is not None
 
     if invalid:
-        bad = _ragged_lines(data, _py_encoding(text_encoding), skip, len(header))
+        bad = _ragged_lines(path, data, _py_encoding(text_encoding), skip, len(header))
         shown = ", ".join(str(n) for n in bad[:10]) + (" ..." if len(bad) > 10 else "")
         raise InputError(
             f"{path}: {len(bad)} row(s) do not have {len(header)} fields like the header "
             f"(lines {shown}). Check for unquoted commas in values, or rows cut short."
         )
+    lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    if _physical_lines(np, data, skip) != table.num_rows + 1:
+        # Quoted line breaks or blank lines: count lines the slow, exact way.
+        exact = np.asarray(
+            _record_lines(path, data, _py_encoding(text_encoding), skip), dtype=np.int64
+        )
+        if len(exact) == table.num_rows:
+            lines = exact
+    _refuse_long_values(path, table, lines)
     frame = table.to_pandas(types_mapper=_string_mapper())
     frame.columns = names
-    lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    if _physical_lines(np, data, skip) != len(frame) + 1:
-        # Quoted line breaks or blank lines: count lines the slow, exact way.
-        exact = np.asarray(_record_lines(data, _py_encoding(text_encoding), skip), dtype=np.int64)
-        if len(exact) == len(frame):
-            lines = exact
-    return CldTable(path=path, header=header, frame=frame, lines=lines, encoding=encoding)
+    return CldTable(
+        path=path, header=header, frame=frame, lines=lines, encoding=encoding, bom=skip > 0
+    )
 
 
 def _physical_lines(np, data: bytes, skip: int) -> int:

@@ -48,6 +48,9 @@ class FindingSink:
         self.spec = spec
         self.lines = lines
         self._parts: list[pd.DataFrame] = []
+        # File and header findings as plain records, made into one frame at the end: a header
+        # of 100,000 columns must not cost a DataFrame per finding.
+        self._singles: list[dict[str, Any]] = []
         self._order = {name: i for i, name in enumerate(column_order)}
 
     def severity(self, rule: str) -> str:
@@ -98,30 +101,29 @@ class FindingSink:
         severity: str | None = None,
     ) -> None:
         """Add a finding about the whole file (line None) or the header (line 1)."""
-        import pandas as pd
-
-        self._parts.append(
-            pd.DataFrame(
-                {
-                    "line": [line],
-                    "column": [column],
-                    "rule": [rule],
-                    "severity": [severity or self.severity(rule)],
-                    "value": [value],
-                    "message": [message],
-                }
-            )
+        self._singles.append(
+            {
+                "line": line,
+                "column": column,
+                "rule": rule,
+                "severity": severity or self.severity(rule),
+                "value": value,
+                "message": message,
+            }
         )
 
     def frame(self) -> pd.DataFrame:
         """All findings, ordered by line (file-level first), then column order, then rule."""
         import pandas as pd
 
-        if not self._parts:
+        parts = list(self._parts)
+        if self._singles:
+            parts.insert(0, pd.DataFrame(self._singles, columns=FINDING_COLUMNS))
+        if not parts:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS}).astype(
                 {"line": "Int64"}
             )
-        frame = pd.concat(self._parts, ignore_index=True)
+        frame = pd.concat(parts, ignore_index=True)
         frame["line"] = frame["line"].astype("Int64")
         order = frame["column"].map(self._order).fillna(-1)
         frame = (
@@ -144,6 +146,19 @@ class ValidationReport:
     encoding: str = "utf-8"
     monthly: bool = False
     header: list[str] = field(default_factory=list)
+
+    def add_findings(self, more: pd.DataFrame) -> None:
+        """Findings from a later stage (writing the DLP file) join the report."""
+        import pandas as pd
+
+        if more.empty:
+            return
+        frame = more[FINDING_COLUMNS].astype({"line": "Int64"})
+        self.findings = (
+            pd.concat([self.findings, frame], ignore_index=True)
+            if not self.findings.empty
+            else frame.reset_index(drop=True)
+        )
 
     @property
     def errors(self) -> int:

@@ -391,6 +391,16 @@ class Metadata(Strict):
         return code
 
 
+class Output(Strict):
+    """How the return is written for the DLP (cldetl/portal_file.py): Windows-1252 unless the
+    authority's DSCRO agreed to UTF-8; `transliteration: nfkd-latin` spells characters
+    Windows-1252 cannot carry in Latin letters (a warning with its count) instead of failing."""
+
+    encoding: Literal["windows-1252", "utf-8"] = "windows-1252"
+    transliteration: Literal["none", "nfkd-latin"] = "none"
+    gzip: bool = False
+
+
 class MappingTest(Strict):
     """A test the LA writes: given these source rows, expect these CLD rows."""
 
@@ -424,6 +434,7 @@ class Mapping(Strict):
     events: list[EventRule] = Field(min_length=1)
     exclusions: list[Exclusion] = []
     defaults: Defaults = Defaults()
+    output: Output = Output()
     tests: list[MappingTest] = []
 
     # Set by load_mapping: where the file is, for relative file sources and messages.

@@ -26,8 +26,19 @@ TEXT_FORBIDDEN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\r\n]"
 
 
 def blank(column: pd.Series) -> pd.Series:
-    """True where a value is empty or only spaces."""
-    return column.str.strip().eq("").astype(bool)
+    """True where a value is empty or only spaces (a missing value counts as blank)."""
+    import pandas as pd
+
+    array = column.array
+    if hasattr(array, "__arrow_array__"):
+        # In Arrow, without building the stripped strings: empty, or every character a space.
+        import pyarrow.compute as pc
+
+        values = array.__arrow_array__()
+        empty = pc.or_kleene(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+        found = pc.fill_null(empty, True).to_numpy(zero_copy_only=False)
+        return pd.Series(found, index=column.index, dtype=bool)
+    return column.fillna("").str.strip().eq("").astype(bool)
 
 
 def _select(column: pd.Series, cases: list[tuple[pd.Series, str]]) -> pd.Series:

@@ -76,11 +76,21 @@ def write_outputs(
     html_report: bool = False,
 ) -> dict[str, Path]:
     """Write the return and its reports atomically into `out_dir`."""
+    from cldetl.portal_file import portal_file_name, write_portal_csv
     from cldetl.report import report_json
 
-    name = cld_file_name(mapping.metadata.la_code, period.end)
+    output = mapping.output
+    name = portal_file_name(cld_file_name(mapping.metadata.la_code, period.end), output.gzip)
     with staged(out_dir) as stage:
-        write_csv(result.cld, stage.path(name))
+        # The return as the DLP accepts it; characters it cannot carry become findings.
+        written = write_portal_csv(
+            result.cld,
+            stage.path(name),
+            encoding=output.encoding,
+            transliteration=output.transliteration,
+            use_gzip=output.gzip,
+        )
+        report.add_findings(written.findings())
         write_csv(result.exclusions, stage.path(EXCLUSIONS))
         write_csv(result.reconciliation, stage.path(RECONCILIATION))
         write_csv(result.unmapped, stage.path(UNMAPPED))
@@ -110,18 +120,22 @@ def run(
     connectors_dir: Path | None = None,
     progress: bool = False,
     on_stage: Callable[..., None] = _no_stage,
+    output: dict | None = None,
 ) -> RunResult:
     """Produce one authority's return for one period. Raises CldetlError when it cannot run;
     validation errors in the output are in the result (files are still written).
 
     `on_stage(stage, "start"|"done", rows)` is told as each stage starts and ends (the CLI's
-    progress display); rows are counts only, never values.
+    progress display); rows are counts only, never values. `output` overrides the mapping's
+    `output` section (encoding, gzip) for this run.
     """
     from cldetl.extract import extract
     from cldetl.mapping import load_mapping
     from cldetl.transform import transform
 
     mapping = load_mapping(mapping_path)
+    if output:
+        mapping = mapping.model_copy(update={"output": mapping.output.model_copy(update=output)})
     period = reporting_period(mapping, period_end)
     log.info("producing %s for the 12 months to %s", mapping.metadata.la_name, period.end)
     on_stage("extract", "start")

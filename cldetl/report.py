@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from cldetl.display import _CONTROL, MAX_SHOWN
 from cldetl.spec import Spec
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from cldetl.findings import ValidationReport
 
 HIDDEN = "(personal data, not shown)"
+MESSAGE_LIMIT = 400
 
 
 def report_json(report: ValidationReport) -> str:
@@ -48,7 +50,7 @@ def print_report(report: ValidationReport, spec: Spec, console: Console, example
         else Text("no errors", style="bold green")
     )
     console.print(
-        Text(f"{report.file}: {report.rows} rows, ", style="bold")
+        Text(f"{_plain(report.file, 200)}: {report.rows} rows, ", style="bold")
         + verdict
         + Text(f", {report.warnings} warning(s)")
     )
@@ -69,9 +71,9 @@ def print_report(report: ValidationReport, spec: Spec, console: Console, example
         for line, column, _, _, value, message in sample.itertuples(index=False, name=None):
             where = "file" if line is None or str(line) == "<NA>" else f"line {line}"
             if column:
-                where += f", {column}"
+                where += f", {_plain(column)}"
             text = Text(f"  {where}: ", style="cyan") + Text(
-                _masked_message(spec, column, value, message)
+                _plain(_masked_message(spec, column, value, message), MESSAGE_LIMIT)
             )
             console.print(text)
         if count > examples:
@@ -83,16 +85,28 @@ def print_report(report: ValidationReport, spec: Spec, console: Console, example
             table = Table(
                 title=None, show_header=True, header_style="bold", box=None, pad_edge=False
             )
-            table.add_column(label)
+            table.add_column(Text(_plain(label)))
             table.add_column("rows", justify="right")
             for value, n in values.items():
-                table.add_row(value, str(n))
+                # Coded fields only (summary_counts), but as submitted: never markup.
+                table.add_row(Text(_plain(value)), str(n))
             console.print(table)
             console.print()
+
+
+def _plain(text: object, limit: int = MAX_SHOWN) -> str:
+    """Input text as shown inside a rich Text (never parsed as markup): control characters
+    escaped, at most `limit` characters."""
+    length = len(str(text))
+    body = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)[:limit])
+    return body + (f"... ({length:,} characters)" if length > limit else "")
 
 
 def _masked_message(spec: Spec, column: str | None, value: str | None, message: str) -> str:
     """Messages never embed personal values (see parsers), but make sure of it here too."""
     if value and not console_safe(spec, column):
         return message.replace(value, HIDDEN)
+    if value and len(value) > MAX_SHOWN:
+        # A long coded value (a megabyte in Gender) is cut inside the message.
+        return message.replace(value, _plain(value))
     return message

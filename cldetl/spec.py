@@ -65,6 +65,10 @@ class Rule:
     severity: str
     section: str
     title: str
+    # Where the rule comes from (CLD guidance, DLP guide, DHSC method) and what happens to a
+    # file that breaks it nationally (DLP rejects, DHSC flags, or '' when only cldetl warns).
+    source: str = "CLD guidance"
+    consequence: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ class Spec:
     event_key_common: tuple[str, ...]
     event_key_by_type: dict[str, tuple[str, ...]]
     summary_counts: tuple[tuple[str, ...], ...]
+    dlp: dict[str, Any] = field(default_factory=dict)
     _by_name: dict[str, Field] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -265,7 +270,14 @@ def parse_spec(raw: dict[str, Any]) -> Spec:
 
     rules: dict[str, Rule] = {}
     for rule_id, body in _need(raw, "rules", "spec").items():
-        rules[rule_id] = Rule(rule_id, body["severity"], body["section"], body["title"])
+        rules[rule_id] = Rule(
+            rule_id,
+            body["severity"],
+            body["section"],
+            body["title"],
+            source=body.get("source", "CLD guidance"),
+            consequence=body.get("consequence", ""),
+        )
     for row in mandatory + not_applicable + expected:
         if row.rule in rules:
             raise SpecError(f"rule id {row.rule!r} is used twice")
@@ -274,7 +286,9 @@ def parse_spec(raw: dict[str, Any]) -> Spec:
             "not_applicable": f"{' / '.join(row.fields)} does not apply here and should be blank",
             "expected": f"{' / '.join(row.fields)} should be {' or '.join(row.values)} here",
         }[row.kind]
-        rules[row.rule] = Rule(row.rule, row.severity, row.section, title)
+        # Annex A's mandatory fields get DHSC's "missing" data quality code when blank.
+        consequence = "DHSC flags" if row.kind == "mandatory" else ""
+        rules[row.rule] = Rule(row.rule, row.severity, row.section, title, consequence=consequence)
 
     key = _need(raw, "event_key", "spec")
     spec = Spec(
@@ -297,6 +311,7 @@ def parse_spec(raw: dict[str, Any]) -> Spec:
         event_key_common=tuple(key["common"]),
         event_key_by_type={k: tuple(v) for k, v in key["by_event_type"].items()},
         summary_counts=tuple(tuple(c) for c in raw.get("summary_counts", [])),
+        dlp=dict(_need(raw, "dlp", "spec")),
         _by_name=by_name,
     )
     for names in (

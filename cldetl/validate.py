@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cldetl.checks import dates, file_level, headers, lists, outcome, privacy, rows, types
+from cldetl.checks import (
+    dates,
+    file_level,
+    headers,
+    lists,
+    outcome,
+    portal,
+    privacy,
+    rows,
+    types,
+)
 from cldetl.checks.context import CheckContext
 from cldetl.csvfile import CldTable, read_cld_csv
 from cldetl.findings import FindingSink, ValidationReport
 from cldetl.spec import Spec, load_spec
 
-CHECKS = (headers, types, lists, rows, dates, outcome, privacy, file_level)
+CHECKS = (portal, headers, types, lists, rows, dates, outcome, privacy, file_level)
 
 
 def validate(
@@ -36,13 +46,14 @@ def validate(
     table = source if isinstance(source, CldTable) else read_cld_csv(source)
     sink = FindingSink(spec, table.lines, column_order=spec.headers)
     ctx = CheckContext(spec=spec, table=table, sink=sink, monthly=monthly)
-    for check in CHECKS:
+    # A file over the DLP's size limit is not read: only its size (and BOM) is reported.
+    for check in (portal,) if table.too_large else CHECKS:
         check.check(ctx)
     return ValidationReport(
         file=table.path,
         rows=table.rows,
         findings=sink.frame(),
-        counts=file_level.summary_counts(ctx),
+        counts={} if table.too_large else file_level.summary_counts(ctx),
         encoding=table.encoding,
         monthly=monthly,
         header=table.header,

@@ -194,9 +194,23 @@ def validate_rows(tmp_path):
     """validate_rows(rows, header=None, monthly=False) -> ValidationReport of those rows."""
     from cldetl.validate import validate
 
-    def run(rows, header=None, monthly=False):
+    def run(rows, header=None, monthly=False, bom=False, gzip_file=False, max_bytes=None):
+        """`bom` starts the file with a UTF-8 byte order mark, `gzip_file` compresses it,
+        `max_bytes` patches the DLP's size limits to (uncompressed, gzipped) bytes."""
+        import gzip
+        from unittest import mock
+
         path = write_rows(tmp_path / "cld.csv", rows, header)
-        return validate(path, monthly=monthly)
+        if bom:
+            path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+        if gzip_file:
+            target = tmp_path / "cld.csv.gz"
+            target.write_bytes(gzip.compress(path.read_bytes(), mtime=0))
+            path = target
+        if max_bytes is None:
+            return validate(path, monthly=monthly)
+        with mock.patch("cldetl.csvfile.dlp_limits", return_value=tuple(max_bytes)):
+            return validate(path, monthly=monthly)
 
     return run
 

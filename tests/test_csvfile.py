@@ -47,7 +47,9 @@ def test_utf8_with_bom_and_crlf_as_excel_saves(tmp_path):
     assert list(table.lines) == [2, 3]
     assert table.frame["Gender"].tolist() == ["Female", "F"]
     assert table.frame["Reporting Period End Date"].tolist() == ["30/09/2025"] * 2  # no '\r'
-    assert rule_lines(validate(path)) == [(3, "list.value")]
+    assert table.bom
+    # The BOM is read, and reported: the DLP rejects it.
+    assert rule_lines(validate(path)) == [(1, "dlp.bom"), (3, "list.value")]
 
 
 def test_windows_1252_is_read_and_reported(tmp_path):

@@ -222,6 +222,8 @@ def test_rule_catalogue():
         "outcome",
         "privacy",
         "file",
+        "dlp",
+        "national",
     }
 
 

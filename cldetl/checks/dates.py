@@ -122,7 +122,9 @@ def _period(ctx: CheckContext):
             column="Reporting Period End Date",
             value=end_text,
         )
-    expected_start = end + pd.Timedelta(days=1) - pd.DateOffset(months=12)
+    # From the first of the end month back 11 months: no day past the end is computed, so an
+    # end of 31/12/9999 cannot overflow.
+    expected_start = end.replace(day=1) - pd.DateOffset(months=11)
     if end.is_month_end and start != expected_start:
         ctx.sink.file(
             "period.twelve_months",

@@ -47,8 +47,11 @@ def check(ctx: CheckContext) -> None:
                 column=name,
                 line=1,
             )
+    keys: dict[str, list[str]] = {}
+    for h in dict.fromkeys(header):
+        keys.setdefault(header_key(h), []).append(h)
     for name in missing:
-        near = [h for h in header if header_key(h) == header_key(name) and h != name]
+        near = [h for h in keys.get(header_key(name), []) if h != name]
         hint = f" The header has '{near[0]}': rename it to '{name}'." if near else ""
         sink.file(
             "header.missing",

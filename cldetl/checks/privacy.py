@@ -16,9 +16,18 @@ DESCRIPTION_PATTERNS = {
 }
 
 
-def _strings(column):
+# numpy's row-wise kernels need fixed-width strings, as wide as the longest value: one 1 MB
+# identifier would make every row 4 MB. Identifiers up to this width go through numpy; longer
+# ones (rare, and already wrong) are compared one by one.
+WIDTH = 64
+
+
+def _strings(column, width: int | None = None):
     """A text column as a fixed-width numpy string array, for numpy's row-wise kernels."""
-    return column.astype(object).fillna("").to_numpy(dtype="U")
+    text = column.astype("string[pyarrow]").fillna("")
+    if width is not None and (text.str.len().max() or 0) > width:
+        text = text.str.slice(0, width)  # in Arrow: no Python call per row
+    return text.to_numpy(dtype="U")
 
 
 def _contains(hay, pin, rows):
@@ -77,13 +86,33 @@ def _needles(ctx: CheckContext) -> list[tuple[str, object, object, bool]]:
         squeezed = ctx.column("Postcode").str.upper().str.replace(" ", "", regex=False)
         full = squeezed.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}").fillna(False)
         full &= ~squeezed.isin(["ZZ993VZ", "ZZ993CZ"])
-        needles.append(("postcode", _strings(squeezed), full.astype(bool), True))
+        needles.append(("postcode", squeezed, full.astype(bool), True))
     for part in ("First Name", "Last Name"):
         if part in ctx.present:
             person = ctx.column(part).str.upper().str.strip()
             long_enough = person.str.len().ge(NAME_MIN_LENGTH).fillna(False).astype(bool)
-            needles.append((part.lower(), _strings(person), long_enough, False))
+            needles.append((part.lower(), person, long_enough, False))
     return needles
+
+
+def _pins(pin):
+    """A needle as numpy strings (date forms already are), cut one past WIDTH: a longer needle
+    cannot be inside an identifier of at most WIDTH characters."""
+    import numpy as np
+
+    return pin if isinstance(pin, np.ndarray) else _strings(pin, WIDTH + 1)
+
+
+def _contains_long(ident, pin, rows):
+    """Row by row, for the few identifiers longer than WIDTH."""
+    import pandas as pd
+
+    found = pd.Series(False, index=rows.index)
+    for i in rows[rows].index:
+        needle = pin[rows.index.get_loc(i)] if not hasattr(pin, "iloc") else pin.loc[i]
+        needle = "" if needle is None or needle is pd.NA else str(needle)
+        found.loc[i] = bool(needle) and needle in str(ident.loc[i])
+    return found
 
 
 def _identifier(ctx: CheckContext, name: str, needles) -> None:
@@ -91,10 +120,14 @@ def _identifier(ctx: CheckContext, name: str, needles) -> None:
     filled = ~ctx.blank(name)
     # Identifiers hold no spaces (a space is a type.alphanumeric error), so the postcode,
     # compared without its space, is looked for in the identifier as it is.
-    hay = _strings(ident)
+    short = ident.str.len().le(WIDTH).fillna(True).astype(bool)
+    hay = _strings(ident.where(short, ""))
+    long_rows = filled & ~short
     found: dict[str, object] = {}
     for what, pin, applies, _squeeze in needles:
-        hit = _contains(hay, pin, filled & applies)
+        hit = _contains(hay, _pins(pin), filled & applies & short)
+        if long_rows.any():
+            hit = hit | _contains_long(ident, pin, long_rows & applies)
         found[what] = hit if what not in found else found[what] | hit
     for what, mask in found.items():
         ctx.sink.rows(
