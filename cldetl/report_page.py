@@ -316,7 +316,9 @@ def file_facts(table: CldTable) -> dict[str, Any]:
             except ValueError:
                 pass
         facts[key] = value
-    facts["authority"] = f"LA {facts['la_code']}" if facts["la_code"] else "Authority not stated"
+    facts["authority"] = (
+        f"LA code {facts['la_code']}" if facts["la_code"] else "Authority not stated"
+    )
     return facts
 
 
@@ -445,3 +447,34 @@ def write_report(
     with open_private(book_path) as handle:
         write_workbook(handle, summary=summary, tables=blocks, findings=rows)
     return [page_path, book_path, *written]
+
+
+def write_run_report(
+    out_dir: str | Path,
+    *,
+    mapping: Any,
+    period: Any,
+    result: Any,
+    table: CldTable,
+    report: ValidationReport,
+    run_date: Any,
+    comparison: Any = None,
+    technical_appendix: bool = False,
+) -> list[Path]:
+    """`write_report` for a run of the pipeline: authority and LA code from the mapping's
+    metadata, the period's start and end, and the transform's unmapped codes and
+    reconciliation (`TransformResult.unmapped`, `.reconciliation`)."""
+    return write_report(
+        out_dir,
+        table=table,
+        report=report,
+        authority=mapping.metadata.la_name,
+        la_code=mapping.metadata.la_code,
+        period_start=period.start,
+        period_end=period.end,
+        run_date=run_date,
+        unmapped=result.unmapped,
+        reconciliation=result.reconciliation,
+        comparison=comparison,
+        technical_appendix=technical_appendix,
+    )

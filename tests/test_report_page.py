@@ -361,3 +361,51 @@ def test_warnings_only_are_amber(tmp_path):
     assert report.errors == 0 and report.warnings
     assert 'class="status status-amber"' in page
     assert f"{report.warnings} warning(s) to review before submitting." in page
+
+
+def test_a_run_of_the_pipeline_reports_the_mappings_authority_and_the_transforms_accounts(
+    tmp_path,
+):
+    """write_run_report takes the pieces a pipeline run has (mapping, period, transform
+    result), so wiring it into `cldetl run` is one call."""
+    from cldetl.csvfile import read_cld_csv
+    from cldetl.report_page import write_run_report
+    from cldetl.validate import validate
+
+    table = read_cld_csv(write_sample(tmp_path / "cld.csv", {}))
+    files = write_run_report(
+        tmp_path / "report",
+        mapping=SimpleNamespace(metadata=SimpleNamespace(la_name="Eastmoor", la_code="990")),
+        period=SimpleNamespace(start=date(2024, 10, 1), end=date(2025, 9, 30)),
+        result=SimpleNamespace(unmapped=UNMAPPED, reconciliation=RECONCILIATION),
+        table=table,
+        report=validate(table),
+        run_date=date(2025, 10, 14),
+    )
+    page = files[0].read_text(encoding="utf-8")
+    assert 'id="authority">Eastmoor (LA code 990)' in page
+    assert "Source codes the mapping has no CLD value for." in page
+    assert '<td class="n">40</td>' in page
+
+
+def test_cldetl_validate_report_writes_the_report_from_the_file_alone(tmp_path):
+    """`cldetl validate FILE --report DIR`: LA code and period come from the file's columns;
+    Great Expectations is not run (nor imported) unless --technical-appendix is given."""
+    import subprocess
+    import sys
+
+    path = write_sample(tmp_path / "cld.csv", {2: {"Gender": HOSTILE_GENDER}})
+    code = (
+        "import sys; from cldetl.cli import cli\n"
+        "try:\n"
+        f'    cli(["validate", {str(path)!r}, "--report", {str(tmp_path / "r")!r}])\n'
+        "except SystemExit as exit:\n"
+        "    print('exit', exit.code, 'great_expectations' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "exit 1 False"
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["findings.xlsx", "report.html"]
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert 'id="authority">LA code 999</dd>' in page
+    assert 'id="period">1 October 2024 to 30 September 2025' in page
+    assert HOSTILE_GENDER not in page
