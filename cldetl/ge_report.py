@@ -26,24 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cldetl.errors import UsageError
-from cldetl.ge_run import (
-    DOCS_DIRNAME,
-    Agreement,
-    GeRun,
-    Outcome,
-    agreement,
-    native_count,
-    run_ge,
-)
-from cldetl.ge_suite import (
-    AGE_COLUMN,
-    LIST_RULES,
-    Literal,
-    SuitePlan,
-    build_suite,
-    dnf,
-    ge_frame,
-)
+from cldetl.ge_run import DOCS_DIRNAME, Agreement, GeRun, agreement, native_count, run_ge
+from cldetl.ge_suite import SuitePlan, build_suite, ge_frame
 from cldetl.report_files import lock_down, private_dir, write_private
 
 if TYPE_CHECKING:
@@ -51,19 +35,7 @@ if TYPE_CHECKING:
     from cldetl.findings import ValidationReport
     from cldetl.spec import Spec
 
-__all__ = [
-    "AGE_COLUMN",
-    "LIST_RULES",
-    "GeReport",
-    "Literal",
-    "Outcome",
-    "agreement",
-    "build_ge_report",
-    "build_suite",
-    "dnf",
-    "offline_page",
-    "write_ge_report",
-]
+__all__ = ["GeReport", "build_ge_report", "make_offline", "offline_page", "write_ge_report"]
 
 DOCS_MARKER = ".cldetl-ge-report"
 INDEX_PAGE = "index.html"

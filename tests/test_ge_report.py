@@ -1,4 +1,5 @@
-"""The Great Expectations report: a suite generated from the spec, and GE agreeing with native.
+"""The Great Expectations appendix: a suite generated from the spec (ge_suite), GE agreeing with
+native (ge_run), and pages that render offline and never show markup from the file (ge_report).
 
 The pure tests check the suite generation (which expectation each spec rule becomes, and that
 each rule's `when` condition, rewritten for GE as an OR of ANDs, selects exactly the rows the
@@ -26,16 +27,9 @@ from hypothesis import strategies as st
 
 from cldetl.conditions import AgeBetween, FieldBlank, FieldIn, evaluate, walk
 from cldetl.errors import UsageError
-from cldetl.ge_report import (
-    AGE_COLUMN,
-    LIST_RULES,
-    Literal,
-    Outcome,
-    agreement,
-    build_suite,
-    dnf,
-    write_ge_report,
-)
+from cldetl.ge_report import write_ge_report
+from cldetl.ge_run import Outcome, agreement
+from cldetl.ge_suite import AGE_COLUMN, LIST_RULES, Literal, build_suite, dnf
 from cldetl.spec import load_spec
 from tests.conftest import (
     ASSESSMENT,
