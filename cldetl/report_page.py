@@ -16,7 +16,6 @@ seconds, while the page and workbook for a 30-row file take a fraction of one.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -147,10 +146,14 @@ def _period_label(period: Any) -> str:
     return format_date(period)
 
 
-def _cells(values: list[Any]) -> list[str]:
+def cells(values: list[Any]) -> list[str]:
+    """Values as the page shows them: missing as blank, numbers with thousands separators,
+    flags as 'check' or blank."""
+    from pandas import NA
+
     out = []
     for v in values:
-        if v is None or (isinstance(v, float) and v != v):
+        if v is None or v is NA or (isinstance(v, float) and v != v):
             out.append("")
         elif isinstance(v, bool):
             out.append("check" if v else "")
@@ -176,7 +179,7 @@ def shown_table(frame: pd.DataFrame | None, limit: int = TABLE_ROWS) -> ShownTab
         i for i, c in enumerate(head.columns) if pd.api.types.is_numeric_dtype(head[c].dtype)
     }
     texts = {
-        c: clean_text(pd.Series(_cells(head[c].tolist()), dtype=object), CELL_CHARS)
+        c: clean_text(pd.Series(cells(head[c].tolist()), dtype=object), CELL_CHARS)
         for c in head.columns
     }
     rows = [list(r) for r in zip(*(texts[c].tolist() for c in head.columns), strict=True)]
@@ -199,12 +202,12 @@ def event_counts(table: CldTable, comparison: Any, current_label: str) -> EventC
 
     if comparison is None or getattr(comparison, "by_event_type", None) is None:
         if "Event Type" in table.frame.columns:
-            counts = Counter(table.frame["Event Type"].astype(str).tolist())
+            counts = table.frame["Event Type"].value_counts(sort=True)
         else:
-            counts = Counter()
+            counts = pd.Series(dtype="int64")
         frame = pd.DataFrame(
-            {"event_type": list(counts), "current": list(counts.values())}
-        ).sort_values("current", ascending=False)
+            {"event_type": counts.index.astype(str), "current": counts.to_numpy(dtype="int64")}
+        )
         chart = bar_chart(
             "Events by event type",
             frame["event_type"].tolist(),
@@ -275,7 +278,7 @@ def rule_findings(rows: pd.DataFrame, report: ValidationReport, spec: Spec) -> l
         table_rows = (
             []
             if sample is None
-            else [_cells(list(r)) for r in listed.itertuples(index=False, name=None)]
+            else [cells(list(r)) for r in listed.itertuples(index=False, name=None)]
         )
         out.append(
             RuleFindings(

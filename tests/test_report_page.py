@@ -409,3 +409,10 @@ def test_cldetl_validate_report_writes_the_report_from_the_file_alone(tmp_path):
     assert 'id="authority">LA code 999</dd>' in page
     assert 'id="period">1 October 2024 to 30 September 2025' in page
     assert HOSTILE_GENDER not in page
+
+
+def test_cells_show_missing_values_blank_numbers_grouped_and_flags_as_check():
+    from cldetl.report_page import cells
+
+    values = [pd.NA, None, float("nan"), 1234, 2.5, True, False, "x"]
+    assert cells(values) == ["", "", "", "1,234", "2.5", "check", "", "x"]
