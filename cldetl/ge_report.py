@@ -110,7 +110,13 @@ class GeReport:
         return [a for a in self.agreements.values() if not a.agrees]
 
 
-def build_ge_report(table: CldTable, report: ValidationReport, out_dir: str | Path) -> GeReport:
+def build_ge_report(
+    table: CldTable,
+    report: ValidationReport,
+    out_dir: str | Path,
+    *,
+    back_link: str | None = None,
+) -> GeReport:
     """`write_ge_report`, returning the suite plan, GE's outcomes and the agreement as well."""
     from cldetl.spec import load_spec
 
@@ -128,14 +134,22 @@ def build_ge_report(table: CldTable, report: ValidationReport, out_dir: str | Pa
         lock_down(docs_dir)
     agreements = agreement(run.outcomes, report.findings)
     index = out / INDEX_PAGE
-    write_private(index, render_index(spec, table, report, plan, run, agreements, out))
+    page = render_index(spec, table, report, plan, run, agreements, out, back_link)
+    write_private(index, page)
     return GeReport(index, plan, run, agreements)
 
 
-def write_ge_report(table: CldTable, report: ValidationReport, out_dir: str | Path) -> Path:
+def write_ge_report(
+    table: CldTable,
+    report: ValidationReport,
+    out_dir: str | Path,
+    *,
+    back_link: str | None = None,
+) -> Path:
     """Build the suite from the spec, validate `table.frame` with GE, build offline Data Docs
-    into `out_dir/great_expectations/` and write `out_dir/index.html`; return the index path."""
-    return build_ge_report(table, report, out_dir).index
+    into `out_dir/great_expectations/` and write `out_dir/index.html`; return the index path.
+    `back_link`: a relative link from the index to the report it is the appendix of."""
+    return build_ge_report(table, report, out_dir, back_link=back_link).index
 
 
 # --- The index page ----------------------------------------------------------------------------
@@ -155,6 +169,7 @@ def render_index(
     run: GeRun,
     agreements: dict[tuple, Agreement],
     out_dir: Path,
+    back_link: str | None = None,
 ) -> str:
     """The appendix's index page: GE's verdicts beside the native findings, rule by rule.
 
@@ -236,4 +251,5 @@ def render_index(
         expectations=expectations,
         native_only=native_only,
         skipped=plan.skipped,
+        back_link=back_link,
     )

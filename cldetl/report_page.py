@@ -384,7 +384,7 @@ def write_report(
     if technical_appendix:
         from cldetl.ge_report import write_ge_report
 
-        index = write_ge_report(table, report, out / TECHNICAL_DIR)
+        index = write_ge_report(table, report, out / TECHNICAL_DIR, back_link="../" + REPORT_PAGE)
         technical_link = index.relative_to(out.resolve()).as_posix()
         written.append(index)
 

@@ -414,6 +414,7 @@ def test_index_page_names_the_file_rules_and_links_the_data_docs(ge_run):
     for rule in ("type.nhs_number", "file.duplicate_event"):
         assert rule in text  # listed as native only
     assert "native only" in text
+    assert "Back to the report" not in text  # written alone, it is no report's appendix
     assert f"on {len(result.agreements)} of {len(result.agreements)} mirrored" in text
     assert result.run.validation_page is not None and result.run.validation_page.exists()
     assert result.run.docs_index is not None and result.run.docs_index.exists()
@@ -462,7 +463,8 @@ def test_a_relative_report_folder_works(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "report" / "findings.xlsx").is_file()
     page = (tmp_path / "out" / "report" / "report.html").read_text(encoding="utf-8")
     assert 'href="technical/index.html"' in page
-    assert (tmp_path / "out" / "report" / "technical" / "index.html").is_file()
+    appendix = (tmp_path / "out" / "report" / "technical" / "index.html").read_text()
+    assert '<a href="../report.html">Back to the report</a>' in appendix
 
 
 @pytest.mark.slow
