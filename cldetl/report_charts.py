@@ -8,8 +8,11 @@ text on the page, and adds no dependency.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from cldetl.report_findings import CONTROL_CHARACTERS
 
 # One colour per series, in order (previous period grey, current period blue): readable in
 # greyscale print too, as the fills differ in lightness.
@@ -22,6 +25,7 @@ PLOT_WIDTH = 360
 VALUE_WIDTH = 70
 LEGEND_ROW = 16
 LABEL_CHARS = 34
+CONTROL = re.compile(CONTROL_CHARACTERS)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class BarChart:
 
 
 def _short(label: str) -> str:
+    """A category label fit for one line: control characters replaced, long ones cut."""
+    label = CONTROL.sub("?", label)
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "\u2026"
 
 

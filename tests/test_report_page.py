@@ -416,3 +416,13 @@ def test_cells_show_missing_values_blank_numbers_grouped_and_flags_as_check():
 
     values = [pd.NA, None, float("nan"), 1234, 2.5, True, False, "x"]
     assert cells(values) == ["", "", "", "1,234", "2.5", "check", "", "x"]
+
+
+def test_chart_labels_are_one_short_line_and_bars_scale_to_the_largest_value():
+    from cldetl.report_charts import LABEL_CHARS, PLOT_WIDTH, bar_chart
+
+    chart = bar_chart("t", ["Service\x1b[2J" + "x" * 80, "Review"], {"a": [10, 5], "b": [None, 20]})
+    first, second = chart.groups
+    assert "\x1b" not in first.label and len(first.label) == LABEL_CHARS
+    assert [b.width for b in first.bars] == [PLOT_WIDTH / 2]  # None draws no bar
+    assert [b.width for b in second.bars] == [PLOT_WIDTH / 4, PLOT_WIDTH]
