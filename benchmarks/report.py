@@ -7,8 +7,8 @@ is counted, as in a real run), optionally with the Great Expectations technical 
   (a) the 30-row sample (examples/sample), page and workbook: the target is under 3 s;
   (b) the same with `technical_appendix=True` (Great Expectations: opt-in because it is slow);
   (c) a generated file (benchmarks/_generate.py) of --rows rows, with --defect-rate of its rows
-      given a near-miss Gender ('female'), so the page samples and the workbook lists that many
-      findings.
+      (10% and 100% by default) given a near-miss Gender ('female'), so the page samples and
+      the workbook lists that many findings.
 
     python benchmarks/report.py                                     # 30 rows and 1,000,000
     python benchmarks/report.py --rows 100000 --repeat 1 --no-appendix
@@ -157,7 +157,7 @@ def render(results: dict, command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000])
-    parser.add_argument("--defect-rate", type=float, default=0.1)
+    parser.add_argument("--defect-rate", type=float, nargs="*", default=[0.1, 1.0])
     parser.add_argument("--repeat", type=int, default=3, help="repeats of the 30-row runs")
     parser.add_argument("--no-appendix", action="store_true")
     parser.add_argument("--out", help="update this markdown file's Report section")
@@ -183,13 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"30 rows with the GE appendix: {appendix['seconds']:.2f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="cldetl_report_bench_") as folder:
         for rows in args.rows:
-            path = generated_file(rows, args.defect_rate, Path(folder))
-            result = measure(path, False)
-            loads.append(os.getloadavg()[0])
-            label = f"{rows:,} rows, {args.defect_rate:.0%} with a finding"
-            runs.append((label, result))
-            print(f"{label}: {result['seconds']:.2f} s", flush=True)
-            path.unlink()
+            for rate in args.defect_rate:
+                path = generated_file(rows, rate, Path(folder))
+                result = measure(path, False)
+                loads.append(os.getloadavg()[0])
+                label = f"{rows:,} rows, {rate:.0%} with a finding"
+                runs.append((label, result))
+                print(f"{label}: {result['seconds']:.2f} s", flush=True)
+                path.unlink()
     results = {"runs": runs, "appendix": appendix, "loads": loads}
     command = "python benchmarks/report.py " + " ".join(argv or sys.argv[1:])
     block = render(results, command.strip())

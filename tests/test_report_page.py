@@ -426,3 +426,64 @@ def test_chart_labels_are_one_short_line_and_bars_scale_to_the_largest_value():
     assert "\x1b" not in first.label and len(first.label) == LABEL_CHARS
     assert [b.width for b in first.bars] == [PLOT_WIDTH / 2]  # None draws no bar
     assert [b.width for b in second.bars] == [PLOT_WIDTH / 4, PLOT_WIDTH]
+
+
+def _findings_frame(rows):
+    from cldetl.report_findings import FINDING_FIELDS
+
+    frame = pd.DataFrame(rows, columns=list(FINDING_FIELDS))
+    frame["line"] = frame["line"].astype("Int64")
+    return frame
+
+
+def test_the_workbook_continues_on_another_sheet_past_excels_row_limit(monkeypatch):
+    """Excel holds 1,048,576 rows a sheet; more findings continue on 'Findings (2)' and on."""
+    import io
+
+    from openpyxl import load_workbook
+
+    import cldetl.report_workbook as workbook
+
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 2)
+    monkeypatch.setattr(workbook, "CHUNK_ROWS", 1)  # rows streamed in several pieces too
+    rows = [[n, f"E{n}", f"P{n}", "Gender", "list.value", "error", f"m{n}"] for n in range(2, 7)]
+    handle = io.BytesIO()
+    workbook.write_workbook(
+        handle, summary=[("Authority", "X")], tables=[], findings=_findings_frame(rows)
+    )
+    book = load_workbook(io.BytesIO(handle.getvalue()))
+    assert book.sheetnames == ["Summary", "Findings", "Findings (2)", "Findings (3)"]
+    listed = [
+        r for name in book.sheetnames[1:] for r in book[name].iter_rows(min_row=2, values_only=True)
+    ]
+    assert listed == [tuple(r) for r in rows]
+    assert all(book[n]["A1"].value == "Line" and book[n]["A1"].font.b for n in book.sheetnames[1:])
+
+
+def test_workbook_text_round_trips_markup_line_breaks_and_blank_cells():
+    import io
+    import zipfile
+    from xml.dom.minidom import parseString
+
+    from openpyxl import load_workbook
+
+    from cldetl.report_workbook import write_workbook
+
+    rows = [
+        [None, "", "<b>&amp;</b>", None, "file.rule", "warning", "two\nlines \ufffe end "],
+        [3, " x", "=1+1", "Gender", "list.value", "error", "-5"],
+    ]
+    handle = io.BytesIO()
+    write_workbook(handle, summary=[], tables=[], findings=_findings_frame(rows))
+    with zipfile.ZipFile(io.BytesIO(handle.getvalue())) as archive:
+        for name in archive.namelist():
+            if name.endswith(".xml"):
+                parseString(archive.read(name))  # well-formed
+    sheet = load_workbook(io.BytesIO(handle.getvalue()))["Findings"]
+    values = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert values == [
+        (None, None, "<b>&amp;</b>", None, "file.rule", "warning", "two\nlines ? end "),
+        (3, " x", "=1+1", "Gender", "list.value", "error", "-5"),
+    ]
+    assert sheet["C3"].data_type == "s" and sheet["C3"].quotePrefix
+    assert sheet["G3"].quotePrefix and not sheet["B3"].quotePrefix
