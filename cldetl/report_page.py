@@ -299,6 +299,24 @@ def rule_findings(rows: pd.DataFrame, report: ValidationReport, spec: Spec) -> l
     return out
 
 
+def _stamp(run_date: Any) -> datetime | None:
+    """The run date as a naive UTC datetime for the workbook's properties, if it is one."""
+    from datetime import UTC
+
+    if isinstance(run_date, str):
+        try:
+            run_date = datetime.fromisoformat(run_date)
+        except ValueError:
+            return None
+    if isinstance(run_date, datetime):
+        if run_date.tzinfo is not None:
+            run_date = run_date.astimezone(UTC).replace(tzinfo=None)
+        return run_date
+    if isinstance(run_date, date):
+        return datetime(run_date.year, run_date.month, run_date.day)
+    return None
+
+
 def file_facts(table: CldTable) -> dict[str, Any]:
     """LA code and reporting period as the file states them (its most common values), for a
     report on a file that did not come from a run (`cldetl validate FILE --report DIR`)."""
@@ -448,7 +466,9 @@ def write_report(
     blocks.append(("Events by event type", counts.table.headers, counts.table.rows))
     book_path = out / WORKBOOK
     with open_private(book_path) as handle:
-        write_workbook(handle, summary=summary, tables=blocks, findings=rows)
+        write_workbook(
+            handle, summary=summary, tables=blocks, findings=rows, stamp=_stamp(run_date)
+        )
     return [page_path, book_path, *written]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cldetl.report_findings import FINDING_FIELDS
@@ -31,6 +32,8 @@ QUOTE_MARKER = "=cldetl-quote-prefix-marker"
 # their escapes differently. (A UTF-8 file cannot hold a lone surrogate.)
 XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f" + "\ufffe\uffff]"
 COLUMN_LETTERS = "ABCDEFG"
+FIXED_STAMP = datetime(1980, 1, 1)  # the earliest time a zip archive records
+TIMES = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 CHUNK_ROWS = 100_000
 # Excel's rows per sheet, less the header row; more findings continue on another sheet.
 SHEET_ROWS = 1_048_575
@@ -81,6 +84,7 @@ def write_workbook(
     summary: list[tuple[str, Any]],
     tables: list[tuple[str, list[str], list[list[Any]]]],
     findings: pd.DataFrame,
+    stamp: datetime | None = None,
 ) -> None:
     """Write the workbook to `handle` (a binary file opened for writing).
 
@@ -88,6 +92,8 @@ def write_workbook(
         summary: (label, value) lines at the top of the Summary sheet (authority, period, ...).
         tables: (title, headers, rows) blocks that follow on the Summary sheet.
         findings: `report_findings.finding_rows` output, one row per finding.
+        stamp: the time recorded in the workbook's properties and archive (default: a fixed
+            date), so that the same inputs give the same bytes.
     """
     from openpyxl import Workbook
 
@@ -121,12 +127,15 @@ def write_workbook(
         ]
         for i in range(parts)
     }
-    _fill_findings(placeholder, handle, sheets)
+    _fill_findings(placeholder, handle, sheets, stamp or FIXED_STAMP)
 
 
-def _fill_findings(placeholder: io.BytesIO, handle: BinaryIO, sheets: dict[str, Any]) -> None:
+def _fill_findings(
+    placeholder: io.BytesIO, handle: BinaryIO, sheets: dict[str, Any], stamp: datetime
+) -> None:
     """Copy the openpyxl workbook to `handle`, writing the findings rows into each findings
-    sheet in place of its marker row.
+    sheet in place of its marker row, with `stamp` as every time it records (openpyxl records
+    the time of saving: the same inputs would never give the same file).
 
     Why not openpyxl's own rows: it serialises cell by cell in Python (about 0.17 ms a finding:
     three minutes for a million). The rows are built here a column at a time with Arrow string
@@ -138,8 +147,14 @@ def _fill_findings(placeholder: io.BytesIO, handle: BinaryIO, sheets: dict[str, 
         zipfile.ZipFile(placeholder) as source,
         zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as target,
     ):
-        for info in source.infolist():
-            data = source.read(info.filename)
+        when = max(stamp, FIXED_STAMP).timetuple()[:6]
+        for original in source.infolist():
+            data = source.read(original.filename)
+            info = zipfile.ZipInfo(original.filename, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if info.filename == "docProps/core.xml":
+                text = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+                data = TIMES.sub(rf"\g<1>{text}\g<2>", data.decode("utf-8")).encode("utf-8")
             if info.filename not in sheets:
                 target.writestr(info, data)
                 continue

@@ -487,3 +487,17 @@ def test_workbook_text_round_trips_markup_line_breaks_and_blank_cells():
     ]
     assert sheet["C3"].data_type == "s" and sheet["C3"].quotePrefix
     assert sheet["G3"].quotePrefix and not sheet["B3"].quotePrefix
+
+
+def test_the_same_inputs_give_byte_identical_reports(tmp_path):
+    """Reruns are compared byte for byte (issue 11): nothing in either file may depend on the
+    time it was written, only on the run date given."""
+    import time
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = make_report(tmp_path / "a")[2]
+    time.sleep(2.1)  # zip archives record times to two seconds
+    second = make_report(tmp_path / "b")[2]
+    for one, other in zip(first, second, strict=True):
+        assert one.read_bytes() == other.read_bytes(), one.name
