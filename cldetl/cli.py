@@ -160,7 +160,13 @@ def mapping_docs() -> None:
     "--report",
     "report_dir",
     type=click.Path(file_okay=False, path_type=str),
-    help="Also write an HTML report (Great Expectations Data Docs and summary) to this folder.",
+    help="Also write the report (report.html, findings.xlsx) to this folder.",
+)
+@click.option(
+    "--technical-appendix",
+    is_flag=True,
+    help="With --report: also cross-check with Great Expectations and write its Data Docs "
+    "into the report's technical/ folder (slow: GE takes seconds to load).",
 )
 @click.option(
     "--monthly", is_flag=True, help="The authority submits monthly: any month end is fine."
@@ -173,7 +179,14 @@ def mapping_docs() -> None:
     help="Example findings shown per rule in the text report.",
 )
 @verbose_option
-def validate(file: str, fmt: str, report_dir: str | None, monthly: bool, examples: int) -> None:
+def validate(
+    file: str,
+    fmt: str,
+    report_dir: str | None,
+    technical_appendix: bool,
+    monthly: bool,
+    examples: int,
+) -> None:
     """Check a CLD CSV FILE as the national portal does.
 
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 the file cannot be read.
@@ -195,10 +208,19 @@ def validate(file: str, fmt: str, report_dir: str | None, monthly: bool, example
 
         print_report(report, load_spec(), Console(highlight=False), examples=examples)
     if report_dir:
-        from cldetl.ge_report import write_ge_report
+        from datetime import UTC, datetime
 
-        index = write_ge_report(table, report, report_dir)
-        click.echo(f"HTML report: {index}", err=fmt == "json")
+        from cldetl.report_page import file_facts, write_report
+
+        written = write_report(
+            report_dir,
+            table=table,
+            report=report,
+            run_date=datetime.now(UTC).replace(microsecond=0),
+            technical_appendix=technical_appendix,
+            **file_facts(table),
+        )
+        click.echo(f"HTML report: {written[0]}", err=fmt == "json")
     sys.exit(EXIT_DATA_ERRORS if report.errors else EXIT_OK)
 
 

@@ -1,4 +1,5 @@
-"""The Great Expectations report: a suite generated from the spec, and GE agreeing with native.
+"""The Great Expectations appendix: a suite generated from the spec (ge_suite), GE agreeing with
+native (ge_run), and pages that render offline and never show markup from the file (ge_report).
 
 The pure tests check the suite generation (which expectation each spec rule becomes, and that
 each rule's `when` condition, rewritten for GE as an OR of ANDs, selects exactly the rows the
@@ -9,12 +10,15 @@ native number of findings for that rule and column.
 
 from __future__ import annotations
 
+import builtins
 import os
+import re
 import socket
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -23,16 +27,9 @@ from hypothesis import strategies as st
 
 from cldetl.conditions import AgeBetween, FieldBlank, FieldIn, evaluate, walk
 from cldetl.errors import UsageError
-from cldetl.ge_report import (
-    AGE_COLUMN,
-    LIST_RULES,
-    Literal,
-    Outcome,
-    agreement,
-    build_suite,
-    dnf,
-    write_ge_report,
-)
+from cldetl.ge_report import write_ge_report
+from cldetl.ge_run import Outcome, agreement
+from cldetl.ge_suite import AGE_COLUMN, LIST_RULES, Literal, build_suite, dnf
 from cldetl.spec import load_spec
 from tests.conftest import (
     ASSESSMENT,
@@ -279,7 +276,10 @@ def test_the_rewrite_drops_impossible_alternatives():
 
 
 def test_importing_the_module_does_not_import_great_expectations():
-    code = "import sys, cldetl.ge_report; print('great_expectations' in sys.modules)"
+    code = (
+        "import sys, cldetl.ge_report, cldetl.ge_run, cldetl.ge_suite, cldetl.report_page; "
+        "print('great_expectations' in sys.modules)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -300,6 +300,7 @@ def test_a_folder_not_written_by_cldetl_is_not_overwritten(tmp_path):
 
 # --- Running Great Expectations ----------------------------------------------------------------
 
+HOSTILE_GENDER = "<img src=x onerror=alert(1)>"
 DEFECTS = {
     # Each row below has known problems; the comment names the native rule(s) it triggers.
     "bad_list_value": row(Gender="Femal"),  # list.value
@@ -324,6 +325,7 @@ DEFECTS = {
     "carer_psr": row(UNPAID_CARER, **{"Primary Support Reason": "Mental health support"}),
     "by_association_with_event": row(CARER_BY_ASSOCIATION, **{"Event Reference": "X1"}),
     "bad_cost": row(**{"Unit Cost": "£24.50"}),  # type.numeric
+    "markup_gender": row(Gender=HOSTILE_GENDER),  # list.value; never raw in any page
 }
 VALID = [
     row(),
@@ -336,6 +338,11 @@ VALID = [
     row(CARER_BY_ASSOCIATION),
 ]
 FILE_NAME = "cld <return> & 'q2'.csv"  # escaped on the index page
+RESOURCE = re.compile(
+    r"""(?:src|href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//"""
+    r"""|url\(\s*["']?\s*(?:https?:)?//|@import""",
+    re.I,
+)
 
 
 def _no_network(*args, **kwargs):
@@ -387,7 +394,7 @@ def test_ge_unexpected_counts_equal_native_findings_for_every_mirrored_rule(ge_r
         (("type.numeric",), "Unit Cost"),
     }
     assert expected_keys <= set(seen)
-    assert seen[(LIST_RULES, "Gender")].ge == 2  # 'Femal' and 'female'
+    assert seen[(LIST_RULES, "Gender")].ge == 3  # 'Femal', 'female' and the markup
     assert seen[(("mandatory.delivery_mechanism",), "Delivery Mechanism")].ge == 2
     # Every native finding of a mirrored rule is covered by some expectation's key.
     mirrored = report.findings[report.findings["rule"].isin(result.plan.mirrored_rules)]
@@ -400,13 +407,14 @@ def test_index_page_names_the_file_rules_and_links_the_data_docs(ge_run):
     report, result = ge_run
     index = result.index
     text = index.read_text(encoding="utf-8")
-    assert "cld &lt;return&gt; &amp; &#x27;q2&#x27;.csv" in text
+    assert "cld &lt;return&gt; &amp; &#39;q2&#39;.csv" in text
     assert "<return>" not in text
     for rule in report.findings["rule"].unique():
         assert f"<code>{rule}</code>" in text
     for rule in ("type.nhs_number", "file.duplicate_event"):
         assert rule in text  # listed as native only
     assert "native only" in text
+    assert "Back to the report" not in text  # written alone, it is no report's appendix
     assert f"on {len(result.agreements)} of {len(result.agreements)} mirrored" in text
     assert result.run.validation_page is not None and result.run.validation_page.exists()
     assert result.run.docs_index is not None and result.run.docs_index.exists()
@@ -440,13 +448,102 @@ def test_report_files_are_owner_only_and_keep_personal_values_out_of_data_docs(g
 
 @pytest.mark.slow
 def test_a_relative_report_folder_works(tmp_path, monkeypatch):
-    """`cldetl validate FILE --report out/report` as users type it (GE needs absolute paths)."""
+    """`cldetl validate FILE --report out/report --technical-appendix` as users type it (GE
+    needs absolute paths)."""
     from click.testing import CliRunner
 
     from cldetl.cli import cli
 
     monkeypatch.chdir(tmp_path)
     sample = Path(__file__).parent.parent / "examples" / "sample" / "cld_sample_2025q3.csv"
-    result = CliRunner().invoke(cli, ["validate", str(sample), "--report", "out/report"])
+    args = ["validate", str(sample), "--report", "out/report", "--technical-appendix"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "report" / "index.html").is_file()
+    assert (tmp_path / "out" / "report" / "report.html").is_file()
+    assert (tmp_path / "out" / "report" / "findings.xlsx").is_file()
+    page = (tmp_path / "out" / "report" / "report.html").read_text(encoding="utf-8")
+    assert 'href="technical/index.html"' in page
+    appendix = (tmp_path / "out" / "report" / "technical" / "index.html").read_text()
+    assert '<a href="../report.html">Back to the report</a>' in appendix
+
+
+@pytest.mark.slow
+def test_every_page_renders_offline_and_no_page_shows_markup_from_the_file(ge_run):
+    """GE's Data Docs load Bootstrap and jQuery from CDNs: cldetl removes every remote
+    reference and links its own stylesheet; a Gender holding markup never appears raw."""
+    _, result = ge_run
+    out = result.index.parent
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) >= 4  # our index, GE's home, suite and validation result pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not RESOURCE.search(text), (page, RESOURCE.search(text).group(0))
+        assert "<script" not in text.lower(), page
+        assert HOSTILE_GENDER not in text, page
+        assert "onerror=alert" not in text.replace("onerror=alert(1)&gt;", ""), page
+        if page != result.index:
+            assert "cldetl-offline.css" in text, page
+    assert (out / "great_expectations" / "cldetl-offline.css").is_file()
+    validation = result.run.validation_page.read_text(encoding="utf-8")
+    assert "value with markup or control characters, not shown" in validation
+
+
+def test_offline_page_removes_remote_resources_and_links_the_local_stylesheet():
+    from cldetl.ge_report import offline_page
+
+    page = (
+        '<html><head><link rel="stylesheet" href="https://cdn.example/bootstrap.css">'
+        "<link href='//cdn.example/fa.css' rel=stylesheet>"
+        '<script src="https://code.jquery.com/jquery.js"></script>'
+        "<script>$(function () { x(); });</script>"
+        "<style>@import url(https://fonts.example/a.css); .a { background: url(http://x/y.png) }"
+        '</style></head><body><a href="https://greatexpectations.io">GX</a>'
+        '<img src="http://x/y.png"><a href="validations/a.html">local</a></body></html>'
+    )
+    text = offline_page(page, "../cldetl-offline.css")
+    assert not RESOURCE.search(text)
+    assert "http" not in text
+    assert "<script" not in text
+    assert '<a href="validations/a.html">local</a>' in text
+    assert '<link rel="stylesheet" href="../cldetl-offline.css">\n</head>' in text
+
+
+def test_great_expectations_analytics_are_off_before_it_is_imported(monkeypatch):
+    """GX_ANALYTICS_ENABLED is read when great_expectations is imported: it must be set first."""
+    from cldetl.ge_run import _import_gx
+
+    seen = []
+    real_import = builtins.__import__
+
+    def spy(name, *args, **kwargs):
+        if name == "great_expectations":
+            seen.append(os.environ.get("GX_ANALYTICS_ENABLED"))
+            return SimpleNamespace(name="stand-in")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delenv("GX_ANALYTICS_ENABLED", raising=False)
+    monkeypatch.setattr(builtins, "__import__", spy)
+    assert _import_gx().name == "stand-in"
+    assert seen == ["false"]
+
+
+def test_only_the_function_that_switches_analytics_off_imports_great_expectations_first():
+    """Every GE import in cldetl is in ge_run.py, and `run_ge` calls `_import_gx` before any
+    other GE import (the others are in functions that run_ge calls afterwards)."""
+    import inspect
+
+    import cldetl
+    from cldetl import ge_run
+
+    package = Path(cldetl.__file__).parent
+    importing = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if re.search(r"^\s*(?:import|from)\s+great_expectations", path.read_text(), re.M)
+    }
+    assert importing == {"ge_run.py"}
+    source = inspect.getsource(ge_run.run_ge)
+    first_gx = source.index("gx = _import_gx()")
+    assert first_gx < source.index("import great_expectations")
+    imports = re.findall(r"^\s*(?:import|from) great_expectations", inspect.getsource(ge_run), re.M)
+    assert len(imports) == 1 + 2 + 1  # _import_gx, run_ge (after it), _ge_condition (from run_ge)
