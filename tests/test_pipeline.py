@@ -240,3 +240,45 @@ def test_output_files_are_never_world_readable_even_with_a_loose_umask(database,
     for path in (tmp_path / "out").rglob("*"):
         if not path.is_symlink():
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_two_periods_in_one_folder_stay_whole_and_the_second_compares_with_the_first(
+    database, tmp_path
+):
+    import json
+
+    from cldetl.history import verify_run
+
+    out = tmp_path / "out"
+    june = run(MAPPING_PATH, out, date(2025, 6, 30))
+    september = run(MAPPING_PATH, out, PERIOD_END)
+    assert june.run_dir.parent.name == "2025-06-30" and june.compared_with is None
+    assert september.compared_with == june.run_dir
+    for result in (june, september):
+        assert verify_run(result.run_dir) == []
+    assert sorted(p.name for p in june.run_dir.iterdir()) == sorted(
+        [
+            "CLD_R2_999_20250630.csv",
+            "exclusions.csv",
+            "lineage.csv",
+            "manifest.json",
+            "reconciliation.csv",
+            "unmapped_codes.csv",
+            "validation.json",
+        ]
+    )
+    comparison = json.loads((september.run_dir / "comparison.json").read_text())
+    assert comparison["previous_file"] == "CLD_R2_999_20250630.csv"
+    assert comparison["current_file"] == CLD_NAME
+    assert comparison["months"][0] == "2024-10" and comparison["months"][-1] == "2025-06"
+    assert (september.run_dir / "comparison.svg").read_text().startswith("<svg")
+    manifest = json.loads(september.manifest_path.read_text())
+    assert manifest["comparison"]["previous_run"] == f"2025-06-30/{june.run_dir.name}"
+    assert manifest["comparison"]["files"] == ["comparison.json", "comparison.svg"]
+
+    # A rerun of September: a new run folder, the same bytes (comparison included).
+    again = run(MAPPING_PATH, out, PERIOD_END)
+    assert again.run_dir != september.run_dir and september.run_dir.is_dir()
+    for path in september.run_dir.iterdir():
+        if path.name != "manifest.json":
+            assert (again.run_dir / path.name).read_bytes() == path.read_bytes(), path.name
