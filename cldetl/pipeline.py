@@ -31,6 +31,7 @@ from cldetl.write import cld_file_name, write_csv, write_text
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cldetl.compare import Comparison
     from cldetl.findings import ValidationReport
     from cldetl.mapping import Mapping
     from cldetl.transform import TransformResult
@@ -52,7 +53,8 @@ class RunResult:
     `files` maps each published file's name (and "cld") to its path inside the run folder;
     `run_dir` is the published run folder (`<out>/<period end>/run-NNNN-<UTC time>/`) and
     `manifest_path` its manifest.json; `compared_with` the earlier run the return was compared
-    with (None when the history held no earlier period).
+    with and `comparison` the comparison (cldetl.compare.Comparison); both None when the
+    history held no earlier period (or its file could not be compared: see the manifest).
     """
 
     mapping: Mapping
@@ -63,6 +65,7 @@ class RunResult:
     run_dir: Path | None = None
     manifest_path: Path | None = None
     compared_with: Path | None = None
+    comparison: Comparison | None = None
 
     @property
     def exit_code(self) -> int:
@@ -77,6 +80,7 @@ class PublishedRun:
     run_dir: Path
     manifest_path: Path
     compared_with: Path | None = None
+    comparison: Comparison | None = None
 
 
 def reporting_period(mapping: Mapping, period_end: date | None, today: date | None = None):
@@ -145,13 +149,13 @@ def write_run(
         write_csv(result.unmapped, staging.path(UNMAPPED))
         write_csv(result.lineage, staging.path(LINEAGE))
         write_text(report_json(report) + "\n", staging.path(VALIDATION))
+        previous = earlier_run(out, period.end)
+        comparison, compared = _compare_with(previous, staging.path(name), mapping, staging)
         if html_report and table is not None:
             from cldetl.ge_report import write_ge_report
 
             write_ge_report(table, report, staging.path(REPORT_DIR))
-        previous = earlier_run(out, period.end)
-        comparison = _compare_with(previous, staging.path(name), mapping, staging)
-        about = _manifest_about(mapping, period, result, report, name, started, comparison)
+        about = _manifest_about(mapping, period, result, report, name, started, compared)
         write_manifest(staging, about)
         run_dir = publish(staging, period.end, started)
     except OSError as exc:
@@ -163,27 +167,41 @@ def write_run(
     files = {p.name: run_dir / p.name for p in sorted(run_dir.iterdir())}
     files["cld"] = run_dir / name
     log.info("published %d files in %s", len(files) - 1, run_dir)
-    return PublishedRun(files, run_dir, run_dir / MANIFEST, previous if comparison else None)
+    return PublishedRun(
+        files,
+        run_dir,
+        run_dir / MANIFEST,
+        compared_with=previous if comparison is not None else None,
+        comparison=comparison,
+    )
 
 
-def _compare_with(previous: Path | None, current: Path, mapping: Mapping, staging) -> dict | None:
+def _compare_with(
+    previous: Path | None, current: Path, mapping: Mapping, staging: RunStaging
+) -> tuple[Comparison | None, dict | None]:
     """Compare the return with last quarter's (the latest run of the latest earlier period)
-    and write the comparison files into the run. None when there is nothing to compare with."""
+    and write the comparison files into the run. Returns the comparison and what the manifest
+    says of it; (None, None) when the history holds no earlier period.
+
+    The comparison is an aid, not the return: if last quarter's file cannot be compared, the
+    run goes on, and the reason is logged and kept in the manifest."""
     if previous is None:
-        return None
+        return None, None
     from cldetl.compare import compare_returns, write_comparison_files
 
+    where = _relative(previous, staging.out_dir)
     try:
         cld = read_manifest(previous)["cld_file"]
         comparison = compare_returns(
             previous / cld, current, threshold_percent=swing_threshold(mapping)
         )
-    except (CldetlError, OSError, ValueError, KeyError) as exc:
-        log.warning("no comparison with %s: %s", previous, exc)
-        return {"previous_run": _relative(previous, staging.out_dir), "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the run goes on
+        reason = str(exc) if isinstance(exc, CldetlError) else f"{type(exc).__name__}: {exc}"
+        log.warning("no comparison with %s: %s", previous, reason)
+        return None, {"previous_run": where, "error": reason}
     written = write_comparison_files(comparison, staging.run_dir)
-    return {
-        "previous_run": _relative(previous, staging.out_dir),
+    return comparison, {
+        "previous_run": where,
         "previous_period_end": f"{comparison.previous_period.end:%Y-%m-%d}",
         "flagged": int(comparison.by_event_type["flagged"].sum()),
         "files": sorted(p.name for p in written),
@@ -304,6 +322,7 @@ def run(
         run_dir=published.run_dir,
         manifest_path=published.manifest_path,
         compared_with=published.compared_with,
+        comparison=published.comparison,
     )
 
 

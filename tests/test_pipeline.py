@@ -254,6 +254,7 @@ def test_two_periods_in_one_folder_stay_whole_and_the_second_compares_with_the_f
     september = run(MAPPING_PATH, out, PERIOD_END)
     assert june.run_dir.parent.name == "2025-06-30" and june.compared_with is None
     assert september.compared_with == june.run_dir
+    assert september.comparison.previous_period.end == date(2025, 6, 30)
     for result in (june, september):
         assert verify_run(result.run_dir) == []
     assert sorted(p.name for p in june.run_dir.iterdir()) == sorted(
@@ -282,3 +283,18 @@ def test_two_periods_in_one_folder_stay_whole_and_the_second_compares_with_the_f
     for path in september.run_dir.iterdir():
         if path.name != "manifest.json":
             assert (again.run_dir / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_previous_return_that_cannot_be_compared_is_noted_and_the_run_goes_on(database, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    june = run(MAPPING_PATH, out, date(2025, 6, 30))
+    june.files["cld"].write_text("not,a,cld\n1,2,3\n")  # damaged after its run
+    september = run(MAPPING_PATH, out, PERIOD_END)
+    assert september.exit_code == 0
+    assert september.compared_with is None and september.comparison is None
+    assert not (september.run_dir / "comparison.json").exists()
+    noted = json.loads(september.manifest_path.read_text())["comparison"]
+    assert noted["previous_run"] == f"2025-06-30/{june.run_dir.name}"
+    assert "cannot be compared: it has no Event Type" in noted["error"]
