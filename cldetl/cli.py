@@ -388,6 +388,12 @@ def _print_run_summary(console, numbers: dict) -> None:
             console.print(f"  {name}: {path}", highlight=False)
     if numbers.get("run_folder"):
         console.print(f"  run folder: {numbers['run_folder']}", highlight=False, markup=False)
+    if numbers.get("compared_with"):
+        console.print(
+            f"  compared with last quarter: {numbers['compared_with']}",
+            highlight=False,
+            markup=False,
+        )
 
 
 # --- mapping tools -------------------------------------------------------------------------

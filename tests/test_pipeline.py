@@ -151,6 +151,7 @@ def test_a_failure_while_writing_publishes_nothing(database, tmp_path, monkeypat
 
 def test_cli_run_summarises_and_exits_0(database, tmp_path):
     out = tmp_path / "out"
+    june = run(MAPPING_PATH, out, date(2025, 6, 30))
     result = CliRunner().invoke(
         cli,
         ["run", "--mapping", str(MAPPING_PATH), "--period-end", "2025-09-30", "--out", str(out)],
@@ -161,6 +162,7 @@ def test_cli_run_summarises_and_exits_0(database, tmp_path):
     assert "cancelled: the process was not completed" in result.output
     assert (out / "2025-09-30" / "latest" / CLD_NAME).exists()
     assert "run folder:" in result.output
+    assert f"compared with last quarter: {june.run_dir}" in result.output.replace("\n", "")
 
 
 def test_cli_run_with_an_unset_url_variable_exits_2(tmp_path, monkeypatch):
