@@ -81,21 +81,23 @@ def run_folders(out_dir: str | Path, period_end: date) -> list[Path]:
 
 
 def latest_run(out_dir: str | Path, period_end: date) -> Path | None:
-    """The latest published run of a period, by its pointer (the symlink, else latest.json)."""
+    """The latest published run of a period, by its pointer: the `latest` symlink, else
+    latest.json. None when neither names a run folder with a manifest."""
     folder = period_folder(out_dir, period_end)
-    name = None
+    names = []
     link = folder / LATEST
     if link.is_symlink():
-        name = os.readlink(link)
-    elif (folder / LATEST_POINTER).is_file():
-        try:
-            name = json.loads((folder / LATEST_POINTER).read_text(encoding="utf-8"))["run"]
-        except (OSError, ValueError, KeyError, TypeError):
-            name = None
-    if not name or not _RUN_NAME.match(Path(name).name):
-        return None
-    run = folder / Path(name).name
-    return run if (run / MANIFEST).is_file() else None
+        names.append(os.readlink(link))
+    try:
+        names.append(json.loads((folder / LATEST_POINTER).read_text(encoding="utf-8"))["run"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    for name in names:
+        if isinstance(name, str) and _RUN_NAME.match(Path(name).name):
+            run = folder / Path(name).name
+            if (run / MANIFEST).is_file():
+                return run
+    return None
 
 
 def periods(out_dir: str | Path) -> list[date]:
@@ -103,7 +105,12 @@ def periods(out_dir: str | Path) -> list[date]:
     out = Path(out_dir)
     if not out.is_dir():
         return []
-    return sorted(date.fromisoformat(p.name) for p in out.iterdir() if _PERIOD_NAME.match(p.name))
+    ends = []
+    for entry in out.iterdir():
+        if _PERIOD_NAME.match(entry.name) and entry.is_dir():
+            with contextlib.suppress(ValueError):  # 2025-13-45 is no period of ours
+                ends.append(date.fromisoformat(entry.name))
+    return sorted(ends)
 
 
 def earlier_run(out_dir: str | Path, period_end: date) -> Path | None:

@@ -328,3 +328,17 @@ def test_the_earlier_period_is_found_through_its_pointer(built, tmp_path):
     first = publish_once(out, built)["cld"].parent
     assert earlier_run(out, date(2025, 12, 31)) == first
     assert earlier_run(out, PERIOD_END) is None
+
+
+def test_pointers_and_stray_folders(built, tmp_path):
+    out = tmp_path / "out"
+    run = publish_once(out, built)["cld"].parent
+    (out / "2025-13-45").mkdir()  # not a date: ignored
+    (out / "notes").mkdir()
+    assert history.periods(out) == [PERIOD_END]
+    link = out / "2025-09-30" / "latest"
+    link.unlink()
+    link.symlink_to("run-9999-20990101T000000Z")  # dangling: latest.json still says
+    assert latest_run(out, PERIOD_END) == run
+    (out / "2025-09-30" / "latest.json").write_text("{not json")
+    assert latest_run(out, PERIOD_END) is None
