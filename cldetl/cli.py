@@ -310,7 +310,13 @@ def _connectors(value: str | None):
     "--report",
     "html_report",
     is_flag=True,
-    help="Also write the HTML validation report (Great Expectations Data Docs).",
+    help="Also write report.html (for analysts and managers) and findings.xlsx.",
+)
+@click.option(
+    "--technical-appendix",
+    is_flag=True,
+    help="With --report: also cross-check with Great Expectations and write its Data Docs "
+    "under technical/ (slow: Great Expectations takes seconds to start).",
 )
 @connectors_option
 @click.option(
@@ -347,6 +353,7 @@ def run(
     dry_run: bool,
     encoding: str | None = None,
     use_gzip: bool | None = None,
+    technical_appendix: bool = False,
 ) -> None:
     """Extract, transform, validate and write one authority's CLD return.
 
@@ -393,6 +400,7 @@ def run(
             progress=True,
             on_stage=stages.update,
             output={k: v for k, v in (("encoding", encoding), ("gzip", use_gzip)) if v is not None},
+            technical_appendix=technical_appendix,
         )
     _print_run_summary(console, summary(result))
     sys.exit(result.exit_code)
@@ -494,6 +502,14 @@ def _print_run_summary(console, numbers: dict) -> None:
     for name, path in numbers["files"].items():
         if name != "cld":
             console.print(f"  {name}: {path}", highlight=False)
+    if numbers.get("run_folder"):
+        console.print(f"  run folder: {numbers['run_folder']}", highlight=False, markup=False)
+    if numbers.get("compared_with"):
+        console.print(
+            f"  compared with last quarter: {numbers['compared_with']}",
+            highlight=False,
+            markup=False,
+        )
 
 
 @cli.command(name="run-all")
@@ -722,5 +738,135 @@ def profile(mapping_path: str, period_end: str | None, connectors_dir: str | Non
     sys.exit(EXIT_DATA_ERRORS if (~found["mapped"]).any() else EXIT_OK)
 
 
+# --- compare with last quarter ----------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("previous", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("current", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A readable summary, or JSON with every count.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Flag counts that move by more than this percentage (default: the mapping's "
+    "comparison.swing_threshold_percent with --mapping, else 20).",
+)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Take the swing threshold from this mapping file.",
+)
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also write the chart (SVG) to this file.",
+)
+@verbose_option
+def compare(
+    previous: str,
+    current: str,
+    fmt: str,
+    threshold: float | None,
+    mapping_path: str | None,
+    chart: str | None,
+) -> None:
+    """Compare CURRENT with last quarter's PREVIOUS CLD file over the months both cover:
+    counts by event type (and month) and service type, people and events that appear,
+    disappear or changed, by field. Shows counts only, never a personal value.
+
+    Exit status: 0 compared (flagged swings are listed, not errors), 2 a file cannot be read.
+    """
+    from cldetl.compare import (
+        DEFAULT_THRESHOLD_PERCENT,
+        compare_returns,
+        comparison_json,
+        comparison_svg,
+        comparison_text,
+    )
+
+    if threshold is None and mapping_path:
+        from cldetl.mapping import load_mapping
+        from cldetl.pipeline import swing_threshold
+
+        threshold = swing_threshold(load_mapping(mapping_path))
+    comparison = compare_returns(
+        previous, current, threshold_percent=threshold or DEFAULT_THRESHOLD_PERCENT
+    )
+    click.echo(
+        comparison_json(comparison) if fmt == "json" else comparison_text(comparison), nl=False
+    )
+    if chart:
+        from pathlib import Path
+
+        from cldetl.write import write_text
+
+        try:
+            write_text(comparison_svg(comparison), Path(chart))
+        except OSError as exc:
+            from cldetl.errors import UsageError
+
+            raise UsageError(f"--chart {chart}: cannot be written ({exc.strerror}).") from None
+        click.echo(f"Chart: {chart}", err=True)
+    sys.exit(EXIT_OK)
+
+
 def main() -> None:
+    _quiet_broken_pipes()
     cli(prog_name="cldetl")
+
+
+class _PipeSafe:
+    """stdout that, once its reader has gone (`cldetl validate ... | head`), drops further
+    output instead of raising BrokenPipeError: the command still finishes its work (a report
+    it was asked to write) and exits with its own code, quietly."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._gone = False
+
+    def _reader_gone(self) -> None:
+        import os
+
+        self._gone = True
+        try:  # later writes, and the interpreter's final flush, go nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text):
+        if self._gone:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_gone()
+            return len(text)
+
+    def flush(self) -> None:
+        if self._gone:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _quiet_broken_pipes() -> None:
+    if sys.stdout is not None and not isinstance(sys.stdout, _PipeSafe):
+        sys.stdout = _PipeSafe(sys.stdout)

@@ -375,6 +375,13 @@ class Defaults(Strict):
     death_ends_services: bool = True
 
 
+class ComparisonSettings(Strict):
+    """The comparison with last quarter (`cldetl compare`, and the end of every run): a count
+    by event type or service type that moves by more than this percentage is flagged."""
+
+    swing_threshold_percent: float = Field(default=20.0, gt=0, le=10000)
+
+
 class Metadata(Strict):
     la_code: str
     la_name: str
@@ -435,6 +442,7 @@ class Mapping(Strict):
     exclusions: list[Exclusion] = []
     defaults: Defaults = Defaults()
     output: Output = Output()
+    comparison: ComparisonSettings = ComparisonSettings()
     tests: list[MappingTest] = []
 
     # Set by load_mapping: where the file is, for relative file sources and messages.

@@ -9,16 +9,29 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cldetl.errors import CldetlError
+from cldetl.history import (
+    MANIFEST,
+    OutputError,
+    RunStaging,
+    earlier_run,
+    file_sha256,
+    open_run,
+    publish,
+    read_manifest,
+    write_manifest,
+)
 from cldetl.period import ReportingPeriod
-from cldetl.write import cld_file_name, staged, write_csv, write_text
+from cldetl.write import cld_file_name, write_csv, write_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cldetl.compare import Comparison
     from cldetl.findings import ValidationReport
     from cldetl.mapping import Mapping
     from cldetl.transform import TransformResult
@@ -30,22 +43,44 @@ RECONCILIATION = "reconciliation.csv"
 UNMAPPED = "unmapped_codes.csv"
 LINEAGE = "lineage.csv"
 VALIDATION = "validation.json"
-REPORT_DIR = "validation_report"
+REPORT_PAGE = "report.html"  # with findings.xlsx; technical/ holds the GE appendix
 
 
 @dataclass
 class RunResult:
-    """What a run left behind, for the CLI's summary and the flows' artifacts."""
+    """What a run left behind, for the CLI's summary and the flows' artifacts.
+
+    `files` maps each published file's name (and "cld") to its path inside the run folder;
+    `run_dir` is the published run folder (`<out>/<period end>/run-NNNN-<UTC time>/`) and
+    `manifest_path` its manifest.json; `compared_with` the earlier run the return was compared
+    with and `comparison` the comparison (cldetl.compare.Comparison); both None when the
+    history held no earlier period (or its file could not be compared: see the manifest).
+    """
 
     mapping: Mapping
     period: ReportingPeriod
     result: TransformResult
     report: ValidationReport
     files: dict[str, Path] = field(default_factory=dict)
+    run_dir: Path | None = None
+    manifest_path: Path | None = None
+    compared_with: Path | None = None
+    comparison: Comparison | None = None
 
     @property
     def exit_code(self) -> int:
         return 1 if self.report.errors else 0
+
+
+@dataclass
+class PublishedRun:
+    """A run folder once published: its files, folder, manifest and comparison baseline."""
+
+    files: dict[str, Path]
+    run_dir: Path
+    manifest_path: Path
+    compared_with: Path | None = None
+    comparison: Comparison | None = None
 
 
 def reporting_period(mapping: Mapping, period_end: date | None, today: date | None = None):
@@ -75,36 +110,176 @@ def write_outputs(
     table=None,
     html_report: bool = False,
 ) -> dict[str, Path]:
-    """Write the return and its reports atomically into `out_dir`."""
+    """Write the return and its reports as a new run in `out_dir`'s history (preflight, lock,
+    staging, one-rename publication: see cldetl.history). For callers that extracted on
+    their own (the Prefect flow); `run` does all of it under one lock."""
+    started = _now()
+    with open_run(out_dir) as staging:
+        published = write_run(
+            staging, mapping, period, result, report, table, html_report, started=started
+        )
+    return published.files
+
+
+def write_run(
+    staging: RunStaging,
+    mapping: Mapping,
+    period: ReportingPeriod,
+    result: TransformResult,
+    report: ValidationReport,
+    table=None,
+    html_report: bool = False,
+    *,
+    started: datetime,
+    technical_appendix: bool = False,
+) -> PublishedRun:
+    """Write every file of the run into `staging`, compare with the latest run of an earlier
+    period, write the manifest, and publish the run folder with one rename.
+
+    Raises OutputError (exit 2) when the files cannot be written; nothing is published then,
+    and the period's latest run is still the previous one.
+    """
     from cldetl.portal_file import portal_file_name, write_portal_csv
     from cldetl.report import report_json
 
     output = mapping.output
     name = portal_file_name(cld_file_name(mapping.metadata.la_code, period.end), output.gzip)
-    with staged(out_dir) as stage:
-        # The return as the DLP accepts it; characters it cannot carry become findings.
+    out = staging.out_dir
+    try:
+        # The return as the DLP accepts it (its one call site); characters the chosen
+        # encoding cannot carry become findings of the run's validation report.
         written = write_portal_csv(
             result.cld,
-            stage.path(name),
+            staging.path(name),
             encoding=output.encoding,
             transliteration=output.transliteration,
             use_gzip=output.gzip,
         )
         report.add_findings(written.findings())
-        write_csv(result.exclusions, stage.path(EXCLUSIONS))
-        write_csv(result.reconciliation, stage.path(RECONCILIATION))
-        write_csv(result.unmapped, stage.path(UNMAPPED))
-        write_csv(result.lineage, stage.path(LINEAGE))
-        write_text(report_json(report) + "\n", stage.path(VALIDATION))
+        write_csv(result.exclusions, staging.path(EXCLUSIONS))
+        write_csv(result.reconciliation, staging.path(RECONCILIATION))
+        write_csv(result.unmapped, staging.path(UNMAPPED))
+        write_csv(result.lineage, staging.path(LINEAGE))
+        write_text(report_json(report) + "\n", staging.path(VALIDATION))
+        previous = earlier_run(out, period.end)
+        comparison, compared = _compare_with(previous, staging.path(name), mapping, staging)
         if html_report and table is not None:
-            from cldetl.ge_report import write_ge_report
+            from cldetl.report_page import write_run_report
 
-            write_ge_report(table, report, stage.path(REPORT_DIR))
-        moved = stage.commit()
-    files = {p.name: p for p in moved}
-    files["cld"] = Path(out_dir) / name
-    log.info("wrote %d files to %s", len(moved), out_dir)
-    return files
+            # The page for analysts and managers (and findings.xlsx); Great Expectations'
+            # Data Docs only when asked, as a technical appendix.
+            write_run_report(
+                staging.run_dir,
+                mapping=mapping,
+                period=period,
+                result=result,
+                table=table,
+                report=report,
+                run_date=started.date(),
+                comparison=comparison,
+                technical_appendix=technical_appendix,
+            )
+        about = _manifest_about(mapping, period, result, report, name, started, compared)
+        write_manifest(staging, about)
+        run_dir = publish(staging, period.end, started)
+    except OSError as exc:
+        raise OutputError(
+            f"could not write the run's files into {out} ({exc.strerror or exc}). Nothing was "
+            "published: the period's latest run is unchanged. Free space or fix permissions "
+            "and run again."
+        ) from None
+    files = {p.name: run_dir / p.name for p in sorted(run_dir.iterdir())}
+    files["cld"] = run_dir / name
+    log.info("published %d files in %s", len(files) - 1, run_dir)
+    return PublishedRun(
+        files,
+        run_dir,
+        run_dir / MANIFEST,
+        compared_with=previous if comparison is not None else None,
+        comparison=comparison,
+    )
+
+
+def _compare_with(
+    previous: Path | None, current: Path, mapping: Mapping, staging: RunStaging
+) -> tuple[Comparison | None, dict | None]:
+    """Compare the return with last quarter's (the latest run of the latest earlier period)
+    and write the comparison files into the run. Returns the comparison and what the manifest
+    says of it; (None, None) when the history holds no earlier period.
+
+    The comparison is an aid, not the return: if last quarter's file cannot be compared, the
+    run goes on, and the reason is logged and kept in the manifest."""
+    if previous is None:
+        return None, None
+    from cldetl.compare import compare_returns, write_comparison_files
+
+    where = _relative(previous, staging.out_dir)
+    try:
+        cld = read_manifest(previous)["cld_file"]
+        comparison = compare_returns(
+            previous / cld, current, threshold_percent=swing_threshold(mapping)
+        )
+    except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the run goes on
+        reason = str(exc) if isinstance(exc, CldetlError) else f"{type(exc).__name__}: {exc}"
+        log.warning("no comparison with %s: %s", previous, reason)
+        return None, {"previous_run": where, "error": reason}
+    written = write_comparison_files(comparison, staging.run_dir)
+    return comparison, {
+        "previous_run": where,
+        "previous_period_end": f"{comparison.previous_period.end:%Y-%m-%d}",
+        "flagged": int(comparison.by_event_type["flagged"].sum()),
+        "files": sorted(p.name for p in written),
+    }
+
+
+def swing_threshold(mapping: Mapping) -> float:
+    """The mapping's `comparison.swing_threshold_percent`, or the default."""
+    from cldetl.compare import DEFAULT_THRESHOLD_PERCENT
+
+    settings = getattr(mapping, "comparison", None)
+    value = getattr(settings, "swing_threshold_percent", None)
+    return float(value) if value is not None else DEFAULT_THRESHOLD_PERCENT
+
+
+def _manifest_about(mapping, period, result, report, cld_name, started, comparison) -> dict:
+    from cldetl import __version__
+
+    totals = result.reconciliation[result.reconciliation["read"].notna()]
+    return {
+        "cldetl_version": __version__,
+        "authority": mapping.metadata.la_name,
+        "la_code": mapping.metadata.la_code,
+        "mapping": {"file": Path(mapping.path).name, "sha256": file_sha256(mapping.path)},
+        "period": {"start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"},
+        "started": _iso(started),
+        "finished": _iso(_now()),
+        "exit_status": 1 if report.errors else 0,
+        "cld_file": cld_name,
+        "rows": {
+            "cld": int(len(result.cld)),
+            "sources_read": {str(r.source): int(r.read) for r in totals.itertuples(index=False)},
+            "excluded_records": int((result.exclusions["level"] == "record").sum()),
+            "unmapped_codes": int(len(result.unmapped)),
+            "validation_errors": int(report.errors),
+            "validation_warnings": int(report.warnings),
+        },
+        "comparison": comparison,
+    }
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _no_stage(stage: str, status: str, rows: int | None = None) -> None:
@@ -121,9 +296,15 @@ def run(
     progress: bool = False,
     on_stage: Callable[..., None] = _no_stage,
     output: dict | None = None,
+    technical_appendix: bool = False,
 ) -> RunResult:
-    """Produce one authority's return for one period. Raises CldetlError when it cannot run;
-    validation errors in the output are in the result (files are still written).
+    """Produce one authority's return for one period, as a new run in `out_dir`'s history.
+    Raises CldetlError when it cannot run; validation errors in the output are in the result
+    (files are still written).
+
+    The output folder is checked (writable, free space) and locked before anything is
+    extracted; the extract's staging files stay in the run's private staging folder inside
+    `out_dir`, and nothing becomes visible until the whole run folder is published.
 
     `on_stage(stage, "start"|"done", rows)` is told as each stage starts and ends (the CLI's
     progress display); rows are counts only, never values. `output` overrides the mapping's
@@ -131,26 +312,59 @@ def run(
     """
     from cldetl.extract import extract
     from cldetl.mapping import load_mapping
+    from cldetl.source_counts import count_database_rows
     from cldetl.transform import transform
 
+    started = _now()
     mapping = load_mapping(mapping_path)
     if output:
         mapping = mapping.model_copy(update={"output": mapping.output.model_copy(update=output)})
     period = reporting_period(mapping, period_end)
     log.info("producing %s for the 12 months to %s", mapping.metadata.la_name, period.end)
-    on_stage("extract", "start")
-    frames = extract(mapping, period, connectors_dir=connectors_dir, progress=progress)
-    on_stage("extract", "done", sum(len(f) for f in frames.values()))
-    on_stage("transform", "start")
-    result = transform(mapping, frames, period)
-    on_stage("transform", "done", len(result.cld))
-    on_stage("validate", "start")
-    table, report = validate_output(mapping, period, result.cld)
-    on_stage("validate", "done", report.rows)
-    on_stage("write", "start")
-    files = write_outputs(out_dir, mapping, period, result, report, table, html_report)
-    on_stage("write", "done", len(files) - 1)
-    return RunResult(mapping, period, result, report, files)
+    with open_run(out_dir) as staging:
+        on_stage("extract", "start")
+        # Each database table's rows, and those its query leaves out: where the
+        # reconciliation starts (table rows = left out in the database + read).
+        counts = count_database_rows(mapping, period, connectors_dir)
+        frames = extract(
+            mapping,
+            period,
+            connectors_dir=connectors_dir,
+            staging_dir=staging.extract_dir,
+            progress=progress,
+        )
+        on_stage("extract", "done", sum(len(f) for f in frames.values()))
+        on_stage("transform", "start")
+        result = transform(mapping, frames, period, database_counts=counts)
+        del frames
+        on_stage("transform", "done", len(result.cld))
+        on_stage("validate", "start")
+        table, report = validate_output(mapping, period, result.cld)
+        on_stage("validate", "done", report.rows)
+        on_stage("write", "start")
+        published = write_run(
+            staging,
+            mapping,
+            period,
+            result,
+            report,
+            table,
+            html_report,
+            started=started,
+            technical_appendix=technical_appendix,
+        )
+        on_stage("write", "done", len(published.files) - 1)
+    return RunResult(
+        mapping,
+        period,
+        result,
+        report,
+        published.files,
+        run_dir=published.run_dir,
+        manifest_path=published.manifest_path,
+        compared_with=published.compared_with,
+        comparison=published.comparison,
+    )
 
 
 def dry_run(
@@ -216,6 +430,9 @@ def summary(run_result: RunResult) -> dict:
         "validation_errors": report.errors,
         "validation_warnings": report.warnings,
         "files": {k: str(v) for k, v in run_result.files.items()},
+        "run_folder": str(run_result.run_dir) if run_result.run_dir else None,
+        "manifest": str(run_result.manifest_path) if run_result.manifest_path else None,
+        "compared_with": str(run_result.compared_with) if run_result.compared_with else None,
     }
 
 

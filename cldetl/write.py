@@ -1,24 +1,18 @@
-"""`write`: the run's files, written so that nobody ever sees half of one.
+"""`write`: the run's files, owner-only.
 
 CLD files hold names, NHS numbers, dates of birth and postcodes, so every file is created
-owner-only (0600, folders 0700). All of a run's files are written into a private staging folder
-beside the output folder and then moved into place one by one with os.replace, which is atomic;
-a failure before that leaves the output folder as it was.
+owner-only (0600, folders 0700) whatever the umask. The files are written into the run's
+private staging folder; cldetl.history publishes the whole run folder with one rename, so
+nobody ever sees half of a run.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import pandas as pd
 
 FILE_MODE, DIR_MODE = 0o600, 0o700
@@ -30,6 +24,7 @@ def cld_file_name(la_code: str, period_end) -> str:
 
 
 def ensure_private_dir(path: Path) -> Path:
+    """Make `path` 0700 if missing (an existing folder keeps the mode its owner gave it)."""
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     return path
 
@@ -50,42 +45,3 @@ def write_text(text: str, path: Path) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-
-
-@dataclass
-class Staging:
-    """Files being prepared for an output folder; `commit` moves them all into place."""
-
-    out_dir: Path
-    folder: Path
-    files: list[str] = field(default_factory=list)
-
-    def path(self, name: str) -> Path:
-        self.files.append(name)
-        return self.folder / name
-
-    def commit(self) -> list[Path]:
-        moved = []
-        for name in self.files:
-            source = self.folder / name
-            target = self.out_dir / name
-            if source.is_dir():
-                if target.exists():
-                    shutil.rmtree(target)
-                os.replace(source, target)
-            else:
-                os.replace(source, target)
-            moved.append(target)
-        return moved
-
-
-@contextmanager
-def staged(out_dir: str | Path) -> Iterator[Staging]:
-    """Write into a private folder under `out_dir`; move into place only if all went well."""
-    out = ensure_private_dir(Path(out_dir))
-    folder = Path(tempfile.mkdtemp(prefix=".cldetl-staging-", dir=out))
-    os.chmod(folder, DIR_MODE)
-    try:
-        yield Staging(out, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

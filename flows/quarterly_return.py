@@ -379,7 +379,7 @@ def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
     """The run's artifacts, keyed by authority and period (`artifact_key`): the return (where
     its files are, absolute paths), the reconciliation, validation by rule, unmapped codes, and
     the comparison with last quarter when there is one."""
-    from cldetl.pipeline import REPORT_DIR
+    from cldetl.pipeline import REPORT_PAGE
     from cldetl.spec import load_spec
 
     la_code = numbers["la_code"]
@@ -425,12 +425,8 @@ def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
     )
 
     files = numbers["files"]
-    report_dir = files.get(REPORT_DIR)
-    html = (
-        f"`{Path(report_dir) / 'index.html'}`"
-        if report_dir
-        else "not written (run with html_report: true)"
-    )
+    report_page = files.get(REPORT_PAGE)
+    html = f"`{report_page}`" if report_page else "not written (run with html_report: true)"
     status = (
         f"**Validation failed: {report.errors} errors**, {report.warnings} warnings"
         if report.errors

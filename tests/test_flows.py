@@ -429,20 +429,20 @@ def test_html_report_location_is_published(
     prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch
 ):
     """Where the HTML report is, when one is asked for (the report itself is tested in
-    test_ge_report; here a stand-in writes it)."""
-    import cldetl.ge_report
+    test_report_page; here a stand-in writes it)."""
+    import cldetl.report_page
 
-    def fake_report(table, report, out_dir):
-        Path(out_dir).mkdir(mode=0o700)
-        (Path(out_dir) / "index.html").write_text("<html></html>")
-        return Path(out_dir) / "index.html"
+    def fake_report(out_dir, **_):
+        page = Path(out_dir) / "report.html"
+        page.write_text("<html></html>")
+        return [page]
 
-    monkeypatch.setattr(cldetl.ge_report, "write_ge_report", fake_report)
+    monkeypatch.setattr(cldetl.report_page, "write_run_report", fake_report)
     sources()
     out = tmp_path / "out"
     state = run_flow(qr, mapping_path, out, html_report=True)
     assert state.is_completed(), state.message
-    index = Path(state.result()["files"]["validation_report"]) / "index.html"
+    index = Path(state.result()["files"]["report.html"])
     assert index.is_file() and index.is_relative_to(out.resolve())
     markdown = artifacts_of(state)["cld-901-2025-09-30-return"].data
     assert str(index) in markdown

@@ -28,45 +28,109 @@ def database(tmp_path, monkeypatch):
     return url
 
 
-def test_run_writes_every_file_owner_only(database, tmp_path):
+def published(out) -> list:
+    """Every published run folder under `out` (period folders, run folders)."""
+    return sorted(p for p in out.glob("*/run-*") if p.is_dir())
+
+
+def test_run_writes_every_file_owner_only_into_its_run_folder(database, tmp_path):
     out = tmp_path / "out"
     result = run(MAPPING_PATH, out, PERIOD_END)
-    names = sorted(p.name for p in out.iterdir())
+    run_dir = result.run_dir
+    assert run_dir.parent == out / "2025-09-30"
+    assert run_dir.name.startswith("run-0001-")
+    assert (out / "2025-09-30" / "latest").resolve() == run_dir.resolve()
+    assert result.manifest_path == run_dir / "manifest.json"
+    names = sorted(p.name for p in run_dir.iterdir())
     assert names == sorted(
         [
             CLD_NAME,
             "exclusions.csv",
             "lineage.csv",
+            "manifest.json",
             "reconciliation.csv",
             "unmapped_codes.csv",
             "validation.json",
         ]
     )
-    assert stat.S_IMODE(out.stat().st_mode) == 0o700
-    for path in out.iterdir():
+    assert result.files["cld"] == run_dir / CLD_NAME
+    for folder in (out, out / ".cldetl", out / "2025-09-30", run_dir):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for path in [*run_dir.iterdir(), out / "2025-09-30" / "latest.json"]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    assert list((out / ".cldetl" / "staging").iterdir()) == []  # staging removed
     assert result.exit_code == 0
-    report = validate(out / CLD_NAME)
+    report = validate(run_dir / CLD_NAME)
     assert report.errors == 0
-    cld = pd.read_csv(out / CLD_NAME, dtype=str, keep_default_na=False)
-    lineage = pd.read_csv(out / "lineage.csv", dtype=str, keep_default_na=False)
+    cld = pd.read_csv(run_dir / CLD_NAME, dtype=str, keep_default_na=False)
+    lineage = pd.read_csv(run_dir / "lineage.csv", dtype=str, keep_default_na=False)
     assert len(lineage) == len(cld) > 10
-    reconciliation = pd.read_csv(out / "reconciliation.csv")
+    reconciliation = pd.read_csv(run_dir / "reconciliation.csv")
     totals = reconciliation[reconciliation["read"].notna()]
     assert (
         totals["read"] == totals["in_output"] + totals["person_details"] + totals["excluded"]
     ).all()
 
 
-def test_rerun_is_byte_identical(database, tmp_path):
-    run(MAPPING_PATH, tmp_path / "a", PERIOD_END)
-    run(MAPPING_PATH, tmp_path / "b", PERIOD_END)
-    for name in (CLD_NAME, "exclusions.csv", "lineage.csv", "reconciliation.csv"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+def test_the_manifest_describes_the_run(database, tmp_path):
+    import hashlib
+    import json
+
+    from cldetl import __version__
+
+    result = run(MAPPING_PATH, tmp_path / "out", PERIOD_END)
+    manifest = json.loads(result.manifest_path.read_text())
+    assert manifest["cldetl_version"] == __version__
+    assert manifest["mapping"] == {
+        "file": "testshire.yaml",
+        "sha256": hashlib.sha256(MAPPING_PATH.read_bytes()).hexdigest(),
+    }
+    assert manifest["period"] == {"start": "2024-10-01", "end": "2025-09-30"}
+    assert manifest["started"] <= manifest["finished"]
+    assert manifest["started"].endswith("Z")
+    assert manifest["exit_status"] == 0
+    assert manifest["cld_file"] == CLD_NAME
+    cld_rows = len(pd.read_csv(result.files["cld"], dtype=str))
+    assert manifest["rows"]["cld"] == cld_rows
+    assert set(manifest["rows"]["sources_read"]) == {"people", "psr_history", "steps", "lines"}
+    assert manifest["comparison"] is None  # no earlier period in the history
+    listed = {f["path"]: f for f in manifest["files"]}
+    assert sorted(listed) == sorted(
+        p.name for p in result.run_dir.iterdir() if p.name != "manifest.json"
+    )
+    for name, entry in listed.items():
+        data = (result.run_dir / name).read_bytes()
+        assert entry == {
+            "path": name,
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
 
 
-def test_a_failure_while_writing_leaves_nothing(database, tmp_path, monkeypatch):
+def test_a_rerun_adds_a_run_keeps_the_first_and_is_byte_identical(database, tmp_path):
+    out = tmp_path / "out"
+    first = run(MAPPING_PATH, out, PERIOD_END)
+    second = run(MAPPING_PATH, out, PERIOD_END)
+    assert published(out) == [first.run_dir, second.run_dir]
+    assert second.run_dir.name.startswith("run-0002-")
+    assert os.readlink(out / "2025-09-30" / "latest") == second.run_dir.name
+    names = sorted(p.name for p in first.run_dir.iterdir())
+    assert names == sorted(p.name for p in second.run_dir.iterdir())
+    for name in names:
+        if name != "manifest.json":
+            assert (first.run_dir / name).read_bytes() == (second.run_dir / name).read_bytes()
+
+    import json
+
+    a, b = (json.loads(r.manifest_path.read_text()) for r in (first, second))
+    for moment in ("started", "finished"):
+        a.pop(moment), b.pop(moment)
+    assert a == b  # the manifests differ only in their times
+
+
+def test_a_failure_while_writing_publishes_nothing(database, tmp_path, monkeypatch):
     import cldetl.pipeline as pipeline
+    from cldetl.history import OutputError
 
     calls = []
     real = pipeline.write_csv
@@ -74,18 +138,20 @@ def test_a_failure_while_writing_leaves_nothing(database, tmp_path, monkeypatch)
     def failing(frame, path):
         calls.append(path)
         if len(calls) == 3:
-            raise OSError("disk full")
+            raise OSError(28, "No space left on device")
         real(frame, path)
 
     monkeypatch.setattr(pipeline, "write_csv", failing)
     out = tmp_path / "out"
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match="No space left on device.*Nothing was published"):
         run(MAPPING_PATH, out, PERIOD_END)
-    assert list(out.iterdir()) == []
+    assert sorted(p.name for p in out.iterdir()) == [".cldetl"]
+    assert list((out / ".cldetl" / "staging").iterdir()) == []
 
 
 def test_cli_run_summarises_and_exits_0(database, tmp_path):
     out = tmp_path / "out"
+    june = run(MAPPING_PATH, out, date(2025, 6, 30))
     result = CliRunner().invoke(
         cli,
         ["run", "--mapping", str(MAPPING_PATH), "--period-end", "2025-09-30", "--out", str(out)],
@@ -94,7 +160,9 @@ def test_cli_run_summarises_and_exits_0(database, tmp_path):
     assert "rows written:" in result.output
     assert "validation: 0 error(s)" in result.output
     assert "cancelled: the process was not completed" in result.output
-    assert (out / CLD_NAME).exists()
+    assert (out / "2025-09-30" / "latest" / CLD_NAME).exists()
+    assert "run folder:" in result.output
+    assert f"compared with last quarter: {june.run_dir}" in result.output.replace("\n", "")
 
 
 def test_cli_run_with_an_unset_url_variable_exits_2(tmp_path, monkeypatch):
@@ -107,7 +175,7 @@ def test_cli_run_with_an_unset_url_variable_exits_2(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "TESTSHIRE_DB_URL" in result.output
     assert "Traceback" not in result.output
-    assert not out.exists() or list(out.iterdir()) == []
+    assert published(out) == []
 
 
 def test_a_database_missing_a_table_exits_2_naming_the_source(tmp_path, monkeypatch):
@@ -126,7 +194,7 @@ def test_a_database_missing_a_table_exits_2_naming_the_source(tmp_path, monkeypa
     )
     assert result.exit_code == 2
     assert "steps" in result.output and "Traceback" not in result.output
-    assert not out.exists() or list(out.iterdir()) == []
+    assert published(out) == []
     with pytest.raises(InputError):
         run(MAPPING_PATH, out, PERIOD_END)
 
@@ -171,5 +239,64 @@ def test_output_files_are_never_world_readable_even_with_a_loose_umask(database,
         run(MAPPING_PATH, tmp_path / "out", PERIOD_END)
     finally:
         os.umask(old)
-    for path in (tmp_path / "out").iterdir():
-        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+    for path in (tmp_path / "out").rglob("*"):
+        if not path.is_symlink():
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_two_periods_in_one_folder_stay_whole_and_the_second_compares_with_the_first(
+    database, tmp_path
+):
+    import json
+
+    from cldetl.history import verify_run
+
+    out = tmp_path / "out"
+    june = run(MAPPING_PATH, out, date(2025, 6, 30))
+    september = run(MAPPING_PATH, out, PERIOD_END)
+    assert june.run_dir.parent.name == "2025-06-30" and june.compared_with is None
+    assert september.compared_with == june.run_dir
+    assert september.comparison.previous_period.end == date(2025, 6, 30)
+    for result in (june, september):
+        assert verify_run(result.run_dir) == []
+    assert sorted(p.name for p in june.run_dir.iterdir()) == sorted(
+        [
+            "CLD_R2_999_20250630.csv",
+            "exclusions.csv",
+            "lineage.csv",
+            "manifest.json",
+            "reconciliation.csv",
+            "unmapped_codes.csv",
+            "validation.json",
+        ]
+    )
+    comparison = json.loads((september.run_dir / "comparison.json").read_text())
+    assert comparison["previous_file"] == "CLD_R2_999_20250630.csv"
+    assert comparison["current_file"] == CLD_NAME
+    assert comparison["months"][0] == "2024-10" and comparison["months"][-1] == "2025-06"
+    assert (september.run_dir / "comparison.svg").read_text().startswith("<svg")
+    manifest = json.loads(september.manifest_path.read_text())
+    assert manifest["comparison"]["previous_run"] == f"2025-06-30/{june.run_dir.name}"
+    assert manifest["comparison"]["files"] == ["comparison.json", "comparison.svg"]
+
+    # A rerun of September: a new run folder, the same bytes (comparison included).
+    again = run(MAPPING_PATH, out, PERIOD_END)
+    assert again.run_dir != september.run_dir and september.run_dir.is_dir()
+    for path in september.run_dir.iterdir():
+        if path.name != "manifest.json":
+            assert (again.run_dir / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_previous_return_that_cannot_be_compared_is_noted_and_the_run_goes_on(database, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    june = run(MAPPING_PATH, out, date(2025, 6, 30))
+    june.files["cld"].write_text("not,a,cld\n1,2,3\n")  # damaged after its run
+    september = run(MAPPING_PATH, out, PERIOD_END)
+    assert september.exit_code == 0
+    assert september.compared_with is None and september.comparison is None
+    assert not (september.run_dir / "comparison.json").exists()
+    noted = json.loads(september.manifest_path.read_text())["comparison"]
+    assert noted["previous_run"] == f"2025-06-30/{june.run_dir.name}"
+    assert "cannot be compared: it has no Event Type" in noted["error"]
