@@ -40,6 +40,7 @@ import _common as common  # noqa: E402
 TARGET_RATIO = 4.0
 TARGET_PEAK_MIB = 4 * 1000**3 / 2**20  # 4 GB
 TARGET_ROWS = 1_000_000
+BUSY_LOAD = 1.25  # 1-minute load average above which wall times are not comparable
 LINEAR_SLACK = 1.25  # the marginal cost per row may grow this much and still count as linear
 BEGIN = "<!-- benchmarks/end_to_end.py: begin (generated; rerun the script to update) -->"
 END = "<!-- benchmarks/end_to_end.py: end -->"
@@ -248,7 +249,12 @@ def analyse(results: list[dict]) -> dict:
         p, f = best(res["pipeline"]), best(res["floor"])
         sizes.append({"res": res, "p": p, "f": f, "rows": p["cld_rows"]})
     main = sizes[-1]
-    ratio = main["p"]["seconds"] / main["f"]["seconds"]
+    # On a shared machine (load above BUSY_LOAD) wall times measure the other processes as
+    # much as this one: the verdicts then use CPU time, the steadier comparison.
+    loads = [r["load"] for res in results for r in res["pipeline"] + res["floor"]]
+    clock = "cpu" if max(loads) > BUSY_LOAD else "seconds"
+    ratio = main["p"][clock] / main["f"][clock]
+    ratio_wall = main["p"]["seconds"] / main["f"]["seconds"]
     margins = []
     for a, b in zip(sizes, sizes[1:], strict=False):
         d_rows = b["rows"] - a["rows"]
@@ -266,11 +272,20 @@ def analyse(results: list[dict]) -> dict:
             }
         )
     linear = None
+    key = "per100k_cpu" if clock == "cpu" else "per100k"
     if len(margins) >= 2:
-        linear = margins[-1]["per100k"] <= LINEAR_SLACK * margins[-2]["per100k"]
+        linear = margins[-1][key] <= LINEAR_SLACK * margins[-2][key]
     elif len(margins) == 1:
-        linear = margins[-1]["slope"] <= 1.1
-    return {"sizes": sizes, "main": main, "ratio": ratio, "margins": margins, "linear": linear}
+        linear = margins[-1]["slope_cpu" if clock == "cpu" else "slope"] <= 1.1
+    return {
+        "sizes": sizes,
+        "main": main,
+        "ratio": ratio,
+        "ratio_wall": ratio_wall,
+        "clock": clock,
+        "margins": margins,
+        "linear": linear,
+    }
 
 
 def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None) -> str:
@@ -288,6 +303,7 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
     lines += common.change_note(*common.changed_files(m["hashes"], m["hashes_after"], used))
     lines += [common.machine_line(m, loads), ""]
     p, f = main["p"], main["f"]
+    max_load = max(loads)
     at_target = abs(main["rows"] - TARGET_ROWS) <= 0.1 * TARGET_ROWS
     lines += [
         f"**Targets, {main['rows']:,} CLD rows**"
@@ -296,10 +312,17 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
         "",
         f"- end to end within {TARGET_RATIO:g}x the floor: "
         f"{common.verdict(a['ratio'] <= TARGET_RATIO)} - the run takes {p['seconds']:.2f} s "
-        f"(CPU {p['cpu']:.2f} s), **{a['ratio']:.1f}x** the floor's {f['seconds']:.2f} s "
-        f"(CPU {f['cpu']:.2f} s; {p['cpu'] / f['cpu']:.1f}x in CPU time). Whole processes "
-        f"(interpreter start and imports included): {p['process_wall']:.2f} s against "
-        f"{f['process_wall']:.2f} s, {p['process_wall'] / f['process_wall']:.1f}x.",
+        f"(CPU {p['cpu']:.2f} s) against the floor's {f['seconds']:.2f} s (CPU "
+        f"{f['cpu']:.2f} s): **{p['cpu'] / f['cpu']:.1f}x in CPU time**, "
+        f"{a['ratio_wall']:.1f}x in wall time"
+        + (
+            f" (the 1-minute load average reached {max_load:.1f} on {m['cpus']} CPUs: the "
+            "verdicts use CPU time)"
+            if a["clock"] == "cpu"
+            else ""
+        )
+        + f". Whole processes (interpreter start and imports included): "
+        f"{p['process_wall']:.2f} s against {f['process_wall']:.2f} s.",
         f"- peak memory under {TARGET_PEAK_MIB:,.0f} MiB (4 GB): "
         f"{common.verdict(p['peak'] <= TARGET_PEAK_MIB)} - **{p['peak']:,.0f} MiB** at the "
         "largest stage ("
@@ -311,10 +334,10 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
         if len(a["margins"]) >= 2:
             prev = a["margins"][-2]
             why = (
-                f"each extra 100k CLD rows costs {last['per100k']:.2f} s between "
-                f"{last['from']:,} and {last['to']:,} rows, against {prev['per100k']:.2f} s "
-                f"between {prev['from']:,} and {prev['to']:,} "
-                f"(CPU {last['per100k_cpu']:.2f} s against {prev['per100k_cpu']:.2f} s); "
+                f"each extra 100k CLD rows costs {last['per100k_cpu']:.2f} s of CPU between "
+                f"{last['from']:,} and {last['to']:,} rows, against "
+                f"{prev['per100k_cpu']:.2f} s between {prev['from']:,} and {prev['to']:,} "
+                f"(wall {last['per100k']:.2f} s against {prev['per100k']:.2f} s); "
                 f"log-log slope {last['slope']:.2f} over the last step (1 is linear; below 1, "
                 "fixed costs still weigh)"
             )
@@ -557,7 +580,8 @@ def plot(results: list[dict], path: Path) -> None:
     handles, labels = left.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=7, frameon=False)
     fig.suptitle(
-        f"cldetl end to end, large authority (SQLite): {a['ratio']:.1f}x the floor at "
+        f"cldetl end to end, large authority (SQLite): {a['ratio']:.1f}x the floor "
+        f"({'CPU' if a['clock'] == 'cpu' else 'wall'} time) at "
         f"{a['main']['rows']:,} CLD rows",
         fontsize=10,
     )
@@ -595,7 +619,8 @@ def print_summary(results: list[dict]) -> None:
             f"slope {g['slope']:.2f}"
         )
     print(
-        f"\nTarget {TARGET_RATIO:g}x at {a['main']['rows']:,}: {a['ratio']:.1f}x -> "
+        f"\nTarget {TARGET_RATIO:g}x at {a['main']['rows']:,}: {a['ratio']:.1f}x "
+        f"({'CPU' if a['clock'] == 'cpu' else 'wall'} time) -> "
         f"{'MET' if a['ratio'] <= TARGET_RATIO else 'MISSED'}; linear: {a['linear']}"
     )
 
