@@ -23,7 +23,7 @@ PERIOD_END = date(2025, 9, 30)
 COMPARED = ["exclusions.csv", "lineage.csv", "reconciliation.csv", "unmapped_codes.csv"]
 
 
-def _format_cld_whole_frame(rows, mapping, spec, period):
+def _format_cld_whole_frame(rows, mapping, spec, period, keep=None):
     """The reference: the whole frame reordered at once, each column via a NumPy array."""
     import numpy as np
     import pandas as pd
@@ -70,6 +70,9 @@ def _format_cld_whole_frame(rows, mapping, spec, period):
         else:
             text = values.astype("string").fillna("").str.strip()
         out[name] = text.to_numpy()
+    if keep is not None:
+        for column in [c for c in rows.columns if c not in keep]:
+            del rows[column]
     return out.astype("string"), order
 
 

@@ -96,8 +96,8 @@ def transform(
     rows = rows[reasons.eq("")].copy()
 
     rows["Event Reference"] = references(rows, mapping)
-    cld, order = format_cld(rows, mapping, spec, period)
-    rows = rows[ACCOUNTING_COLUMNS]  # memory: the CLD fields are in `cld` now
+    # Memory: the CLD fields leave `rows` as they go into `cld`.
+    cld, order = format_cld(rows, mapping, spec, period, keep=ACCOUNTING_COLUMNS)
     ledger.details_used(mapping, sources, rows[PERSON])
     dropped = sum(len(part) for part in ledger.row_exclusions)
     if candidate_count != len(cld) + dropped:

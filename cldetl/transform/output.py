@@ -3,6 +3,7 @@ stable row order and an event reference that holds no personal data."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from cldetl.spec import load_spec
@@ -66,9 +67,18 @@ def _money(values: pd.Series) -> pd.Series:
 
 
 def format_cld(
-    rows: pd.DataFrame, mapping: Mapping, spec: Spec, period: ReportingPeriod
+    rows: pd.DataFrame,
+    mapping: Mapping,
+    spec: Spec,
+    period: ReportingPeriod,
+    keep: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Index]:
-    """The 48 columns as text, in a stable order; also the row order used (for lineage)."""
+    """The 48 columns as text, in a stable order; also the row order used (for lineage).
+
+    With `keep`, every other column of `rows` is deleted from it (in place) as soon as it has
+    been formatted, so the rows and the return are never both whole in memory (at a million
+    rows each is about 0.8 GB); `rows` is left holding only the `keep` columns.
+    """
     import numpy as np
     import pandas as pd
 
@@ -112,6 +122,8 @@ def format_cld(
             values = rows[PERSON].take(positions)
         elif name in rows:
             values = rows[name].take(positions)
+            if keep is not None and name not in keep:
+                del rows[name]
         else:
             out[name] = pd.Series("", index=index, dtype="string")
             continue
@@ -122,4 +134,8 @@ def format_cld(
         else:
             text = values.astype("string").fillna("").str.strip()
         out[name] = pd.Series(text.astype("string").array, index=index)
+        del values, text
+    if keep is not None:
+        for column in [c for c in rows.columns if c not in keep]:
+            del rows[column]
     return pd.DataFrame(out, index=index), order
