@@ -324,8 +324,8 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
         + f". Whole processes (interpreter start and imports included): "
         f"{p['process_wall']:.2f} s against {f['process_wall']:.2f} s.",
         f"- peak memory under {TARGET_PEAK_MIB:,.0f} MiB (4 GB): "
-        f"{common.verdict(p['peak'] <= TARGET_PEAK_MIB)} - **{p['peak']:,.0f} MiB** at the "
-        "largest stage ("
+        f"{common.verdict(p['peak'] <= TARGET_PEAK_MIB)} - **{p['peak']:,.0f} MiB** (peak "
+        "during each stage: "
         + ", ".join(f"{k} {p['stages'][k]['peak_mib']:,.0f}" for k in STAGES)
         + f"); the floor's peak is {f['peak']:,.0f} MiB.",
     ]
@@ -338,8 +338,8 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
                 f"{last['from']:,} and {last['to']:,} rows, against "
                 f"{prev['per100k_cpu']:.2f} s between {prev['from']:,} and {prev['to']:,} "
                 f"(wall {last['per100k']:.2f} s against {prev['per100k']:.2f} s); "
-                f"log-log slope {last['slope']:.2f} over the last step (1 is linear; below 1, "
-                "fixed costs still weigh)"
+                f"log-log slope {last['slope_cpu']:.2f} in CPU time over the last step (1 is "
+                "linear; below 1, fixed costs still weigh)"
             )
         else:
             why = f"log-log slope {last['slope']:.2f} (1 is linear)"
@@ -353,8 +353,8 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
         lines += [f"![Time against CLD rows]({plot.name})", ""]
     lines += [
         "| CLD rows | Source rows | setup s | extract s | transform s "
-        "| validate s | write s | **total s** | total CPU s | floor s (CPU) | **x floor** "
-        "| peak RSS MiB: run / floor |",
+        "| validate s | write s | **total s** | total CPU s | floor s (CPU) "
+        "| **x floor: CPU** (wall) | peak RSS MiB: run / floor |",
         "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for s in sizes:
@@ -364,7 +364,8 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
             f"| {p['cld_rows']:,} | {s['res']['source_rows']:,} "
             + " ".join(f"| {st[k]['seconds']:.2f}" for k in STAGES)
             + f" | **{p['seconds']:.2f}** | {p['cpu']:.2f} | {f['seconds']:.2f} ({f['cpu']:.2f}) "
-            f"| **{p['seconds'] / f['seconds']:.1f}** | {p['peak']:,.0f} / {f['peak']:,.0f} |"
+            f"| **{p['cpu'] / f['cpu']:.1f}** ({p['seconds'] / f['seconds']:.1f}) "
+            f"| {p['peak']:,.0f} / {f['peak']:,.0f} |"
         )
     lines += [
         "",
