@@ -333,7 +333,12 @@ def source_hashes() -> dict[str, str]:
         if path.suffix in (".py", ".yaml") and path.is_file()
     } | {
         str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in [MAPPING, *sorted((ROOT / "connectors" / "mosaic").glob("*.j2"))]
+        for path in [
+            MAPPING,
+            *sorted((ROOT / "connectors" / "mosaic").glob("*.j2")),
+            *sorted((ROOT / "benchmarks" / "large_authority").rglob("*.*")),
+        ]
+        if path.is_file()
     }
 
 
@@ -345,7 +350,7 @@ def changed_files(before: dict[str, str], after: dict[str, str], used: set[str])
     """Files changed during the run: (those the measurements imported or read, the others)."""
     changed = sorted(f for f in set(before) | set(after) if before.get(f) != after.get(f))
     always = {str(MAPPING.relative_to(ROOT)), "cldetl/spec/release2.yaml"}
-    always |= {f for f in changed if f.startswith("connectors/")}
+    always |= {f for f in changed if f.startswith(("connectors/", "benchmarks/large_authority/"))}
     return (
         [f for f in changed if f in used or f in always],
         [f for f in changed if f not in used and f not in always],

@@ -1,8 +1,9 @@
 """Benchmark a whole run, database to CSV, against the floor measured in the same run.
 
-For each size: build the Eastmoor (Mosaic-like) example database in SQLite
-(examples/mosaic_liquidlogic/generate.py --rows-target N; not timed), then, each in its own
-subprocess (peak RSS by GNU time), interleaved and repeated:
+For each size (CLD rows in the return): build the benchmark's large authority in SQLite
+(benchmarks/_authority.py: benchmarks/_generate.py's rows laid out as a reporting warehouse,
+read by benchmarks/large_authority/mapping.yaml; not timed, cached under out/bench/), then,
+each in its own subprocess (peak RSS by GNU time), interleaved and repeated:
 
   (a) the pipeline: `cldetl.pipeline.run(mapping, out_dir, date(2025, 9, 30))`, each stage
       (setup, extract, transform, validate, write) timed through its `on_stage` callback, with
@@ -12,10 +13,11 @@ subprocess (peak RSS by GNU time), interleaved and repeated:
       many rows as (a)'s CLD return (rows of the largest table, repeated if need be) with
       `pyarrow.csv.write_csv`: the same input and output volume, no transformation.
 
-Target (issue 5): end to end within 4x the floor at 1M source rows, growing linearly.
+Targets (issue 9): at 1M CLD rows, end to end within 4x the floor, growing linearly, and peak
+memory under 4 GB.
 
-    python benchmarks/end_to_end.py                       # 10k, 100k and 1M source rows
-    python benchmarks/end_to_end.py --sizes 100000 --repeat 1
+    python benchmarks/end_to_end.py                       # 100k and 300k CLD rows (make bench)
+    python benchmarks/end_to_end.py --sizes 100000 300000 1000000 --repeat 1
     python benchmarks/end_to_end.py --out docs/benchmarks.md --keep     # + the plot beside it
     python benchmarks/end_to_end.py --from-json WORK/results.json --out docs/benchmarks.md
 """
@@ -28,25 +30,31 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _authority as authority  # noqa: E402
 import _common as common  # noqa: E402
 
 TARGET_RATIO = 4.0
+TARGET_PEAK_MIB = 4 * 1000**3 / 2**20  # 4 GB
+TARGET_ROWS = 1_000_000
+BUSY_LOAD = 1.25  # 1-minute load average above which wall times are not comparable
 LINEAR_SLACK = 1.25  # the marginal cost per row may grow this much and still count as linear
 BEGIN = "<!-- benchmarks/end_to_end.py: begin (generated; rerun the script to update) -->"
 END = "<!-- benchmarks/end_to_end.py: end -->"
 SECTION = "## End to end"
 INTRO = (
-    "`benchmarks/end_to_end.py` builds the Eastmoor example (Mosaic-like, "
-    "`mappings/eastmoor.yaml`) in SQLite at each size and times a whole run, database to CSV "
-    "(`cldetl.pipeline.run`), stage by stage, against the floor measured in the same run: "
-    "reading the same source tables and writing a CSV of the same row count, with no "
-    "transformation. Issue 5 target: end to end within 4x the floor at 1M source rows, "
-    "growing linearly."
+    "`benchmarks/end_to_end.py` builds a large authority in SQLite at each size (CLD rows in "
+    "the return; `benchmarks/_authority.py`: `benchmarks/_generate.py`'s people and events "
+    "laid out as a reporting warehouse, read by `benchmarks/large_authority/mapping.yaml`) "
+    "and times a whole run, database to CSV (`cldetl.pipeline.run`), stage by stage, against "
+    "the floor measured in the same run: reading the same source tables and writing a CSV of "
+    "the same row count, with no transformation. Issue 9 targets: at 1M CLD rows (about five "
+    "times the largest English authority's return), end to end within 4x the floor, growing "
+    "linearly, and peak memory under 4 GB. `make bench` runs 100k and 300k CLD rows; 1M is "
+    "`python benchmarks/end_to_end.py --sizes 100000 300000 1000000 --repeat 1`."
 )
 STAGES = ["setup", "extract", "transform", "validate", "write"]
 PLOT_NAME = "benchmarks_end_to_end.png"
@@ -57,7 +65,7 @@ PLOT_NAME = "benchmarks_end_to_end.png"
 
 def child_pipeline(url: str, out_dir: str, result: str) -> None:
     common.preimport()
-    os.environ[common.URL_ENV] = url
+    os.environ[authority.URL_ENV] = url
     from cldetl.pipeline import run
 
     peaks = common.StagePeaks()
@@ -86,7 +94,13 @@ def child_pipeline(url: str, out_dir: str, result: str) -> None:
                 "rss_after_mib": common.rss_mib(),
             }
 
-    res = run(common.MAPPING, out_dir, common.PERIOD_END, on_stage=on_stage)
+    res = run(
+        authority.MAPPING,
+        out_dir,
+        common.PERIOD_END,
+        connectors_dir=authority.CONNECTORS,
+        on_stage=on_stage,
+    )
     out = {
         "seconds": time.perf_counter() - began["wall"],
         "cpu": time.process_time() - began["cpu"],
@@ -146,14 +160,15 @@ def child_floor(url: str, tables: str, rows: str, out_csv: str, result: str) -> 
 # --- In the parent ---------------------------------------------------------------------------
 
 
-def bench_size(rows_target: int, args, work: Path, tables: list[str]) -> dict:
-    print(f"\n~{rows_target:,} source rows: building the example ...", flush=True)
-    db = common.build_example(rows_target, work, args.seed)
+def bench_size(cld_target: int, args, work: Path, tables: list[str]) -> dict:
+    print(f"\n~{cld_target:,} CLD rows: building the authority ...", flush=True)
+    db = authority.cached(cld_target, work, args.seed)
     read = {t: db["tables"][t] for t in tables}
     print(
-        f"  {db['rows']:,} rows in {len(db['tables'])} tables, of which the templates read "
-        f"{sum(read.values()):,} in {len(read)}; {db['bytes'] / 1e6:,.0f} MB, built in "
-        f"{db['seconds']:.1f} s",
+        f"  {db['rows']:,} rows in {len(db['tables'])} tables "
+        f"({', '.join(f'{t} {n:,}' for t, n in read.items())}); "
+        f"{db['bytes'] / 1e6:,.0f} MB, "
+        + ("cached" if db["cached"] else f"built in {db['seconds']:.1f} s"),
         flush=True,
     )
     common.warm(db["path"])
@@ -161,7 +176,7 @@ def bench_size(rows_target: int, args, work: Path, tables: list[str]) -> dict:
     pipeline_runs, floor_runs = [], []
     cld_rows = None
     for r in range(args.repeat):
-        out_dir = work / f"out_{rows_target}_{r}"
+        out_dir = work / f"out_{cld_target}_{r}"
         shutil.rmtree(out_dir, ignore_errors=True)
         run = common.run_child(script, ["pipeline", db["url"], str(out_dir)])
         pipeline_runs.append(run)
@@ -175,7 +190,7 @@ def bench_size(rows_target: int, args, work: Path, tables: list[str]) -> dict:
         )
         if r < args.repeat - 1 or not args.keep:
             shutil.rmtree(out_dir, ignore_errors=True)
-        floor_csv = work / f"floor_{rows_target}.csv"
+        floor_csv = work / f"floor_{cld_target}.csv"
         floor = common.run_child(
             script, ["floor", db["url"], ",".join(tables), str(cld_rows), str(floor_csv)]
         )
@@ -190,7 +205,7 @@ def bench_size(rows_target: int, args, work: Path, tables: list[str]) -> dict:
         if not args.keep:
             floor_csv.unlink(missing_ok=True)
     return {
-        "target": rows_target,
+        "target": cld_target,
         "db": db,
         "source_rows": sum(read.values()),
         "tables_read": read,
@@ -228,13 +243,18 @@ def best(runs: list[dict]) -> dict:
 
 
 def analyse(results: list[dict]) -> dict:
-    results = sorted(results, key=lambda r: r["source_rows"])
+    results = sorted(results, key=lambda r: r["pipeline"][0]["cld_rows"])
     sizes = []
     for res in results:
         p, f = best(res["pipeline"]), best(res["floor"])
-        sizes.append({"res": res, "p": p, "f": f, "rows": res["source_rows"]})
+        sizes.append({"res": res, "p": p, "f": f, "rows": p["cld_rows"]})
     main = sizes[-1]
-    ratio = main["p"]["seconds"] / main["f"]["seconds"]
+    # On a shared machine (load above BUSY_LOAD) wall times measure the other processes as
+    # much as this one: the verdicts then use CPU time, the steadier comparison.
+    loads = [r["load"] for res in results for r in res["pipeline"] + res["floor"]]
+    clock = "cpu" if max(loads) > BUSY_LOAD else "seconds"
+    ratio = main["p"][clock] / main["f"][clock]
+    ratio_wall = main["p"]["seconds"] / main["f"]["seconds"]
     margins = []
     for a, b in zip(sizes, sizes[1:], strict=False):
         d_rows = b["rows"] - a["rows"]
@@ -252,11 +272,20 @@ def analyse(results: list[dict]) -> dict:
             }
         )
     linear = None
+    key = "per100k_cpu" if clock == "cpu" else "per100k"
     if len(margins) >= 2:
-        linear = margins[-1]["per100k"] <= LINEAR_SLACK * margins[-2]["per100k"]
+        linear = margins[-1][key] <= LINEAR_SLACK * margins[-2][key]
     elif len(margins) == 1:
-        linear = margins[-1]["slope"] <= 1.1
-    return {"sizes": sizes, "main": main, "ratio": ratio, "margins": margins, "linear": linear}
+        linear = margins[-1]["slope_cpu" if clock == "cpu" else "slope"] <= 1.1
+    return {
+        "sizes": sizes,
+        "main": main,
+        "ratio": ratio,
+        "ratio_wall": ratio_wall,
+        "clock": clock,
+        "margins": margins,
+        "linear": linear,
+    }
 
 
 def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None) -> str:
@@ -274,30 +303,43 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
     lines += common.change_note(*common.changed_files(m["hashes"], m["hashes_after"], used))
     lines += [common.machine_line(m, loads), ""]
     p, f = main["p"], main["f"]
-    at_1m = abs(main["rows"] - 1_000_000) <= 100_000
+    max_load = max(loads)
+    at_target = abs(main["rows"] - TARGET_ROWS) <= 0.1 * TARGET_ROWS
     lines += [
-        f"**Targets, {main['rows']:,} source rows**"
-        + ("" if at_1m else " (the largest size run; the target is set at 1M)")
+        f"**Targets, {main['rows']:,} CLD rows**"
+        + ("" if at_target else f" (the largest size run; the targets are set at {TARGET_ROWS:,})")
         + ":",
         "",
         f"- end to end within {TARGET_RATIO:g}x the floor: "
         f"{common.verdict(a['ratio'] <= TARGET_RATIO)} - the run takes {p['seconds']:.2f} s "
-        f"(CPU {p['cpu']:.2f} s), **{a['ratio']:.1f}x** the floor's {f['seconds']:.2f} s "
-        f"(CPU {f['cpu']:.2f} s; {p['cpu'] / f['cpu']:.1f}x in CPU time). Whole processes "
-        f"(interpreter start and imports included): {p['process_wall']:.2f} s against "
-        f"{f['process_wall']:.2f} s, {p['process_wall'] / f['process_wall']:.1f}x.",
+        f"(CPU {p['cpu']:.2f} s) against the floor's {f['seconds']:.2f} s (CPU "
+        f"{f['cpu']:.2f} s): **{p['cpu'] / f['cpu']:.1f}x in CPU time**, "
+        f"{a['ratio_wall']:.1f}x in wall time"
+        + (
+            f" (the 1-minute load average reached {max_load:.1f} on {m['cpus']} CPUs: the "
+            "verdicts use CPU time)"
+            if a["clock"] == "cpu"
+            else ""
+        )
+        + f". Whole processes (interpreter start and imports included): "
+        f"{p['process_wall']:.2f} s against {f['process_wall']:.2f} s.",
+        f"- peak memory under {TARGET_PEAK_MIB:,.0f} MiB (4 GB): "
+        f"{common.verdict(p['peak'] <= TARGET_PEAK_MIB)} - **{p['peak']:,.0f} MiB** (peak "
+        "during each stage: "
+        + ", ".join(f"{k} {p['stages'][k]['peak_mib']:,.0f}" for k in STAGES)
+        + f"); the floor's peak is {f['peak']:,.0f} MiB.",
     ]
     if a["linear"] is not None:
         last = a["margins"][-1]
         if len(a["margins"]) >= 2:
             prev = a["margins"][-2]
             why = (
-                f"each extra 100k source rows costs {last['per100k']:.2f} s between "
-                f"{last['from']:,} and {last['to']:,} rows, against {prev['per100k']:.2f} s "
-                f"between {prev['from']:,} and {prev['to']:,} "
-                f"(CPU {last['per100k_cpu']:.2f} s against {prev['per100k_cpu']:.2f} s); "
-                f"log-log slope {last['slope']:.2f} over the last step (1 is linear; below 1, "
-                "fixed costs still weigh)"
+                f"each extra 100k CLD rows costs {last['per100k_cpu']:.2f} s of CPU between "
+                f"{last['from']:,} and {last['to']:,} rows, against "
+                f"{prev['per100k_cpu']:.2f} s between {prev['from']:,} and {prev['to']:,} "
+                f"(wall {last['per100k']:.2f} s against {prev['per100k']:.2f} s); "
+                f"log-log slope {last['slope_cpu']:.2f} in CPU time over the last step (1 is "
+                "linear; below 1, fixed costs still weigh)"
             )
         else:
             why = f"log-log slope {last['slope']:.2f} (1 is linear)"
@@ -308,32 +350,50 @@ def markdown(results: list[dict], m: dict, command: str, args, plot: Path | None
         )
     lines += [""]
     if plot is not None:
-        lines += [f"![Time against source rows]({plot.name})", ""]
+        lines += [f"![Time against CLD rows]({plot.name})", ""]
     lines += [
-        "| Source rows | Records extracted | CLD rows | setup s | extract s | transform s "
-        "| validate s | write s | **total s** | total CPU s | floor s (CPU) | **x floor** "
-        "| peak RSS MiB: run / floor |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CLD rows | Source rows | setup s | extract s | transform s "
+        "| validate s | write s | **total s** | total CPU s | floor s (CPU) "
+        "| **x floor: CPU** (wall) | peak RSS MiB: run / floor |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for s in sizes:
         p, f = s["p"], s["f"]
         st = p["stages"]
         lines.append(
-            f"| {s['rows']:,} | {p['records']:,} | {p['cld_rows']:,} "
+            f"| {p['cld_rows']:,} | {s['res']['source_rows']:,} "
             + " ".join(f"| {st[k]['seconds']:.2f}" for k in STAGES)
             + f" | **{p['seconds']:.2f}** | {p['cpu']:.2f} | {f['seconds']:.2f} ({f['cpu']:.2f}) "
-            f"| **{p['seconds'] / f['seconds']:.1f}** | {p['peak']:,.0f} / {f['peak']:,.0f} |"
+            f"| **{p['cpu'] / f['cpu']:.1f}** ({p['seconds'] / f['seconds']:.1f}) "
+            f"| {p['peak']:,.0f} / {f['peak']:,.0f} |"
+        )
+    lines += [
+        "",
+        "Peak memory (RSS, MiB) during each stage:",
+        "",
+        "| CLD rows | " + " | ".join(STAGES[1:]) + " | **run** | floor |",
+        "|--:|" + "--:|" * (len(STAGES) + 1),
+    ]
+    for s in sizes:
+        p, f = s["p"], s["f"]
+        lines.append(
+            f"| {p['cld_rows']:,} | "
+            + " | ".join(f"{p['stages'][k]['peak_mib']:,.0f}" for k in STAGES[1:])
+            + f" | **{p['peak']:,.0f}** | {f['peak']:,.0f} |"
         )
     lines += [""]
     lines += _stage_table(main)
     lines += _scaling(a)
     lines += _floor_note(sizes)
     lines += [
-        "How it is measured: *source rows* are the rows of the database tables the mapping's "
-        "templates read (`params.identifiers`: all "
-        f"{len(main['res']['tables_read'])} tables of the example); *records extracted* are "
-        "the rows the templates return (they join and pivot the tables). The database is built "
-        f"once per size (seed {args.seed}, not timed) and read once beforehand so that both "
+        "How it is measured: *CLD rows* are the rows of the return; *source rows* are the rows "
+        "of the database tables the mapping's templates read (`params.identifiers`: "
+        f"{', '.join(main['res']['tables_read'])}). The authority is drawn by "
+        "`benchmarks/_generate.py` (event types, per person: service users 25% requests, 20% "
+        "assessments, 40% services, 15% reviews; unpaid carers 20/40/30/10; an assumption "
+        "for a county with many long-running services, not a published CLD share) and "
+        f"built once per size (seed {args.seed}, not timed, kept in `out/bench/`), then read "
+        "once beforehand so that both "
         "measurements find it in the page cache. Each measurement is a fresh process "
         "(`python benchmarks/end_to_end.py --child pipeline|floor ...`) started through GNU "
         "time; both import pandas, pyarrow and SQLAlchemy before their clocks start. The "
@@ -356,7 +416,7 @@ def _stage_table(s: dict) -> list[str]:
     p, f = s["p"], s["f"]
     total = p["seconds"]
     lines = [
-        f"### Stages at {s['rows']:,} source rows",
+        f"### Stages at {s['rows']:,} CLD rows",
         "",
         "| Stage | s | share | CPU s | rows out | peak RSS MiB during | RSS after MiB | x floor |",
         "|---|--:|--:|--:|--:|--:|--:|--:|",
@@ -391,9 +451,9 @@ def _stage_table(s: dict) -> list[str]:
 def _scaling(a: dict) -> list[str]:
     sizes = a["sizes"]
     lines = [
-        "### Scaling: seconds per 100k source rows",
+        "### Scaling: seconds per 100k CLD rows",
         "",
-        "| Source rows | "
+        "| CLD rows | "
         + " | ".join(STAGES)
         + " | **total** | total CPU | floor | x floor | peak RSS MiB |",
         "|--:|" + "--:|" * (len(STAGES) + 5),
@@ -437,8 +497,7 @@ def _floor_note(sizes: list[dict]) -> list[str]:
         f"`pyarrow.csv.write_csv`; the run's return has the same {p['cld_rows']:,} rows in 48 "
         f"columns ({p['cld_bytes'] / 1e6:,.1f} MB). Writing is {f['write_seconds']:.2f} s of "
         f"the floor's {f['seconds']:.2f} s and {p['stages']['write']['seconds']:.2f} s of the "
-        f"run's {p['seconds']:.2f} s (six files), so the narrower floor file moves the ratio "
-        "little.",
+        f"run's {p['seconds']:.2f} s (six files).",
         "",
     ]
 
@@ -486,7 +545,7 @@ def plot(results: list[dict], path: Path) -> None:
     left.plot(rows, ref, "-", color="#cccccc", lw=1, label="linear through the largest")
     left.set_xscale("log")
     left.set_yscale("log")
-    left.set_xlabel("source rows (database)")
+    left.set_xlabel("CLD rows (return)")
     left.set_ylabel("seconds (wall)")
     left.set_title("Time against rows, log-log (slope 1 = linear)")
     left.grid(True, which="both", alpha=0.3)
@@ -514,7 +573,7 @@ def plot(results: list[dict], path: Path) -> None:
         )
     right.set_xlim(left=0)
     right.set_ylim(bottom=0)
-    right.set_xlabel("source rows (database)")
+    right.set_xlabel("CLD rows (return)")
     right.set_ylabel("seconds (wall)")
     right.set_title("Time against rows, linear axes")
     right.grid(True, alpha=0.3)
@@ -522,8 +581,9 @@ def plot(results: list[dict], path: Path) -> None:
     handles, labels = left.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=7, frameon=False)
     fig.suptitle(
-        f"cldetl end to end, Eastmoor example (SQLite): {a['ratio']:.1f}x the floor at "
-        f"{a['main']['rows']:,} rows",
+        f"cldetl end to end, large authority (SQLite): {a['ratio']:.1f}x the floor "
+        f"({'CPU' if a['clock'] == 'cpu' else 'wall'} time) at "
+        f"{a['main']['rows']:,} CLD rows",
         fontsize=10,
     )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
@@ -537,8 +597,8 @@ def print_summary(results: list[dict]) -> None:
     for s in a["sizes"]:
         p, f = s["p"], s["f"]
         print(
-            f"\n{s['rows']:,} source rows -> {p['records']:,} records -> {p['cld_rows']:,} CLD "
-            f"rows ({p['errors']} errors, {p['warnings']} warnings)"
+            f"\n{s['res']['source_rows']:,} source rows -> {p['records']:,} records -> "
+            f"{p['cld_rows']:,} CLD rows ({p['errors']} errors, {p['warnings']} warnings)"
         )
         for k in STAGES:
             st = p["stages"][k]
@@ -560,7 +620,8 @@ def print_summary(results: list[dict]) -> None:
             f"slope {g['slope']:.2f}"
         )
     print(
-        f"\nTarget {TARGET_RATIO:g}x at {a['main']['rows']:,}: {a['ratio']:.1f}x -> "
+        f"\nTarget {TARGET_RATIO:g}x at {a['main']['rows']:,}: {a['ratio']:.1f}x "
+        f"({'CPU' if a['clock'] == 'cpu' else 'wall'} time) -> "
         f"{'MET' if a['ratio'] <= TARGET_RATIO else 'MISSED'}; linear: {a['linear']}"
     )
 
@@ -581,8 +642,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes",
         type=int,
         nargs="+",
-        default=[10_000, 100_000, 1_000_000],
-        help="source rows to aim at (default 10000 100000 1000000)",
+        default=[100_000, 300_000],
+        help="CLD rows in the return, one size each (default 100000 300000; the target is at "
+        "1000000)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
     parser.add_argument(
@@ -590,8 +652,13 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help=f"update the End to end section of this Markdown (and write {PLOT_NAME} beside it)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the databases and outputs")
-    parser.add_argument("--work", type=Path, help="folder for the databases (default: a temp one)")
+    parser.add_argument("--keep", action="store_true", help="keep the outputs and results.json")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=common.ROOT / "out" / "bench",
+        help="folder for the databases, kept between runs (default out/bench)",
+    )
     parser.add_argument("--seed", type=int, default=common.SEED)
     parser.add_argument(
         "--from-json",
@@ -610,21 +677,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         argv = saved["argv"]
     else:
-        work = args.work or Path(tempfile.mkdtemp(prefix="cldetl_bench_e2e_"))
+        work = args.work
         m = common.machine()
-        tables = common.template_tables()
+        tables = common.template_tables(authority.MAPPING)
         print(
             f"{m['cpus']} CPUs, {m['ram_gib']:.1f} GiB, Python {m['python']}, "
             f"pandas {m['pandas']}, pyarrow {m['pyarrow']}; tables read: {', '.join(tables)}; "
             f"work folder {work}"
         )
         results = []
-        try:
-            for size in args.sizes:
-                results.append(bench_size(size, args, work, tables))
-        finally:
-            if not args.keep:
-                shutil.rmtree(work, ignore_errors=True)
+        for size in args.sizes:
+            results.append(bench_size(size, args, work, tables))
         m["hashes_after"] = common.source_hashes()
         m["when"] = common.now_utc()
         if args.keep:
@@ -636,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
                 "argv": argv,
             }
             (work / "results.json").write_text(json.dumps(saved))
-            print(f"\nkept {work} (results in {work / 'results.json'})")
+            print(f"\nkept the outputs in {work} (results in {work / 'results.json'})")
     print_summary(results)
     if args.out:
         png = args.out.parent / PLOT_NAME

@@ -42,6 +42,8 @@ BEYOND_THREE = (
 )
 KIND = "_kind"  # event | carer_by_association
 RULE, ROW, SOURCE = "_rule", "_row", "_source"
+# What the accounting after `format_cld` reads of each output row (the ledger and lineage).
+ACCOUNTING_COLUMNS = [CANDIDATE, SOURCE, RULE, ROW, PERSON, MEMBER_KEYS, "Event Reference"]
 NO_RULE = "no event rule takes this record (add a rule or an exclusion to the mapping)"
 NO_PERSON = "no person details: the person is not in the person source (a casual contact?)"
 DETAILS_UNUSED = "person details not needed: no CLD row for this person in the period"
@@ -109,7 +111,10 @@ def transform(
     candidates = _event_candidates(mapping, spec, sources, ledger, unmapped)
     people = person_table(mapping, spec, sources[mapping.person.source], unmapped)
     rows = _with_person_details(mapping, spec, candidates, people, sources, period, unmapped)
+    candidate_count = len(candidates)
+    del candidates  # memory: from here only its count is needed (rows hold the same data)
     known = member_of(rows[PERSON], people[PERSON])
+    del people  # memory: joined into rows
     ledger.drop_rows(rows, ~known, NO_PERSON)
     rows = rows[known]
 
@@ -121,12 +126,13 @@ def transform(
     linked_left_out = _linked_people(rows)
 
     rows["Event Reference"] = references(rows, mapping)
-    cld, order = format_cld(rows, mapping, spec, period)
+    # Memory: the CLD fields leave `rows` as they go into `cld`.
+    cld, order = format_cld(rows, mapping, spec, period, keep=ACCOUNTING_COLUMNS)
     ledger.details_used(mapping, sources, rows[PERSON])
     dropped = sum(len(part) for part in ledger.row_exclusions)
-    if len(candidates) != len(cld) + dropped:
+    if candidate_count != len(cld) + dropped:
         raise ReconciliationError(
-            f"{len(candidates)} candidate rows but {len(cld)} written + {dropped} excluded. "
+            f"{candidate_count} candidate rows but {len(cld)} written + {dropped} excluded. "
             "This is a cldetl bug."
         )
     linked_left_out = _linked_left_out_report(rows, linked_left_out)

@@ -3,6 +3,7 @@ stable row order and an event reference that holds no personal data."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from cldetl.spec import load_spec
@@ -66,9 +67,18 @@ def _money(values: pd.Series) -> pd.Series:
 
 
 def format_cld(
-    rows: pd.DataFrame, mapping: Mapping, spec: Spec, period: ReportingPeriod
+    rows: pd.DataFrame,
+    mapping: Mapping,
+    spec: Spec,
+    period: ReportingPeriod,
+    keep: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Index]:
-    """The 48 columns as text, in a stable order; also the row order used (for lineage)."""
+    """The 48 columns as text, in a stable order; also the row order used (for lineage).
+
+    With `keep`, every other column of `rows` is deleted from it (in place) as soon as it has
+    been formatted, so the rows and the return are never both whole in memory (at a million
+    rows each is about 0.8 GB); `rows` is left holding only the `keep` columns.
+    """
     import numpy as np
     import pandas as pd
 
@@ -82,13 +92,22 @@ def format_cld(
             "reference": rows["Event Reference"].astype("string"),
             "candidate": rows[CANDIDATE].astype(np.int64),
         },
-        index=rows.index,
+    ).reset_index(drop=True)
+    positions = (
+        order_frame.sort_values(
+            ["person", "start", "type", "reference", "candidate"],
+            kind="stable",
+            na_position="first",
+        )
+        .index.to_numpy()
+        .astype(np.intp)
     )
-    order = order_frame.sort_values(
-        ["person", "start", "type", "reference", "candidate"], kind="stable", na_position="first"
-    ).index
-    ordered = rows.loc[order]
-    out = pd.DataFrame(index=range(len(ordered)))
+    order = rows.index[positions]
+    index = pd.RangeIndex(len(positions))
+    # Memory at a million rows: each column is put in order on its own (a reordered copy of
+    # all the rows at once would be about 1 GB more at the peak), and stays Arrow-backed text
+    # (through NumPy it would become one Python object per value, about 2.5 GB).
+    out: dict[str, pd.Series] = {}
     fixed = {
         "LA Code": mapping.metadata.la_code,
         "Reporting Period Start Date": period.start.strftime("%d/%m/%Y"),
@@ -97,14 +116,16 @@ def format_cld(
     for field in spec.fields:
         name = field.name
         if name in fixed:
-            out[name] = fixed[name]
+            out[name] = pd.Series(fixed[name], index=index).astype("string")
             continue
         if name == "LA Person Unique Identifier":
-            values = ordered[PERSON]
-        elif name in ordered:
-            values = ordered[name]
+            values = rows[PERSON].take(positions)
+        elif name in rows:
+            values = rows[name].take(positions)
+            if keep is not None and name not in keep:
+                del rows[name]
         else:
-            out[name] = ""
+            out[name] = pd.Series("", index=index, dtype="string")
             continue
         if field.type == "date":
             text = _dates(pd.to_datetime(values, errors="coerce"))
@@ -112,5 +133,9 @@ def format_cld(
             text = _money(values)
         else:
             text = values.astype("string").fillna("").str.strip()
-        out[name] = text.to_numpy()
-    return out.astype("string"), order
+        out[name] = pd.Series(text.astype("string").array, index=index)
+        del values, text
+    if keep is not None:
+        for column in [c for c in rows.columns if c not in keep]:
+            del rows[column]
+    return pd.DataFrame(out, index=index), order
