@@ -24,8 +24,11 @@ WIDTH = 64
 
 def _strings(column, width: int | None = None):
     """A text column as a fixed-width numpy string array, for numpy's row-wise kernels."""
+    import pandas as pd
+
     text = column.astype("string[pyarrow]").fillna("")
-    if width is not None and (text.str.len().max() or 0) > width:
+    longest = text.str.len().max() if len(text) else 0
+    if width is not None and not pd.isna(longest) and longest > width:
         text = text.str.slice(0, width)  # in Arrow: no Python call per row
     return text.to_numpy(dtype="U")
 
