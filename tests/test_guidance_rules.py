@@ -150,6 +150,7 @@ INCLUSION = [
         "no event start date in the source record",
     ),
     ("carer known by association: no event", "", None, None, None, ""),
+    ("no Event Type at all (missing)", None, None, None, None, ""),
 ]
 
 
