@@ -17,7 +17,7 @@ export NORTHFEN_DB_URL ?= sqlite:///$(CURDIR)/$(EXAMPLES)/northfen.db
 # Only the folders that exist: an empty folder is not in a git clone.
 LINTED := $(wildcard cldetl tests benchmarks flows)
 
-.PHONY: venv demo test check spec-docs bench clean constraints
+.PHONY: venv demo test check spec-docs bench clean constraints mutate
 
 venv: $(STAMP)
 
@@ -58,7 +58,19 @@ bench: venv
 	$(BIN)/python benchmarks/end_to_end.py --out docs/benchmarks.md
 
 clean:
-	rm -rf $(VENV) out
+	rm -rf $(VENV) out mutants
+
+# Mutation testing of cldetl/transform/ and cldetl/checks/ with mutmut (config: [tool.mutmut]
+# in pyproject.toml; results and every surviving mutant explained in docs/testing.md). Slow:
+# run by hand, not in CI. MUTANTS narrows the run to some mutants by name pattern, e.g.
+#   make mutate MUTANTS='cldetl.transform.guidance_rules.*'
+# and `.venv/bin/mutmut show NAME` prints one mutant's diff. mutmut is not pinned.
+MUTANTS ?=
+MUTATE_JOBS ?= 2
+mutate: venv
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,mutate]'
+	$(BIN)/mutmut run --max-children $(MUTATE_JOBS) $(MUTANTS)
+	$(BIN)/mutmut results
 
 # Re-pin constraints.txt: resolve '.[dev]' from scratch in a throwaway virtualenv and freeze
 # everything it installed (cldetl itself excluded). Run after changing dependencies in

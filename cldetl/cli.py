@@ -1,8 +1,23 @@
 """The `cldetl` command. A thin shell: each command calls library functions and turns their
-results into output and an exit code (0 ok, 1 data errors found, 2 unusable input or usage).
+results into output and an exit code.
+
+Exit status, the same for every command:
+
+    0    ok
+    1    data errors found (the file or the return has errors; mapping tests failed)
+    2    unusable input, wrong use or the environment: a file that cannot be read, a bad option,
+         a missing database, a full disk, out of memory
+    70   internal error, a bug in cldetl (EX_SOFTWARE of BSD's sysexits.h): one line on stderr
+         says where an owner-only crash report was saved; please send it to the maintainers.
+         The report holds exception types and code locations only, never a message or a value.
+    130  interrupted (Ctrl-C)
+
+No command ever prints a traceback: `CldetlGroup.main` turns every exception into one of the
+codes above.
 
 Options mean the same on every command that has them (--mapping, --period-end, --connectors,
---verbose), and logs never carry row values, whatever the level.
+--verbose), and logs never carry row values, whatever the level. Every value from an input (a
+mapping, a file, a database) that is printed goes through `cldetl.display.shown`.
 """
 
 from __future__ import annotations
@@ -12,20 +27,84 @@ import sys
 
 import click
 
+from cldetl.display import shown
 from cldetl.errors import CldetlError
 
 EXIT_OK, EXIT_DATA_ERRORS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in cldetl; a crash report was saved
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 class CldetlGroup(click.Group):
-    """Turns cldetl's own errors into one clear line on stderr and exit code 2, no traceback."""
+    """The error contract (module docstring): every exception ends in exit 1, 2, 70 or 130 with
+    a short message on stderr, never a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except CldetlError as exc:
+            if exc.exit_code == EXIT_INTERNAL:
+                raise  # a bug: `main` saves a crash report
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's `main` without its standalone handling (which prints 'Aborted!' and lets
+        other exceptions through as tracebacks), then one exit code for whatever happened."""
+        arguments = sys.argv[1:] if args is None else list(args)
+        try:
+            code = super().main(arguments, prog_name, complete_var, standalone_mode=False, **extra)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the contract covers every exception
+            code = self._exit_code_for(exc, arguments)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+    def _exit_code_for(self, exc: BaseException, arguments: list[str]) -> int:
+        if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
+            return EXIT_INTERRUPTED
+        if isinstance(exc, click.ClickException):
+            # click's usage errors (unknown option, bad value, missing argument) and file
+            # errors: wrong use or unusable input, never "data errors found".
+            exc.show()
+            return EXIT_UNUSABLE
+        if isinstance(exc, CldetlError) and exc.exit_code != EXIT_INTERNAL:
+            click.echo(f"Error: {exc}", err=True)
+            return exc.exit_code
+        if isinstance(exc, MemoryError):
+            click.echo(
+                "Error: out of memory. The input is larger than this machine can hold: run "
+                "on a machine with more memory, or check the input is the file you meant.",
+                err=True,
+            )
+            return EXIT_UNUSABLE
+        if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+            # The environment refused (full disk, read-only folder, permission): say what and
+            # where; the file name is cldetl's or the user's path, never a row value.
+            where = f": {shown(exc.filename, limit=300)}" if exc.filename else ""
+            click.echo(f"Error: {shown(exc.strerror, limit=200)}{where}", err=True)
+            return EXIT_UNUSABLE
+        return self._internal_error(exc, arguments)
+
+    def _internal_error(self, exc: BaseException, arguments: list[str]) -> int:
+        from cldetl.crash_report import save_crash_report
+
+        command = next((a for a in arguments if a in self.commands), "")
+        path = save_crash_report(exc, command)
+        where = (
+            f"crash report (no data values) saved to {path}; please send it to the maintainers"
+            if path
+            else "no crash report could be saved (no writable private folder)"
+        )
+        # An InternalError's message is cldetl's own words (counts, names), so it is shown;
+        # any other exception's message may hold a value and is not.
+        said = " " + " ".join(str(exc).split()) if isinstance(exc, CldetlError) else ""
+        click.echo(
+            f"Internal error in cldetl ({type(exc).__name__}), exit {EXIT_INTERNAL}:{said} "
+            f"{where}.",
+            err=True,
+        )
+        return EXIT_INTERNAL
 
 
 def _enable_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
@@ -220,7 +299,7 @@ def validate(
             technical_appendix=technical_appendix,
             **file_facts(table),
         )
-        click.echo(f"HTML report: {written[0]}", err=fmt == "json")
+        click.echo(f"HTML report: {shown(written[0], limit=300)}", err=fmt == "json")
     sys.exit(EXIT_DATA_ERRORS if report.errors else EXIT_OK)
 
 
@@ -263,8 +342,6 @@ def preview(file: str, fmt: str, quality_csv: str | None, monthly: bool) -> None
 
         click.echo(json.dumps(result.to_json_dict(), indent=2))
     else:
-        from cldetl.display import shown
-
         click.echo(preview_text(result).replace(file, shown(file, 200), 1), nl=False)
     if quality_csv:
         from cldetl.write import write_text
@@ -384,7 +461,8 @@ def run(
         )
         _print_run_summary(console, numbers)
         if numbers.get("state") == "FAILED":
-            console.print(f"  [red]flow run failed: {numbers.get('state_message')}[/red]")
+            message = shown(numbers.get("state_message"), limit=300)
+            console.print(f"  [red]flow run failed: {message}[/red]")
         sys.exit(EXIT_DATA_ERRORS if numbers["validation_errors"] else EXIT_OK)
 
     from cldetl.pipeline import run as run_pipeline
@@ -466,16 +544,17 @@ def _print_run_summary(console, numbers: dict) -> None:
     from rich.table import Table
 
     console.print(
-        f"[bold]{numbers['authority']}[/bold] (LA {numbers['la_code']}), {numbers['period']}"
+        f"[bold]{shown(numbers['authority'])}[/bold] (LA {shown(numbers['la_code'])}), "
+        f"{shown(numbers['period'])}"
     )
-    console.print(f"  rows written: {numbers['rows_written']}")
+    console.print(f"  rows written: {shown(numbers['rows_written'])}")
     if numbers.get("reconciliation"):
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         for column in ("  source", "read", "in output", "person details", "excluded"):
             table.add_column(column, justify="left" if column == "  source" else "right")
         for row in numbers["reconciliation"]:
             table.add_row(
-                f"  {row['source']}",
+                f"  {shown(row['source'])}",
                 f"{row['read']:,}",
                 f"{row['in_output']:,}",
                 f"{row['person_details']:,}",
@@ -487,29 +566,25 @@ def _print_run_summary(console, numbers: dict) -> None:
         table.add_column("  excluded records, by reason")
         table.add_column("records", justify="right")
         for reason, n in numbers["excluded_by_reason"].items():
-            table.add_row(f"  {reason}", str(n))
+            table.add_row(f"  {shown(reason, limit=200)}", shown(n))
         console.print(table)
     style = "yellow" if numbers["unmapped_codes"] else "green"
     console.print(
-        f"  [{style}]unmapped local codes: {numbers['unmapped_codes']} "
-        f"({numbers['unmapped_rows']} values)[/{style}]"
+        f"  [{style}]unmapped local codes: {shown(numbers['unmapped_codes'])} "
+        f"({shown(numbers['unmapped_rows'])} values)[/{style}]"
     )
     style = "red" if numbers["validation_errors"] else "green"
     console.print(
-        f"  [{style}]validation: {numbers['validation_errors']} error(s)[/{style}], "
-        f"{numbers['validation_warnings']} warning(s)"
+        f"  [{style}]validation: {shown(numbers['validation_errors'])} error(s)[/{style}], "
+        f"{shown(numbers['validation_warnings'])} warning(s)"
     )
     for name, path in numbers["files"].items():
         if name != "cld":
-            console.print(f"  {name}: {path}", highlight=False)
+            console.print(f"  {shown(name)}: {shown(path, limit=300)}", highlight=False)
     if numbers.get("run_folder"):
-        console.print(f"  run folder: {numbers['run_folder']}", highlight=False, markup=False)
+        console.print(f"  run folder: {shown(numbers['run_folder'], limit=300)}")
     if numbers.get("compared_with"):
-        console.print(
-            f"  compared with last quarter: {numbers['compared_with']}",
-            highlight=False,
-            markup=False,
-        )
+        console.print(f"  compared with last quarter: {shown(numbers['compared_with'], limit=300)}")
 
 
 @cli.command(name="run-all")
@@ -566,8 +641,6 @@ def run_all(
 
     from rich.console import Console
     from rich.table import Table
-
-    from cldetl.display import shown
 
     if cluster_address and not cluster_address.startswith(("tcp://", "tls://", "inproc://")):
         from cldetl.errors import UsageError
@@ -651,13 +724,13 @@ def test_mapping(mapping_path: str) -> None:
     mapping = load_mapping(mapping_path)
     results = run_mapping_tests(mapping)
     if not results:
-        click.echo(f"{mapping_path}: the mapping has no tests.")
+        click.echo(f"{shown(mapping_path, limit=300)}: the mapping has no tests.")
         sys.exit(EXIT_DATA_ERRORS)
     failed = 0
     for result in results:
-        click.echo(f"{'PASS' if result.passed else 'FAIL'}  {result.name}")
+        click.echo(f"{'PASS' if result.passed else 'FAIL'}  {shown(result.name, limit=200)}")
         for problem in result.problems:
-            click.echo(f"      {problem}")
+            click.echo(f"      {shown(problem, limit=1000)}")
         failed += not result.passed
     click.echo(f"{len(results) - failed} passed, {failed} failed")
     sys.exit(EXIT_DATA_ERRORS if failed else EXIT_OK)

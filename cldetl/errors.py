@@ -3,9 +3,12 @@
     CldetlError                 root; the CLI prints its message, no traceback
     ├── UsageError              wrong command-line use                      exit 2
     ├── InputError              a file or source cannot be read as CLD      exit 2
-    └── SpecError               the specification data file is inconsistent  exit 2
+    ├── SpecError               the specification data file is inconsistent  exit 2
+    └── InternalError           a check of cldetl's own work failed (a bug)  exit 70
 
 Every message says what is wrong, where (file, line, key or column) and what would fix it.
+Any other exception reaching the CLI is a bug too: it exits 70 and leaves a crash report
+(`cldetl.crash_report`), never a traceback; see `cldetl.cli` for the whole exit-code contract.
 """
 
 from __future__ import annotations
@@ -30,3 +33,10 @@ class InputError(CldetlError):
 
 class SpecError(CldetlError):
     """The specification data file contradicts itself (a bug in cldetl, not in the user's data)."""
+
+
+class InternalError(CldetlError):
+    """cldetl caught itself doing something wrong (counts that do not reconcile): a bug, whose
+    message holds counts and names, never values. The CLI adds a crash report."""
+
+    exit_code = 70  # EX_SOFTWARE

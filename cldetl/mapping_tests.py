@@ -3,7 +3,8 @@
 A test gives a few source rows and the CLD rows it expects (only the fields it names are
 compared) and, optionally, records it expects excluded. Sources a test does not mention are
 empty. Expected rows are matched as a multiset: every output row must be expected and every
-expected row produced, so a test also catches rows that should not be there.
+expected row produced, so a test also catches rows that should not be there; a test with no
+`expect` rows expects the transform to produce none.
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ def _frames_for(mapping: Mapping, test: MappingTest) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _compare_rows(cld: pd.DataFrame, expect: list[dict], only_exclusions: bool) -> list[str]:
+def _compare_rows(cld: pd.DataFrame, expect: list[dict]) -> list[str]:
     """Each expected row must match a distinct output row on the fields it lists, and every
-    output row must be matched. The most specific expectations are matched first."""
-    if only_exclusions and not expect:
-        return []
+    output row must be matched. The most specific expectations are matched first. An empty
+    `expect` means the test expects no output rows at all (a test of exclusions too: a record
+    it expects excluded must not also give a row)."""
     import pandas as pd
 
     problems = []
@@ -71,7 +72,7 @@ def run_mapping_test(mapping: Mapping, test: MappingTest) -> MappingTestResult:
         result = transform(mapping, _frames_for(mapping, test), period)
     except CldetlError as exc:
         return MappingTestResult(test.name, False, [f"the transform failed: {exc}"])
-    problems = _compare_rows(result.cld.fillna(""), test.expect, bool(test.expect_excluded))
+    problems = _compare_rows(result.cld.fillna(""), test.expect)
     exclusions = result.exclusions.fillna("")
     for wanted in test.expect_excluded:
         mask = exclusions.index == exclusions.index

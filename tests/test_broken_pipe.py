@@ -44,7 +44,7 @@ def test_validate_into_a_closed_pipe_still_writes_its_report_and_exits_1(big_fil
     assert code == 1  # the file has errors: the same code as without the pipe
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
     assert "Exception ignored" not in stderr
-    assert (report / "index.html").is_file()
+    assert (report / "report.html").is_file() and (report / "findings.xlsx").is_file()
 
 
 def test_spec_into_a_closed_pipe_exits_0_quietly():

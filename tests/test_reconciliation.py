@@ -1,0 +1,167 @@
+"""Reconciliation: every source record is in the output, used as person details or excluded
+with a reason, with counts worked out by hand for a small input; and a run whose counts do not
+add up fails with ReconciliationError instead of shipping."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+import cldetl.transform as transform_module
+from cldetl.period import ReportingPeriod
+from cldetl.transform import ReconciliationError, transform
+from tests.testshire import MAPPING
+
+PERIOD = ReportingPeriod.ending(date(2025, 9, 30))  # 01/10/2024 to 30/09/2025
+
+
+def _frames(**given: list[dict]) -> dict[str, pd.DataFrame]:
+    return {
+        name: pd.DataFrame(given.get(name, []), columns=list(source.columns))
+        for name, source in MAPPING.sources.items()
+    }
+
+
+def _person(person_id: int) -> dict:
+    return {"person_id": person_id, "first_name": "Ada", "last_name": "Example",
+            "dob": "1950-01-01", "gender": "F"}  # fmt: skip
+
+
+def _step(step_id, person_id, step_type, started, completed, status="COMPLETED", **extra):
+    return {"step_id": step_id, "person_id": person_id, "step_type": step_type,
+            "started": started, "completed": completed, "status": status, "outcome1": "SVC",
+            **extra}  # fmt: skip
+
+
+def _line(line_id, person_id, service, start, end=None, status=""):
+    return {"line_id": line_id, "person_id": person_id, "service": service, "provider": "P1",
+            "delivery": "PB", "start": start, "end": end, "cost": 20, "freq": "H", "units": 5,
+            "status": status}  # fmt: skip
+
+
+def hand_made_input() -> dict[str, pd.DataFrame]:
+    """Each record's fate is written beside it; the expected counts below are these added up."""
+    return _frames(
+        people=[
+            _person(1),  # details: has rows in the return
+            _person(2),  # details: has rows in the return
+            _person(3),  # excluded: no CLD row for this person
+        ],
+        psr_history=[
+            {"person_id": 1, "psr_code": "PC", "start": "2020-01-01"},  # details (person 1)
+            {"person_id": 3, "psr_code": "LD", "start": "2020-01-01"},  # excluded (person 3)
+        ],
+        steps=[
+            _step(10, 1, 1003, "2025-05-01", "2025-05-20"),  # output: 1 assessment row
+            _step(11, 1, 1001, "2025-06-01", "2025-06-10", at_contact="Y"),  # output: 2 rows
+            _step(12, 1, 1003, "2025-05-01", "2025-05-20", status="CANCELLED"),  # excluded
+            _step(13, 2, 1003, "2024-01-01", "2024-02-01"),  # excluded: before the period
+            _step(14, 77, 1003, "2025-05-01", "2025-05-02"),  # excluded: 77 is nobody
+            _step(15, 1, 5555, "2025-05-01", "2025-05-02"),  # excluded: no rule for 5555
+            _step(16, 2, 1003, "2025-09-01", None, status="STARTED"),  # excluded: open
+        ],
+        lines=[
+            _line(20, 2, "HC", "2025-01-01"),  # output: one service with line 21
+            _line(21, 2, "HC", "2023-01-01", "2024-12-31"),  # output (chained into 20's row)
+            _line(22, 1, "RES", "2024-01-01", "2024-06-30"),  # excluded: ended before
+            _line(23, 1, "RES", "2025-01-01", status="CANCELLED"),  # excluded: cancelled
+        ],
+    )
+
+
+# Worked out by hand from the comments above.
+EXPECTED_TOTALS = {
+    # source: (read, in_output, person_details, excluded)
+    "people": (3, 0, 2, 1),
+    "psr_history": (2, 0, 1, 1),
+    "steps": (7, 2, 0, 5),
+    "lines": (4, 2, 0, 2),
+}
+EXPECTED_REASONS = {
+    ("people", "person details not needed: no CLD row for this person in the period"): 1,
+    ("psr_history", "person details not needed: no CLD row for this person in the period"): 1,
+    ("steps", "cancelled: the process was not completed"): 1,
+    ("steps", "completed before the reporting period"): 1,
+    ("steps", "no person details: the person is not in the person source (a casual contact?)"): 1,
+    ("steps", "no event rule takes this record (add a rule or an exclusion to the mapping)"): 1,
+    (
+        "steps",
+        "not completed: open requests, assessments and reviews are left out until completed",
+    ): 1,
+    ("lines", "service ended before the reporting period"): 1,
+    ("lines", "cancelled: no support was given"): 1,
+}
+EXPECTED_CLD_ROWS = 4  # step 10: 1, step 11: 2 (request, assessment), lines 20+21: 1
+
+
+def test_reconciliation_of_a_hand_counted_input():
+    result = transform(MAPPING, hand_made_input(), PERIOD)
+    table = result.reconciliation
+    totals = table[table["read"].notna()].set_index("source")
+    got = {
+        name: tuple(int(v) for v in row)
+        for name, row in totals[["read", "in_output", "person_details", "excluded"]].iterrows()
+    }
+    assert got == EXPECTED_TOTALS
+    reasons = table[table["excluded_reason"] != ""]
+    got_reasons = {
+        (row.source, row.excluded_reason): int(row.excluded) for row in reasons.itertuples()
+    }
+    assert got_reasons == EXPECTED_REASONS
+    assert len(result.cld) == EXPECTED_CLD_ROWS
+
+
+def test_exclusions_name_each_excluded_record_once():
+    result = transform(MAPPING, hand_made_input(), PERIOD)
+    records = result.exclusions[result.exclusions["level"] == "record"]
+    got = sorted(zip(records["source"], records["source_key"].astype(str), strict=True))
+    assert got == [
+        ("lines", "22"),
+        ("lines", "23"),
+        ("people", "3"),
+        ("psr_history", "3|2020-01-01"),
+        ("steps", "12"),
+        ("steps", "13"),
+        ("steps", "14"),
+        ("steps", "15"),
+        ("steps", "16"),
+    ]
+
+
+def test_rows_lost_between_the_rules_and_the_output_fail_the_run(monkeypatch):
+    """The check that candidate rows = written + excluded rows (a row lost while formatting)."""
+    real = transform_module.format_cld
+
+    def losing_a_row(rows, *args, **kwargs):
+        cld, order = real(rows, *args, **kwargs)
+        return cld.iloc[:-1], order
+
+    monkeypatch.setattr(transform_module, "format_cld", losing_a_row)
+    # Candidates: steps 10 (1), 11 (2), 13, 14, 16 (1 each); lines 20+21 (1), 22 (1) = 8;
+    # rows left out by the rules: 13, 14, 16, 22 = 4; so 4 written, 3 after the loss.
+    expected = "8 candidate rows but 3 written [+] 4 excluded"
+    with pytest.raises(ReconciliationError, match=expected):
+        transform(MAPPING, hand_made_input(), PERIOD)
+
+
+def test_a_record_the_ledger_loses_track_of_fails_the_run(monkeypatch):
+    """The per-source check read = in output + details + excluded (a record whose status is
+    none of these)."""
+    real = transform_module._Ledger.take
+
+    def mislabelling(self, source, mask, rule):
+        real(self, source, mask, rule)
+        if source == "lines":
+            self.status[source] = self.status[source].mask(mask, "claimed")
+
+    monkeypatch.setattr(transform_module._Ledger, "take", mislabelling)
+    with pytest.raises(ReconciliationError, match="source 'lines': read 4 records but"):
+        transform(MAPPING, hand_made_input(), PERIOD)
+
+
+def test_reconciliation_error_is_a_cldetl_error_with_exit_2():
+    from cldetl.errors import CldetlError
+
+    assert issubclass(ReconciliationError, CldetlError)
