@@ -387,3 +387,26 @@ def test_any_number_of_outcomes_in_one_column_take_part_in_the_hierarchy():
     assert outcomes[1] == "NFA: Information and advice or signposting"
     assert outcomes[2] == "NFA: Information and advice or signposting"
     assert list(unmapped["code"]) == ["NEWCODE"]  # an unknown part is reported, not hidden
+
+
+def test_linked_ids_come_from_text_and_list_columns_in_order():
+    """A `list` column (every person cared for, as a template aggregates them) and text
+    columns holding one ID or several ';'-separated all feed the linked people, in order."""
+    import numpy as np
+
+    from cldetl.transform import _linked_ids
+
+    records = pd.DataFrame(
+        {
+            "cared_for": [["N1", "N2"], [], np.array(["N3", "N4", "N5"], dtype=object), None],
+            "other": ["x", None, "y;z", ""],
+        },
+        index=[5, 7, 9, 11],
+    )
+    linked = _linked_ids(records, ["cared_for", "other"], ["cared_for"])
+    assert [[i for i in v.split(";") if i] for v in linked] == [
+        ["N1", "N2", "x"],
+        [],
+        ["N3", "N4", "N5", "y", "z"],
+        [],
+    ]

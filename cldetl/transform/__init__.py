@@ -175,14 +175,23 @@ def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Ser
 # --- linked people (guidance: Adult 1/2/3 Linked Person_ID) ---------------------------------
 
 
-def _linked_ids(records: pd.DataFrame, columns: list[str]) -> pd.Series:
+def _linked_ids(records: pd.DataFrame, columns: list[str], lists: list[str] = ()) -> pd.Series:
     """Every person ID the `linked_people` columns name, in order, ';'-separated: a column may
-    hold one ID or several (a template that aggregates all the people a carer cares for)."""
+    hold one ID, several separated by ';', or be a `list` column (every person a carer cares
+    for, as a template aggregates them)."""
     import pandas as pd
 
     if not columns:
         return pd.Series("", index=records.index, dtype="string")
-    parts = [as_text(records[c]).fillna("") for c in columns]
+
+    def text(column: str) -> pd.Series:
+        if column not in lists:
+            return as_text(records[column]).fillna("")
+        items = as_text(records[column].explode()).fillna("")
+        joined = items.groupby(level=0, sort=False).agg(";".join)
+        return joined.reindex(records.index).fillna("").astype("string")
+
+    parts = [text(c) for c in columns]
     joined = parts[0]
     for part in parts[1:]:
         joined = joined + ";" + part
@@ -720,7 +729,9 @@ def _emit(
     client_type = row.client_type or rule.client_type
     out["Client Type"] = evaluate_value(ctx, client_type, records, "Client Type")
     out["Event Type"] = row.event_type or ""
-    out[LINKED] = _linked_ids(records, row.linked_people)
+    columns = ctx.mapping.sources[rule.source].columns
+    lists = [c for c in row.linked_people if columns.get(c) == "list"]
+    out[LINKED] = _linked_ids(records, row.linked_people, lists)
     same_as = {}
     for field, value in row.fields.items():
         if value.same_as:
