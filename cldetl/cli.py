@@ -70,7 +70,8 @@ def connectors_option(command):
         "connectors_dir",
         default=None,
         type=click.Path(file_okay=False),
-        help="Folder of extract templates (default: connectors/ beside mappings/).",
+        help="Folder of extract templates that override the packaged ones (default: a connectors/ "
+        "folder beside the mapping or its folder, if any).",
     )(command)
 
 

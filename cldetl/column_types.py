@@ -25,6 +25,7 @@ def arrow_schema(columns: dict[str, str]) -> pa.Schema:
         "integer": pa.int64(),
         "number": pa.float64(),
         "date": pa.date32(),
+        "list": pa.list_(pa.string()),
     }
     return pa.schema([pa.field(name, types[kind]) for name, kind in columns.items()])
 
@@ -97,6 +98,18 @@ def _to_date(value: Any) -> date | None:
             return date.fromisoformat(text[:10])
         raise ValueError
     raise TypeError
+
+
+def split_lists(values, separator: str):
+    """A list column as the database gives it (one text per row, its values joined by
+    `separator`; NULL when there are none) as Arrow lists of text: an empty list for NULL."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    lists = pc.split_pattern(text.fill_null(""), pattern=separator)
+    # "" splits to [""]: no values at all.
+    return pc.if_else(pc.equal(text.fill_null(""), ""), pa.scalar([], pa.list_(pa.string())), lists)
 
 
 CONVERTERS: dict[str, Callable[[Any], Any]] = {

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cldetl.column_types import CONVERTERS, arrow_schema
+from cldetl.column_types import CONVERTERS, arrow_schema, split_lists
 from cldetl.database_url import _mask_text, _password, masked
 from cldetl.errors import InputError, UsageError
 from cldetl.sql_templates import read_only_problem, statement
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from cldetl.sql_templates import RenderedSource
 
 log = logging.getLogger(__name__)
+
+# A template's `list` columns join their values with the bound value :list_separator
+# (declared with this default: the ASCII unit separator, never inside a code or a name).
+LIST_SEPARATOR = "list_separator"
+DEFAULT_LIST_SEPARATOR = "\x1f"
 
 
 def create_engine(
@@ -394,6 +399,7 @@ def stream_source(
                 f"source '{name}': connectors/{template} returns no rows at all (not a SELECT?)."
             )
         positions = match_columns(list(result.keys()), source, name, template)
+        separator = str(rendered.binds.get(LIST_SEPARATOR, DEFAULT_LIST_SEPARATOR))
         done = 0
         while True:
             try:
@@ -402,7 +408,7 @@ def stream_source(
                 raise query_error(exc, name, template, url) from None
             if not rows:
                 break
-            yield _chunk_table(rows, positions, source, schema, name, template, done)
+            yield _chunk_table(rows, positions, source, schema, name, template, done, separator)
             done += len(rows)
     finally:
         result.close()
@@ -416,6 +422,7 @@ def _chunk_table(
     name: str,
     template: str,
     offset: int,
+    separator: str = "",
 ) -> pa.Table:
     import pyarrow as pa
 
@@ -424,13 +431,18 @@ def _chunk_table(
     for column, kind in source.columns.items():
         values = columns[positions[column]]
         arrays.append(
-            _arrow_array(values, kind, schema.field(column).type, name, template, column, offset)
+            _arrow_array(
+                values, kind, schema.field(column).type, name, template, column, offset, separator
+            )
         )
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _arrow_array(values, kind, arrow_type, name, template, column, offset):
+def _arrow_array(values, kind, arrow_type, name, template, column, offset, separator=""):
     import pyarrow as pa
+
+    if kind == "list":
+        return split_lists(values, separator)
 
     try:
         return pa.array(values, type=arrow_type)

@@ -151,7 +151,8 @@ class Value(Strict):
 
 # --- sources -------------------------------------------------------------------------------
 
-ColumnType = Literal["text", "integer", "number", "date"]
+# list: every value of a one-to-many detail (next actions, people cared for), in order.
+ColumnType = Literal["text", "integer", "number", "date", "list"]
 
 
 class FileFormat(Strict):
@@ -204,6 +205,10 @@ class Source(Strict):
         missing = [k for k in self.key if k not in self.columns]
         if missing:
             raise ValueError(f"key column(s) {missing} are not in columns")
+        if any(self.columns[k] == "list" for k in self.key):
+            raise ValueError("a key column cannot be a list")
+        if self.file is not None and "list" in self.columns.values():
+            raise ValueError("list columns come from SQL templates only, not from files")
         return self
 
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from cldetl.period import ReportingPeriod
 
 KINDS = ("identifiers", "flags", "values")
-COLUMN_TYPES = ("text", "integer", "number", "date")
+COLUMN_TYPES = ("text", "integer", "number", "date", "list")
 _HEADER = re.compile(r"\A\{#-?[ \t]*---[ \t]*\n(?P<yaml>.*?)\n---[ \t]*-?#\}", re.DOTALL)
 _NO_DEFAULT = object()
 

@@ -250,3 +250,28 @@ def test_rendering_is_bounded_and_ends_with_a_clear_error(tmp_path, kind):
         render_source(mapping, "people", "sqlite", PERIOD, folder)
     assert time.monotonic() - started < 30
     assert "Traceback" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mssql+pyodbc://u:p@host/db?driver=ODBC+Driver+18+for+SQL+Server", "ReadOnly"),
+        ("mssql+pyodbc://u:p@host/db?ApplicationIntent=ReadWrite", "ReadWrite"),  # theirs
+    ],
+)
+def test_sql_server_connections_ask_for_read_only_intent(url, expected):
+    from sqlalchemy.engine import make_url
+
+    from cldetl.database import _mssql_read_only
+
+    query = _mssql_read_only(make_url(url)).query
+    assert query["ApplicationIntent"] == expected
+
+
+def test_odbc_connect_strings_get_read_only_intent():
+    from sqlalchemy.engine import make_url
+
+    from cldetl.database import _mssql_read_only
+
+    url = make_url("mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC%7D%3BSERVER%3Dh%3B")
+    assert _mssql_read_only(url).query["odbc_connect"].endswith(";ApplicationIntent=ReadOnly")

@@ -1,5 +1,5 @@
 """Source frames as the transform wants them: declared columns present, typed (text, integer,
-number, date), each record with a position and a key for lineage and reconciliation."""
+number, date, list), each record with a position and a key for lineage and reconciliation."""
 
 from __future__ import annotations
 
@@ -51,6 +51,18 @@ def _dates(values: pd.Series) -> pd.Series:
     return parsed.dt.normalize().astype("datetime64[ns]")
 
 
+def _lists(values: pd.Series) -> pd.Series:
+    """Lists of text, one per record; a missing list (a test's given row) is empty."""
+    import pandas as pd
+
+    filled = values.where(values.notna(), None)
+    return pd.Series(
+        [tuple(str(v) for v in items) if items is not None else () for items in filled],
+        index=values.index,
+        dtype=object,
+    )
+
+
 def prepare_source(name: str, source: Source, frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
@@ -77,6 +89,10 @@ def prepare_source(name: str, source: Source, frame: pd.DataFrame) -> pd.DataFra
             out[column] = pd.to_numeric(values, errors="coerce").astype("Float64")
         elif kind == "integer":
             out[column] = _integer_text(values)
+        elif kind == "list":
+            # Every value of a one-to-many detail, in order (an empty list when none): kept as
+            # a list for the rules that read them all (outcomes, linked people).
+            out[column] = _lists(values)
         else:
             out[column] = values.astype("string")
     out[POSITION] = range(len(out))

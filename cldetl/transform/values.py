@@ -150,13 +150,22 @@ def _outcome_hierarchy(ctx: ValueContext, value: Value, frame: pd.DataFrame) -> 
     best = np.full(len(frame), none)
     lookup = ctx.mapping.lookups[value.lookup]
     for column in value.outcomes or []:
+        values = frame[column].reset_index(drop=True)
+        listed = (
+            ctx.mapping.sources[ctx.source].columns.get(column) == "list" if ctx.source else False
+        )
+        if listed:
+            # A list column (every next action of a step): one value per item, best one wins.
+            values = values.explode()
         saved_default = lookup.default
-        mapped = apply_lookup(ctx, value.lookup, frame[column], column)
+        mapped = apply_lookup(ctx, value.lookup, values, column)
         if saved_default:
             # A blank second outcome column must not win over a real first one.
-            mapped = mapped.where(as_text(frame[column]).ne(""), "")
-        ranks = mapped.map(rank_of).fillna(none).to_numpy(dtype=int)
-        best = np.minimum(best, ranks)
+            mapped = mapped.where(as_text(values).ne(""), "")
+        ranks = mapped.map(rank_of).fillna(none)
+        if listed:
+            ranks = ranks.groupby(level=0).min().reindex(range(len(frame)), fill_value=none)
+        best = np.minimum(best, ranks.to_numpy(dtype=int))
     chosen = pd.Series([order[r] if r < none else "" for r in range(none + 1)], dtype="string")
     result = pd.Series(chosen.to_numpy()[best], index=frame.index, dtype="string")
     if lookup.default:

@@ -1,0 +1,87 @@
+"""The database's row counts per source: table rows = left out in the database (by reason) +
+read, for every example source, checked against counts made without the templates' SQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cldetl.extract import extract
+from cldetl.mapping import MappingError, load_mapping
+from cldetl.period import ReportingPeriod
+from cldetl.source_counts import SourceCounts, count_database_rows
+from cldetl.sql_templates import builtin_connectors, read_declaration
+from examples.mosaic_liquidlogic.generate import build_database, build_frames
+
+REPO = Path(__file__).resolve().parent.parent
+PERIOD = ReportingPeriod.ending(date(2025, 9, 30))
+SMALL, SEED = 60, 2025
+EXAMPLES = {"mosaic": "mappings/eastmoor.yaml", "liquidlogic": "mappings/westvale.yaml"}
+LEFT = " (filtered in the database)"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("counts")
+    out = {}
+    for system, mapping_path in EXAMPLES.items():
+        path = folder / f"{system}.db"
+        build_database(system, f"sqlite:///{path}", people=SMALL, seed=SEED)
+        mapping = load_mapping(REPO / mapping_path)
+        url = f"sqlite:///{path}"
+        out[system] = (
+            path,
+            mapping,
+            extract(mapping, PERIOD, url=url),
+            count_database_rows(mapping, PERIOD, url=url),
+        )
+    return out
+
+
+@pytest.mark.parametrize("system", list(EXAMPLES))
+def test_table_rows_are_left_out_plus_read_for_every_source(examples, system):
+    path, mapping, frames, counts = examples[system]
+    database_sources = [n for n, s in mapping.sources.items() if s.template]
+    assert sorted(counts) == sorted(database_sources)
+    with sqlite3.connect(path) as conn:
+        for name in database_sources:
+            source = mapping.sources[name]
+            declaration = read_declaration(builtin_connectors() / source.template, source.template)
+            table = declaration.parameters[declaration.base_table].default
+            rows = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            assert counts[name].table_rows == rows, name
+            assert rows == sum(counts[name].left_out.values()) + len(frames[name]), name
+            assert all(reason.endswith(LEFT) for reason in counts[name].left_out)
+
+
+def test_mosaic_steps_left_out_match_a_count_made_in_pandas(examples):
+    """The steps the period filter leaves out, counted from the generator's own frames."""
+    _, _, _, counts = examples["mosaic"]
+    steps = build_frames("mosaic", SMALL, SEED)["dm_workflow_steps"]
+    completed = pd.to_datetime(steps["completed_on"])
+    started = pd.to_datetime(steps["started_on"]).fillna(pd.to_datetime(steps["incoming_on"]))
+    before = completed < pd.Timestamp(PERIOD.start)
+    after = ~before & (started > pd.Timestamp(PERIOD.end))
+    assert counts["steps"].left_out == {
+        "completed before the reporting period" + LEFT: int(before.sum()),
+        "started after the reporting period" + LEFT: int(after.sum()),
+    }
+    assert counts["steps"].table_rows == len(steps)
+    assert counts["steps"].read == len(steps) - int(before.sum()) - int(after.sum())
+
+
+def test_a_source_counts_reads_what_is_not_left_out():
+    counts = SourceCounts(table_rows=10, left_out={"a": 3, "b": 2})
+    assert counts.read == 5
+
+
+def test_a_template_without_a_base_table_cannot_be_counted(tmp_path):
+    mapping = load_mapping(REPO / "tests" / "data" / "mappings" / "testsys.yaml")
+    with pytest.raises(MappingError, match="declares no base table"):
+        count_database_rows(mapping, PERIOD, url=f"sqlite:///{tmp_path / 'x.db'}")
