@@ -319,8 +319,9 @@ class EventRow(Strict):
     client_type: Value | None = None
     linked_people: list[str] = []
     """Columns naming the people this row's person is linked to (any number; a column may
-    hold several IDs separated by ';'). The transform keeps those who are service users in
-    the return, the first three filling Adult 1/2/3 Linked Person_ID, and reports the rest."""
+    hold several IDs separated by ';'). The transform keeps those known to the authority (in
+    the person source), the first three filling Adult 1/2/3 Linked Person_ID, and reports the
+    rest."""
     fields: dict[str, Value] = {}
     name: str | None = None
 

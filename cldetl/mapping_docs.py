@@ -44,9 +44,10 @@ and check one with `cldetl test-mapping mappings/<la>.yaml` (which also runs its
      people an unpaid carer cares for): any number of columns, each holding one ID or several
      separated by `;`. The guidance links "up to three adults cared for by the unpaid carer,
      but only where they are known to the local authority, i.e. they are a service user in
-     CLD": the transform keeps the IDs that are service users in the return, in order, the
-     first three filling `Adult 1/2/3 Linked Person_ID`, and lists the others with their reason
-     in `linked_people_left_out.csv` ([docs/outputs.md](outputs.md)); none is dropped unseen.
+     CLD": the transform keeps the IDs known to the authority (in the person source), in
+     order, the first three filling `Adult 1/2/3 Linked Person_ID`, and lists the others with
+     their reason in `linked_people_left_out.csv` ([docs/outputs.md](outputs.md)); none is
+     dropped unseen.
    - `reference` gives the Event Reference (a system reference: `{template: "EM{step_id}"}`).
      When none is given (on the rule or as the row's `Event Reference`), the row gets a
      **derived reference**: `E` and 15 hex digits, a hash of the rule name, the record's key

@@ -32,12 +32,12 @@ if TYPE_CHECKING:
 CANDIDATE = "_candidate"
 LINKED = "_linked"  # every linked person ID a row names, ';'-separated, in mapping order
 LINKED_FIELDS = [f"Adult {i} Linked Person_ID" for i in (1, 2, 3)]
-NOT_SERVICE_USER = (
-    "not a service user in this return: the guidance links only adults known to the LA, "
-    "i.e. service users in CLD (Adult 1/2/3 Linked Person_ID)"
+NOT_KNOWN = (
+    "not known to the local authority: not in the person source (the guidance links only "
+    "adults known to the LA, i.e. service users in CLD: Adult 1/2/3 Linked Person_ID)"
 )
 BEYOND_THREE = (
-    "more than three linked adults who are service users: CLD has three Linked Person_ID "
+    "more than three linked adults known to the local authority: CLD has three Linked Person_ID "
     "fields (guidance, Adult 1/2/3 Linked Person_ID); the first three in mapping order are kept"
 )
 KIND = "_kind"  # event | carer_by_association
@@ -123,7 +123,7 @@ def transform(
     reasons = _carer_by_association_follows_its_record(rows, reasons)
     ledger.drop_rows(rows, reasons.ne(""), reasons)
     rows = rows[reasons.eq("")].copy()
-    linked_left_out = _linked_people(rows)
+    linked_left_out = _linked_people(rows, people[PERSON])
 
     rows["Event Reference"] = references(rows, mapping)
     # Memory: the CLD fields leave `rows` as they go into `cld`.
@@ -181,25 +181,35 @@ def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Ser
 # --- linked people (guidance: Adult 1/2/3 Linked Person_ID) ---------------------------------
 
 
-def _linked_ids(records: pd.DataFrame, columns: list[str]) -> pd.Series:
+def _linked_ids(records: pd.DataFrame, columns: list[str], lists: list[str] = ()) -> pd.Series:
     """Every person ID the `linked_people` columns name, in order, ';'-separated: a column may
-    hold one ID or several (a template that aggregates all the people a carer cares for)."""
+    hold one ID, several separated by ';', or be a `list` column (every person a carer cares
+    for, as a template aggregates them)."""
     import pandas as pd
 
     if not columns:
         return pd.Series("", index=records.index, dtype="string")
-    parts = [as_text(records[c]).fillna("") for c in columns]
+
+    def text(column: str) -> pd.Series:
+        if column not in lists:
+            return as_text(records[column]).fillna("")
+        items = as_text(records[column].explode()).fillna("")
+        joined = items.groupby(level=0, sort=False).agg(";".join)
+        return joined.reindex(records.index).fillna("").astype("string")
+
+    parts = [text(c) for c in columns]
     joined = parts[0]
     for part in parts[1:]:
         joined = joined + ";" + part
     return joined.astype("string")
 
 
-def _linked_people(rows: pd.DataFrame) -> pd.DataFrame:
+def _linked_people(rows: pd.DataFrame, known_people: pd.Series) -> pd.DataFrame:
     """Fill Adult 1/2/3 Linked Person_ID by the guidance's rule: "up to three adults cared for
     by the unpaid carer, but only where they are known to the local authority, i.e. they are a
-    service user in CLD". Linked IDs that are not service users in this return, and service
-    users beyond the third, are returned (row index, linked ID, reason) to be reported."""
+    service user in CLD". Known to the LA: in the person source (their own service-user rows
+    may fall in other periods). Linked IDs not known, and known ones beyond the third (in
+    mapping order), are returned (row index, linked ID, reason) to be reported."""
     import pandas as pd
 
     empty = pd.DataFrame({"_index": pd.Series(dtype="int64"), "linked": [], "reason": []})
@@ -211,9 +221,8 @@ def _linked_people(rows: pd.DataFrame) -> pd.DataFrame:
     own = rows[PERSON].astype("string").reindex(frame["_index"]).to_numpy()
     frame = frame[frame["linked"].to_numpy() != own]
     frame = frame.drop_duplicates(["_index", "linked"])
-    service_users = rows.loc[rows["Client Type"].eq("Service user").fillna(False), PERSON]
-    known = member_of(frame["linked"].astype("string"), service_users.astype("string"))
-    frame = frame.assign(reason=pd.Series(NOT_SERVICE_USER, index=frame.index).where(~known, ""))
+    known = member_of(frame["linked"].astype("string"), known_people.astype("string"))
+    frame = frame.assign(reason=pd.Series(NOT_KNOWN, index=frame.index).where(~known, ""))
     kept = frame[known.to_numpy()].copy()
     kept["slot"] = kept.groupby("_index").cumcount()
     frame.loc[kept.index[kept["slot"] >= 3], "reason"] = BEYOND_THREE
@@ -726,7 +735,9 @@ def _emit(
     client_type = row.client_type or rule.client_type
     out["Client Type"] = evaluate_value(ctx, client_type, records, "Client Type")
     out["Event Type"] = row.event_type or ""
-    out[LINKED] = _linked_ids(records, row.linked_people)
+    columns = ctx.mapping.sources[rule.source].columns
+    lists = [c for c in row.linked_people if columns.get(c) == "list"]
+    out[LINKED] = _linked_ids(records, row.linked_people, lists)
     same_as = {}
     for field, value in row.fields.items():
         if value.same_as:
