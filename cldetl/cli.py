@@ -550,11 +550,16 @@ def _print_run_summary(console, numbers: dict) -> None:
     console.print(f"  rows written: {shown(numbers['rows_written'])}")
     if numbers.get("reconciliation"):
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        for column in ("  source", "read", "in output", "person details", "excluded"):
+        columns = ("  source", "table rows", "left out in database", "read")
+        for column in (*columns, "in output", "person details", "excluded"):
             table.add_column(column, justify="left" if column == "  source" else "right")
         for row in numbers["reconciliation"]:
             table.add_row(
                 f"  {shown(row['source'])}",
+                "" if row.get("table_rows") is None else f"{row['table_rows']:,}",
+                ""
+                if row.get("left_out_in_database") is None
+                else f"{row['left_out_in_database']:,}",
                 f"{row['read']:,}",
                 f"{row['in_output']:,}",
                 f"{row['person_details']:,}",

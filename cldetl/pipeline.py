@@ -42,6 +42,7 @@ EXCLUSIONS = "exclusions.csv"
 RECONCILIATION = "reconciliation.csv"
 UNMAPPED = "unmapped_codes.csv"
 LINEAGE = "lineage.csv"
+LINKED_LEFT_OUT = "linked_people_left_out.csv"
 VALIDATION = "validation.json"
 REPORT_PAGE = "report.html"  # with findings.xlsx; technical/ holds the GE appendix
 
@@ -160,6 +161,10 @@ def write_run(
         write_csv(result.reconciliation, staging.path(RECONCILIATION))
         write_csv(result.unmapped, staging.path(UNMAPPED))
         write_csv(result.lineage, staging.path(LINEAGE))
+        if result.linked_people_left_out is not None and len(result.linked_people_left_out):
+            # Linked Person IDs beyond the guidance's three (or not known to the authority):
+            # reported, never dropped unseen.
+            write_csv(result.linked_people_left_out, staging.path(LINKED_LEFT_OUT))
         write_text(report_json(report) + "\n", staging.path(VALIDATION))
         previous = earlier_run(out, period.end)
         comparison, compared = _compare_with(previous, staging.path(name), mapping, staging)
@@ -415,6 +420,11 @@ def summary(run_result: RunResult) -> dict:
         "reconciliation": [
             {
                 "source": str(row.source),
+                # Blank where no count was taken (a run without the database's counts).
+                "table_rows": None if row.table_rows != row.table_rows else int(row.table_rows),
+                "left_out_in_database": None
+                if row.left_out_in_database != row.left_out_in_database
+                else int(row.left_out_in_database),
                 "read": int(row.read),
                 "in_output": int(row.in_output),
                 "person_details": int(row.person_details),

@@ -21,6 +21,7 @@ The template's own WHERE is `{{ in_scope }}`, the same CASE = 0, so the two cann
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from cldetl.mapping import Mapping
     from cldetl.period import ReportingPeriod
     from cldetl.sql_templates import RenderedSource
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,29 @@ def count_database_rows(
     result: their rows are all read). Opens its own read-only connection; the URL comes from
     the mapping's connection unless `url` is given.
 
-    Raises MappingError for a template without a declared base table, InputError for a
+    A template that declares no base table is left out (logged; its count stays blank).
+    Raises InputError for a
     database that cannot be read (transient faults marked as such)."""
     from cldetl.database import connect, create_engine
     from cldetl.database_url import database_url, url_origin
-    from cldetl.sql_templates import render_source
+    from cldetl.sql_templates import declaration_for, render_source
 
-    names = [n for n, s in mapping.sources.items() if s.template is not None]
+    names = []
+    for name, source in mapping.sources.items():
+        if source.template is None:
+            continue
+        declared = declaration_for(mapping, name, connectors_dir)
+        if declared is None or not declared.base_table:
+            # An authority's own template without a declaration still runs; its table count
+            # stays blank in the reconciliation (never guessed) until it declares `base:`.
+            log.warning(
+                "source %s: template %s declares no base table, so its table rows are not "
+                "counted (add base: {table: ..., alias: ...} to its declaration)",
+                name,
+                source.template,
+            )
+            continue
+        names.append(name)
     if not names:
         return {}
     origin = url_origin(mapping) if url is None else "the url argument"

@@ -214,10 +214,9 @@ def test_no_source_record_is_ever_lost(steps, lines, dead):
     report = validate(table_from_frame(result.cld, "random.csv"))
     errors = report.findings[report.findings.severity == "error"]
     # The only errors random data may cause: a service code the mapping leaves unmapped
-    # ('ZZ'), which is reported as unmapped and then fails validation, never hidden; and a
-    # review (step type 4001) whose random record holds no review reason (blank in the
-    # source: the validator rightly flags it; found by hypothesis, fails at 0beaf6e too).
-    assert set(errors["rule"]) <= {"mandatory.service", "mandatory.review"}, errors.to_string()
+    # ('ZZ'), which is reported as unmapped and then fails validation, never hidden. (Every
+    # review gets its Review Reason from the mapping, so mandatory.review cannot fire.)
+    assert set(errors["rule"]) <= {"mandatory.service"}, errors.to_string()
     if len(errors):
         assert "ZZ" in set(result.unmapped["code"])
 

@@ -78,7 +78,7 @@ def _format_cld_whole_frame(rows, mapping, spec, period, keep=None):
 
 def _files(out: Path, result) -> dict[str, bytes]:
     names = [Path(result.files["cld"]).name, *COMPARED]
-    return {name: (out / name).read_bytes() for name in names}
+    return {name: (result.run_dir / name).read_bytes() for name in names}
 
 
 def _both(monkeypatch, tmp_path, mapping, **kwargs) -> tuple[dict, dict]:

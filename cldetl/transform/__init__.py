@@ -43,7 +43,9 @@ BEYOND_THREE = (
 KIND = "_kind"  # event | carer_by_association
 RULE, ROW, SOURCE = "_rule", "_row", "_source"
 # What the accounting after `format_cld` reads of each output row (the ledger and lineage).
-ACCOUNTING_COLUMNS = [CANDIDATE, SOURCE, RULE, ROW, PERSON, MEMBER_KEYS, "Event Reference"]
+# The columns of `rows` the accounting still reads once the CLD fields have moved into `cld`.
+ACCOUNTING_COLUMNS = [CANDIDATE, SOURCE, KEY, RULE, ROW, PERSON, MEMBER_KEYS]
+ACCOUNTING_COLUMNS += ["Event Reference", "Event Type", "Client Type"]
 NO_RULE = "no event rule takes this record (add a rule or an exclusion to the mapping)"
 NO_PERSON = "no person details: the person is not in the person source (a casual contact?)"
 DETAILS_UNUSED = "person details not needed: no CLD row for this person in the period"
@@ -114,7 +116,8 @@ def transform(
     candidate_count = len(candidates)
     del candidates  # memory: from here only its count is needed (rows hold the same data)
     known = member_of(rows[PERSON], people[PERSON])
-    del people  # memory: joined into rows
+    known_people = people[PERSON]
+    del people  # memory: joined into rows; only the IDs are needed from here
     ledger.drop_rows(rows, ~known, NO_PERSON)
     rows = rows[known]
 
@@ -123,7 +126,7 @@ def transform(
     reasons = _carer_by_association_follows_its_record(rows, reasons)
     ledger.drop_rows(rows, reasons.ne(""), reasons)
     rows = rows[reasons.eq("")].copy()
-    linked_left_out = _linked_people(rows, people[PERSON])
+    linked_left_out = _linked_people(rows, known_people)
 
     rows["Event Reference"] = references(rows, mapping)
     # Memory: the CLD fields leave `rows` as they go into `cld`.
