@@ -108,7 +108,8 @@ def load_mapping_task(mapping_path: str) -> "Mapping":
     retries=EXTRACT_RETRIES,
     retry_delay_seconds=exponential_backoff(backoff_factor=RETRY_BACKOFF_SECONDS),
     retry_condition_fn=worth_retrying,
-    timeout_seconds=SOURCE_TIMEOUT_SECONDS,
+    # No timeout here: the flow sets one in the main thread only (with_options cannot take a
+    # timeout away again: None there means "unchanged").
     **PRIVATE,
 )
 def extract_source_task(

@@ -607,6 +607,8 @@ def test_the_local_cluster_has_no_dashboard_unless_asked():
     aa = load_flow_module("all_authorities")
     default = aa.dask_task_runner().cluster_kwargs
     assert default["dashboard_address"] is None and default["worker_dashboard_address"] is None
+    # Dask's health pages: on a free port of 127.0.0.1, not 8787 on every interface.
+    assert default["scheduler_kwargs"] == {"dashboard_address": "127.0.0.1:0"}
     assert aa.dask_task_runner(dashboard_address=":8787").cluster_kwargs["dashboard_address"] == (
         ":8787"
     )
