@@ -235,6 +235,8 @@ def run_on_cluster(
                 "--port",
                 str(dask_port),
                 "--no-dashboard",
+                "--dashboard-address",
+                "127.0.0.1:0",
                 "--no-show",
             ],
             env,

@@ -114,7 +114,7 @@ def write_outputs(
     """Write the return and its reports as a new run in `out_dir`'s history (preflight, lock,
     staging, one-rename publication: see cldetl.history). For callers that extracted on
     their own (the Prefect flow); `run` does all of it under one lock."""
-    started = _now()
+    started = now_utc()
     with open_run(out_dir) as staging:
         published = write_run(
             staging, mapping, period, result, report, table, html_report, started=started
@@ -257,7 +257,7 @@ def _manifest_about(mapping, period, result, report, cld_name, started, comparis
         "mapping": {"file": Path(mapping.path).name, "sha256": file_sha256(mapping.path)},
         "period": {"start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"},
         "started": _iso(started),
-        "finished": _iso(_now()),
+        "finished": _iso(now_utc()),
         "exit_status": 1 if report.errors else 0,
         "cld_file": cld_name,
         "rows": {
@@ -279,7 +279,8 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
+    """A run's start time (UTC): its run folder's name and its manifest's start."""
     return datetime.now(UTC)
 
 
@@ -320,7 +321,7 @@ def run(
     from cldetl.source_counts import count_database_rows
     from cldetl.transform import transform
 
-    started = _now()
+    started = now_utc()
     mapping = load_mapping(mapping_path)
     if output:
         mapping = mapping.model_copy(update={"output": mapping.output.model_copy(update=output)})
@@ -407,6 +408,13 @@ def dry_run(
     return "\n".join(lines)
 
 
+def _count_or_none(value) -> int | None:
+    """A reconciliation count, or None where none was taken (blank in the file)."""
+    import pandas as pd
+
+    return None if pd.isna(value) else int(value)
+
+
 def summary(run_result: RunResult) -> dict:
     """The closing numbers of a run, for the console and for Prefect artifacts."""
     result, report = run_result.result, run_result.report
@@ -421,10 +429,8 @@ def summary(run_result: RunResult) -> dict:
             {
                 "source": str(row.source),
                 # Blank where no count was taken (a run without the database's counts).
-                "table_rows": None if row.table_rows != row.table_rows else int(row.table_rows),
-                "left_out_in_database": None
-                if row.left_out_in_database != row.left_out_in_database
-                else int(row.left_out_in_database),
+                "table_rows": _count_or_none(row.table_rows),
+                "left_out_in_database": _count_or_none(row.left_out_in_database),
                 "read": int(row.read),
                 "in_output": int(row.in_output),
                 "person_details": int(row.person_details),

@@ -88,15 +88,19 @@ def dask_task_runner(
 
     if cluster_address:
         return DaskTaskRunner(address=cluster_address)
-    return DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": n_workers,
-            "threads_per_worker": 1,
-            "processes": True,
-            "dashboard_address": dashboard_address,
-            "worker_dashboard_address": None,
-        }
-    )
+    cluster_kwargs = {
+        "n_workers": n_workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "dashboard_address": dashboard_address,
+        "worker_dashboard_address": None,
+    }
+    if dashboard_address is None:
+        # Dask's scheduler serves its health and metrics pages even without a dashboard, on
+        # port 8787 of every interface unless told otherwise: keep them on a free port of
+        # 127.0.0.1 (no clash with another cluster, nothing exposed).
+        cluster_kwargs["scheduler_kwargs"] = {"dashboard_address": "127.0.0.1:0"}
+    return DaskTaskRunner(cluster_kwargs=cluster_kwargs)
 
 
 def mapping_files(mappings_dir: str | Path) -> list[Path]:

@@ -23,7 +23,7 @@ workers, where Prefect must still resolve the flow's parameter types (`date`).
 """
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -42,9 +42,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cldetl.findings import ValidationReport
+    from cldetl.history import RunStaging
     from cldetl.mapping import Mapping
     from cldetl.period import ReportingPeriod
-    from cldetl.pipeline import RunResult
+    from cldetl.pipeline import PublishedRun, RunResult
     from cldetl.transform import TransformResult
 
 __all__ = [
@@ -108,27 +109,56 @@ def load_mapping_task(mapping_path: str) -> "Mapping":
     retries=EXTRACT_RETRIES,
     retry_delay_seconds=exponential_backoff(backoff_factor=RETRY_BACKOFF_SECONDS),
     retry_condition_fn=worth_retrying,
-    timeout_seconds=SOURCE_TIMEOUT_SECONDS,
+    # No timeout here: the flow sets one in the main thread only (with_options cannot take a
+    # timeout away again: None there means "unchanged").
     **PRIVATE,
 )
 def extract_source_task(
-    mapping: "Mapping", name: str, period: "ReportingPeriod", connectors_dir: str | None = None
+    mapping: "Mapping",
+    name: str,
+    period: "ReportingPeriod",
+    connectors_dir: str | None = None,
+    staging_dir: str | None = None,
 ) -> "pd.DataFrame":
-    """One source of the mapping, read for the period."""
-    frame = _extract_source(
-        mapping, name, period, connectors_dir=Path(connectors_dir) if connectors_dir else None
-    )
+    """One source of the mapping, read for the period (staged inside the run's private
+    staging folder in the output area, never in /tmp)."""
+    options = {"connectors_dir": Path(connectors_dir) if connectors_dir else None}
+    if staging_dir is not None:
+        options["staging_dir"] = Path(staging_dir) / name
+    frame = _extract_source(mapping, name, period, **options)
     get_run_logger().info("source %s: %d rows", name, len(frame))
     return frame
 
 
+@task(
+    name="count-sources",
+    retries=EXTRACT_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=RETRY_BACKOFF_SECONDS),
+    retry_condition_fn=worth_retrying,
+    **PRIVATE,
+)
+def count_sources_task(
+    mapping: "Mapping", period: "ReportingPeriod", connectors_dir: str | None = None
+) -> dict:
+    """Each database table's rows and those its query leaves out, by reason: where the
+    reconciliation starts (table rows = left out in the database + read)."""
+    from cldetl import source_counts
+
+    return source_counts.count_database_rows(
+        mapping, period, Path(connectors_dir) if connectors_dir else None
+    )
+
+
 @task(name="transform", **PRIVATE)
 def transform_task(
-    mapping: "Mapping", frames: "dict[str, pd.DataFrame]", period: "ReportingPeriod"
+    mapping: "Mapping",
+    frames: "dict[str, pd.DataFrame]",
+    period: "ReportingPeriod",
+    database_counts: dict | None = None,
 ) -> "TransformResult":
     from cldetl.transform import transform
 
-    return transform(mapping, frames, period)
+    return transform(mapping, frames, period, database_counts=database_counts)
 
 
 @task(name="validate", **PRIVATE)
@@ -144,17 +174,20 @@ def validate_task(mapping: "Mapping", period: "ReportingPeriod", cld: "pd.DataFr
 
 @task(name="write", **PRIVATE)
 def write_task(
-    out_dir: str,
+    staging: "RunStaging",
     mapping: "Mapping",
     period: "ReportingPeriod",
     result: "TransformResult",
     report: "ValidationReport",
     table: Any,
     html_report: bool,
-) -> dict[str, Path]:
-    from cldetl.pipeline import write_outputs
+    started: datetime,
+) -> "PublishedRun":
+    """Write every file of the run into its staging folder and publish the run folder with one
+    rename (cldetl.pipeline.write_run)."""
+    from cldetl.pipeline import write_run
 
-    return write_outputs(out_dir, mapping, period, result, report, table, html_report)
+    return write_run(staging, mapping, period, result, report, table, html_report, started=started)
 
 
 @task(name="publish", **PRIVATE)
@@ -279,14 +312,39 @@ def quarterly_return(
         # thread) it would log a warning per source and not stop it.
         timeout_seconds=source_timeout_seconds if _in_main_thread() else None,
     )
-    # One source after another: gentle on the case system's database, and in the main thread
-    # Prefect's timeout can interrupt a source (in a worker thread it waits for Python code).
-    frames = {name: extract(mapping, name, period, connectors_dir) for name in mapping.sources}
+    from cldetl.history import open_run
+    from cldetl.pipeline import now_utc
 
-    result = transform_task(mapping, frames, period)
-    table, report = validate_task(mapping, period, result.cld)
-    files = write_task(out, mapping, period, result, report, table, html_report)
-    numbers = publish_task(RunResult(mapping, period, result, report, files))
+    started = now_utc()
+    # As `cldetl run`: the output folder is checked and locked before anything is extracted,
+    # the extract's files stay in the run's private staging folder, and nothing is visible
+    # until the whole run folder is published.
+    with open_run(out) as staging:
+        counts = count_sources_task(mapping, period, connectors_dir)
+        # One source after another: gentle on the case system's database, and in the main
+        # thread Prefect's timeout can interrupt a source (in a worker thread it cannot).
+        frames = {
+            name: extract(mapping, name, period, connectors_dir, str(staging.extract_dir))
+            for name in mapping.sources
+        }
+        result = transform_task(mapping, frames, period, counts)
+        del frames
+        table, report = validate_task(mapping, period, result.cld)
+        published = write_task(
+            staging, mapping, period, result, report, table, html_report, started
+        )
+    run_result = RunResult(
+        mapping,
+        period,
+        result,
+        report,
+        published.files,
+        run_dir=published.run_dir,
+        manifest_path=published.manifest_path,
+        compared_with=published.compared_with,
+        comparison=published.comparison,
+    )
+    numbers = publish_task(run_result)
     if report.errors:
         message = failure_message(numbers, report, out)
         return Failed(message=message, data=ValidationErrorsFound(message, numbers))
@@ -471,12 +529,19 @@ def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
 
 
 def last_quarter_comparison(run_result: "RunResult") -> "tuple[list[dict], str] | None":
-    """HOOK for the comparison with last quarter (cldetl/compare.py, engineer D1's branch):
-    the lead wires it here when the branches merge. It returns the comparison's table rows
-    (counts by event type and month against the earlier period; no personal values) and a
-    one-line description, or None when the run's history holds no earlier period. Until then
-    it returns None and the flow publishes no comparison artifact."""
-    return None
+    """The comparison with last quarter (cldetl.compare, made by the run when its history
+    holds an earlier period): counts by event type over the months both files cover, with
+    swings flagged; None when there is no earlier period. Counts only, no personal values."""
+    comparison = run_result.comparison
+    if comparison is None:
+        return None
+    rows = _records(comparison.by_event_type)
+    flagged = int(comparison.by_event_type["flagged"].astype(bool).sum())
+    description = (
+        f"Against last quarter ({_plain(run_result.compared_with)}): records by event type over "
+        f"the months both files cover; {flagged} swing(s) beyond the threshold."
+    )
+    return rows, description
 
 
 def _records(frame: "pd.DataFrame") -> list[dict]:

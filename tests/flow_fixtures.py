@@ -173,6 +173,8 @@ class DaskProcesses:
                 "--port",
                 port,
                 "--no-dashboard",
+                "--dashboard-address",
+                "127.0.0.1:0",
                 "--no-show",
             ],
         )
