@@ -288,6 +288,15 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def check_database_url(mapping: Mapping) -> None:
+    """Fail before the output folder is touched when the database URL is missing: a run that
+    cannot start leaves nothing behind (not even its lock)."""
+    if any(s.template is not None for s in mapping.sources.values()):
+        from cldetl.database_url import database_url
+
+        database_url(mapping)
+
+
 def _no_stage(stage: str, status: str, rows: int | None = None) -> None:
     """The default stage callback: nothing to show."""
 
@@ -327,6 +336,7 @@ def run(
         mapping = mapping.model_copy(update={"output": mapping.output.model_copy(update=output)})
     period = reporting_period(mapping, period_end)
     log.info("producing %s for the 12 months to %s", mapping.metadata.la_name, period.end)
+    check_database_url(mapping)
     with open_run(out_dir) as staging:
         on_stage("extract", "start")
         # Each database table's rows, and those its query leaves out: where the

@@ -313,9 +313,10 @@ def quarterly_return(
         timeout_seconds=source_timeout_seconds if _in_main_thread() else None,
     )
     from cldetl.history import open_run
-    from cldetl.pipeline import now_utc
+    from cldetl.pipeline import check_database_url, now_utc
 
     started = now_utc()
+    check_database_url(mapping)
     # As `cldetl run`: the output folder is checked and locked before anything is extracted,
     # the extract's files stay in the run's private staging folder, and nothing is visible
     # until the whole run folder is published.
