@@ -200,7 +200,8 @@ def test_a_file_that_is_not_cld_exits_2_naming_the_columns(files, tmp_path):
     other.write_text("a,b\n1,2\n")
     result = CliRunner().invoke(cli, ["compare", str(files[0]), str(other)])
     assert result.exit_code == 2
-    assert "other.csv: cannot be compared: it has no Event Type" in result.output
+    # The reader refuses it at its header, before any row (and names no cell of it).
+    assert "other.csv: line 1 is not the CLD header" in result.output
     assert "Traceback" not in result.output
 
 

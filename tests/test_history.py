@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import cldetl.history as history
 import cldetl.pipeline as pipeline
+import cldetl.portal_file as portal_file
 from cldetl.cli import cli
 from cldetl.history import (
     OutputError,
@@ -76,9 +77,9 @@ def cli_run(out, *extra):
 # into staging, the manifest, the one rename that publishes the run folder, and the two
 # pointer switches (the `latest` symlink, then latest.json).
 STEPS = [
-    ("write_csv", 1),
-    ("write_csv", 3),
-    ("write_csv", 5),
+    ("write_portal_csv", 1),  # the CLD file
+    ("write_csv", 1),  # exclusions.csv
+    ("write_csv", 4),  # lineage.csv
     ("write_text", 1),  # validation.json
     ("manifest", 1),
     ("rename", 1),
@@ -90,6 +91,7 @@ STEPS = [
 def _fail_at(monkeypatch, step: str, nth: int, fault) -> None:
     """Make the nth call of a publication step run `fault` instead."""
     targets = {
+        "write_portal_csv": (portal_file, "write_portal_csv"),
         "write_csv": (pipeline, "write_csv"),
         "write_text": (pipeline, "write_text"),
         "manifest": (pipeline, "write_manifest"),

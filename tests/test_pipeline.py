@@ -299,4 +299,4 @@ def test_a_previous_return_that_cannot_be_compared_is_noted_and_the_run_goes_on(
     assert not (september.run_dir / "comparison.json").exists()
     noted = json.loads(september.manifest_path.read_text())["comparison"]
     assert noted["previous_run"] == f"2025-06-30/{june.run_dir.name}"
-    assert "cannot be compared: it has no Event Type" in noted["error"]
+    assert "line 1 is not the CLD header" in noted["error"]

@@ -194,7 +194,7 @@ def test_run_reports_a_name_windows_1252_cannot_carry(database, tmp_path):
     _rename_everyone(database, "Łucja")
     result = run(MAPPING_PATH, tmp_path / "out", date(2025, 9, 30))
     assert result.exit_code == 1
-    report = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    report = json.loads((result.run_dir / "validation.json").read_text(encoding="utf-8"))
     found = [f for f in report["findings"] if f["rule"] == "dlp.not_cp1252"]
     assert found and {f["column"] for f in found} == {"First Name"}
     assert all(f["value"] is None for f in found)
@@ -236,7 +236,7 @@ def test_cli_run_encoding_and_gzip_options(database, tmp_path):
     args = ["run", "--mapping", str(MAPPING_PATH), "--period-end", "2025-09-30", "--out", str(out)]
     result = CliRunner().invoke(cli, [*args, "--encoding", "utf-8", "--gzip"])
     assert result.exit_code == 0, result.output
-    (written,) = out.glob("CLD_R2_*.csv.gz")
+    (written,) = out.glob("*/latest/CLD_R2_*.csv.gz")
     assert "Łucja".encode() in gzip.decompress(written.read_bytes())
     refused = CliRunner().invoke(cli, [*args, "--no-gzip"])
     assert refused.exit_code == 1  # Windows-1252 by default: the name is a finding

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cldetl.extract import extract
-from cldetl.mapping import MappingError, load_mapping
+from cldetl.mapping import load_mapping
 from cldetl.period import ReportingPeriod
 from cldetl.source_counts import SourceCounts, count_database_rows
 from cldetl.sql_templates import builtin_connectors, read_declaration
@@ -81,7 +81,11 @@ def test_a_source_counts_reads_what_is_not_left_out():
     assert counts.read == 5
 
 
-def test_a_template_without_a_base_table_cannot_be_counted(tmp_path):
+def test_a_template_without_a_base_table_is_not_counted_and_says_so(tmp_path, caplog):
+    """An authority's own template without a declaration still runs; its table count stays
+    blank (never guessed) and the log says what to declare."""
     mapping = load_mapping(REPO / "tests" / "data" / "mappings" / "testsys.yaml")
-    with pytest.raises(MappingError, match="declares no base table"):
-        count_database_rows(mapping, PERIOD, url=f"sqlite:///{tmp_path / 'x.db'}")
+    with caplog.at_level("WARNING", logger="cldetl.source_counts"):
+        counts = count_database_rows(mapping, PERIOD, url=f"sqlite:///{tmp_path / 'x.db'}")
+    assert counts == {}
+    assert "declares no base table" in caplog.text and "add base:" in caplog.text
