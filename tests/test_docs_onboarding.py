@@ -55,4 +55,4 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     assert re.search(r"1 passed, 0 failed", output)
     assert "0 code(s) found that the mapping does not map." in output
     assert re.search(r"CLD_R2_995_20250930\.csv: \d+ rows, no errors", output)
-    assert (tmp_path / "out" / "newshire" / "return" / "reconciliation.csv").exists()
+    assert (tmp_path / "out/newshire/return/2025-09-30/latest/reconciliation.csv").exists()
