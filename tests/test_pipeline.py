@@ -300,3 +300,23 @@ def test_a_previous_return_that_cannot_be_compared_is_noted_and_the_run_goes_on(
     noted = json.loads(september.manifest_path.read_text())["comparison"]
     assert noted["previous_run"] == f"2025-06-30/{june.run_dir.name}"
     assert "line 1 is not the CLD header" in noted["error"]
+
+
+def test_the_second_periods_report_compares_with_the_first_and_reruns_are_identical(
+    database, tmp_path
+):
+    """Issue 11's routine: with --report, September's page shows its counts against June's
+    file, and a rerun of the same inputs writes the same report and workbook bytes."""
+    out = tmp_path / "out"
+    june = run(MAPPING_PATH, out, date(2025, 6, 30), html_report=True)
+    september = run(MAPPING_PATH, out, PERIOD_END, html_report=True)
+    first = (june.run_dir / "report.html").read_text(encoding="utf-8")
+    page = (september.run_dir / "report.html").read_text(encoding="utf-8")
+    assert "against last quarter" not in first
+    assert "Events by event type, against last quarter" in page
+    assert "1 October 2024 to 30 September 2025" in page  # the period, first
+    assert (september.run_dir / "findings.xlsx").is_file()
+
+    again = run(MAPPING_PATH, out, PERIOD_END, html_report=True)
+    for name in ("report.html", "findings.xlsx"):
+        assert (again.run_dir / name).read_bytes() == (september.run_dir / name).read_bytes()
