@@ -13,6 +13,8 @@ import stat
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cldetl.portal_file import transliterate, write_portal_csv
 from cldetl.validate import validate
@@ -241,3 +243,27 @@ def test_cli_run_encoding_and_gzip_options(database, tmp_path):
     refused = CliRunner().invoke(cli, [*args, "--no-gzip"])
     assert refused.exit_code == 1  # Windows-1252 by default: the name is a finding
     assert "Łucja" not in refused.output
+
+
+# The columnar writer against Python's csv module (QUOTE_MINIMAL, CRLF), the reference the
+# DLP's "quotes only where needed" means: any text, including quotes, commas and line breaks.
+CELL = st.text(alphabet=st.sampled_from(list('ab ,"\r\n;éë€\t')), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=12),
+    chunk=st.integers(1, 5),
+)
+def test_csv_lines_match_pythons_csv_writer(rows, chunk):
+    import csv
+    import io
+
+    from cldetl.portal_file import csv_lines
+
+    frame = pd.DataFrame(rows, columns=["A", "B,1", 'C"x']).astype("string")
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(frame.columns)
+    writer.writerows(rows)
+    assert "".join(csv_lines(frame, rows_per_chunk=chunk)) == expected.getvalue()
