@@ -116,6 +116,9 @@ def sources(monkeypatch):
         # No database behind the fake sources: no table counts (the reconciliation's table
         # rows stay blank, as for a run without counts).
         monkeypatch.setattr(cldetl.source_counts, "count_database_rows", lambda *a, **k: {})
+        # The flow checks the URL variable before it touches the output folder; the fakes
+        # never open it.
+        monkeypatch.setenv("TESTSHIRE_DB_URL", "sqlite:///never-opened-by-the-fakes.db")
         return fake
 
     return install
