@@ -84,7 +84,14 @@ def outside_cp1252(column: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(column.astype(object).fillna("").to_numpy(), type=pa.string())
+    try:
+        array = pa.array(column, type=pa.string())  # zero-copy for Arrow-backed text
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = pa.array(column.astype(object).to_numpy(), type=pa.string())
+    array = pc.fill_null(array, "")
+    # Nearly every value is ASCII, which Windows-1252 carries: test the rest only.
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:
+        return pd.Series(False, index=column.index)
     found = pc.match_substring_regex(array, NOT_CP1252).to_numpy(zero_copy_only=False)
     return pd.Series(found, index=column.index)
 
@@ -173,9 +180,11 @@ def csv_lines(text: pd.DataFrame, rows_per_chunk: int = 100_000) -> Iterator[str
 
     header = quoted(pa.array([str(c) for c in text.columns], pa.string())).to_pylist()
     yield ",".join(header) + "\r\n"
-    for start in range(0, len(text), rows_per_chunk):
-        part = text.iloc[start : start + rows_per_chunk]
-        columns = [quoted(pa.array(part[c].to_numpy(dtype=object), pa.string())) for c in part]
+    table = pa.Table.from_pandas(text, preserve_index=False)
+    table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+    for start in range(0, table.num_rows, rows_per_chunk):
+        part = table.slice(start, rows_per_chunk).combine_chunks()
+        columns = [quoted(pc.fill_null(column, "")) for column in part.columns]
         lines = pc.binary_join_element_wise(*columns, ",") if len(columns) > 1 else columns[0]
         yield "\r\n".join(lines.to_pylist()) + "\r\n"
 
