@@ -83,6 +83,26 @@ class PublishedRun:
     compared_with: Path | None = None
     comparison: Comparison | None = None
 
+    def run_result(
+        self,
+        mapping: Mapping,
+        period: ReportingPeriod,
+        result: TransformResult,
+        report: ValidationReport,
+    ) -> RunResult:
+        """The run as the CLI and the flows report it."""
+        return RunResult(
+            mapping,
+            period,
+            result,
+            report,
+            self.files,
+            run_dir=self.run_dir,
+            manifest_path=self.manifest_path,
+            compared_with=self.compared_with,
+            comparison=self.comparison,
+        )
+
 
 def reporting_period(mapping: Mapping, period_end: date | None, today: date | None = None):
     """The period to produce: the given end, or the last completed quarter (or month)."""
@@ -370,17 +390,7 @@ def run(
             technical_appendix=technical_appendix,
         )
         on_stage("write", "done", len(published.files) - 1)
-    return RunResult(
-        mapping,
-        period,
-        result,
-        report,
-        published.files,
-        run_dir=published.run_dir,
-        manifest_path=published.manifest_path,
-        compared_with=published.compared_with,
-        comparison=published.comparison,
-    )
+    return published.run_result(mapping, period, result, report)
 
 
 def dry_run(

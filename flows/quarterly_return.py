@@ -291,7 +291,7 @@ def quarterly_return(
         `ValidationErrorsFound` with the summary) when the output has validation errors; the
         files are written either way.
     """
-    from cldetl.pipeline import RunResult, reporting_period
+    from cldetl.pipeline import reporting_period
 
     logger = get_run_logger()
     out = str(Path(out_dir or Path("out") / Path(mapping_path).stem).resolve())
@@ -334,18 +334,7 @@ def quarterly_return(
         published = write_task(
             staging, mapping, period, result, report, table, html_report, started
         )
-    run_result = RunResult(
-        mapping,
-        period,
-        result,
-        report,
-        published.files,
-        run_dir=published.run_dir,
-        manifest_path=published.manifest_path,
-        compared_with=published.compared_with,
-        comparison=published.comparison,
-    )
-    numbers = publish_task(run_result)
+    numbers = publish_task(published.run_result(mapping, period, result, report))
     if report.errors:
         message = failure_message(numbers, report, out)
         return Failed(message=message, data=ValidationErrorsFound(message, numbers))
