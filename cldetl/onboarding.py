@@ -294,6 +294,8 @@ class Starter:
     codes: int
     weak: int
     typed_as_text: list[str]
+    suggested: list[str] = field(default_factory=list)
+    todo: list[str] = field(default_factory=list)
 
 
 def starter_mapping(
@@ -320,8 +322,6 @@ def starter_mapping(
     Returns:
         The mapping text (YAML with comments) and counts for the console.
     """
-    from cldetl.extract import extract
-    from cldetl.mapping import load_mapping
     from cldetl.period import ReportingPeriod
     from cldetl.spec import load_spec
 
@@ -368,16 +368,20 @@ def starter_mapping(
         if k in reference
     }
 
-    # Read the database once with identifier columns as text: an install may use text IDs.
-    probe_sources = {
-        n: {**s, "columns": {c: ("text" if t == "integer" else t) for c, t in s["columns"].items()}}
-        for n, s in sources.items()
-    }
-    with tempfile.TemporaryDirectory(prefix="cldetl-onboard-") as folder:
-        probe = Path(folder) / "probe.yaml"
-        probe.write_text(_Dumper.dump({**skeleton, "sources": probe_sources, **rules}))
-        mapping = load_mapping(probe, connectors_dir=connectors_dir)
-        frames = extract(mapping, period, connectors_dir=connectors_dir, url=url)
+    # Read the database with identifier columns as text (an install may use text IDs), first
+    # with the example's codes, to find this install's own codes where they differ, then
+    # again with the codes found, for the lookups and the lists below.
+    from cldetl.local_codes import load_meanings
+
+    kinds = load_meanings(system)
+    mapping, frames = _probe(skeleton, rules, period, connectors_dir, url)
+    found, unplaced = _find_codes(kinds, sources, rules, mapping, frames, reference, url)
+    marks = _Marks()
+    written_sources, written_rules = _with_codes(sources, rules, kinds, found, marks)
+    sources, rules = _with_codes(sources, rules, kinds, found, None)
+    skeleton["sources"] = sources
+    if any(f.code for by_code in found.values() for f in by_code.values()):
+        mapping, frames = _probe(skeleton, rules, period, connectors_dir, url)
     typed_as_text = []
     for source_name, source in sources.items():
         columns = dict(source["columns"])
@@ -390,6 +394,8 @@ def starter_mapping(
                 columns[column] = "text"
                 typed_as_text.append(f"{source_name}.{column}")
         source["columns"] = columns
+        written_sources[source_name]["columns"] = dict(columns)
+    skeleton["sources"] = written_sources
 
     spec = load_spec()
     profiles = profile_lookups(mapping, frames)
@@ -398,7 +404,7 @@ def starter_mapping(
     text = "\n".join(
         [
             _header(name, la_code, system, url_env, reference_path, period),
-            _Dumper.dump(skeleton).rstrip(),
+            marks.apply(_Dumper.dump(skeleton).rstrip()),
             _empty_columns_text(mapping, frames, connectors_dir),
             _parameter_values_text(mapping, connectors_dir, url),
             "",
@@ -411,11 +417,13 @@ def starter_mapping(
             _Dumper.dump({"person": rules["person"]}).rstrip(),
             "",
             filters_text,
-            _Dumper.dump({k: v for k, v in rules.items() if k in ("events",)}).rstrip(),
+            marks.apply(_Dumper.dump({"events": written_rules["events"]}).rstrip()),
             "",
-            _Dumper.dump(
-                {k: v for k, v in rules.items() if k in ("exclusions", "defaults")}
-            ).rstrip(),
+            marks.apply(
+                _Dumper.dump(
+                    {k: v for k, v in written_rules.items() if k in ("exclusions", "defaults")}
+                ).rstrip()
+            ),
             "",
             _tests_skeleton(mapping),
         ]
@@ -427,7 +435,157 @@ def starter_mapping(
         codes=codes,
         weak=weak,
         typed_as_text=typed_as_text,
+        suggested=marks.suggested,
+        todo=marks.todo + [f"{kind}: no column holding them was found" for kind in unplaced],
     )
+
+
+def _probe(skeleton, rules, period, connectors_dir, url):
+    """Load the starter as it stands and read its sources, identifier columns as text."""
+    from cldetl.extract import extract
+    from cldetl.mapping import load_mapping
+
+    probe_sources = {
+        n: {**s, "columns": {c: ("text" if t == "integer" else t) for c, t in s["columns"].items()}}
+        for n, s in skeleton["sources"].items()
+    }
+    with tempfile.TemporaryDirectory(prefix="cldetl-onboard-") as folder:
+        probe = Path(folder) / "probe.yaml"
+        probe.write_text(_Dumper.dump({**skeleton, "sources": probe_sources, **rules}))
+        mapping = load_mapping(probe, connectors_dir=connectors_dir)
+        frames = extract(mapping, period, connectors_dir=connectors_dir, url=url)
+    return mapping, frames
+
+
+def _param_codes(sources: dict, where: str) -> list:
+    """The codes a template parameter (`source.parameter`) holds, as written."""
+    source, name = where.split(".", 1)
+    value = ((sources.get(source) or {}).get("params") or {}).get("values", {}).get(name)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _code_filters(rules: dict, where: str):
+    """Every code filter ({column, in/not_in}) of the event rules and exclusions on a source
+    column (`source.column`), with its key (`in` or `not_in`)."""
+    source, column = where.split(".", 1)
+
+    def walk(node, sources):
+        if isinstance(node, dict):
+            if node.get("column") == column and source in sources:
+                for key in ("in", "not_in"):
+                    if isinstance(node.get(key), list):
+                        yield node, key
+            for value in node.values():
+                yield from walk(value, sources)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item, sources)
+
+    for rule in rules.get("events") or []:
+        yield from walk(rule, [rule.get("source")])
+    for rule in rules.get("exclusions") or []:
+        yield from walk(rule, list(rule.get("sources") or []))
+
+
+def _find_codes(kinds, sources, rules, mapping, frames, reference, url):
+    """This install's code for each example code the starter uses that it does not hold."""
+    from cldetl.database import create_engine
+    from cldetl.local_codes import find_local_codes
+
+    used: dict[str, list[str]] = {}
+    for kind in kinds:
+        codes = [str(c) for where in kind.params for c in _param_codes(sources, where)]
+        for where in kind.rules:
+            for node, key in _code_filters(rules, where):
+                codes += [str(c) for c in node[key]]
+        used[kind.name] = codes
+    if not any(used.values()):
+        return {}, []
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return find_local_codes(
+                kinds, used, conn, frames, reference.get("lookups") or {}, lookup_usages(mapping)
+            )
+    finally:
+        engine.dispose()
+
+
+class _Marks:
+    """Values written with a comment at their line (`# suggested: check ...`, `# TODO ...`):
+    a placeholder goes into the data, and the dumped line gets the value and the comment."""
+
+    def __init__(self) -> None:
+        self.notes: dict[str, tuple[Any, str]] = {}
+        self.suggested: list[str] = []
+        self.todo: list[str] = []
+
+    def mark(self, value: Any, note: str) -> str:
+        key = f"cldetl_mark_{len(self.notes)}_"
+        self.notes[key] = (value, note)
+        return key
+
+    def apply(self, text: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            for key in re.findall(r"cldetl_mark_\d+_", line):
+                value, note = self.notes[key]
+                line = line.replace(key, _yaml_scalar(value)) + f"  # {note}"
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def _with_codes(sources, rules, kinds, found, marks: _Marks | None):
+    """The sources and rules with this install's codes in place of the example's, as found;
+    with `marks`, each such value carries its evidence, and each example code kept for want
+    of a good match carries a TODO saying where to look."""
+    import copy
+
+    sources, rules = copy.deepcopy(sources), copy.deepcopy(rules)
+
+    def swap(value, kind, where: str):
+        result = found.get(kind.name, {}).get(str(value))
+        if result is None:
+            return value
+        if result.code is None:
+            if marks is None:
+                return value
+            marks.todo.append(f"{where}: {value}")
+            column = kind.where.get("column")
+            return marks.mark(
+                value,
+                f"TODO: {value} (the example's) is not in the database; look for this "
+                f"install's code in {column} ({result.evidence})",
+            )
+        new = int(result.code) if isinstance(value, int) and result.code.isdigit() else result.code
+        if marks is None:
+            return new
+        marks.suggested.append(f"{where}: {value} -> {result.code}")
+        return marks.mark(
+            new,
+            f"suggested: check (the example's {value} is not in the database; "
+            f"{result.evidence}; {result.rows:,} rows)",
+        )
+
+    for kind in kinds:
+        for where in kind.params:
+            source, name = where.split(".", 1)
+            values = ((sources.get(source) or {}).get("params") or {}).get("values")
+            if not values or name not in values:
+                continue
+            key = f"sources.{source}.params.values.{name}"
+            value = values[name]
+            values[name] = (
+                [swap(v, kind, key) for v in value]
+                if isinstance(value, list)
+                else swap(value, kind, key)
+            )
+        for where in kind.rules:
+            for node, key in _code_filters(rules, where):
+                node[key] = [swap(v, kind, f"rule filter {where}") for v in node[key]]
+    return sources, rules
 
 
 def _empty_columns_text(mapping, frames, connectors_dir) -> str:
