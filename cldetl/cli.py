@@ -793,6 +793,16 @@ def init_mapping(
         f"  {starter.codes} local codes found, each with a suggested CLD value to check "
         f"({starter.weak} weak matches)."
     )
+    if starter.suggested:
+        click.echo(
+            f"  {len(starter.suggested)} values named example codes the database does not "
+            "hold: this install's code found for each is written in their place, marked "
+            "'# suggested: check'."
+        )
+    if starter.todo:
+        click.echo(f"  {len(starter.todo)} to do by hand (marked '# TODO' in the file):")
+        for where in starter.todo:
+            click.echo(f"    {shown(where, 100)}")
     click.echo("Next: check the file top to bottom, then `cldetl profile --mapping` it.")
 
 
@@ -807,12 +817,18 @@ def profile(mapping_path: str, period_end: str | None, connectors_dir: str | Non
 
     Exit status: 0 every code is mapped, 1 some are not, 2 the mapping or database is unusable.
     """
-    from cldetl.onboarding import profile_mapping, profile_text
+    from cldetl.onboarding import profile_mapping, profile_text, unchecked_suggestions
 
     mapping, found = profile_mapping(
         mapping_path, _period_end(period_end), _connectors(connectors_dir)
     )
     click.echo(profile_text(mapping, found))
+    marked = unchecked_suggestions(mapping_path)
+    if marked:
+        click.echo(
+            f"{marked} value(s) still marked '# suggested: check' in {shown(mapping_path)}: "
+            "check each, then delete its mark."
+        )
     sys.exit(EXIT_DATA_ERRORS if (~found["mapped"]).any() else EXIT_OK)
 
 

@@ -271,9 +271,8 @@ class _Dumper:
 
 
 def _yaml_key(code: str) -> str:
-    import yaml
-
-    return yaml.safe_dump({code: None}, allow_unicode=True).split(":")[0]
+    """A code as a mapping key: quoted where YAML needs it ('Paid: 16 or more hours')."""
+    return _yaml_scalar(str(code))
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -868,3 +867,13 @@ def profile_text(mapping: Mapping, profile: pd.DataFrame) -> str:
     total = int((~profile["mapped"]).sum())
     lines += ["", f"{total} code(s) found that the mapping does not map."]
     return "\n".join(lines)
+
+
+def unchecked_suggestions(mapping_path: str | Path) -> int:
+    """How many values of a starter are still marked as suggestions: init-mapping writes each
+    code it found as the active value with `# suggested: check`; deleting the mark is how an
+    analyst records that it was checked."""
+    text = Path(mapping_path).read_text(encoding="utf-8")
+    return sum(
+        1 for line in text.splitlines() if re.search(r"#.*\bsuggested( \([^)]*\))?: check", line)
+    )
