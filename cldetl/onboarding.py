@@ -660,24 +660,22 @@ def _parameter_values_text(mapping, connectors_dir, url: str) -> str:
                         found = cache[(table, code_column)]
                         if not found:
                             continue
-                        defaults = (
-                            param.default if isinstance(param.default, list) else [param.default]
-                        )
+                        given = source.params.values if source.params else {}
+                        value = given.get(pname, param.default)
+                        defaults = value if isinstance(value, list) else [value]
                         listed = "; ".join(
                             f"{v}: {n:,}" for v, n in sorted(found.items(), key=lambda i: -i[1])
                         )
                         present = all(str(d) in found for d in defaults)
                         if present:
-                            verdict = "the default is present"
+                            verdict = "present"
                         else:
                             best = difflib.get_close_matches(
                                 _norm(str(defaults[0])), {_norm(v): v for v in found}, n=1, cutoff=0
                             )
                             guess = {_norm(v): v for v in found}.get(best[0]) if best else None
                             verdict = (
-                                f"DEFAULT NOT FOUND; closest: {guess}"
-                                if guess
-                                else "DEFAULT NOT FOUND"
+                                f"NOT FOUND; closest: {guess}" if guess else "NOT FOUND"
                             )
                         lines.append(
                             f"#   {name}.params.values.{pname} = {defaults} ({verdict}); "
@@ -691,7 +689,7 @@ def _parameter_values_text(mapping, connectors_dir, url: str) -> str:
     head = [
         "",
         "# The value parameters of the templates, and the codes their column holds here:",
-        "# where the default is not found, set this install's code under the source's params.",
+        "# where a value is not found, set this install's code under the source's params.",
     ]
     return "\n".join(head + lines)
 

@@ -76,17 +76,26 @@ def test_init_mapping_on_an_authority_with_its_own_codes(northfen, monkeypatch):
     assert mapping.sources["people"].columns["person_id"] == "text"
     # Every lookup is pre-filled from the data, with counts and a marked suggestion.
     assert re.search(r"\n      F: Female  # [\d,]+ rows; suggested \(as in the example", text)
+    # Northfen's own codes are found and written in place of the example's, each marked as a
+    # suggestion with its evidence: the question code by its words and by its answers (the
+    # codes the example's route lookup knows), the step type by its description.
     raw = yaml.safe_load(text)
-    assert raw["sources"]["steps"]["params"]["values"]["route_code_question"] == "ROUTE_OF_ACCESS"
-    # What does not match this install yet is pointed out: the answer to a question code
-    # that Northfen calls otherwise, and the step type ids the rules name.
-    assert "#   steps.route_code: answer to route_code_question" in text
-    # ... and the codes the parameter's column holds, where the default is not found.
+    assert raw["sources"]["steps"]["params"]["values"]["route_code_question"] == "Q_ROUTE"
+    line = next(x for x in text.splitlines() if "route_code_question:" in x)
+    assert "# suggested: check (the example's ROUTE_OF_ACCESS is not in the database" in line
+    assert "of its values are codes the example's lookups know" in line
+    contact = next(r for r in raw["events"] if r["name"] == "contact")
+    assert contact["when"] == {"column": "step_type_id", "in": [10]}
+    assert re.search(r"- 10  # suggested: check .*\"Adult contact\"", text)
+    # The lists of codes found stay, for checking: each parameter's column, each rule column.
     line = next(x for x in text.splitlines() if "steps.params.values.route_code_question" in x)
-    assert "DEFAULT NOT FOUND" in line and "question_user_code in dm_cached_form_answers" in line
-    assert re.search(r"Q_ROUTE: [\d,]+", line)
+    assert "(present)" in line and re.search(r"Q_ROUTE: [\d,]+", line)
     assert re.search(r"steps\.step_type_id in the database: .*\b10 \(Adult contact\): \d+", text)
-    assert "(not in the database: 1000, 1101" in text
+    lines = text.splitlines()
+    named = lines[next(i for i, x in enumerate(lines) if "steps.step_type_id in the" in x) + 1]
+    assert "the rules name: 10, " in named and "not in the database" not in named
+    assert "TODO" not in text and "to do by hand" not in result.output
+    assert "47 values named example codes the database does not hold" in result.output
     assert "# tests:" in text and "#   - name: conversation_1 gives Request and Assessment" in text
     # Neither the file nor the console holds a personal value.
     frames = build_frames("northfen", people=40, seed=11)
@@ -116,3 +125,109 @@ def test_profile_lists_every_unmapped_code_with_its_count(northfen, monkeypatch,
     assert re.search(r"NOT WBRI +\d+ +-> No data: Undeclared", result.output)
     assert re.search(r"NOT WEUR +\d+", result.output)  # left unmapped on purpose
     assert "not map" in result.output.splitlines()[-1]
+
+
+def _code_filters(node, found=None) -> list:
+    """Every {column, in/not_in} filter of a rule, in order, as (column, key, codes)."""
+    found = [] if found is None else found
+    if isinstance(node, dict):
+        for key in ("in", "not_in"):
+            if "column" in node and key in node:
+                found.append((node["column"], key, [str(c) for c in node[key]]))
+        for value in node.values():
+            _code_filters(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _code_filters(item, found)
+    return found
+
+
+@pytest.mark.slow
+def test_the_starter_holds_northfens_own_codes_as_its_hand_written_mapping_does(
+    northfen, monkeypatch
+):
+    """Every template parameter and every code an event rule or exclusion filters on, in the
+    starter written from Northfen's database alone, is what mappings/northfen.yaml (written
+    by hand) says."""
+    folder, url = northfen
+    monkeypatch.setenv("NEWLA_DB_URL", url)
+    out = folder / "compare.yaml"
+    args = ["init-mapping", "--system", "mosaic", "--la-code", "996", "--url-env", "NEWLA_DB_URL"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), "--period-end", "2025-09-30"])
+    assert result.exit_code == 0, result.output
+    starter = yaml.safe_load(out.read_text())
+    by_hand = yaml.safe_load((Path(__file__).parents[1] / "mappings" / "northfen.yaml").read_text())
+    compared = 0
+    for name, source in by_hand["sources"].items():
+        for key, value in ((source.get("params") or {}).get("values") or {}).items():
+            assert starter["sources"][name]["params"]["values"][key] == value, (name, key)
+            compared += 1
+    assert compared >= 20
+    for section in ("events", "exclusions"):
+        mine = {r["name"]: _code_filters(r) for r in starter[section]}
+        theirs = {r["name"]: _code_filters(r) for r in by_hand[section]}
+        assert mine == theirs, section
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("example", "system"),
+    [("northfen", "mosaic"), ("mosaic", "mosaic"), ("liquidlogic", "liquidlogic")],
+    ids=["northfen", "eastmoor", "westvale"],
+)
+def test_a_starter_runs_end_to_end_and_validates(example, system, tmp_path, monkeypatch):
+    """Issue 10.5, done when: the starter written from an authority's database with only the
+    system, the LA code and the URL variable, its suggestions accepted (they are written in
+    place, so it is run as written), loads, runs end to end and validates with no errors."""
+    import json
+
+    url = f"sqlite:///{tmp_path / 'case.db'}"
+    build_database(example, url, people=60, seed=5)
+    monkeypatch.setenv("NEWLA_DB_URL", url)
+    starter = tmp_path / "starter.yaml"
+    args = ["init-mapping", "--system", system, "--la-code", "993", "--url-env", "NEWLA_DB_URL"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(starter), "--period-end", "2025-09-30"])
+    assert result.exit_code == 0, result.output
+    load_mapping(starter)
+    out = tmp_path / "return"
+    args = ["run", "--mapping", str(starter), "--period-end", "2025-09-30", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "2025-09-30" / "latest" / "validation.json").read_text())
+    assert report["rows"] > 0
+    assert report["errors"] == 0, [f["rule"] for f in report["findings"]][:10]
+
+
+@pytest.mark.slow
+def test_the_profile_of_a_starter_lists_each_code_left_unmapped_with_its_count(
+    northfen, monkeypatch
+):
+    """Codes deleted from a starter's lookup (to keep them visible until someone decides) are
+    each listed by the profile as not mapped, with the rows the database holds (counted here
+    from the generator's own tables); the suggestion marks left are counted."""
+    folder, url = northfen
+    monkeypatch.setenv("NEWLA_DB_URL", url)
+    out = folder / "profiled.yaml"
+    args = ["init-mapping", "--system", "mosaic", "--la-code", "996", "--url-env", "NEWLA_DB_URL"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), "--period-end", "2025-09-30"])
+    assert result.exit_code == 0, result.output
+    counts = build_frames("northfen", people=40, seed=11)["dm_persons"]["full_ethnicity_code"]
+    counts = counts.dropna().value_counts()
+    dropped = list(counts.index[:2])
+    lines = out.read_text().splitlines()
+    start = lines.index("  ethnicity:")
+    kept = [
+        x
+        for i, x in enumerate(lines)
+        if not (i > start and any(x.startswith(f"      {c}: ") for c in dropped))
+    ]
+    assert len(kept) == len(lines) - len(dropped)
+    out.write_text("\n".join(kept) + "\n")
+    result = CliRunner().invoke(
+        cli, ["profile", "--mapping", str(out), "--period-end", "2025-09-30"]
+    )
+    assert result.exit_code == 1, result.output
+    for code in dropped:
+        assert re.search(rf"NOT {code} +{counts[code]:,}  -> ", result.output), code
+    assert f"\n{len(dropped)} code(s) found that the mapping does not map." in result.output
+    assert re.search(r"\d+ value\(s\) still marked '# suggested: check'", result.output)
