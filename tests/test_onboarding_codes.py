@@ -1,0 +1,173 @@
+"""Finding an install's own local codes for the example's (cldetl/local_codes.py): scoring a
+code against what the example's code means, one code for one code, and how the starter
+writes what was found (a marked suggestion) or not (the example's code with a TODO)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cldetl.local_codes import (
+    GOOD_FIT,
+    Candidates,
+    Kind,
+    Meaning,
+    assign,
+    load_meanings,
+    text_fit,
+)
+from cldetl.onboarding import _Marks, _with_codes, unchecked_suggestions
+
+
+@pytest.mark.parametrize(
+    ("words", "candidate", "good"),
+    [
+        ("route of access", "Q_ROUTE", True),  # a word of the meaning
+        ("carer hours", "Q_CARER_HRS", True),  # an abbreviation
+        ("at first contact", "Q_FIRSTCONTACT", True),  # words run together
+        ("employment status", "EMP_STATUS", True),  # the start of a word
+        ("on hold", "ON_HOLD", True),
+        ("Adult contact", "10 Adult contact", True),  # a step type id and its description
+        ("Conversation 1 (listen and connect)", "22 Conversation 2 (work in crisis)", False),
+        ("completed", "IN_PROGRESS", False),
+        ("method", "Q_HOW_HELD", False),  # words alone cannot tell: see the fingerprint test
+    ],
+)
+def test_a_code_fits_the_words_of_what_the_example_code_means(words, candidate, good):
+    assert (text_fit(words, candidate) >= GOOD_FIT) is good
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_a_fit_is_between_0_and_1_and_the_same_both_ways(a, b):
+    assert 0.0 <= text_fit(a, b) <= 1.0
+    assert text_fit(a, b) == pytest.approx(text_fit(b, a))
+
+
+@given(st.from_regex(r"[A-Za-z]{2,12}( [A-Za-z0-9]{1,8}){0,3}", fullmatch=True))
+def test_a_text_fits_itself(text):
+    assert text_fit(text, text) == pytest.approx(1.0)
+
+
+KIND = Kind(
+    name="questions",
+    where={"table": "answers", "column": "question"},
+    codes={
+        "METHOD": Meaning("METHOD", ["METHOD", "method", "method of assessment"]),
+        "ROUTE": Meaning("ROUTE", ["ROUTE", "route of access"]),
+        "ELIGIBILITY": Meaning("ELIGIBILITY", ["ELIGIBILITY", "eligibility"]),
+        "HOURS": Meaning("HOURS", ["HOURS", "carer hours"]),
+    },
+)
+
+
+def test_each_example_code_gets_one_code_and_values_tell_where_words_cannot():
+    found = Candidates(
+        counts={"Q_HOW_HELD": 70, "Q_ROUTE": 30, "Q_ELIG": 20, "Q_ROUTE_OLD": 2, "Q_X": 1},
+        values={"Q_HOW_HELD": {"SU", "JOINT"}, "Q_X": {"Y", "N"}},
+    )
+    expected = {"METHOD": {"SU", "JOINT", "CARER"}}
+    result = {f.example: f for f in assign(KIND, ["METHOD", "ROUTE", "HOURS"], found, expected)}
+    assert result["METHOD"].code == "Q_HOW_HELD"
+    assert "100% of its values" in result["METHOD"].evidence
+    assert result["ROUTE"].code == "Q_ROUTE"  # the better of two, and only once
+    assert result["ROUTE"].rows == 30
+    assert result["HOURS"].code is None  # nothing fits well enough: no guess
+    assert "ELIGIBILITY" not in result  # held by the database under its own name: kept
+
+
+def test_a_code_the_database_holds_is_never_given_to_another():
+    kind = Kind(
+        name="questions",
+        where={"table": "answers", "column": "question"},
+        codes={
+            "ROUTE": Meaning("ROUTE", ["ROUTE", "route"]),
+            "ROUTE_OF_ACCESS": Meaning("ROUTE_OF_ACCESS", ["ROUTE_OF_ACCESS", "route of access"]),
+        },
+    )
+    assert text_fit("route of access", "ROUTE") >= GOOD_FIT  # it would fit, but is ROUTE's
+    (result,) = assign(kind, ["ROUTE_OF_ACCESS"], Candidates(counts={"ROUTE": 5}), {})
+    assert result.code is None
+
+
+def test_the_starter_writes_a_found_code_marked_and_keeps_a_missing_one_with_a_todo():
+    kind = Kind(
+        name="step_statuses",
+        where={"table": "steps", "column": "step_status"},
+        params=["funding.completed_status"],
+        rules=["steps.step_status"],
+        codes={
+            "COMPLETED": Meaning("COMPLETED", ["COMPLETED", "finished"]),
+            "CANCELLED": Meaning("CANCELLED", ["CANCELLED", "withdrawn"]),
+        },
+    )
+    found = {
+        "step_statuses": {
+            f.example: f
+            for f in assign(
+                kind, ["COMPLETED", "CANCELLED"], Candidates(counts={"FINISHED": 9, "X": 1}), {}
+            )
+        }
+    }
+    sources = {"funding": {"params": {"values": {"completed_status": "COMPLETED"}}}}
+    rules = {
+        "events": [],
+        "exclusions": [
+            {
+                "name": "cancelled",
+                "sources": ["steps"],
+                "when": {"column": "step_status", "in": ["CANCELLED"]},
+            },
+        ],
+    }
+    used_sources, used_rules = _with_codes(sources, rules, [kind], found, None)
+    assert used_sources["funding"]["params"]["values"]["completed_status"] == "FINISHED"
+    assert used_rules["exclusions"][0]["when"]["in"] == ["CANCELLED"]
+    assert sources["funding"]["params"]["values"]["completed_status"] == "COMPLETED"  # a copy
+
+    marks = _Marks()
+    written = _with_codes(sources, rules, [kind], found, marks)
+    text = marks.apply(yaml.safe_dump({"sources": written[0], **written[1]}, sort_keys=False))
+    assert "completed_status: FINISHED  # suggested: check (the example's COMPLETED" in text
+    assert "- CANCELLED  # TODO: CANCELLED (the example's) is not in the database" in text
+    assert marks.todo == ["rule filter steps.step_status: CANCELLED"]
+    assert yaml.safe_load(text)["sources"]["funding"]["params"]["values"] == {
+        "completed_status": "FINISHED"
+    }
+
+
+def test_checked_suggestions_are_those_whose_mark_was_deleted(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "a: FINISHED  # suggested: check (the example's COMPLETED ...)\n"
+        "b: VOID\n"
+        "      F: Female  # 12 rows; suggested (exact): check\n"
+        "# lookups: values are suggestions\n"
+    )
+    assert unchecked_suggestions(path) == 2
+
+
+@pytest.mark.parametrize("system", ["mosaic"])
+def test_the_meanings_file_names_only_parameters_and_columns_that_exist(system):
+    """Every parameter a meanings file names is a declared parameter of the example's source
+    template, and every source column it names is one of that source's columns."""
+    from pathlib import Path
+
+    from cldetl.mapping import load_mapping
+    from cldetl.onboarding import EXAMPLES, REFERENCE_MAPPINGS
+    from cldetl.sql_templates import declaration_for
+
+    mapping = load_mapping(Path(EXAMPLES) / REFERENCE_MAPPINGS[system])
+    kinds = load_meanings(system)
+    assert kinds
+    for kind in kinds:
+        for where in kind.params:
+            source, name = where.split(".")
+            assert name in declaration_for(mapping, source).of_kind("values"), where
+        columns = list(kind.rules) + [m.feeds for m in kind.codes.values() if m.feeds]
+        if "source" in kind.where:
+            columns.append(f"{kind.where['source']}.{kind.where['column']}")
+        for where in columns:
+            source, column = where.split(".")
+            assert column in mapping.sources[source].columns, where
