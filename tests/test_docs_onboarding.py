@@ -51,7 +51,13 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     assert done.returncode == 0, output[-3000:]
     assert "Traceback" not in output
     mapping = tmp_path / "out" / "newshire" / "newshire.yaml"
-    assert "suggested (" in mapping.read_text()
+    text = mapping.read_text()
+    assert "suggested (" in text
+    # Newshire names things its own way: its codes were found and written in place, marked.
+    assert "route_code_question: Q_ROUTE  # suggested: check (the example's" in text
+    assert "TODO" not in text
+    assert re.search(r"^4\d$", done.stdout, flags=re.M)  # the `grep -c` of the marks
+    assert re.search(r"\d+ value\(s\) still marked '# suggested: check'", output)
     assert re.search(r"1 passed, 0 failed", output)
     assert "0 code(s) found that the mapping does not map." in output
     assert re.search(r"CLD_R2_995_20250930\.csv: \d+ rows, no errors", output)
