@@ -51,6 +51,14 @@ class Kind:
     rules: list[str] = field(default_factory=list)
     codes: dict[str, Meaning] = field(default_factory=dict)
 
+    @property
+    def held_in(self) -> str:
+        """Where a code was looked for, in words: a table, or the rows of a source read for
+        the period (a code used only in other periods is not among them)."""
+        if "source" in self.where:
+            return f"the {self.where['source']} rows read for the period"
+        return "the database"
+
 
 @dataclass
 class Found:

@@ -555,7 +555,7 @@ def _with_codes(sources, rules, kinds, found, marks: _Marks | None):
             column = kind.where.get("column")
             return marks.mark(
                 value,
-                f"TODO: {value} (the example's) is not in the database; look for this "
+                f"TODO: {value} (the example's) is not in {kind.held_in}; look for this "
                 f"install's code in {column} ({result.evidence})",
             )
         new = int(result.code) if isinstance(value, int) and result.code.isdigit() else result.code
@@ -564,7 +564,7 @@ def _with_codes(sources, rules, kinds, found, marks: _Marks | None):
         marks.suggested.append(f"{where}: {value} -> {result.code}")
         return marks.mark(
             new,
-            f"suggested: check (the example's {value} is not in the database; "
+            f"suggested: check (the example's {value} is not in {kind.held_in}; "
             f"{result.evidence}; {result.rows:,} rows)",
         )
 
@@ -674,9 +674,7 @@ def _parameter_values_text(mapping, connectors_dir, url: str) -> str:
                                 _norm(str(defaults[0])), {_norm(v): v for v in found}, n=1, cutoff=0
                             )
                             guess = {_norm(v): v for v in found}.get(best[0]) if best else None
-                            verdict = (
-                                f"NOT FOUND; closest: {guess}" if guess else "NOT FOUND"
-                            )
+                            verdict = f"NOT FOUND; closest: {guess}" if guess else "NOT FOUND"
                         lines.append(
                             f"#   {name}.params.values.{pname} = {defaults} ({verdict}); "
                             f"{code_column} in {table}: {listed}"

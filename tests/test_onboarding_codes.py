@@ -148,7 +148,7 @@ def test_checked_suggestions_are_those_whose_mark_was_deleted(tmp_path):
     assert unchecked_suggestions(path) == 2
 
 
-@pytest.mark.parametrize("system", ["mosaic"])
+@pytest.mark.parametrize("system", ["mosaic", "liquidlogic"])
 def test_the_meanings_file_names_only_parameters_and_columns_that_exist(system):
     """Every parameter a meanings file names is a declared parameter of the example's source
     template, and every source column it names is one of that source's columns."""
