@@ -707,12 +707,17 @@ def _header(name, la_code, system, url_env, reference_path, period) -> str:
 # from the codes found in the database for the 12 months to {period.end:%d/%m/%Y}.
 #
 # What to do next (docs/onboarding.md walks through it):
-# 1. sources: every template parameter is at its default (the example authority's local
-#    values). Check each against this authority's install: question codes, statuses, types.
+# 0. The file runs as written: every value marked "suggested" is already in place. Accept a
+#    suggestion by deleting its mark once checked; correct it by changing the value and
+#    deleting the mark. `cldetl profile --mapping` counts the marks left.
+# 1. sources: every template parameter is written out. Where the example authority's code
+#    (question code, status, type) is not in this database, the code found for it is in
+#    place, marked "# suggested: check" with the evidence; "# TODO" where none was found.
 # 2. lookups: every code found is listed with its row count. The CLD value after each is a
 #    SUGGESTION (the comment says how it was found): check each, above all "weak" ones.
-# 3. events and exclusions follow {reference_path.name}: check the codes each rule filters on
-#    against the lists before `events`.
+# 3. events and exclusions follow {reference_path.name}, with this install's codes where
+#    found (marked as in 1): check the codes each rule filters on against the lists before
+#    `events`.
 # 4. Write tests (the skeleton at the end), then `cldetl test-mapping` this file,
 #    `cldetl profile --mapping` it, and `cldetl run --mapping` it.
 """

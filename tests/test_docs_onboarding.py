@@ -55,7 +55,7 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     assert "suggested (" in text
     # Newshire names things its own way: its codes were found and written in place, marked.
     assert "route_code_question: Q_ROUTE  # suggested: check (the example's" in text
-    assert "TODO" not in text
+    assert "# TODO:" not in text
     assert re.search(r"^4\d$", done.stdout, flags=re.M)  # the `grep -c` of the marks
     assert re.search(r"\d+ value\(s\) still marked '# suggested: check'", output)
     assert re.search(r"1 passed, 0 failed", output)

@@ -94,7 +94,7 @@ def test_init_mapping_on_an_authority_with_its_own_codes(northfen, monkeypatch):
     lines = text.splitlines()
     named = lines[next(i for i, x in enumerate(lines) if "steps.step_type_id in the" in x) + 1]
     assert "the rules name: 10, " in named and "not in the database" not in named
-    assert "TODO" not in text and "to do by hand" not in result.output
+    assert "# TODO:" not in text and "to do by hand" not in result.output
     assert "47 values named example codes the database does not hold" in result.output
     assert "# tests:" in text and "#   - name: conversation_1 gives Request and Assessment" in text
     # Neither the file nor the console holds a personal value.
