@@ -11,8 +11,9 @@ values are looked up, against the values the example's lookups know), and the be
 suggested, one code for one code, or none when nothing fits well enough.
 
 No code of any authority is named here: they all come from the meanings file and the
-database. Values read to fingerprint a code (form answers, characteristic values) are only
-compared, never written or shown.
+database. To fingerprint a code by its values (form answers, characteristic values), only the
+values that are codes the example's lookups know are read; the others (free text, perhaps
+personal) are counted by the database, never read, written or shown.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class Found:
     score: float
     evidence: str
     rows: int | None = None
+    checked: bool = True
+    """False when the codes of this kind could not be read at all (no such table or column)."""
 
 
 @dataclass
@@ -79,6 +82,14 @@ class Candidates:
     counts: dict[str, int]
     texts: dict[str, str] = field(default_factory=dict)
     values: dict[str, set[str]] = field(default_factory=dict)
+    distinct: dict[str, int] = field(default_factory=dict)
+    """Per code, how many distinct values it has (`values` holds only the known ones)."""
+
+    def share(self, code: str, expected: set[str]) -> float:
+        """The share of a code's distinct values that are among `expected`."""
+        values = self.values.get(code, set())
+        total = self.distinct.get(code, len(values))
+        return len(values & expected) / total if total and expected else 0.0
 
 
 def load_meanings(system: str) -> list[Kind]:
@@ -160,20 +171,19 @@ def text_fit(phrase: str, candidate: str) -> float:
     return 2 * found * back / (found + back)
 
 
-def fit(meaning: Meaning, code: str, text: str, values: set[str], expected: set[str]):
-    """A candidate's score for an example code, and what it rests on."""
+def fit(meaning: Meaning, code: str, text: str, share: float):
+    """A candidate's score for an example code, and what it rests on: the words, and the share
+    of its values that the example's lookups know."""
     candidate = f"{code} {text}".strip()
     scored = [(text_fit(w, candidate), w) for w in meaning.words]
     words, phrase = max(scored)
     evidence = f'text "{phrase}" {words:.2f}' if words else ""
     score = words
-    if values and expected:
-        share = len(values & expected) / len(values)
-        if share:
-            score = max(words, 0.95 * share) + 0.05 * min(words, share)
-            evidence += (", " if evidence else "") + (
-                f"{share:.0%} of its values are codes the example's lookups know"
-            )
+    if share:
+        score = max(words, 0.95 * share) + 0.05 * min(words, share)
+        evidence += (", " if evidence else "") + (
+            f"{share:.0%} of its values are codes the example's lookups know"
+        )
     return score, evidence
 
 
@@ -195,8 +205,7 @@ def assign(
                 meaning,
                 code,
                 found.texts.get(code, ""),
-                found.values.get(code, set()),
-                expected.get(example, set()),
+                found.share(code, expected.get(example, set())),
             )
             if score:
                 pairs.append((score, example, code, evidence))
@@ -218,9 +227,11 @@ def assign(
 # --- where the database holds each kind -------------------------------------------------------
 
 
-def table_candidates(conn, where: dict[str, Any]) -> Candidates | None:
-    """Codes of a table's column with their rows and, for fingerprinting, the distinct values
-    of the `values` columns per code (compared only, never shown)."""
+def table_candidates(conn, where: dict[str, Any], known: set[str]) -> Candidates | None:
+    """Codes of a table's column with their rows and, for fingerprinting, per code: how many
+    distinct values its `values` columns hold, and which of them are `known` (codes the
+    example's lookups translate). Other values (free text, perhaps personal) are counted in
+    the database, never read."""
     from sqlalchemy import column as sql_column
     from sqlalchemy import func, inspect, select
     from sqlalchemy import table as sql_table
@@ -241,19 +252,31 @@ def table_candidates(conn, where: dict[str, Any]) -> Candidates | None:
     if len(counts) > MAX_CODES:
         return None
     values: dict[str, set[str]] = {}
-    for column in where.get("values") or []:
-        if column not in names:
+    distinct: dict[str, int] = {}
+    for name in where.get("values") or []:
+        if name not in names:
+            continue
+        code_column, value = sql_column(code), sql_column(name)
+        query = (
+            select(code_column, func.count(value.distinct()))
+            .select_from(sql_table(table))
+            .group_by(code_column)
+        )
+        for c, n in conn.execute(query):
+            if c is not None:
+                distinct[str(c).strip()] = distinct.get(str(c).strip(), 0) + int(n)
+        if not known:
             continue
         query = (
-            select(sql_column(code), sql_column(column))
+            select(code_column, value)
             .select_from(sql_table(table))
-            .where(sql_column(column).is_not(None))
-            .group_by(sql_column(code), sql_column(column))
+            .where(value.in_(sorted(known)))
+            .group_by(code_column, value)
         )
         for c, v in conn.execute(query):
             if c is not None:
                 values.setdefault(str(c).strip(), set()).add(str(v).strip())
-    return Candidates(counts=counts, values=values)
+    return Candidates(counts=counts, values=values, distinct=distinct)
 
 
 def frame_candidates(frames: dict[str, pd.DataFrame], where: dict[str, Any]) -> Candidates | None:
@@ -313,13 +336,21 @@ def find_local_codes(
         if not wanted:
             continue
         where = kind.where
+        expected = expected_values(kind, lookups, usages)
+        known = set().union(*expected.values()) if expected else set()
         found = (
-            frame_candidates(frames, where) if "source" in where else table_candidates(conn, where)
+            frame_candidates(frames, where)
+            if "source" in where
+            else table_candidates(conn, where, known)
         )
         if found is None or not found.counts:
             missing.append(kind.name)
+            place = ".".join(str(where.get(k)) for k in ("source", "table", "column") if k in where)
+            out[kind.name] = {
+                c: Found(kind.name, c, None, 0.0, f"no codes found in {place}", checked=False)
+                for c in wanted
+            }
             continue
         absent = [c for c in wanted if c not in found.counts]
-        expected = expected_values(kind, lookups, usages)
         out[kind.name] = {f.example: f for f in assign(kind, absent, found, expected)}
     return out, missing

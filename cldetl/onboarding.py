@@ -553,6 +553,10 @@ def _with_codes(sources, rules, kinds, found, marks: _Marks | None):
                 return value
             marks.todo.append(f"{where}: {value}")
             column = kind.where.get("column")
+            if not result.checked:
+                return marks.mark(
+                    value, f"TODO: {value} is the example's code, not checked: {result.evidence}"
+                )
             return marks.mark(
                 value,
                 f"TODO: {value} (the example's) is not in {kind.held_in}; look for this "

@@ -171,3 +171,39 @@ def test_the_meanings_file_names_only_parameters_and_columns_that_exist(system):
         for where in columns:
             source, column = where.split(".")
             assert column in mapping.sources[source].columns, where
+
+
+def test_only_known_values_are_read_from_the_database_the_rest_only_counted():
+    from sqlalchemy import create_engine, text
+
+    from cldetl.local_codes import table_candidates
+
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE answers (question TEXT, answer TEXT)"))
+        rows = [("Q1", "SU"), ("Q1", "JOINT"), ("Q1", "lives with her son"), ("Q2", "x")]
+        rows += [("Q1", "SU"), (None, "SU"), ("Q2", None)]
+        for question, answer in rows:
+            conn.execute(text("INSERT INTO answers VALUES (:q, :a)"), {"q": question, "a": answer})
+        where = {"table": "answers", "column": "question", "values": ["answer"]}
+        found = table_candidates(conn, where, {"SU", "JOINT", "CARER"})
+        assert table_candidates(conn, {"table": "nope", "column": "question"}, set()) is None
+    assert found.counts == {"Q1": 4, "Q2": 2}
+    assert found.values == {"Q1": {"SU", "JOINT"}}  # the free text was never read
+    assert found.distinct == {"Q1": 3, "Q2": 1}
+    assert found.share("Q1", {"SU", "JOINT", "CARER"}) == pytest.approx(2 / 3)
+    assert found.share("Q2", {"SU", "JOINT", "CARER"}) == 0
+
+
+def test_codes_of_a_kind_whose_column_is_not_found_are_kept_with_a_todo():
+    from sqlalchemy import create_engine
+
+    from cldetl.local_codes import find_local_codes
+
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        found, missing = find_local_codes([KIND], {"questions": ["METHOD"]}, conn, {}, {}, {})
+    assert missing == ["questions"]
+    (result,) = found["questions"].values()
+    assert result.code is None and not result.checked
+    assert result.evidence == "no codes found in answers.question"
