@@ -5,7 +5,8 @@ A consultant starting an authority on Mosaic or LiquidLogic needs three things b
 rule: the system's sources (templates with their default parameters), every local code the
 lookups will meet (with how often it occurs, so the rare ones can wait), and a first guess of
 the CLD value for each. `starter_mapping` writes all three, beside the system's usual event
-rules (those of the project's example authority on that system) for the consultant to check.
+rules (those of the project's example authority on that system) for the consultant to check,
+with the authority's own question codes, statuses and types found in place of the example's.
 `profile_lookups` answers, for any mapping, "which codes does my data hold that I do not map?".
 
 Only codes and counts are ever written or shown: codes come from lookup and filter columns
@@ -308,6 +309,13 @@ def starter_mapping(
     url: str | None = None,
 ) -> Starter:
     """Write a starter mapping for an authority on `system` from its own database.
+
+    The starter follows the system's example authority (sources, rules). Where the example's
+    local codes (template parameters, codes the rules filter on) are not in this database,
+    the install's own code is looked for (`local_codes`, by the meanings file of the system)
+    and written in place, marked `# suggested: check` with its evidence; an example code with
+    no good match stays, marked `# TODO`. The file runs as written: accepting a suggestion is
+    deleting its mark once checked.
 
     Args:
         system: 'mosaic' or 'liquidlogic'.
