@@ -888,5 +888,7 @@ def unchecked_suggestions(mapping_path: str | Path) -> int:
     analyst records that it was checked."""
     text = Path(mapping_path).read_text(encoding="utf-8")
     return sum(
-        1 for line in text.splitlines() if re.search(r"#.*\bsuggested( \([^)]*\))?: check", line)
+        1
+        for line in text.splitlines()
+        if re.search(r"#.*\bsuggested( \([^)]*\))?: check(?!\")", line)
     )

@@ -144,6 +144,7 @@ def test_checked_suggestions_are_those_whose_mark_was_deleted(tmp_path):
         "b: VOID\n"
         "      F: Female  # 12 rows; suggested (exact): check\n"
         "# lookups: values are suggestions\n"
+        '#    place, marked "# suggested: check" with the evidence\n'  # the header says how
     )
     assert unchecked_suggestions(path) == 2
 
