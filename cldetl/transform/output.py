@@ -52,7 +52,29 @@ def references(rows: pd.DataFrame, mapping: Mapping) -> pd.Series:
 
 
 def _dates(values: pd.Series) -> pd.Series:
-    return values.dt.strftime("%d/%m/%Y").fillna("").astype("string")
+    """Dates as dd/mm/yyyy text, blank where missing. Each distinct date is formatted once
+    (a million rows hold a few thousand dates; strftime per row was a third of format_cld)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.DatetimeIndex(uniques).strftime("%d/%m/%Y").astype(object).tolist()
+    # Missing dates (code -1) take the blank at the end.
+    formatted = pa.array([*text, ""], type=pa.large_string())
+    picked = formatted.take(np.where(codes < 0, len(text), codes))
+    return pd.Series(pd.arrays.ArrowStringArray(picked), index=values.index)
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    """Text with surrounding white space removed, blank where missing (in Arrow)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values.astype("string").array)
+    text = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index)
 
 
 def _money(values: pd.Series) -> pd.Series:
@@ -132,7 +154,7 @@ def format_cld(
         elif field.type == "numeric":
             text = _money(values)
         else:
-            text = values.astype("string").fillna("").str.strip()
+            text = _stripped(values)
         out[name] = pd.Series(text.astype("string").array, index=index)
         del values, text
     if keep is not None:
