@@ -216,9 +216,14 @@ def _linked_people(rows: pd.DataFrame, known_people: pd.Series) -> pd.DataFrame:
     import pandas as pd
 
     empty = pd.DataFrame({"_index": pd.Series(dtype="int64"), "linked": [], "reason": []})
-    if LINKED not in rows or not rows[LINKED].fillna("").str.strip(";").ne("").any():
+    if LINKED not in rows:
         return empty
-    ids = rows[LINKED].fillna("").str.split(";").explode().str.strip()
+    linked = rows[LINKED].fillna("")
+    named = linked.str.strip(";").ne("")
+    if not named.any():
+        return empty
+    # Only rows that name someone are split (the others hold nothing but separators).
+    ids = linked[named].str.split(";").explode().str.strip()
     ids = ids[ids.notna() & ids.ne("")]
     frame = pd.DataFrame({"_index": ids.index, "linked": ids.to_numpy()})
     own = rows[PERSON].astype("string").reindex(frame["_index"]).to_numpy()
@@ -229,7 +234,6 @@ def _linked_people(rows: pd.DataFrame, known_people: pd.Series) -> pd.DataFrame:
     kept = frame[known.to_numpy()].copy()
     kept["slot"] = kept.groupby("_index").cumcount()
     frame.loc[kept.index[kept["slot"] >= 3], "reason"] = BEYOND_THREE
-    named = rows[LINKED].fillna("").str.strip(";").ne("")
     for slot, field in enumerate(LINKED_FIELDS):
         chosen = kept[kept["slot"] == slot].set_index("_index")["linked"]
         rows.loc[named, field] = chosen.reindex(rows.index[named]).astype("string").to_numpy()
@@ -496,8 +500,13 @@ class _Ledger:
         lines = []
         for name, status in self.status.items():
             read = len(status)
-            outcome = status.str.extract(r"^(taken|details|excluded)", expand=False)
-            reason = status.str.replace(r"^(details|excluded): ", "", regex=True)
+            # A few distinct statuses among many records: each is read once.
+            codes, distinct = pd.factorize(status, use_na_sentinel=False)
+            distinct = pd.Series(distinct, dtype=status.dtype)
+            outcome = distinct.str.extract(r"^(taken|details|excluded)", expand=False)
+            reason = distinct.str.replace(r"^(details|excluded): ", "", regex=True)
+            outcome = pd.Series(outcome.take(codes).array, index=status.index)
+            reason = pd.Series(reason.take(codes).array, index=status.index)
             reason = reason.mask(outcome.eq("taken"), IN_OUTPUT)
             detail = pd.DataFrame(
                 {
