@@ -7,6 +7,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from cldetl.spec import load_spec
+from cldetl.transform.filters import stripped_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,17 +65,6 @@ def _dates(values: pd.Series) -> pd.Series:
     formatted = pa.array([*text, ""], type=pa.large_string())
     picked = formatted.take(np.where(codes < 0, len(text), codes))
     return pd.Series(pd.arrays.ArrowStringArray(picked), index=values.index)
-
-
-def _stripped(values: pd.Series) -> pd.Series:
-    """Text with surrounding white space removed, blank where missing (in Arrow)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pa.array(values.astype("string").array)
-    text = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
-    return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index)
 
 
 def _money(values: pd.Series) -> pd.Series:
@@ -154,7 +144,7 @@ def format_cld(
         elif field.type == "numeric":
             text = _money(values)
         else:
-            text = _stripped(values)
+            text = stripped_text(values)
         out[name] = pd.Series(text.astype("string").array, index=index)
         del values, text
     if keep is not None:
