@@ -827,15 +827,16 @@ def _lineage(rows: pd.DataFrame, order) -> pd.DataFrame:
     """Where each output row came from, in output order (line 2 is the first data row)."""
     import pandas as pd
 
-    ordered = rows.loc[order]
+    ordered = rows.loc[order, ["Event Reference", SOURCE, MEMBER_KEYS, RULE, ROW]]
     return pd.DataFrame(
         {
             "line": range(2, len(ordered) + 2),
-            "event_reference": ordered["Event Reference"].to_numpy(),
-            "source": ordered[SOURCE].to_numpy(),
-            "source_keys": ordered[MEMBER_KEYS].to_numpy(),
+            # Arrow-backed text stays so (NumPy would make a Python object per value).
+            "event_reference": ordered["Event Reference"].array,
+            "source": ordered[SOURCE].array,
+            "source_keys": ordered[MEMBER_KEYS].array,
             "source_records": (ordered[MEMBER_KEYS].str.count(";") + 1).to_numpy(),
-            "rule": ordered[RULE].to_numpy(),
-            "row": ordered[ROW].to_numpy(),
+            "rule": ordered[RULE].array,
+            "row": ordered[ROW].array,
         }
     )
