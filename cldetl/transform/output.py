@@ -93,27 +93,25 @@ def format_cld(
     """
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     from cldetl.transform import CANDIDATE, PERSON
 
-    order_frame = pd.DataFrame(
+    # Sorted in Arrow (stable, missing first, text by code point as pandas sorts it): pandas
+    # factorizes each text key first, three times slower at a million rows.
+    keys = pa.table(
         {
-            "person": rows[PERSON].astype("string"),
-            "start": rows["Event Start Date"],
-            "type": rows["Event Type"].fillna("").map(EVENT_TYPE_ORDER).fillna(4),
-            "reference": rows["Event Reference"].astype("string"),
-            "candidate": rows[CANDIDATE].astype(np.int64),
-        },
-    ).reset_index(drop=True)
-    positions = (
-        order_frame.sort_values(
-            ["person", "start", "type", "reference", "candidate"],
-            kind="stable",
-            na_position="first",
-        )
-        .index.to_numpy()
-        .astype(np.intp)
+            "person": pa.array(rows[PERSON].astype("string").array),
+            "start": pa.array(rows["Event Start Date"]),
+            "type": pa.array(rows["Event Type"].fillna("").map(EVENT_TYPE_ORDER).fillna(4)),
+            "reference": pa.array(rows["Event Reference"].astype("string").array),
+            "candidate": pa.array(rows[CANDIDATE].astype(np.int64)),
+        }
     )
+    sort_keys = [(name, "ascending", "at_start") for name in keys.column_names]
+    positions = pc.sort_indices(keys, sort_keys=sort_keys).to_numpy().astype(np.intp)
+    del keys
     order = rows.index[positions]
     index = pd.RangeIndex(len(positions))
     # Memory at a million rows: each column is put in order on its own (a reordered copy of
