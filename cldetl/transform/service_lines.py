@@ -41,7 +41,14 @@ def chain_service_lines(lines: pd.DataFrame, rule: ServiceLines) -> pd.DataFrame
 
     same = [as_text(frame[c]) for c in rule.same_service]
     group = pd.Series(pd.util.hash_pandas_object(pd.concat(same, axis=1), index=False).to_numpy())
-    order = frame.assign(_group=group.to_numpy()).sort_values(
+    # Only the columns chaining reads are sorted; whole rows are taken once, for the latest
+    # line of each chain.
+    needed = [rule.start, rule.order_by or rule.start, rule.end, POSITION, KEY]
+    needed += ["_reference_base"] if "_reference_base" in frame else []
+    narrow = frame[list(dict.fromkeys(needed))].assign(
+        _group=group.to_numpy(), _row=np.arange(len(frame))
+    )
+    order = narrow.sort_values(
         ["_group", rule.start, rule.order_by or rule.start, POSITION], kind="stable"
     )
     start, end = order[rule.start], order[rule.end]
@@ -56,7 +63,9 @@ def chain_service_lines(lines: pd.DataFrame, rule: ServiceLines) -> pd.DataFrame
     order = order.assign(_chain=chain)
 
     grouped = order.groupby("_chain", sort=False)
-    latest = grouped.tail(1).set_index("_chain")
+    tail = grouped.tail(1)
+    latest = frame.iloc[tail["_row"].to_numpy()].assign(_group=tail["_group"].to_numpy())
+    latest.index = pd.Index(tail["_chain"].to_numpy(), name="_chain")
     first_start = grouped[rule.start].min()
     any_open = order[rule.end].isna().groupby(order["_chain"]).any()
     last_end = grouped[rule.end].max().where(~any_open, pd.NaT)
