@@ -181,6 +181,13 @@ def _text_bytes(values: pa.Array) -> bytes:
     return memoryview(data)[int(bounds[0]) : int(bounds[-1])].tobytes()
 
 
+def _scan(values: pa.Array) -> tuple[bool, bool]:
+    """Whether a column is all ASCII, and whether any value needs quotes: one pass over its
+    bytes."""
+    text = _text_bytes(values)
+    return text.isascii(), any(q in text for q in _QUOTE_BYTES)
+
+
 def _text_table(text: pd.DataFrame) -> list[pa.Array]:
     """The frame's columns (text, no missing values) as one Arrow large_string array each."""
     import pyarrow as pa
@@ -191,10 +198,15 @@ def _text_table(text: pd.DataFrame) -> list[pa.Array]:
 
 
 def _quoted(values: pa.Array) -> pa.Array:
-    """Values holding a comma, a quote or a line break in quotes, their quotes doubled."""
+    """Values holding a comma, a quote or a line break in quotes, their quotes doubled. A
+    column of few distinct values (a defined list) is quoted once per distinct value."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if len(values) > 1000:
+        encoded = pc.dictionary_encode(values)
+        if 2 * len(encoded.dictionary) < len(values):
+            return _quoted(encoded.dictionary).take(encoded.indices)
     needs = pc.match_substring_regex(values, NEEDS_QUOTES)
     quote, empty = pa.scalar('"', values.type), pa.scalar("", values.type)
     doubled = pc.replace_substring(values, '"', '""')
@@ -202,7 +214,10 @@ def _quoted(values: pa.Array) -> pa.Array:
 
 
 def csv_bytes(
-    names: list, columns: list[pa.Array], rows_per_chunk: int = 100_000
+    names: list,
+    columns: list[pa.Array],
+    rows_per_chunk: int = 100_000,
+    needs_quotes: list[bool] | None = None,
 ) -> Iterator[bytes | memoryview]:
     """The columns (Arrow text, no missing values) as CSV in UTF-8, in chunks: a header, then
     one line per row, each ending CRLF; a field is quoted only when it needs it, as
@@ -217,7 +232,9 @@ def csv_bytes(
     yield (",".join(header) + "\r\n").encode("utf-8")
     if not columns or not len(columns[0]):
         return
-    columns = [_quoted(c) if any(q in _text_bytes(c) for q in _QUOTE_BYTES) else c for c in columns]
+    if needs_quotes is None:
+        needs_quotes = [_scan(c)[1] for c in columns]
+    columns = [_quoted(c) if quote else c for c, quote in zip(columns, needs_quotes, strict=True)]
     comma, crlf = pa.scalar(",", pa.large_string()), pa.scalar("\r\n", pa.large_string())
     empty = pa.scalar("", pa.large_string())
     for start in range(0, len(columns[0]), rows_per_chunk):
@@ -262,7 +279,8 @@ def write_portal_csv(
         )
     text = frame.astype("string").fillna("")
     columns = _text_table(text)
-    ascii_only = [_text_bytes(c).isascii() for c in columns]
+    scanned = [_scan(c) for c in columns]
+    ascii_only = [ascii for ascii, _ in scanned]
     unencodable: list[tuple[int, str]] = []
     transliterated = 0
     if ENCODINGS[encoding] == "cp1252" and len(text) and not all(ascii_only):
@@ -292,6 +310,7 @@ def write_portal_csv(
                     unencodable.append((int(line), name))
             text[name] = column.astype("string")
             (columns[i],) = _text_table(text[[name]])
+            scanned[i] = _scan(columns[i])
     unencodable.sort()
     # ASCII is the same bytes in Windows-1252 and UTF-8: only other text is re-encoded (the
     # header always: it is one line).
@@ -302,7 +321,8 @@ def write_portal_csv(
     with os.fdopen(fd, "wb") as raw:
         target = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if use_gzip else raw
         try:
-            chunks = csv_bytes(list(text.columns), columns, rows_per_chunk)
+            quotes = [quote for _, quote in scanned]
+            chunks = csv_bytes(list(text.columns), columns, rows_per_chunk, quotes)
             header = next(chunks)
             target.write(header.decode("utf-8").encode(codec, errors="replace"))
             for chunk in chunks:
