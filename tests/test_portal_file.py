@@ -258,11 +258,15 @@ CELL = st.one_of(
     rows=st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=12),
     chunk=st.integers(1, 5),
     encoding=st.sampled_from(["windows-1252", "utf-8"]),
+    # Repeated past 1,000 rows, a column of few distinct values is quoted per distinct value.
+    repeat=st.sampled_from([1, 1, 200]),
 )
-def test_the_writer_matches_pythons_csv_writer(tmp_path_factory, rows, chunk, encoding):
+def test_the_writer_matches_pythons_csv_writer(tmp_path_factory, rows, chunk, encoding, repeat):
     import csv
     import io
 
+    rows = rows * repeat
+    chunk = chunk * repeat
     frame = pd.DataFrame(rows, columns=["A", "B,1", 'C"x']).astype("string")
     expected = io.StringIO(newline="")
     writer = csv.writer(expected, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
