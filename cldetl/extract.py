@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cldetl import collector
 from cldetl.column_types import arrow_schema, to_frame
 from cldetl.database import connect, create_engine, stream_source
 from cldetl.database_url import database_url, masked, url_origin
@@ -89,7 +90,7 @@ def extract(
     database_sources = [n for n, s in mapping.sources.items() if s.template is not None]
     frames: dict[str, pd.DataFrame] = {}
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_collector_paused())
+        stack.enter_context(collector.paused())  # see cldetl.collector
         bar = stack.enter_context(_Progress.open(progress))
         engine, origin, staging = None, "the url argument", Path()
         rendered: dict[str, RenderedSource] = {}
@@ -164,23 +165,6 @@ def _staging(stack: contextlib.ExitStack, staging_dir: Path | None) -> Path:
 def _file_stem(name: str, index: int) -> str:
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", name)
     return stem if stem == name else f"{index:02d}_{stem}"
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while the sources are read. Each chunk is
-    tens of thousands of row tuples, which set off collections that walk every live object
-    again and again: at a million rows they were a third of the extract's time. Rows hold no
-    reference cycles; the collector's previous state is restored afterwards."""
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _stage(conn, rendered, source, path: Path, chunk_rows: int, url: str, bar, task) -> None:

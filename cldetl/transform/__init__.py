@@ -102,6 +102,13 @@ def transform(
         The CLD rows and the accounting around them. Raises ReconciliationError if any source
         record is unaccounted for, or a source's table rows != left out + read.
     """
+    from cldetl import collector
+
+    with collector.paused():  # see cldetl.collector
+        return _transform(mapping, frames, period, spec, database_counts)
+
+
+def _transform(mapping, frames, period, spec, database_counts) -> TransformResult:
     from cldetl.spec import load_spec
 
     spec = spec or load_spec()
