@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cldetl import collector
 from cldetl.column_types import arrow_schema, to_frame
 from cldetl.database import connect, create_engine, stream_source
 from cldetl.database_url import database_url, masked, url_origin
@@ -89,6 +90,7 @@ def extract(
     database_sources = [n for n, s in mapping.sources.items() if s.template is not None]
     frames: dict[str, pd.DataFrame] = {}
     with contextlib.ExitStack() as stack:
+        stack.enter_context(collector.paused())  # see cldetl.collector
         bar = stack.enter_context(_Progress.open(progress))
         engine, origin, staging = None, "the url argument", Path()
         rendered: dict[str, RenderedSource] = {}

@@ -211,6 +211,30 @@ def test_stream_source_yields_chunks_of_at_most_chunk_rows(mapping, db):
     assert sizes == [3, 3, 3, 1]
 
 
+@pytest.mark.parametrize("was_enabled", [True, False])
+def test_the_garbage_collector_is_paused_while_reading_and_restored(mapping, db, was_enabled):
+    import gc
+
+    seen = []
+    real = extract_module._stage
+
+    def staging(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(extract_module, "_stage", staging)
+        (gc.enable if was_enabled else gc.disable)()
+        try:
+            extract(database_only(mapping), PERIOD, url=db)
+            assert seen == [False, False] and gc.isenabled() is was_enabled
+            with pytest.raises(InputError):
+                extract(database_only(mapping), PERIOD, url=db + "-missing")
+            assert gc.isenabled() is was_enabled
+        finally:
+            gc.enable()
+
+
 def test_staging_files_are_kept_only_when_asked(mapping, db, tmp_path, monkeypatch):
     staging = tmp_path / "staging"
     extract(database_only(mapping), PERIOD, url=db, staging_dir=staging)

@@ -246,24 +246,38 @@ def test_cli_run_encoding_and_gzip_options(database, tmp_path):
 
 
 # The columnar writer against Python's csv module (QUOTE_MINIMAL, CRLF), the reference the
-# DLP's "quotes only where needed" means: any text, including quotes, commas and line breaks.
-CELL = st.text(alphabet=st.sampled_from(list('ab ,"\r\n;éë€\t')), max_size=8)
+# DLP's "quotes only where needed" means: any text, including quotes, commas, line breaks,
+# missing values and characters Windows-1252 has no byte for ('?' in the file, a finding).
+CELL = st.one_of(
+    st.none(), st.text(alphabet=st.sampled_from(list('ab ,"\r\n;éë€\tŁ中')), max_size=8)
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=12),
     chunk=st.integers(1, 5),
+    encoding=st.sampled_from(["windows-1252", "utf-8"]),
+    # Repeated past 1,000 rows, a column of few distinct values is quoted per distinct value.
+    repeat=st.sampled_from([1, 1, 200]),
 )
-def test_csv_lines_match_pythons_csv_writer(rows, chunk):
+def test_the_writer_matches_pythons_csv_writer(tmp_path_factory, rows, chunk, encoding, repeat):
     import csv
     import io
 
-    from cldetl.portal_file import csv_lines
-
+    rows = rows * repeat
+    chunk = chunk * repeat
     frame = pd.DataFrame(rows, columns=["A", "B,1", 'C"x']).astype("string")
     expected = io.StringIO(newline="")
     writer = csv.writer(expected, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(frame.columns)
-    writer.writerows(rows)
-    assert "".join(csv_lines(frame, rows_per_chunk=chunk)) == expected.getvalue()
+    writer.writerows([["" if v is None else v for v in r] for r in rows])
+    codec = {"windows-1252": "cp1252", "utf-8": "utf-8"}[encoding]
+    path = tmp_path_factory.mktemp("csv") / "cld.csv"
+    written = write_portal_csv(frame, path, encoding=encoding, rows_per_chunk=chunk)
+    assert path.read_bytes() == expected.getvalue().encode(codec, errors="replace")
+    unencodable = {c for _, c in written.unencodable}
+    if codec == "cp1252":
+        assert unencodable == {c for c in frame if frame[c].str.contains("[Ł中]").any()}
+    else:
+        assert unencodable == set()

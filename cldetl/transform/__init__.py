@@ -102,6 +102,13 @@ def transform(
         The CLD rows and the accounting around them. Raises ReconciliationError if any source
         record is unaccounted for, or a source's table rows != left out + read.
     """
+    from cldetl import collector
+
+    with collector.paused():  # see cldetl.collector
+        return _transform(mapping, frames, period, spec, database_counts)
+
+
+def _transform(mapping, frames, period, spec, database_counts) -> TransformResult:
     from cldetl.spec import load_spec
 
     spec = spec or load_spec()
@@ -216,9 +223,14 @@ def _linked_people(rows: pd.DataFrame, known_people: pd.Series) -> pd.DataFrame:
     import pandas as pd
 
     empty = pd.DataFrame({"_index": pd.Series(dtype="int64"), "linked": [], "reason": []})
-    if LINKED not in rows or not rows[LINKED].fillna("").str.strip(";").ne("").any():
+    if LINKED not in rows:
         return empty
-    ids = rows[LINKED].fillna("").str.split(";").explode().str.strip()
+    linked = rows[LINKED].fillna("")
+    named = linked.str.strip(";").ne("")
+    if not named.any():
+        return empty
+    # Only rows that name someone are split (the others hold nothing but separators).
+    ids = linked[named].str.split(";").explode().str.strip()
     ids = ids[ids.notna() & ids.ne("")]
     frame = pd.DataFrame({"_index": ids.index, "linked": ids.to_numpy()})
     own = rows[PERSON].astype("string").reindex(frame["_index"]).to_numpy()
@@ -229,7 +241,6 @@ def _linked_people(rows: pd.DataFrame, known_people: pd.Series) -> pd.DataFrame:
     kept = frame[known.to_numpy()].copy()
     kept["slot"] = kept.groupby("_index").cumcount()
     frame.loc[kept.index[kept["slot"] >= 3], "reason"] = BEYOND_THREE
-    named = rows[LINKED].fillna("").str.strip(";").ne("")
     for slot, field in enumerate(LINKED_FIELDS):
         chosen = kept[kept["slot"] == slot].set_index("_index")["linked"]
         rows.loc[named, field] = chosen.reindex(rows.index[named]).astype("string").to_numpy()
@@ -496,8 +507,13 @@ class _Ledger:
         lines = []
         for name, status in self.status.items():
             read = len(status)
-            outcome = status.str.extract(r"^(taken|details|excluded)", expand=False)
-            reason = status.str.replace(r"^(details|excluded): ", "", regex=True)
+            # A few distinct statuses among many records: each is read once.
+            codes, distinct = pd.factorize(status, use_na_sentinel=False)
+            distinct = pd.Series(distinct, dtype=status.dtype)
+            outcome = distinct.str.extract(r"^(taken|details|excluded)", expand=False)
+            reason = distinct.str.replace(r"^(details|excluded): ", "", regex=True)
+            outcome = pd.Series(outcome.take(codes).array, index=status.index)
+            reason = pd.Series(reason.take(codes).array, index=status.index)
             reason = reason.mask(outcome.eq("taken"), IN_OUTPUT)
             detail = pd.DataFrame(
                 {
@@ -818,15 +834,16 @@ def _lineage(rows: pd.DataFrame, order) -> pd.DataFrame:
     """Where each output row came from, in output order (line 2 is the first data row)."""
     import pandas as pd
 
-    ordered = rows.loc[order]
+    ordered = rows.loc[order, ["Event Reference", SOURCE, MEMBER_KEYS, RULE, ROW]]
     return pd.DataFrame(
         {
             "line": range(2, len(ordered) + 2),
-            "event_reference": ordered["Event Reference"].to_numpy(),
-            "source": ordered[SOURCE].to_numpy(),
-            "source_keys": ordered[MEMBER_KEYS].to_numpy(),
+            # Arrow-backed text stays so (NumPy would make a Python object per value).
+            "event_reference": ordered["Event Reference"].array,
+            "source": ordered[SOURCE].array,
+            "source_keys": ordered[MEMBER_KEYS].array,
             "source_records": (ordered[MEMBER_KEYS].str.count(";") + 1).to_numpy(),
-            "rule": ordered[RULE].to_numpy(),
-            "row": ordered[ROW].to_numpy(),
+            "rule": ordered[RULE].array,
+            "row": ordered[ROW].array,
         }
     )

@@ -16,7 +16,19 @@ def as_text(column: pd.Series) -> pd.Series:
 
     if isinstance(column.dtype, pd.DatetimeTZDtype) or str(column.dtype).startswith("datetime"):
         return column.dt.strftime("%Y-%m-%d").fillna("")
-    return column.astype("string").fillna("").str.strip()
+    return stripped_text(column)
+
+
+def stripped_text(column: pd.Series) -> pd.Series:
+    """The column as text with surrounding white space removed, '' where missing; in Arrow
+    (pandas' fillna on Arrow text replaces through a mask, several times slower)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(column.astype("string").array)
+    text = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=column.index)
 
 
 def member_of(values: pd.Series, allowed) -> pd.Series:

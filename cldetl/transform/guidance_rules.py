@@ -121,6 +121,11 @@ def inclusion_reasons(rows: pd.DataFrame, period: ReportingPeriod) -> pd.Series:
         (service & (begins > end).fillna(False), "service starts after the reporting period"),
         (service & (ends < start).fillna(False), "service ended before the reporting period"),
     ]
+    import pyarrow as pa
+
     masks = [m.to_numpy(dtype=bool, na_value=False) for m, _ in cases]
-    reasons = np.select(masks, [r for _, r in cases], default="")
-    return pd.Series(reasons, index=rows.index, dtype="string")
+    # The first case that holds, by number (0: none), then its reason: text arrays of a
+    # million rows are built once, in Arrow, not as NumPy strings.
+    first = np.select(masks, list(range(1, len(cases) + 1)), default=0)
+    texts = pa.array(["", *(r for _, r in cases)], type=pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(texts.take(first)), index=rows.index)

@@ -24,6 +24,8 @@ def _integer_text(column: pd.Series) -> pd.Series:
 
     if pd.api.types.is_float_dtype(column.dtype):
         return column.astype("Int64").astype("string")
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return column.astype("string")  # no '.0' to remove
     return column.astype("string").str.replace(r"\.0$", "", regex=True)
 
 
@@ -78,7 +80,11 @@ def prepare_source(name: str, source: Source, frame: pd.DataFrame) -> pd.DataFra
         if kind == "date":
             parsed = _dates(values)
             out[column] = parsed
-            bad = values.notna() & values.astype("string").str.strip().ne("") & parsed.isna()
+            if pd.api.types.is_datetime64_any_dtype(values.dtype):
+                given = values.notna()  # a date is never blank text
+            else:
+                given = values.notna() & values.astype("string").str.strip().ne("")
+            bad = given & parsed.isna()
             bad &= ~_far_future(values)
             if bad.any():
                 raise InputError(

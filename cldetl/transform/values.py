@@ -84,9 +84,18 @@ def lookup_table(ctx: ValueContext, name: str) -> dict[str, str]:
 
 def apply_lookup(ctx: ValueContext, name: str, codes: pd.Series, column: str) -> pd.Series:
     """Local codes -> CLD values; blank and unknown codes get the lookup's default."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     lookup = ctx.mapping.lookups[name]
     text = as_text(codes)
-    mapped = text.map(lookup_table(ctx, name)).astype("string")
+    # In Arrow: pandas' `map` with a dict goes through a Python object per value.
+    table = lookup_table(ctx, name)
+    keys = pa.array(list(table), type=pa.large_string())
+    found = pc.index_in(pa.array(text.astype("string").array).cast(pa.large_string()), keys)
+    cld = pa.array(list(table.values()), type=pa.large_string()).take(found)
+    mapped = pd.Series(pd.arrays.ArrowStringArray(cld), index=text.index)
     unknown = mapped.isna() & text.ne("")
     if unknown.any():
         ctx.unmapped.add(name, lookup, ctx.source, column, text[unknown].value_counts())
