@@ -1,6 +1,13 @@
 """`validate`: check a CLD file the way the national portal (DLP) and the Excel validation tool
 do, and report every problem as a finding with its rule and guidance section.
 
+The file is read in batches of whole records (`cldetl.csvfile.open_cld_csv`), so memory does
+not grow with the file: each batch goes through the row checks and is dropped. What spans the
+whole file (one reporting period, repeated rows, the summary counts) is kept as counts and one
+hash per row and key, and judged after the last batch; rows are read a second time only when
+such a check has something to report on them. The findings are the same whatever the batch
+size (tests/test_validate_batches.py).
+
 The order of checks matters only for reading the report; each check sees the raw columns. A
 column missing from the header is reported once and its checks skipped, so one wrong header
 does not turn into a million row findings.
@@ -22,39 +29,131 @@ from cldetl.checks import (
     types,
 )
 from cldetl.checks.context import CheckContext
-from cldetl.csvfile import CldTable, read_cld_csv
+from cldetl.csvfile import BATCH_BYTES, CldStream, CldTable, NotUtf8, open_cld_csv
 from cldetl.findings import FindingSink, ValidationReport
 from cldetl.spec import Spec, load_spec
 
-CHECKS = (portal, headers, types, lists, rows, dates, outcome, privacy, file_level)
+# Row checks, run on each batch; `headers` and the DLP's file rules run once, on the header.
+CHECKS = (portal, types, lists, rows, dates, outcome, privacy, file_level)
+# Checks that judge the whole file after the last batch (`finish`), before the report.
+FINISH = (dates, file_level)
 
 
 def validate(
-    source: str | Path | CldTable, *, monthly: bool = False, spec: Spec | None = None
+    source: str | Path | CldTable,
+    *,
+    monthly: bool = False,
+    spec: Spec | None = None,
+    batch_bytes: int = BATCH_BYTES,
 ) -> ValidationReport:
-    """Validate a CLD CSV (a path or an already read table).
+    """Validate a CLD CSV (a path, read in batches, or an already read table).
 
     Args:
-        source: the file, or a `CldTable` from `read_cld_csv`.
+        source: the file, or a `CldTable` from `read_cld_csv` (validated as one batch).
         monthly: the authority submits monthly, so a month end that is not a quarter end is fine.
         spec: the specification (Release 2 by default).
+        batch_bytes: about how much of the file each batch holds (the findings do not depend
+            on it; tests make it tiny).
 
     Returns:
         The report: findings, counts, rows. Raises InputError only when the file cannot be read.
     """
     spec = spec or load_spec()
-    table = source if isinstance(source, CldTable) else read_cld_csv(source)
-    sink = FindingSink(spec, table.lines, column_order=spec.headers)
-    ctx = CheckContext(spec=spec, table=table, sink=sink, monthly=monthly)
-    # A file over the DLP's size limit is not read: only its size (and BOM) is reported.
-    for check in (portal,) if table.too_large else CHECKS:
-        check.check(ctx)
+    stream = open_stream(source, batch_bytes)
+    try:
+        return validate_stream(stream, spec, monthly)
+    except NotUtf8:
+        # A later batch is not UTF-8: the whole file is Windows-1252, as a whole-file read
+        # would have decided; start again.
+        return validate_stream(stream.as_cp1252(), spec, monthly)
+
+
+def open_stream(source: str | Path | CldTable, batch_bytes: int = BATCH_BYTES) -> CldStream:
+    """A path opened for reading in batches, or an in-memory table as a one-batch stream."""
+    if not isinstance(source, CldTable):
+        return open_cld_csv(source, batch_bytes)
+    return CldStream(
+        path=source.path,
+        header=source.header,
+        encoding=source.encoding,
+        bom=source.bom,
+        size=source.size,
+        gzip_size=source.gzip_size,
+        too_large=source.too_large,
+        table=source,
+    )
+
+
+def validate_stream(stream: CldStream, spec: Spec, monthly: bool = False) -> ValidationReport:
+    """Every check over every batch of `stream`, then the whole-file checks."""
+    import numpy as np
+
+    file = _file_table(stream)
+    sink = FindingSink(spec, file.lines, column_order=spec.headers)
+    shared: dict = {}
+    whole = CheckContext(spec=spec, table=file, sink=sink, monthly=monthly, shared=shared)
+    portal.check_file(whole)
+    if stream.too_large:
+        # A file over the DLP's size limit is not read: only its size (and BOM) is reported.
+        return _report(stream, 0, sink, {}, monthly)
+    headers.check(whole)
+    total = 0
+    for batch in stream.batches():
+        ctx = _batch_context(spec, batch, sink, monthly, shared, total)
+        for check in CHECKS:
+            check.check(ctx)
+        file_level.count(ctx)
+        total += batch.rows
+    later = [step for module in FINISH for step in module.finish(whole)]
+    if later:
+        start = 0
+        for batch in stream.batches():
+            ctx = _batch_context(spec, batch, sink, monthly, shared, start)
+            for step in later:
+                step(ctx)
+            start += batch.rows
+    file_level.settle(whole)
+    sink.lines = np.zeros(0, dtype=np.int64)
+    return _report(stream, total, sink, file_level.summary_counts(whole), monthly)
+
+
+def _batch_context(spec, batch, sink, monthly, shared, start) -> CheckContext:
+    sink.lines = batch.lines
+    return CheckContext(
+        spec=spec, table=batch, sink=sink, monthly=monthly, shared=shared, start=start
+    )
+
+
+def _file_table(stream: CldStream) -> CldTable:
+    """The file without its rows: what the header and file-level checks look at."""
+    import numpy as np
+    import pandas as pd
+
+    from cldetl.csvfile import _unique_names
+
+    names = _unique_names(stream.header)
+    frame = pd.DataFrame({i: pd.Series(dtype="string[pyarrow]") for i in range(len(names))})
+    frame.columns = names
+    return CldTable(
+        path=stream.path,
+        header=stream.header,
+        frame=frame,
+        lines=np.zeros(0, dtype=np.int64),
+        encoding=stream.encoding,
+        bom=stream.bom,
+        size=stream.size,
+        gzip_size=stream.gzip_size,
+        too_large=stream.too_large,
+    )
+
+
+def _report(stream: CldStream, total: int, sink: FindingSink, counts, monthly: bool):
     return ValidationReport(
-        file=table.path,
-        rows=table.rows,
+        file=stream.path,
+        rows=total,
         findings=sink.frame(),
-        counts={} if table.too_large else file_level.summary_counts(ctx),
-        encoding=table.encoding,
+        counts=counts,
+        encoding=stream.encoding,
         monthly=monthly,
-        header=table.header,
+        header=stream.header if not stream.too_large else [],
     )

@@ -32,14 +32,19 @@ def _mask(found, index):
     return pd.Series(found.to_numpy(zero_copy_only=False), index=index).fillna(False).astype(bool)
 
 
-def check(ctx: CheckContext) -> None:
-    table, sink, limits = ctx.table, ctx.sink, ctx.spec.dlp
-    if table.bom:
-        sink.file("dlp.bom", FIX_BOM, line=1)
+def check_file(ctx: CheckContext) -> None:
+    """What the DLP sees of the file as a whole: its byte order mark and its size."""
+    if ctx.table.bom:
+        ctx.sink.file("dlp.bom", FIX_BOM, line=1)
     _size(ctx)
+
+
+def check(ctx: CheckContext) -> None:
+    """The values of one batch of rows (`check_file` has looked at the file)."""
+    table = ctx.table
     if table.too_large:
         return
-    _leading_characters(ctx, limits)
+    _leading_characters(ctx, ctx.spec.dlp)
     if table.encoding == "utf-8" and table.size:
         # Read from a UTF-8 file (the in-memory table of `cldetl run` is checked by the
         # writer, in the encoding it writes).
