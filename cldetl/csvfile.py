@@ -287,23 +287,38 @@ class CldStream:
             return
         if self.too_large:
             return
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
 
-        names = _unique_names(self.header)
+        for chunk, line, breaks in self.chunks():
+            table = self.parse(chunk, line, breaks)
+            if table.rows:
+                yield table
+
+    def chunks(self):
+        """The rows as raw batches (bytes of whole records), each with the physical line it
+        starts on and the line breaks it holds: `parse` makes a table of one, and can run in
+        another thread (the line numbers are counted here, in file order)."""
+        import numpy as np
+
         line = 2  # the header is line 1, on one line
         with _open_data(self.path, self.gzip_size is not None) as handle:
             _skip_bytes(handle, self.body_start)
             for chunk in _record_chunks(handle, self.batch_bytes):
-                breaks = chunk.count(b"\n")
-                if chunk.strip(b"\r\n"):
-                    table = self._parse(chunk, names, line, np, pa, pacsv)
-                    if table.rows:
-                        yield table
+                breaks = int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 10))
+                # Nothing but line breaks (blank lines): no rows. A chunk longer than twice
+                # its line breaks holds something else, without copying it to strip it.
+                if len(chunk) > 2 * breaks or chunk.strip(b"\r\n"):
+                    yield chunk, line, breaks
                 line += breaks
 
-    def _parse(self, chunk: bytes, names, line: int, np, pa, pacsv) -> CldTable:
+    def parse(self, chunk: bytes, line: int, breaks: int) -> CldTable:
+        """One raw batch from `chunks` as a table, its rows numbered from `line`."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        return self._parse(chunk, _unique_names(self.header), line, breaks, np, pa, pacsv)
+
+    def _parse(self, chunk: bytes, names, line: int, breaks: int, np, pa, pacsv) -> CldTable:
         invalid: list[int | None] = []
 
         def on_invalid_row(row) -> str:
@@ -353,7 +368,7 @@ class CldStream:
         if invalid:
             self._refuse_ragged()
         lines = np.arange(line, line + table.num_rows, dtype=np.int64)
-        physical = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        physical = breaks + (0 if chunk.endswith(b"\n") else 1)
         if physical != table.num_rows:
             # Quoted line breaks or blank lines: count lines the slow, exact way.
             records = _scan_records(
@@ -434,6 +449,8 @@ def _skip_bytes(handle, count: int) -> None:
 def _record_chunks(handle, size: int):
     """Blocks of about `size` bytes cut after a line break outside quotes (an even number of
     quote characters before it), so that no record is split between two batches."""
+    import numpy as np
+
     rest = b""
     while True:
         block = handle.read(size)
@@ -443,8 +460,12 @@ def _record_chunks(handle, size: int):
             return
         data = rest + block if rest else block
         cut = data.rfind(b"\n")
-        while cut >= 0 and data.count(b'"', 0, cut) % 2:
-            cut = data.rfind(b"\n", 0, cut)
+        if cut >= 0:
+            quotes = np.count_nonzero(np.frombuffer(data, np.uint8, count=cut) == 34)
+            while cut >= 0 and quotes % 2:
+                before = data.rfind(b"\n", 0, cut)
+                quotes -= data.count(b'"', before + 1, cut)
+                cut = before
         if cut < 0:
             rest = data
             continue

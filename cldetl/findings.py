@@ -58,6 +58,13 @@ class FindingSink:
         self._held: dict[str, list[pd.DataFrame]] = {}
         self._holding: str | None = None
 
+    def absorb(self, other: FindingSink) -> None:
+        """Take the row findings of another sink (one batch's), after those already here."""
+        self._parts.extend(other._parts)
+        for key, held in other._held.items():
+            self._held.setdefault(key, []).extend(held)
+        self._singles.extend(other._singles)
+
     @contextmanager
     def hold(self, key: str):
         """Row findings added inside the block are kept aside under `key`, until `release`."""

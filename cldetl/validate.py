@@ -15,6 +15,7 @@ does not turn into a million row findings.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cldetl.checks import (
@@ -37,6 +38,8 @@ from cldetl.spec import Spec, load_spec
 CHECKS = (portal, types, lists, rows, dates, outcome, privacy, file_level)
 # Checks that judge the whole file after the last batch (`finish`), before the report.
 FINISH = (dates, file_level)
+# Batches checked at once: two keep a 2-CPU machine busy (the reader is itself threaded).
+WORKERS = min(2, os.cpu_count() or 1)
 
 
 def validate(
@@ -98,12 +101,10 @@ def validate_stream(stream: CldStream, spec: Spec, monthly: bool = False) -> Val
         return _report(stream, 0, sink, {}, monthly)
     headers.check(whole)
     total = 0
-    for batch in stream.batches():
-        ctx = _batch_context(spec, batch, sink, monthly, shared, total)
-        for check in CHECKS:
-            check.check(ctx)
-        file_level.count(ctx)
-        total += batch.rows
+    for part, state in _each_batch(stream, spec, monthly):
+        sink.absorb(part)
+        _merge(shared, state)
+        total += len(part.lines)
     later = [step for module in FINISH for step in module.finish(whole)]
     if later:
         start = 0
@@ -115,6 +116,68 @@ def validate_stream(stream: CldStream, spec: Spec, monthly: bool = False) -> Val
     file_level.settle(whole)
     sink.lines = np.zeros(0, dtype=np.int64)
     return _report(stream, total, sink, file_level.summary_counts(whole), monthly)
+
+
+def _check_batch(spec: Spec, batch: CldTable, monthly: bool) -> tuple[FindingSink, dict]:
+    """The row checks on one batch: its findings and what it leaves for the whole-file checks.
+    Nothing is shared with other batches, so two batches can be checked at once."""
+    sink = FindingSink(spec, batch.lines, column_order=spec.headers)
+    state: dict = {}
+    ctx = CheckContext(spec=spec, table=batch, sink=sink, monthly=monthly, shared=state)
+    for check in CHECKS:
+        check.check(ctx)
+    file_level.count(ctx)
+    return sink, state
+
+
+def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
+    """(findings, state) of each batch, in file order. Batches are parsed and checked in
+    WORKERS threads (Arrow's reader and compute functions release the GIL, so both CPUs
+    work, as in a bare pyarrow read); at most WORKERS + 1 are in memory at once."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    if stream.table is not None or WORKERS < 2:
+        for batch in stream.batches():
+            yield _check_batch(spec, batch, monthly)
+        return
+
+    def work(chunk, line, breaks):
+        batch = stream.parse(chunk, line, breaks)
+        if not batch.rows:
+            return None
+        return _check_batch(spec, batch, monthly)
+
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cldetl-validate") as pool:
+        pending: deque = deque()
+        try:
+            for raw in stream.chunks():
+                pending.append(pool.submit(work, *raw))
+                if len(pending) > WORKERS:
+                    done = pending.popleft().result()
+                    if done is not None:
+                        yield done
+            while pending:
+                done = pending.popleft().result()
+                if done is not None:
+                    yield done
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _merge(into: dict, part: dict) -> None:
+    """Add one batch's state to the file's: lists are extended, counts added, dictionaries
+    merged key by key (in first-seen order, which the summary counts keep)."""
+    for key, value in part.items():
+        if key not in into:
+            into[key] = value
+        elif isinstance(value, dict):
+            _merge(into[key], value)
+        elif isinstance(value, list):
+            into[key].extend(value)
+        else:
+            into[key] += value
 
 
 def _batch_context(spec, batch, sink, monthly, shared, start) -> CheckContext:
