@@ -31,6 +31,8 @@ class CheckContext:
     _dates: dict[str, pd.Series] = field(default_factory=dict)
     _date_problems: dict[str, pd.Series] = field(default_factory=dict)
     _holds: dict[Condition, pd.Series] = field(default_factory=dict)
+    # Per batch: values derived once for several checks (column hashes...).
+    cache: dict = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:

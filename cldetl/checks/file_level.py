@@ -48,6 +48,62 @@ SCREEN = (
 IDENTITY = ("NHS Number", "LA Person Unique Identifier")
 
 
+# Mixing hashes of several columns into one per row (FNV-1's 64-bit prime; the arithmetic
+# wraps, as hashing wants).
+MIX = 0x100000001B3
+LA_SALT = 0x9E3779B97F4A7C15
+
+
+def _column_hash(ctx: CheckContext, name: str):
+    """A 64-bit hash of each value of a column (the same value, the same hash in any batch):
+    Arrow finds the distinct values, and only those are hashed."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    key = ("hash", name)
+    if key not in ctx.cache:
+        array = ctx.column(name).array
+        values = array.__arrow_array__() if hasattr(array, "__arrow_array__") else None
+        if values is None:
+            hashed = pd.util.hash_array(ctx.column(name).astype(object).fillna("").to_numpy())
+        else:
+            if isinstance(values, pa.ChunkedArray):
+                values = values.combine_chunks()
+            encoded = pc.dictionary_encode(pc.fill_null(values, ""))
+            distinct = pd.util.hash_array(
+                encoded.dictionary.to_numpy(zero_copy_only=False), categorize=False
+            )
+            hashed = distinct[encoded.indices.to_numpy(zero_copy_only=False)]
+        ctx.cache[key] = np.asarray(hashed, dtype=np.uint64)
+    return ctx.cache[key]
+
+
+def _key_hash(ctx: CheckContext, names, person=None):
+    """One hash per row of the values of `names` (and the person, when given)."""
+    import numpy as np
+
+    out = np.zeros(ctx.n, dtype=np.uint64)
+    parts = [_column_hash(ctx, name) for name in names]
+    if person is not None:
+        parts.append(person)
+    for part in parts:
+        out *= np.uint64(MIX)
+        out ^= part
+    return out
+
+
+def _person_hash(ctx: CheckContext):
+    """The person as the central pipeline keys them: the NHS number, else the LA's
+    identifier (salted, so an identifier never equals an NHS number)."""
+    import numpy as np
+
+    by_la = _column_hash(ctx, "LA Person Unique Identifier") * np.uint64(LA_SALT)
+    by_la ^= np.uint64(1)
+    return np.where(ctx.blank("NHS Number").to_numpy(), by_la, _column_hash(ctx, "NHS Number"))
+
+
 def check(ctx: CheckContext) -> None:
     """One batch: the keys of its rows, kept for `finish`."""
     import numpy as np
@@ -59,7 +115,7 @@ def check(ctx: CheckContext) -> None:
     )
     screen = [c for c in SCREEN if c in ctx.present] or list(ctx.frame.columns[:1])
     keys["lines"].append(np.asarray(ctx.table.lines, dtype=np.int64))
-    keys["screen"].append(_row_hash(ctx.frame[screen]).to_numpy())
+    keys["screen"].append(_key_hash(ctx, screen))
     kind, event = _event_keys(ctx)
     keys["kind"].append(kind)
     keys["event"].append(event)
@@ -75,9 +131,7 @@ def _event_keys(ctx: CheckContext):
     event = np.zeros(ctx.n, dtype=np.uint64)
     if not ctx.usable([*IDENTITY, "Event Type"]):
         return kind, event
-    person = ctx.column("NHS Number").where(
-        ~ctx.blank("NHS Number"), "LA:" + ctx.column("LA Person Unique Identifier")
-    )
+    person = _person_hash(ctx)
     event_type = ctx.column("Event Type")
     for k, (name, extra) in enumerate(spec.event_key_by_type.items()):
         names = list(spec.event_key_common) + list(extra)
@@ -86,25 +140,20 @@ def _event_keys(ctx: CheckContext):
         rows = event_type.eq(name).to_numpy(dtype=bool, na_value=False)
         if not rows.any():
             continue
-        hashed = _row_hash(ctx.frame.loc[rows, names].assign(_person=person[rows]))
         kind[rows] = k
-        event[rows] = hashed.to_numpy()
+        event[rows] = _key_hash(ctx, names, person)[rows]
     return kind, event
 
 
 def _reference_keys(ctx: CheckContext):
-    """Per row: the hash of (Event Type, Event Reference), or None where the reference is
-    blank (or the columns are missing)."""
+    """Per row: the hash of (Event Type, Event Reference) and whether the reference is
+    filled; None when the columns are missing."""
     import numpy as np
-    import pandas as pd
 
     if not ctx.usable(["Event Reference", "Event Type"]):
         return None
     filled = ~ctx.blank("Event Reference").to_numpy()
-    key = (
-        ctx.column("Event Type").astype(object) + "|" + ctx.column("Event Reference").astype(object)
-    )
-    hashed = pd.util.hash_array(key.to_numpy(dtype=object))
+    hashed = _key_hash(ctx, ["Event Type", "Event Reference"])
     return np.where(filled, hashed, np.uint64(0)), filled
 
 
@@ -257,16 +306,59 @@ def _duplicate_references(ctx: CheckContext, state, candidates) -> None:
 
 
 def count(ctx: CheckContext) -> None:
-    """One batch's share of the summary counts."""
+    """One batch's share of the summary counts: each combination of values (blank shown as
+    '(blank)'), in the order the batch first has it."""
     counts = ctx.shared.setdefault(SUMMARY, {})
     for names in ctx.spec.summary_counts:
         if not ctx.usable(names):
             continue
-        shown = ctx.frame[list(names)].where(~_blanks(ctx, names), "(blank)")
         into = counts.setdefault(tuple(names), {})
-        for key, n in shown.value_counts(sort=False, dropna=False).items():
-            key = key if isinstance(key, tuple) else (key,)
-            into[key] = into.get(key, 0) + int(n)
+        for key, n in _combinations(ctx, names):
+            into[key] = into.get(key, 0) + n
+
+
+def _combinations(ctx: CheckContext, names):
+    """(values, rows) of each distinct combination of `names`, in first-seen order: Arrow
+    codes each column, numpy counts the combined codes."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if ctx.n == 0:
+        return []
+    combined = np.zeros(ctx.n, dtype=np.int64)
+    dictionaries = []
+    for name in names:
+        values = ctx.column(name).array
+        values = (
+            values.__arrow_array__()
+            if hasattr(values, "__arrow_array__")
+            else pa.array(ctx.column(name).astype(object).fillna("").to_numpy(), type=pa.string())
+        )
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = pc.dictionary_encode(pc.fill_null(values, ""))
+        labels = encoded.dictionary.to_pylist() + ["(blank)"]
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes[ctx.blank(name).to_numpy()] = len(labels) - 1
+        combined = combined * len(labels) + codes
+        dictionaries.append(labels)
+    if np.prod([float(len(labels)) for labels in dictionaries]) >= 2.0**62:
+        # So many distinct values that the combined code would overflow: count the tuples.
+        shown = pd.DataFrame({n: ctx.column(n).where(~ctx.blank(n), "(blank)") for n in names})
+        table = shown.value_counts(sort=False, dropna=False)
+        return [(k if isinstance(k, tuple) else (k,), int(n)) for k, n in table.items()]
+    order, distinct = pd.factorize(combined, sort=False)
+    tally = np.bincount(order, minlength=len(distinct))
+    out = []
+    for code, n in zip(distinct.tolist(), tally.tolist(), strict=True):
+        key = []
+        for labels in reversed(dictionaries):
+            code, at = divmod(code, len(labels))
+            key.append(labels[at])
+        out.append((tuple(reversed(key)), n))
+    return out
 
 
 def summary_counts(ctx: CheckContext) -> dict[str, dict[str, int]]:
@@ -279,9 +371,3 @@ def summary_counts(ctx: CheckContext) -> dict[str, dict[str, int]]:
         ordered = sorted(table.items(), key=lambda item: -item[1])
         counts[" / ".join(names)] = {" / ".join(str(v) for v in key): n for key, n in ordered}
     return counts
-
-
-def _blanks(ctx: CheckContext, names):
-    import pandas as pd
-
-    return pd.DataFrame({name: ctx.blank(name) for name in names})
