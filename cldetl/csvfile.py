@@ -17,7 +17,7 @@ import re
 import stat
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,9 @@ class CldTable:
     size: int = 0
     gzip_size: int | None = None
     too_large: bool = False
+    # The batch's bytes as read, when it came from a file: cheap screens over the raw text
+    # (no value starts with a formula character) spare a pass over every column.
+    raw: object = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
@@ -306,7 +309,7 @@ class CldStream:
                 breaks = int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 10))
                 # Nothing but line breaks (blank lines): no rows. A chunk longer than twice
                 # its line breaks holds something else, without copying it to strip it.
-                if len(chunk) > 2 * breaks or chunk.strip(b"\r\n"):
+                if len(chunk) > 2 * breaks or bytes(chunk).strip(b"\r\n"):
                     yield chunk, line, breaks
                 line += breaks
 
@@ -368,7 +371,7 @@ class CldStream:
         if invalid:
             self._refuse_ragged()
         lines = np.arange(line, line + table.num_rows, dtype=np.int64)
-        physical = breaks + (0 if chunk.endswith(b"\n") else 1)
+        physical = breaks + (0 if chunk[-1:] == b"\n" else 1)
         if physical != table.num_rows:
             # Quoted line breaks or blank lines: count lines the slow, exact way.
             records = _scan_records(
@@ -394,6 +397,7 @@ class CldStream:
             bom=self.bom,
             size=self.size,
             gzip_size=self.gzip_size,
+            raw=chunk,
         )
 
     def _refuse_ragged(self) -> None:
@@ -448,29 +452,34 @@ def _skip_bytes(handle, count: int) -> None:
 
 def _record_chunks(handle, size: int):
     """Blocks of about `size` bytes cut after a line break outside quotes (an even number of
-    quote characters before it), so that no record is split between two batches."""
+    quote characters before it), so that no record is split between two batches. Each block
+    is read into a buffer of its own (the rows are parsed in other threads), without copying
+    it again: a memoryview of the whole records, the partial last record carried over."""
     import numpy as np
 
     rest = b""
     while True:
-        block = handle.read(size)
-        if not block:
+        buffer = bytearray(len(rest) + size)
+        buffer[: len(rest)] = rest
+        got = handle.readinto(memoryview(buffer)[len(rest) :]) or 0
+        end = len(rest) + got
+        if not got:
             if rest:
-                yield rest
+                yield memoryview(rest)
             return
-        data = rest + block if rest else block
-        cut = data.rfind(b"\n")
+        data = memoryview(buffer)[:end]
+        cut = buffer.rfind(b"\n", 0, end)
         if cut >= 0:
             quotes = np.count_nonzero(np.frombuffer(data, np.uint8, count=cut) == 34)
             while cut >= 0 and quotes % 2:
-                before = data.rfind(b"\n", 0, cut)
-                quotes -= data.count(b'"', before + 1, cut)
+                before = buffer.rfind(b"\n", 0, cut)
+                quotes -= buffer.count(b'"', before + 1, cut)
                 cut = before
         if cut < 0:
-            rest = data
+            rest = bytes(data)
             continue
+        rest = bytes(data[cut + 1 :])
         yield data[: cut + 1]
-        rest = data[cut + 1 :]
 
 
 def _gzip_size(path: str, handle, max_bytes: int) -> int:
