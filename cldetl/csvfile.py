@@ -17,7 +17,7 @@ import re
 import stat
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,9 +60,6 @@ class CldTable:
     size: int = 0
     gzip_size: int | None = None
     too_large: bool = False
-    # The batch's bytes as read, when it came from a file: cheap screens over the raw text
-    # (no value starts with a formula character) spare a pass over every column.
-    raw: object = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
@@ -397,7 +394,6 @@ class CldStream:
             bom=self.bom,
             size=self.size,
             gzip_size=self.gzip_size,
-            raw=chunk,
         )
 
     def _refuse_ragged(self) -> None:

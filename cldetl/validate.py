@@ -137,7 +137,9 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    if stream.table is not None or WORKERS < 2:
+    # Windows-1252 is decoded by Python's codec from Arrow's threads: that reader stays in
+    # this thread (an Arrow thread still decoding when an error ends the process aborts it).
+    if stream.table is not None or WORKERS < 2 or stream.text_encoding != "utf8":
         for batch in stream.batches():
             yield _check_batch(spec, batch, monthly)
         return

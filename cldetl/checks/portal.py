@@ -75,15 +75,16 @@ def _leading_characters(ctx: CheckContext, limits) -> None:
     import pyarrow.compute as pc
 
     negative = "^" + limits["negative_number"] + "$"
-    raw = ctx.table.raw
-    if raw is not None and not may_start_with(raw, limits["leading_characters"]):
-        return
+    characters = limits["leading_characters"]
+    first_bytes = _lookup(characters)
     for name in ctx.frame.columns:
         column = ctx.frame[name]
         array = _arrow(column)
         # starts_with is a byte comparison: much cheaper than a regex over 48 columns.
         starts = None
-        for char in limits["leading_characters"]:
+        if first_bytes is not None and not _may_start(array, first_bytes):
+            continue
+        for char in characters:
             hit = pc.starts_with(array, char)
             starts = hit if starts is None else pc.or_kleene(starts, hit)
         if not pc.any(starts).as_py():
@@ -101,31 +102,37 @@ def _leading_characters(ctx: CheckContext, limits) -> None:
         )
 
 
-def may_start_with(raw, characters) -> bool:
-    """False when no field of these CSV bytes can start with one of `characters` (single
-    ASCII characters): none of them follows a comma, a line break or a field's opening quote
-    (or starts the bytes). One numpy pass over the batch instead of a pass per column; True
-    sends the batch to the exact check."""
+def _lookup(characters):
+    """A 256-entry table of the characters' bytes, when each is one ASCII character."""
     import numpy as np
 
-    data = np.frombuffer(raw, np.uint8)
-    found = np.zeros(len(data), dtype=bool)
-    for char in characters:
-        found |= data == ord(char)
-    at = np.flatnonzero(found)
-    if len(at) == 0:
-        return False
-    if at[0] <= 1:
-        return True
-    before = data[at - 1]
-    delimiter = (before == ord(",")) | (before == ord("\n")) | (before == ord("\r"))
-    if delimiter.any():
-        return True
-    quoted = at[before == ord('"')]
-    two_before = data[quoted - 2]
-    return bool(
-        ((two_before == ord(",")) | (two_before == ord("\n")) | (two_before == ord("\r"))).any()
-    )
+    if not all(len(c) == 1 and c.isascii() for c in characters):
+        return None
+    table = np.zeros(256, dtype=bool)
+    table[[ord(c) for c in characters]] = True
+    return table
+
+
+def _may_start(array, first_bytes) -> bool:
+    """Whether a value of a UTF-8 Arrow string array may start with one of the characters:
+    the first byte of every non-empty value looked up at once (numpy over Arrow's offsets and
+    bytes), so that the exact check runs only on columns that have such a value."""
+    import numpy as np
+    import pyarrow as pa
+
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    for chunk in chunks:
+        if chunk.type not in (pa.string(), pa.large_string()) or chunk.null_count:
+            return True
+        offsets_type = np.int64 if chunk.type == pa.large_string() else np.int32
+        _, offsets, data = chunk.buffers()
+        if data is None or len(chunk) == 0:
+            continue
+        at = np.frombuffer(offsets, offsets_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+        starts = at[:-1][at[1:] > at[:-1]]
+        if first_bytes[np.frombuffer(data, np.uint8)[starts]].any():
+            return True
+    return False
 
 
 def _not_cp1252(ctx: CheckContext) -> None:
