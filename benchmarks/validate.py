@@ -553,9 +553,8 @@ def markdown(
         "included"
         + (
             " (other processes were using the CPUs: wall times are noisy and CPU times are the "
-            "steadier comparison; the pyarrow read uses every CPU and validate mostly one, so a "
-            "busy machine slows the read more and makes the ratio look better than on an idle "
-            "one)."
+            "steadier comparison; the pyarrow read and validate both use every CPU, but how much "
+            "each gets of a busy machine varies from run to run)."
             if busy
             else "."
         ),

@@ -58,13 +58,19 @@ def parse_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     A date column has few distinct values (days in a few years), so each distinct value is
     parsed once and the results are spread back by position.
     """
+    import numpy as np
     import pandas as pd
 
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
     dates, problems = _parse_distinct_dates(pd.Series(uniques, dtype=column.dtype))
+    if problems.isna().all():
+        # Every value a date or blank (the usual case): no message to spread back.
+        spread = np.full(len(column), None, dtype=object)
+    else:
+        spread = problems.to_numpy(dtype=object)[codes]
     return (
         pd.Series(dates.to_numpy()[codes], index=column.index),
-        pd.Series(problems.to_numpy(dtype=object)[codes], index=column.index, dtype=object),
+        pd.Series(spread, index=column.index, dtype=object),
     )
 
 

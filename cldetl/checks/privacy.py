@@ -30,7 +30,33 @@ def _strings(column, width: int | None = None):
     longest = text.str.len().max() if len(text) else 0
     if width is not None and not pd.isna(longest) and longest > width:
         text = text.str.slice(0, width)  # in Arrow: no Python call per row
-    return text.to_numpy(dtype="U")
+        longest = width
+    fast = _ascii_strings(text, 0 if pd.isna(longest) else int(longest))
+    return fast if fast is not None else text.to_numpy(dtype="U")
+
+
+def _ascii_strings(text, longest: int):
+    """ASCII text (identifiers, names) as numpy strings without a Python string per row:
+    Arrow pads every value to the same length with NULs (numpy's own padding), so the bytes
+    are already a fixed-width array. None when some value is not ASCII."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = getattr(text.array, "__arrow_array__", None)
+    if array is None or longest <= 0 or len(text) == 0:
+        return None
+    array = array()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.null_count or not pc.all(pc.string_is_ascii(array)).as_py():
+        return None
+    padded = pc.utf8_rpad(array, width=longest, padding="\x00")
+    offsets_type = np.int64 if padded.type == pa.large_string() else np.int32
+    _, offsets, data = padded.buffers()
+    start = int(np.frombuffer(offsets, offsets_type)[padded.offset])
+    raw = np.frombuffer(data, np.uint8)[start : start + longest * len(padded)]
+    return raw.view(f"S{longest}").astype(f"U{longest}")
 
 
 def _contains(hay, pin, rows):
@@ -127,8 +153,12 @@ def _identifier(ctx: CheckContext, name: str, needles) -> None:
     hay = _strings(ident.where(short, ""))
     long_rows = filled & ~short
     found: dict[str, object] = {}
+    pinned = ctx.cache.setdefault("privacy.pins", {})
     for what, pin, applies, _squeeze in needles:
-        hit = _contains(hay, _pins(pin), filled & applies & short)
+        # Each needle as numpy strings once, for both identifiers.
+        if id(pin) not in pinned:
+            pinned[id(pin)] = (pin, _pins(pin))
+        hit = _contains(hay, pinned[id(pin)][1], filled & applies & short)
         if long_rows.any():
             hit = hit | _contains_long(ident, pin, long_rows & applies)
         found[what] = hit if what not in found else found[what] | hit
