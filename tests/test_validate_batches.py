@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cldetl.csvfile import read_cld_csv
 from cldetl.validate import validate
-from tests.conftest import OTHER_NHS, REQUEST, REVIEW, base_row, row, write_rows
+from tests.conftest import OTHER_NHS, REQUEST, REVIEW, row, write_rows
 from tests.test_validate_rules import ALL_TABLES
 
 WHOLE = 1 << 30
@@ -151,7 +151,3 @@ def test_a_ragged_row_in_a_later_batch_names_every_ragged_line(tmp_path):
         messages.add(str(caught.value))
     assert len(messages) == 1
     assert "2 row(s) do not have 48 fields" in messages.pop()
-
-
-def test_base_row_is_valid_alone():
-    assert len(base_row()) == 48
