@@ -153,7 +153,7 @@ def _identifier(ctx: CheckContext, name: str, needles) -> None:
     hay = _strings(ident.where(short, ""))
     long_rows = filled & ~short
     found: dict[str, object] = {}
-    pinned = ctx.cache.setdefault("privacy.pins", {})
+    pinned = ctx.cache.setdefault(("privacy", "needles"), {})
     for what, pin, applies, _squeeze in needles:
         # Each needle as numpy strings once, for both identifiers.
         if id(pin) not in pinned:
