@@ -297,9 +297,16 @@ class CldStream:
         """The rows as raw batches (bytes of whole records), each with the physical line it
         starts on and the line breaks it holds: `parse` makes a table of one, and can run in
         another thread (the line numbers are counted here, in file order)."""
+        for chunk, _offset, line, breaks in self.spans():
+            yield chunk, line, breaks
+
+    def spans(self):
+        """As `chunks`, each raw batch also with its offset in the (decompressed) file, so
+        that another process can read the same bytes itself (`read_span`)."""
         import numpy as np
 
         line = 2  # the header is line 1, on one line
+        offset = self.body_start
         with _open_data(self.path, self.gzip_size is not None) as handle:
             _skip_bytes(handle, self.body_start)
             for chunk in _record_chunks(handle, self.batch_bytes):
@@ -307,8 +314,15 @@ class CldStream:
                 # Nothing but line breaks (blank lines): no rows. A chunk longer than twice
                 # its line breaks holds something else, without copying it to strip it.
                 if len(chunk) > 2 * breaks or bytes(chunk).strip(b"\r\n"):
-                    yield chunk, line, breaks
+                    yield chunk, offset, line, breaks
                 line += breaks
+                offset += len(chunk)
+
+    def read_span(self, offset: int, length: int) -> bytes:
+        """The raw bytes `spans` gave at `offset` (a plain file only: gzip cannot seek)."""
+        with _open_regular(self.path) as handle:
+            handle.seek(offset)
+            return handle.read(length)
 
     def parse(self, chunk: bytes, line: int, breaks: int) -> CldTable:
         """One raw batch from `chunks` as a table, its rows numbered from `line`."""

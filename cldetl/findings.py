@@ -65,6 +65,13 @@ class FindingSink:
             self._held.setdefault(key, []).extend(held)
         self._singles.extend(other._singles)
 
+    def parts(self) -> tuple:
+        """The row and file findings so far, to send to another process (`take_parts`)."""
+        return self._parts, self._held, self._singles
+
+    def take_parts(self, parts: tuple) -> None:
+        self._parts, self._held, self._singles = parts
+
     @contextmanager
     def hold(self, key: str):
         """Row findings added inside the block are kept aside under `key`, until `release`."""

@@ -143,6 +143,9 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
         for batch in stream.batches():
             yield _check_batch(spec, batch, monthly)
         return
+    if stream.gzip_size is None and stream.size >= PROCESS_MIN_BYTES:
+        yield from _each_batch_in_processes(stream, spec, monthly)
+        return
 
     def work(chunk, line, breaks):
         batch = stream.parse(chunk, line, breaks)
@@ -166,6 +169,92 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
+    """As `_each_batch`, with the batches checked in WORKERS processes: the checks are mostly
+    pandas and Python, which hold the GIL, so threads would take turns. Each worker reads its
+    own byte range of the file (only offsets go to it); its findings and state come back,
+    in file order. The pool is started here, for large plain files only, and always ended:
+    on an error or Ctrl-C the batches not started are cancelled and the workers exit."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(
+        max_workers=WORKERS,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(stream, spec, monthly),
+    )
+    pending: deque = deque()
+    try:
+        for chunk, offset, line, breaks in stream.spans():
+            pending.append(pool.submit(_check_span, offset, len(chunk), line, breaks))
+            del chunk
+            if len(pending) > WORKERS:
+                done = pending.popleft().result()
+                if done is not None:
+                    yield _as_sink(spec, *done)
+        while pending:
+            done = pending.popleft().result()
+            if done is not None:
+                yield _as_sink(spec, *done)
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Files at least this large are checked in worker processes (smaller ones in threads: a
+# process costs more to start than a few batches take to check).
+PROCESS_MIN_BYTES = 128 << 20
+
+_WORKER: dict = {}
+
+
+def _start_worker(stream: CldStream, spec: Spec, monthly: bool) -> None:
+    """A worker process keeps the stream and spec it was forked with; Ctrl-C is the parent's
+    to handle (it cancels the work and ends the pool)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(signal.SIGTERM)
+    _WORKER.update(stream=stream, spec=spec, monthly=monthly)
+
+
+def _end_with_parent(sig: int) -> None:
+    """Ask Linux to end this worker when its parent ends (killed, not only Ctrl-C), so that no
+    worker is left checking batches nobody will read. Elsewhere the pool's own shutdown is
+    all there is."""
+    import ctypes
+    import ctypes.util
+    import os
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, sig)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent ended before the request was made
+        os._exit(1)
+
+
+def _check_span(offset: int, length: int, line: int, breaks: int):
+    """In a worker: read one raw batch, parse and check it; the sink's parts and the state."""
+    stream, spec, monthly = _WORKER["stream"], _WORKER["spec"], _WORKER["monthly"]
+    batch = stream.parse(stream.read_span(offset, length), line, breaks)
+    if not batch.rows:
+        return None
+    sink, state = _check_batch(spec, batch, monthly)
+    return sink.lines, sink.parts(), state
+
+
+def _as_sink(spec: Spec, lines, parts, state: dict) -> tuple[FindingSink, dict]:
+    sink = FindingSink(spec, lines, column_order=spec.headers)
+    sink.take_parts(parts)
+    return sink, state
 
 
 def _merge(into: dict, part: dict) -> None:
