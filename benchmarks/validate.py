@@ -89,6 +89,9 @@ def _instrument(steps: list[dict]) -> None:
         def wrapper(*args, **kwargs):
             sink = getattr(args[0], "sink", None) if args else None
             before = _findings(sink)
+            if os.getpid() != parent and not inherited:
+                # The first call in a worker: what it inherited from the parent is not its own.
+                inherited.update({k: dict(v) for k, v in by_name.items()}, pid=os.getpid())
             wall, cpu = time.perf_counter(), time.thread_time()
             try:
                 return fn(*args, **kwargs)
@@ -105,8 +108,16 @@ def _instrument(steps: list[dict]) -> None:
                     if sink is not None:
                         step["findings"] += _findings(sink) - before
                     step["rss_mib"], step["peak_mib"] = _rss_mib(), _peak_mib()
+                    if os.getpid() != parent:
+                        # A worker process (validate checks large files in processes): its
+                        # steps so far, for the parent to add up after the call.
+                        own = [_less(st, inherited.get(st["step"])) for st in steps]
+                        Path(WORKER_STEPS, f"{os.getpid()}.json").write_text(json.dumps(own))
 
         return wrapper
+
+    parent = os.getpid()
+    inherited: dict = {}
 
     CldStream.parse = timed("CldStream.parse (read a batch)", CldStream.parse)
     portal.check_file = timed("checks.portal.check_file", portal.check_file)
@@ -118,6 +129,38 @@ def _instrument(steps: list[dict]) -> None:
     file_level.finish = timed("file_level.finish (repeats)", file_level.finish)
     file_level.settle = timed("file_level.settle", file_level.settle)
     FindingSink.frame = timed("FindingSink.frame", FindingSink.frame)
+
+
+WORKER_STEPS = tempfile.mkdtemp(prefix="cldetl_bench_steps_") if "--child" in sys.argv else ""
+
+
+def _less(step: dict, before: dict | None) -> dict:
+    if before is None:
+        return step
+    out = dict(step)
+    for key in ("seconds", "cpu", "calls"):
+        out[key] = step[key] - before[key]
+    if step.get("findings") is not None:
+        out["findings"] = step["findings"] - (before.get("findings") or 0)
+    return out
+
+
+def _add_worker_steps(steps: list[dict]) -> None:
+    """Add the worker processes' step times (each wrote its own file) to the parent's."""
+    by_name = {s["step"]: s for s in steps}
+    for file in sorted(Path(WORKER_STEPS).glob("*.json")):
+        for step in json.loads(file.read_text()):
+            into = by_name.get(step["step"])
+            if into is None:
+                by_name[step["step"]] = into = dict(step, seconds=0.0, cpu=0.0, calls=0)
+                into["findings"] = 0 if step.get("findings") is not None else None
+                steps.append(into)
+            for key in ("seconds", "cpu", "calls"):
+                into[key] += step[key]
+            if step.get("findings") is not None:
+                into["findings"] = (into.get("findings") or 0) + step["findings"]
+            into["peak_mib"] = max(into.get("peak_mib", 0), step["peak_mib"])
+    shutil.rmtree(WORKER_STEPS, ignore_errors=True)
 
 
 def child(kind: str, path: str, result: str, profile: str | None) -> None:
@@ -196,10 +239,21 @@ def child(kind: str, path: str, result: str, profile: str | None) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    wall, cpu = time.perf_counter(), time.process_time()
+    import resource
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    wall, cpu, workers_cpu = time.perf_counter(), time.process_time(), children_cpu()
     out["rows"] = run()
     out["seconds"] = time.perf_counter() - wall
-    out["cpu"] = time.process_time() - cpu
+    # validate checks a large file in worker processes: their CPU time is the call's too.
+    out["workers_cpu"] = children_cpu() - workers_cpu
+    out["cpu"] = time.process_time() - cpu + out["workers_cpu"]
+    out["workers_peak_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if kind == "validate":
+        _add_worker_steps(steps)
     if profiler is not None:
         import pstats
 
@@ -280,6 +334,12 @@ def measure(kind: str, path: str, profile: str | None = None) -> dict:
         if run["exit"] != 0:
             raise RuntimeError(f"measurement {kind} failed: {run['stderr'][-2000:]}")
         run.update(json.loads(Path(result).read_text()))
+        if run.get("workers_peak_mib"):
+            # GNU time gives the largest single process; the workers run beside the parent,
+            # so count the parent's peak and each worker's (pages they share count twice).
+            import cldetl.validate as validate_module
+
+            run["maxrss_mib"] = run["peak_mib"] + validate_module.WORKERS * run["workers_peak_mib"]
         if run["rss_source"] == "GNU time" and abs(run["maxrss_mib"] - run["peak_mib"]) > 32:
             print(
                 f"  note: {kind} peak RSS {run['maxrss_mib']:,.0f} MiB by GNU time, "
