@@ -35,10 +35,43 @@ def blank(column: pd.Series) -> pd.Series:
         import pyarrow.compute as pc
 
         values = array.__arrow_array__()
-        empty = pc.or_kleene(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
-        found = pc.fill_null(empty, True).to_numpy(zero_copy_only=False)
+        found = _blank_from_buffers(values)
+        if found is None:
+            empty = pc.or_kleene(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+            found = pc.fill_null(empty, True).to_numpy(zero_copy_only=False)
         return pd.Series(found, index=column.index, dtype=bool)
     return column.fillna("").str.strip().eq("").astype(bool)
+
+
+def _blank_from_buffers(values):
+    """`blank` from Arrow's offsets and bytes in numpy: empty values from the offsets, and
+    Arrow's whitespace test only on the few values whose first byte could begin a space
+    (ASCII up to the space character, or any non-ASCII byte). None for an array with nulls
+    or of another type (the caller tests every value)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    parts = []
+    for chunk in chunks:
+        if chunk.type not in (pa.string(), pa.large_string()) or chunk.null_count:
+            return None
+        if len(chunk) == 0:
+            continue
+        _, offsets, data = chunk.buffers()
+        offsets_type = np.int64 if chunk.type == pa.large_string() else np.int32
+        at = np.frombuffer(offsets, offsets_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+        empty = at[1:] == at[:-1]
+        filled = np.flatnonzero(~empty)
+        if len(filled) and data is not None:
+            first = np.frombuffer(data, np.uint8)[at[:-1][filled]]
+            maybe = filled[(first <= 0x20) | (first >= 0x80)]
+            if len(maybe):
+                spaces = pc.utf8_is_space(chunk.take(pa.array(maybe)))
+                empty[maybe[spaces.to_numpy(zero_copy_only=False).astype(bool)]] = True
+        parts.append(empty)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _select(column: pd.Series, cases: list[tuple[pd.Series, str]]) -> pd.Series:
