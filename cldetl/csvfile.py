@@ -60,6 +60,9 @@ class CldTable:
     size: int = 0
     gzip_size: int | None = None
     too_large: bool = False
+    # Every byte of these rows is ASCII (known when read in batches): no column can hold a
+    # character Windows-1252 lacks, so that check is skipped.
+    ascii: bool = False
 
     @property
     def rows(self) -> int:
@@ -408,6 +411,7 @@ class CldStream:
             bom=self.bom,
             size=self.size,
             gzip_size=self.gzip_size,
+            ascii=bool(len(chunk)) and int(np.frombuffer(chunk, np.uint8).max()) < 128,
         )
 
     def _refuse_ragged(self) -> None:

@@ -45,7 +45,7 @@ def check(ctx: CheckContext) -> None:
     if table.too_large:
         return
     _leading_characters(ctx, ctx.spec.dlp)
-    if table.encoding == "utf-8" and table.size:
+    if table.encoding == "utf-8" and table.size and not table.ascii:
         # Read from a UTF-8 file (the in-memory table of `cldetl run` is checked by the
         # writer, in the encoding it writes).
         _not_cp1252(ctx)
