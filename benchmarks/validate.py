@@ -340,7 +340,11 @@ def measure(kind: str, path: str, profile: str | None = None) -> dict:
             import cldetl.validate as validate_module
 
             run["maxrss_mib"] = run["peak_mib"] + validate_module.WORKERS * run["workers_peak_mib"]
-        if run["rss_source"] == "GNU time" and abs(run["maxrss_mib"] - run["peak_mib"]) > 32:
+        if (
+            run["rss_source"] == "GNU time"
+            and not run.get("workers_peak_mib")
+            and abs(run["maxrss_mib"] - run["peak_mib"]) > 32
+        ):
             print(
                 f"  note: {kind} peak RSS {run['maxrss_mib']:,.0f} MiB by GNU time, "
                 f"{run['peak_mib']:,.0f} MiB by its own VmHWM"
@@ -784,10 +788,13 @@ def _breakdown(result: dict) -> list[str]:
         f"### Where validate spends its time ({result['rows']:,} rows)",
         "",
         "`validate(path)` with each step wrapped: the batch reader, each check module "
-        "(`cldetl.validate.CHECKS`, once per batch, batches checked two at a time), the "
-        "whole-file steps. Times are summed over calls and threads, so the seconds add up to "
-        "more than the wall time; CPU is the thread's own (the reader's excludes Arrow's "
-        f"threads, which parse the CSV). RSS before the call: {v['rss_before_mib']:,.0f} MiB; "
+        "(`cldetl.validate.CHECKS`, once per batch, batches checked two at a time, in two "
+        "worker processes for a large file: their steps are added up with the parent's), the "
+        "whole-file steps. Times are summed over calls, threads and processes, so the seconds "
+        "add up to more than the wall time; CPU is the thread's own (the reader's excludes "
+        "Arrow's threads, which parse the CSV). Peak memory of (e) is the parent's plus each "
+        "worker's. "
+        f"RSS before the call: {v['rss_before_mib']:,.0f} MiB; "
         f"the call took {v['seconds']:.2f} s and {v['cpu']:.2f} s of process CPU.",
         "",
         "| Step | calls | s (summed) | thread CPU s | CPU share | findings | peak so far MiB |",
