@@ -107,12 +107,42 @@ def parse_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     )
 
 
+DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _shaped_dates(column: pd.Series, shaped):
+    """The dates of the values shaped dd/mm/yyyy (ASCII digits), from their digits in numpy:
+    NaT where not shaped or not a real calendar date (day 0, month 13, 29/02 outside a leap
+    year, year 0), as `pandas.to_datetime(format="%d/%m/%Y", errors="coerce")` decides, at
+    its microsecond resolution, without parsing each string."""
+    import numpy as np
+
+    out = np.full(len(column), np.datetime64("NaT"), dtype="datetime64[us]")
+    if not shaped.any():
+        return out
+    text = column[shaped].to_numpy(dtype="U10")
+    digits = text.view(np.uint32).reshape(-1, 10).astype(np.int64) - ord("0")
+    day = digits[:, 0] * 10 + digits[:, 1]
+    month = digits[:, 3] * 10 + digits[:, 4]
+    year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    month_days = np.asarray(DAYS_IN_MONTH)[np.where(real, month, 1)] + ((month == 2) & leap)
+    real &= day <= month_days
+    months = np.where(real, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
+    found = months.astype("datetime64[D]") + np.where(real, day - 1, 0).astype("timedelta64[D]")
+    found = found.astype("datetime64[us]")
+    found[~real] = np.datetime64("NaT")
+    out[shaped] = found
+    return out
+
+
 def _parse_distinct_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     import pandas as pd
 
     empty = blank(column)
     shaped = column.str.fullmatch(DATE_SHAPE).fillna(False).astype(bool)
-    dates = pd.to_datetime(column.where(shaped), format="%d/%m/%Y", errors="coerce")
+    dates = pd.Series(_shaped_dates(column, shaped.to_numpy()), index=column.index)
     bad = ~empty & dates.isna()
     if not bad.any():
         return dates, pd.Series(None, index=column.index, dtype=object)
