@@ -143,7 +143,7 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
         for batch in stream.batches():
             yield _check_batch(spec, batch, monthly)
         return
-    if stream.gzip_size is None and stream.size >= PROCESS_MIN_BYTES:
+    if stream.gzip_size is None and stream.size >= PROCESS_MIN_BYTES and _can_fork():
         yield from _each_batch_in_processes(stream, spec, monthly)
         return
 
@@ -212,6 +212,14 @@ def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
 PROCESS_MIN_BYTES = 128 << 20
 
 _WORKER: dict = {}
+
+
+def _can_fork() -> bool:
+    """Workers are forked (they inherit the spec and stream, nothing is pickled); where the
+    platform cannot fork (Windows), batches are checked in threads as before."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _start_worker(stream: CldStream, spec: Spec, monthly: bool) -> None:
