@@ -274,8 +274,10 @@ def validate(
     from cldetl.spec import load_spec
     from cldetl.validate import validate as run_validation
 
-    table = read_cld_csv(file)
-    report = run_validation(table, monthly=monthly)
+    # The report pages need the rows; without --report the file is checked in batches, so
+    # memory does not grow with it.
+    table = read_cld_csv(file) if report_dir else None
+    report = run_validation(table if table is not None else file, monthly=monthly)
     if fmt == "json":
         from cldetl.report import report_json
 

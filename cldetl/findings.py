@@ -7,6 +7,7 @@ Python objects. The report turns them into `Finding` records only when asked (JS
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,40 @@ class FindingSink:
         # of 100,000 columns must not cost a DataFrame per finding.
         self._singles: list[dict[str, Any]] = []
         self._order = {name: i for i, name in enumerate(column_order)}
+        # Row findings that count only if a whole-file condition holds, known at the end of
+        # the file (events inside the reporting period, when there is one): kept aside by key.
+        self._held: dict[str, list[pd.DataFrame]] = {}
+        self._holding: str | None = None
+
+    def absorb(self, other: FindingSink) -> None:
+        """Take the row findings of another sink (one batch's), after those already here."""
+        self._parts.extend(other._parts)
+        for key, held in other._held.items():
+            self._held.setdefault(key, []).extend(held)
+        self._singles.extend(other._singles)
+
+    def parts(self) -> tuple:
+        """The row and file findings so far, to send to another process (`take_parts`)."""
+        return self._parts, self._held, self._singles
+
+    def take_parts(self, parts: tuple) -> None:
+        self._parts, self._held, self._singles = parts
+
+    @contextmanager
+    def hold(self, key: str):
+        """Row findings added inside the block are kept aside under `key`, until `release`."""
+        self._holding = key
+        self._held.setdefault(key, [])
+        try:
+            yield
+        finally:
+            self._holding = None
+
+    def release(self, key: str, keep: bool) -> None:
+        """The findings held under `key` join the others (`keep`) or are dropped."""
+        held = self._held.pop(key, [])
+        if keep:
+            self._parts.extend(held)
 
     def severity(self, rule: str) -> str:
         return self.spec.rules[rule].severity
@@ -88,7 +123,10 @@ class FindingSink:
                 ),
             }
         )
-        self._parts.append(part)
+        if self._holding is not None:
+            self._held[self._holding].append(part)
+        else:
+            self._parts.append(part)
         return len(where)
 
     def file(

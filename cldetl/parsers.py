@@ -35,10 +35,43 @@ def blank(column: pd.Series) -> pd.Series:
         import pyarrow.compute as pc
 
         values = array.__arrow_array__()
-        empty = pc.or_kleene(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
-        found = pc.fill_null(empty, True).to_numpy(zero_copy_only=False)
+        found = _blank_from_buffers(values)
+        if found is None:
+            empty = pc.or_kleene(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+            found = pc.fill_null(empty, True).to_numpy(zero_copy_only=False)
         return pd.Series(found, index=column.index, dtype=bool)
     return column.fillna("").str.strip().eq("").astype(bool)
+
+
+def _blank_from_buffers(values):
+    """`blank` from Arrow's offsets and bytes in numpy: empty values from the offsets, and
+    Arrow's whitespace test only on the few values whose first byte could begin a space
+    (ASCII up to the space character, or any non-ASCII byte). None for an array with nulls
+    or of another type (the caller tests every value)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    parts = []
+    for chunk in chunks:
+        if chunk.type not in (pa.string(), pa.large_string()) or chunk.null_count:
+            return None
+        if len(chunk) == 0:
+            continue
+        _, offsets, data = chunk.buffers()
+        offsets_type = np.int64 if chunk.type == pa.large_string() else np.int32
+        at = np.frombuffer(offsets, offsets_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+        empty = at[1:] == at[:-1]
+        filled = np.flatnonzero(~empty)
+        if len(filled) and data is not None:
+            first = np.frombuffer(data, np.uint8)[at[:-1][filled]]
+            maybe = filled[(first <= 0x20) | (first >= 0x80)]
+            if len(maybe):
+                spaces = pc.utf8_is_space(chunk.take(pa.array(maybe)))
+                empty[maybe[spaces.to_numpy(zero_copy_only=False).astype(bool)]] = True
+        parts.append(empty)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _select(column: pd.Series, cases: list[tuple[pd.Series, str]]) -> pd.Series:
@@ -58,14 +91,50 @@ def parse_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     A date column has few distinct values (days in a few years), so each distinct value is
     parsed once and the results are spread back by position.
     """
+    import numpy as np
     import pandas as pd
 
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
     dates, problems = _parse_distinct_dates(pd.Series(uniques, dtype=column.dtype))
+    if problems.isna().all():
+        # Every value a date or blank (the usual case): no message to spread back.
+        spread = np.full(len(column), None, dtype=object)
+    else:
+        spread = problems.to_numpy(dtype=object)[codes]
     return (
         pd.Series(dates.to_numpy()[codes], index=column.index),
-        pd.Series(problems.to_numpy(dtype=object)[codes], index=column.index, dtype=object),
+        pd.Series(spread, index=column.index, dtype=object),
     )
+
+
+DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _shaped_dates(column: pd.Series, shaped):
+    """The dates of the values shaped dd/mm/yyyy (ASCII digits), from their digits in numpy:
+    NaT where not shaped or not a real calendar date (day 0, month 13, 29/02 outside a leap
+    year, year 0), as `pandas.to_datetime(format="%d/%m/%Y", errors="coerce")` decides, at
+    its microsecond resolution, without parsing each string."""
+    import numpy as np
+
+    out = np.full(len(column), np.datetime64("NaT"), dtype="datetime64[us]")
+    if not shaped.any():
+        return out
+    text = column[shaped].to_numpy(dtype="U10")
+    digits = text.view(np.uint32).reshape(-1, 10).astype(np.int64) - ord("0")
+    day = digits[:, 0] * 10 + digits[:, 1]
+    month = digits[:, 3] * 10 + digits[:, 4]
+    year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    month_days = np.asarray(DAYS_IN_MONTH)[np.where(real, month, 1)] + ((month == 2) & leap)
+    real &= day <= month_days
+    months = np.where(real, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
+    found = months.astype("datetime64[D]") + np.where(real, day - 1, 0).astype("timedelta64[D]")
+    found = found.astype("datetime64[us]")
+    found[~real] = np.datetime64("NaT")
+    out[shaped] = found
+    return out
 
 
 def _parse_distinct_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -73,7 +142,7 @@ def _parse_distinct_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     empty = blank(column)
     shaped = column.str.fullmatch(DATE_SHAPE).fillna(False).astype(bool)
-    dates = pd.to_datetime(column.where(shaped), format="%d/%m/%Y", errors="coerce")
+    dates = pd.Series(_shaped_dates(column, shaped.to_numpy()), index=column.index)
     bad = ~empty & dates.isna()
     if not bad.any():
         return dates, pd.Series(None, index=column.index, dtype=object)

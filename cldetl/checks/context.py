@@ -23,10 +23,16 @@ class CheckContext:
     table: CldTable
     sink: FindingSink
     monthly: bool = False
+    # Reading in batches: what the checks keep from one batch to the next (cross-row state,
+    # caches by distinct value), and the position of this batch's first row in the file.
+    shared: dict = field(default_factory=dict)
+    start: int = 0
     _blank: dict[str, pd.Series] = field(default_factory=dict)
     _dates: dict[str, pd.Series] = field(default_factory=dict)
     _date_problems: dict[str, pd.Series] = field(default_factory=dict)
     _holds: dict[Condition, pd.Series] = field(default_factory=dict)
+    # Per batch: values derived once for several checks (column hashes...).
+    cache: dict = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:

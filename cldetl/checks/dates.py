@@ -5,6 +5,8 @@ includes it (requests, assessments and reviews completed in it; services active 
 
 from __future__ import annotations
 
+from functools import partial
+
 from cldetl.checks.context import CheckContext
 
 PERIOD_FIELDS = ("LA Code", "Reporting Period Start Date", "Reporting Period End Date")
@@ -16,11 +18,53 @@ def _fmt(ts) -> str:
 
 
 def check(ctx: CheckContext) -> None:
+    """One batch of rows. The reporting period is the file's: its values are counted here and
+    judged in `finish`, and whether each event is inside it counts only if there is one."""
     _event_order(ctx)
     _life_dates(ctx)
-    period = _period(ctx)
-    if period is not None:
+    _count_period_values(ctx)
+    with ctx.sink.hold(HELD):
         _inside_period(ctx)
+
+
+HELD = "dates.inside_period"
+COUNTS = "dates.period_values"
+
+
+def finish(ctx: CheckContext) -> list:
+    """After the last batch: the reporting period of the whole file. Returns the checks that
+    need a second look at the rows (rows whose period differs from the file's)."""
+    later: list = []
+    period = _period(ctx, later)
+    ctx.sink.release(HELD, keep=period is not None)
+    return later
+
+
+def _count_period_values(ctx: CheckContext) -> None:
+    if not ctx.usable(PERIOD_FIELDS):
+        return
+    counts = ctx.shared.setdefault(COUNTS, {name: {} for name in PERIOD_FIELDS})
+    for name in PERIOD_FIELDS:
+        into = counts[name]
+        for value, n in ctx.column(name).value_counts(sort=False, dropna=False).items():
+            into[value] = into.get(value, 0) + int(n)
+
+
+def _mode(counts: dict[str, int]) -> str:
+    """The most common value; of equally common ones the first in sort order (pandas'
+    `mode().iloc[0]`)."""
+    top = max(counts.values())
+    return min(v for v, n in counts.items() if n == top)
+
+
+def _filled(values: dict[str, int]) -> dict[str, int]:
+    import pandas as pd
+
+    from cldetl import parsers
+
+    keys = list(values)
+    blank = parsers.blank(pd.Series(keys, dtype="string[pyarrow]")).to_numpy()
+    return {k: values[k] for k, b in zip(keys, blank, strict=True) if not b}
 
 
 def _event_order(ctx: CheckContext) -> None:
@@ -80,29 +124,22 @@ def _life_dates(ctx: CheckContext) -> None:
         )
 
 
-def _period(ctx: CheckContext):
+def _period(ctx: CheckContext, later: list):
     """Check the reporting period is one and well formed; return (start, end) or None."""
     import pandas as pd
 
-    if not ctx.usable(PERIOD_FIELDS):
+    counts = ctx.shared.get(COUNTS)
+    if not ctx.usable(PERIOD_FIELDS) or counts is None:
         return None
     for name in PERIOD_FIELDS:
-        column = ctx.column(name)
-        filled = ~ctx.blank(name)
-        if not filled.any():
+        filled = _filled(counts[name])
+        if not filled:
             return None
-        common = column[filled].mode().iloc[0]
-        differs = filled & column.ne(common)
-        ctx.sink.rows(
-            "period.consistent",
-            name,
-            differs,
-            column,
-            f"{name} differs from the rest of the file ('{common}' on most rows); every row of a "
-            "submission has the same LA Code and reporting period.",
-        )
-    start_text = ctx.column("Reporting Period Start Date")[lambda s: s.ne("")].mode().iloc[0]
-    end_text = ctx.column("Reporting Period End Date")[lambda s: s.ne("")].mode().iloc[0]
+        common = _mode(filled)
+        if len(filled) > 1:
+            later.append(partial(_differs, name=name, common=common))
+    start_text = _mode({v: n for v, n in counts["Reporting Period Start Date"].items() if v})
+    end_text = _mode({v: n for v, n in counts["Reporting Period End Date"].items() if v})
     start = pd.to_datetime(start_text, format="%d/%m/%Y", errors="coerce")
     end = pd.to_datetime(end_text, format="%d/%m/%Y", errors="coerce")
     if pd.isna(start) or pd.isna(end):
@@ -134,6 +171,19 @@ def _period(ctx: CheckContext):
             value=start_text,
         )
     return start, end
+
+
+def _differs(ctx: CheckContext, name: str, common: str) -> None:
+    column = ctx.column(name)
+    differs = ~ctx.blank(name) & column.ne(common)
+    ctx.sink.rows(
+        "period.consistent",
+        name,
+        differs,
+        column,
+        f"{name} differs from the rest of the file ('{common}' on most rows); every row of a "
+        "submission has the same LA Code and reporting period.",
+    )
 
 
 def _inside_period(ctx: CheckContext) -> None:

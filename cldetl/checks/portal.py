@@ -32,15 +32,20 @@ def _mask(found, index):
     return pd.Series(found.to_numpy(zero_copy_only=False), index=index).fillna(False).astype(bool)
 
 
-def check(ctx: CheckContext) -> None:
-    table, sink, limits = ctx.table, ctx.sink, ctx.spec.dlp
-    if table.bom:
-        sink.file("dlp.bom", FIX_BOM, line=1)
+def check_file(ctx: CheckContext) -> None:
+    """What the DLP sees of the file as a whole: its byte order mark and its size."""
+    if ctx.table.bom:
+        ctx.sink.file("dlp.bom", FIX_BOM, line=1)
     _size(ctx)
+
+
+def check(ctx: CheckContext) -> None:
+    """The values of one batch of rows (`check_file` has looked at the file)."""
+    table = ctx.table
     if table.too_large:
         return
-    _leading_characters(ctx, limits)
-    if table.encoding == "utf-8" and table.size:
+    _leading_characters(ctx, ctx.spec.dlp)
+    if table.encoding == "utf-8" and table.size and not table.ascii:
         # Read from a UTF-8 file (the in-memory table of `cldetl run` is checked by the
         # writer, in the encoding it writes).
         _not_cp1252(ctx)
@@ -70,12 +75,16 @@ def _leading_characters(ctx: CheckContext, limits) -> None:
     import pyarrow.compute as pc
 
     negative = "^" + limits["negative_number"] + "$"
+    characters = limits["leading_characters"]
+    first_bytes = _lookup(characters)
     for name in ctx.frame.columns:
         column = ctx.frame[name]
         array = _arrow(column)
         # starts_with is a byte comparison: much cheaper than a regex over 48 columns.
         starts = None
-        for char in limits["leading_characters"]:
+        if first_bytes is not None and not _may_start(array, first_bytes):
+            continue
+        for char in characters:
             hit = pc.starts_with(array, char)
             starts = hit if starts is None else pc.or_kleene(starts, hit)
         if not pc.any(starts).as_py():
@@ -91,6 +100,39 @@ def _leading_characters(ctx: CheckContext, limits) -> None:
             f"{name} starts with =, +, - or @; the DLP rejects such values (a spreadsheet "
             "formula) unless a minus sign begins a number. Remove the character at source.",
         )
+
+
+def _lookup(characters):
+    """A 256-entry table of the characters' bytes, when each is one ASCII character."""
+    import numpy as np
+
+    if not all(len(c) == 1 and c.isascii() for c in characters):
+        return None
+    table = np.zeros(256, dtype=bool)
+    table[[ord(c) for c in characters]] = True
+    return table
+
+
+def _may_start(array, first_bytes) -> bool:
+    """Whether a value of a UTF-8 Arrow string array may start with one of the characters:
+    the first byte of every non-empty value looked up at once (numpy over Arrow's offsets and
+    bytes), so that the exact check runs only on columns that have such a value."""
+    import numpy as np
+    import pyarrow as pa
+
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    for chunk in chunks:
+        if chunk.type not in (pa.string(), pa.large_string()) or chunk.null_count:
+            return True
+        offsets_type = np.int64 if chunk.type == pa.large_string() else np.int32
+        _, offsets, data = chunk.buffers()
+        if data is None or len(chunk) == 0:
+            continue
+        at = np.frombuffer(offsets, offsets_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+        starts = at[:-1][at[1:] > at[:-1]]
+        if first_bytes[np.frombuffer(data, np.uint8)[starts]].any():
+            return True
+    return False
 
 
 def _not_cp1252(ctx: CheckContext) -> None:
