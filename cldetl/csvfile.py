@@ -402,6 +402,15 @@ class CldStream:
         _refuse_long_values(self.path, table, lines)
         frame = table.to_pandas(types_mapper=_string_mapper())
         frame.columns = names
+        return self.rows_table(
+            frame, lines, ascii=bool(len(chunk)) and int(np.frombuffer(chunk, np.uint8).max()) < 128
+        )
+
+    def rows_table(self, frame, lines, *, ascii: bool = False) -> CldTable:
+        """Rows of this file as a `CldTable` carrying the file's facts (encoding, BOM, sizes).
+
+        One place builds it, so a batch and the joined batches cannot disagree on those facts.
+        """
         return CldTable(
             path=self.path,
             header=self.header,
@@ -411,7 +420,7 @@ class CldStream:
             bom=self.bom,
             size=self.size,
             gzip_size=self.gzip_size,
-            ascii=bool(len(chunk)) and int(np.frombuffer(chunk, np.uint8).max()) < 128,
+            ascii=ascii,
         )
 
     def _refuse_ragged(self) -> None:
@@ -628,16 +637,7 @@ def stream_table(stream: CldStream) -> CldTable:
         frame = pd.concat([p.frame for p in parts], ignore_index=True)
         frame.columns = names
     lines = np.concatenate([p.lines for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    return CldTable(
-        path=stream.path,
-        header=stream.header,
-        frame=frame,
-        lines=lines,
-        encoding=stream.encoding,
-        bom=stream.bom,
-        size=stream.size,
-        gzip_size=stream.gzip_size,
-    )
+    return stream.rows_table(frame, lines)
 
 
 def _too_large(path: str, bom: bool, size: int, gzip_size: int | None, np) -> CldTable:
