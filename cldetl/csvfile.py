@@ -420,6 +420,7 @@ class CldStream:
             bom=self.bom,
             size=self.size,
             gzip_size=self.gzip_size,
+            too_large=self.too_large,
             ascii=ascii,
         )
 

@@ -134,7 +134,6 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
     """(findings, state) of each batch, in file order. Batches are parsed and checked in
     WORKERS threads (Arrow's reader and compute functions release the GIL, so both CPUs
     work, as in a bare pyarrow read); at most WORKERS + 1 are in memory at once."""
-    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     # Windows-1252 is decoded by Python's codec from Arrow's threads: that reader stays in
@@ -154,21 +153,32 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
         return _check_batch(spec, batch, monthly)
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cldetl-validate") as pool:
-        pending: deque = deque()
-        try:
-            for raw in stream.chunks():
-                pending.append(pool.submit(work, *raw))
-                if len(pending) > WORKERS:
-                    done = pending.popleft().result()
-                    if done is not None:
-                        yield done
-            while pending:
+        jobs = (pool.submit(work, *raw) for raw in stream.chunks())
+        yield from _in_file_order(jobs, lambda done: done)
+
+
+def _in_file_order(jobs, finish):
+    """Results of submitted jobs in the order they were submitted, with at most WORKERS + 1
+    running or waiting at once (so memory holds a few batches, not the file); `finish`
+    turns a job's result into what the caller yields. Jobs not yet started are cancelled if
+    the caller stops early or an error ends the loop."""
+    from collections import deque
+
+    pending: deque = deque()
+    try:
+        for job in jobs:
+            pending.append(job)
+            if len(pending) > WORKERS:
                 done = pending.popleft().result()
                 if done is not None:
-                    yield done
-        finally:
-            for future in pending:
-                future.cancel()
+                    yield finish(done)
+        while pending:
+            done = pending.popleft().result()
+            if done is not None:
+                yield finish(done)
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
@@ -178,7 +188,6 @@ def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
     in file order. The pool is started here, for large plain files only, and always ended:
     on an error or Ctrl-C the batches not started are cancelled and the workers exit."""
     import multiprocessing
-    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
@@ -188,22 +197,13 @@ def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
         initializer=_start_worker,
         initargs=(stream, spec, monthly),
     )
-    pending: deque = deque()
+    jobs = (
+        pool.submit(_check_span, offset, len(chunk), line, breaks)
+        for chunk, offset, line, breaks in stream.spans()
+    )
     try:
-        for chunk, offset, line, breaks in stream.spans():
-            pending.append(pool.submit(_check_span, offset, len(chunk), line, breaks))
-            del chunk
-            if len(pending) > WORKERS:
-                done = pending.popleft().result()
-                if done is not None:
-                    yield _as_sink(spec, *done)
-        while pending:
-            done = pending.popleft().result()
-            if done is not None:
-                yield _as_sink(spec, *done)
+        yield from _in_file_order(jobs, lambda done: _as_sink(spec, *done))
     finally:
-        for future in pending:
-            future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -296,17 +296,7 @@ def _file_table(stream: CldStream) -> CldTable:
     names = _unique_names(stream.header)
     frame = pd.DataFrame({i: pd.Series(dtype="string[pyarrow]") for i in range(len(names))})
     frame.columns = names
-    return CldTable(
-        path=stream.path,
-        header=stream.header,
-        frame=frame,
-        lines=np.zeros(0, dtype=np.int64),
-        encoding=stream.encoding,
-        bom=stream.bom,
-        size=stream.size,
-        gzip_size=stream.gzip_size,
-        too_large=stream.too_large,
-    )
+    return stream.rows_table(frame, np.zeros(0, dtype=np.int64))
 
 
 def _report(stream: CldStream, total: int, sink: FindingSink, counts, monthly: bool):
