@@ -60,7 +60,7 @@ bench: venv
 clean:
 	rm -rf $(VENV) out mutants
 
-# Mutation testing of cldetl/transform/ and cldetl/checks/ with mutmut (config: [tool.mutmut]
+# Mutation testing of cldetl/transform/ and cldetl/validate/checks/ with mutmut (config: [tool.mutmut]
 # in pyproject.toml; results and every surviving mutant explained in docs/testing.md). Slow:
 # run by hand, not in CI. MUTANTS narrows the run to some mutants by name pattern, e.g.
 #   make mutate MUTANTS='cldetl.transform.guidance_rules.*'

@@ -14,7 +14,7 @@ fails loudly if the spec no longer has that value, so the generator cannot silen
 the spec. Which services must be costed is the spec's own `costed_service` condition, evaluated
 on the generated columns.
 
-What keeps the rows valid (cldetl/spec/release2.yaml, cldetl/checks/*):
+What keeps the rows valid (cldetl/spec/release2.yaml, cldetl/validate/checks/*):
 - one LA Code and the reporting period 01/10/2024-30/09/2025 (a quarter end, 12 months);
 - NHS numbers with a correct modulus 11 check digit, one per person;
 - identifiers with at most four digits and one letter in a row, so they cannot hold a date of
@@ -718,7 +718,7 @@ def generate(rows: int, seed: int = 2025, spec: Spec | None = None) -> pa.Table:
     # Costs: required on the spec's costed services, present on about half the others.
     import pandas as pd
 
-    from cldetl.conditions import evaluate, walk
+    from cldetl.spec.conditions import evaluate, walk
 
     def category(field: str, idx: np.ndarray) -> pd.Series:
         values = list(lists.values(field)) + [""]

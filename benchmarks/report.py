@@ -1,4 +1,4 @@
-"""Benchmark the report for analysts and managers (`cldetl.report_page.write_report`).
+"""Benchmark the report for analysts and managers (`cldetl.report.page.write_report`).
 
 What a run pays for its report, beyond reading and validating the file: report.html and
 findings.xlsx, each measurement in a fresh process (so the first import of Jinja2 and openpyxl
@@ -38,7 +38,7 @@ END = "<!-- benchmarks/report.py: end -->"
 SECTION = "## Report"
 INTRO = (
     "`benchmarks/report.py` times what a run pays for its report beyond reading and validating "
-    "the file: `report.html` and `findings.xlsx` (`cldetl.report_page.write_report`), each in a "
+    "the file: `report.html` and `findings.xlsx` (`cldetl.report.page.write_report`), each in a "
     "fresh process, so the first import of Jinja2 and openpyxl is counted. Target: under 3 s "
     "for the 30-row sample. The Great Expectations technical appendix is opt-in "
     "(`--technical-appendix`) and timed separately."
@@ -49,15 +49,15 @@ def child(path: str, appendix: bool) -> None:
     """In a fresh process: read and validate `path` (not timed), then time write_report."""
     import resource
 
-    from cldetl.csvfile import read_cld_csv
     from cldetl.validate import validate
+    from cldetl.validate.csvfile import read_cld_csv
 
     table = read_cld_csv(path)
     report = validate(table)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory(prefix="cldetl_report_bench_") as folder:
         started, cpu = time.perf_counter(), time.process_time()
-        from cldetl.report_page import file_facts, write_report
+        from cldetl.report.page import file_facts, write_report
 
         files = write_report(
             Path(folder) / "report",

@@ -77,7 +77,7 @@ WRAPPED = [
         "cldetl.transform.guidance_rules:employment_status_65_plus",
         "rules.employment_status_65_plus",
     ),
-    ("cldetl.parsers:whole_years", "whole_years (age)"),
+    ("cldetl.spec.parsers:whole_years", "whole_years (age)"),
     ("cldetl.transform.guidance_rules:inclusion_reasons", "rules.inclusion_reasons"),
     (
         "cldetl.transform:_carer_by_association_follows_its_record",
@@ -172,7 +172,7 @@ def child_extract(url: str, staging: str, result: str) -> None:
     common.preimport()
     from cldetl.extract import extract
     from cldetl.mapping import load_mapping
-    from cldetl.period import ReportingPeriod
+    from cldetl.spec.period import ReportingPeriod
 
     mapping = load_mapping(common.MAPPING)
     period = ReportingPeriod.ending(common.PERIOD_END, mapping.metadata.cadence)
@@ -192,8 +192,8 @@ def child_transform(staging: str, result: str, profile: str | None = None) -> No
     common.preimport()
     from cldetl.extract import _read_staged
     from cldetl.mapping import load_mapping
-    from cldetl.period import ReportingPeriod
     from cldetl.spec import load_spec
+    from cldetl.spec.period import ReportingPeriod
     from cldetl.transform import transform
 
     mapping = load_mapping(common.MAPPING)

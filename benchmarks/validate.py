@@ -5,13 +5,13 @@ of these in its own subprocess, so that every peak RSS belongs to one measuremen
 
   (a) pyarrow.csv.read_csv, every column as text;
   (b) pandas.read_csv(dtype=str, keep_default_na=False), the default (C) engine;
-  (c) cldetl.csvfile.read_cld_csv;
+  (c) cldetl.validate.csvfile.read_cld_csv;
   (d) the command line: python -m cldetl validate FILE --format json > /dev/null;
   (e) the library call cldetl.validate.validate(path), timing each check module.
 
 Runs are interleaved (a b c d e a b c d e ...) and the median of --repeat is kept, so that load
 from other processes spreads over all measurements. The peer figure, the Great Expectations
-suite cldetl builds (cldetl.ge_report), runs once on the first --ge-rows rows and is scaled
+suite cldetl builds (cldetl.report.ge_appendix), runs once on the first --ge-rows rows and is scaled
 linearly to the whole file (stated as such in the report). Targets: validate within 5x of the
 pyarrow read, peak memory under 3 GiB.
 
@@ -51,7 +51,7 @@ TIME = shutil.which("time", path="/usr/bin:/bin")  # GNU time: a small launcher 
 MEASUREMENTS = {
     "pyarrow": "(a) `pyarrow.csv.read_csv`, all columns text",
     "pandas": "(b) `pandas.read_csv(dtype=str, keep_default_na=False)`",
-    "read_cld_csv": "(c) `cldetl.csvfile.read_cld_csv`",
+    "read_cld_csv": "(c) `cldetl.validate.csvfile.read_cld_csv`",
     "cli": "(d) `python -m cldetl validate FILE --format json > /dev/null`",
     "validate": "(e) `cldetl.validate.validate(path)`",
 }
@@ -78,9 +78,9 @@ def _instrument(steps: list[dict]) -> None:
     import threading
 
     import cldetl.validate as validate_module
-    from cldetl.checks import dates, file_level, headers, portal
-    from cldetl.csvfile import CldStream
-    from cldetl.findings import FindingSink
+    from cldetl.validate.checks import dates, file_level, headers, portal
+    from cldetl.validate.csvfile import CldStream
+    from cldetl.validate.findings import FindingSink
 
     lock = threading.Lock()
     by_name: dict[str, dict] = {}
@@ -193,7 +193,7 @@ def child(kind: str, path: str, result: str, profile: str | None) -> None:
             return len(pd.read_csv(path, dtype=str, keep_default_na=False))
 
     elif kind == "read_cld_csv":
-        from cldetl.csvfile import read_cld_csv
+        from cldetl.validate.csvfile import read_cld_csv
 
         def run():
             return read_cld_csv(path).rows
@@ -213,10 +213,10 @@ def child(kind: str, path: str, result: str, profile: str | None) -> None:
 
     elif kind == "ge":
         # The peer figure: the Great Expectations suite cldetl builds from the spec
-        # (cldetl.ge_report: expectations, validation and its Data Docs) on the same rows.
-        from cldetl.csvfile import read_cld_csv
-        from cldetl.ge_report import build_ge_report
+        # (cldetl.report.ge_appendix: expectations, validation and its Data Docs) on the same rows.
+        from cldetl.report.ge_appendix import build_ge_report
         from cldetl.validate import validate
+        from cldetl.validate.csvfile import read_cld_csv
 
         table = read_cld_csv(path)
         report = validate(table)
@@ -517,7 +517,7 @@ def _machine() -> dict:
     }
 
 
-CLI_FILES = ("cldetl/__main__.py", "cldetl/cli.py", "cldetl/report.py")
+CLI_FILES = ("cldetl/__main__.py", "cldetl/cli.py", "cldetl/report/console.py")
 
 
 def _source_hashes() -> dict[str, str]:
@@ -647,7 +647,7 @@ def markdown(
         scaled = ge["seconds"] * main["rows"] / ge["rows"]
         lines.append(
             "- peer, the Great Expectations suite cldetl builds from the spec "
-            "(`cldetl.ge_report.build_ge_report`: expectations, validation and Data Docs): "
+            "(`cldetl.report.ge_appendix.build_ge_report`: expectations, validation and Data Docs): "
             f"{ge['seconds']:.1f} s (CPU {ge['cpu']:.1f} s) on the first {ge['rows']:,} rows, "
             f"run once; **scaled linearly** to {main['rows']:,} rows about {scaled:,.0f} s, "
             f"{scaled / best['validate']['seconds']:.0f}x validate. Not measured on the whole "

@@ -8,7 +8,7 @@
 
 Every message says what is wrong, where (file, line, key or column) and what would fix it.
 Any other exception reaching the CLI is a bug too: it exits 70 and leaves a crash report
-(`cldetl.crash_report`), never a traceback; see `cldetl.cli` for the whole exit-code contract.
+(`cldetl.cli.crash_report`), never a traceback; see `cldetl.cli` for the whole exit-code contract.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cldetl.errors import CldetlError
-from cldetl.history import (
+from cldetl.publish.history import (
     MANIFEST,
     OutputError,
     RunStaging,
@@ -25,16 +25,16 @@ from cldetl.history import (
     read_manifest,
     write_manifest,
 )
-from cldetl.period import ReportingPeriod
-from cldetl.write import cld_file_name, write_csv, write_text
+from cldetl.publish.write import cld_file_name, write_csv, write_text
+from cldetl.spec.period import ReportingPeriod
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cldetl.compare import Comparison
-    from cldetl.findings import ValidationReport
     from cldetl.mapping import Mapping
+    from cldetl.report.compare import Comparison
     from cldetl.transform import TransformResult
+    from cldetl.validate.findings import ValidationReport
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class RunResult:
     `files` maps each published file's name (and "cld") to its path inside the run folder;
     `run_dir` is the published run folder (`<out>/<period end>/run-NNNN-<UTC time>/`) and
     `manifest_path` its manifest.json; `compared_with` the earlier run the return was compared
-    with and `comparison` the comparison (cldetl.compare.Comparison); both None when the
+    with and `comparison` the comparison (cldetl.report.compare.Comparison); both None when the
     history held no earlier period (or its file could not be compared: see the manifest).
     """
 
@@ -114,8 +114,8 @@ def reporting_period(mapping: Mapping, period_end: date | None, today: date | No
 
 def validate_output(mapping: Mapping, period: ReportingPeriod, cld: pd.DataFrame):
     """Validate the transform's output in memory, as `cldetl validate` would the file."""
-    from cldetl.csvfile import table_from_frame
     from cldetl.validate import validate
+    from cldetl.validate.csvfile import table_from_frame
 
     name = cld_file_name(mapping.metadata.la_code, period.end)
     table = table_from_frame(cld, name)
@@ -132,7 +132,7 @@ def write_outputs(
     html_report: bool = False,
 ) -> dict[str, Path]:
     """Write the return and its reports as a new run in `out_dir`'s history (preflight, lock,
-    staging, one-rename publication: see cldetl.history). For callers that extracted on
+    staging, one-rename publication: see cldetl.publish.history). For callers that extracted on
     their own (the Prefect flow); `run` does all of it under one lock."""
     started = now_utc()
     with open_run(out_dir) as staging:
@@ -160,8 +160,8 @@ def write_run(
     Raises OutputError (exit 2) when the files cannot be written; nothing is published then,
     and the period's latest run is still the previous one.
     """
-    from cldetl.portal_file import portal_file_name, write_portal_csv
-    from cldetl.report import report_json
+    from cldetl.publish.portal_file import portal_file_name, write_portal_csv
+    from cldetl.report.console import report_json
 
     output = mapping.output
     name = portal_file_name(cld_file_name(mapping.metadata.la_code, period.end), output.gzip)
@@ -189,7 +189,7 @@ def write_run(
         previous = earlier_run(out, period.end)
         comparison, compared = _compare_with(previous, staging.path(name), mapping, staging)
         if html_report and table is not None:
-            from cldetl.report_page import write_run_report
+            from cldetl.report.page import write_run_report
 
             # The page for analysts and managers (and findings.xlsx); Great Expectations'
             # Data Docs only when asked, as a technical appendix.
@@ -236,7 +236,7 @@ def _compare_with(
     run goes on, and the reason is logged and kept in the manifest."""
     if previous is None:
         return None, None
-    from cldetl.compare import compare_returns, write_comparison_files
+    from cldetl.report.compare import compare_returns, write_comparison_files
 
     where = _relative(previous, staging.out_dir)
     try:
@@ -259,7 +259,7 @@ def _compare_with(
 
 def swing_threshold(mapping: Mapping) -> float:
     """The mapping's `comparison.swing_threshold_percent`, or the default."""
-    from cldetl.compare import DEFAULT_THRESHOLD_PERCENT
+    from cldetl.report.compare import DEFAULT_THRESHOLD_PERCENT
 
     settings = getattr(mapping, "comparison", None)
     value = getattr(settings, "swing_threshold_percent", None)
@@ -312,7 +312,7 @@ def check_database_url(mapping: Mapping) -> None:
     """Fail before the output folder is touched when the database URL is missing: a run that
     cannot start leaves nothing behind (not even its lock)."""
     if any(s.template is not None for s in mapping.sources.values()):
-        from cldetl.database_url import database_url
+        from cldetl.extract.database_url import database_url
 
         database_url(mapping)
 
@@ -346,8 +346,8 @@ def run(
     `output` section (encoding, gzip) for this run.
     """
     from cldetl.extract import extract
+    from cldetl.extract.source_counts import count_database_rows
     from cldetl.mapping import load_mapping
-    from cldetl.source_counts import count_database_rows
     from cldetl.transform import transform
 
     started = now_utc()

@@ -33,7 +33,7 @@ class MappingTestItem(pytest.Item):
         self.test = test
 
     def runtest(self) -> None:
-        from cldetl.mapping_tests import run_mapping_test
+        from cldetl.transform.mapping_tests import run_mapping_test
 
         result = run_mapping_test(self.mapping, self.test)
         if not result.passed:

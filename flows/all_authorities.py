@@ -30,7 +30,7 @@ from typing import Any
 
 import cloudpickle
 
-from cldetl.flows_loader import telemetry_off
+from cldetl.cli.flows_loader import telemetry_off
 
 telemetry_off()  # before Prefect is imported: no analytics from a server cldetl starts
 
@@ -63,7 +63,7 @@ SUMMARY_COLUMNS = (
 
 def _load_sibling(stem: str) -> ModuleType:
     """flows/<stem>.py, loaded once by file path as `cldetl_flows_<stem>`."""
-    from cldetl.flows_loader import load_flows_module
+    from cldetl.cli.flows_loader import load_flows_module
 
     return load_flows_module(stem, Path(__file__).with_name(f"{stem}.py"))
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cldetl.flows_loader import telemetry_off
+from cldetl.cli.flows_loader import telemetry_off
 
 telemetry_off()  # before Prefect is imported: no analytics from a server cldetl starts
 
@@ -41,12 +41,12 @@ from prefect.tasks import exponential_backoff  # noqa: E402
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cldetl.findings import ValidationReport
-    from cldetl.history import RunStaging
     from cldetl.mapping import Mapping
-    from cldetl.period import ReportingPeriod
     from cldetl.pipeline import PublishedRun, RunResult
+    from cldetl.publish.history import RunStaging
+    from cldetl.spec.period import ReportingPeriod
     from cldetl.transform import TransformResult
+    from cldetl.validate.findings import ValidationReport
 
 __all__ = [
     "ValidationErrorsFound",
@@ -142,7 +142,7 @@ def count_sources_task(
 ) -> dict:
     """Each database table's rows and those its query leaves out, by reason: where the
     reconciliation starts (table rows = left out in the database + read)."""
-    from cldetl import source_counts
+    from cldetl.extract import source_counts
 
     return source_counts.count_database_rows(
         mapping, period, Path(connectors_dir) if connectors_dir else None
@@ -312,8 +312,8 @@ def quarterly_return(
         # thread) it would log a warning per source and not stop it.
         timeout_seconds=source_timeout_seconds if _in_main_thread() else None,
     )
-    from cldetl.history import open_run
     from cldetl.pipeline import check_database_url, now_utc
+    from cldetl.publish.history import open_run
 
     started = now_utc()
     check_database_url(mapping)
@@ -519,7 +519,7 @@ def publish_artifacts(run_result: "RunResult", numbers: dict) -> None:
 
 
 def last_quarter_comparison(run_result: "RunResult") -> "tuple[list[dict], str] | None":
-    """The comparison with last quarter (cldetl.compare, made by the run when its history
+    """The comparison with last quarter (cldetl.report.compare, made by the run when its history
     holds an earlier period): counts by event type over the months both files cover, with
     swings flagged; None when there is no earlier period. Counts only, no personal values."""
     comparison = run_result.comparison

@@ -209,7 +209,7 @@ def validate_rows(tmp_path):
             path = target
         if max_bytes is None:
             return validate(path, monthly=monthly)
-        with mock.patch("cldetl.csvfile.dlp_limits", return_value=tuple(max_bytes)):
+        with mock.patch("cldetl.validate.csvfile.dlp_limits", return_value=tuple(max_bytes)):
             return validate(path, monthly=monthly)
 
     return run

@@ -67,7 +67,7 @@ lines:
 
 def load_flow_module(stem: str) -> ModuleType:
     """flows/<stem>.py, loaded as the CLI and the flows load it (one copy per process)."""
-    from cldetl.flows_loader import load_flows_module
+    from cldetl.cli.flows_loader import load_flows_module
 
     return load_flows_module(stem, FLOWS / f"{stem}.py")
 

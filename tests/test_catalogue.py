@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cldetl.catalogue import catalogue, catalogue_text
 from cldetl.cli import cli
 from cldetl.spec import load_spec
+from cldetl.validate.catalogue import catalogue, catalogue_text
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where rules are given: the validator's checks, the DLP file writer, the national preview.
@@ -104,7 +104,7 @@ def test_rules_command_lists_every_rule(fmt):
 def test_release1_values_differing_only_in_case_are_release1_not_near_misses():
     """checks/lists.py looks up the exact Release 1 value before the case-insensitive near miss:
     'Service User' is the Release 1 spelling of 'Service user' and must say so."""
-    from cldetl.checks.lists import classify, loose_key
+    from cldetl.validate.checks.lists import classify, loose_key
 
     spec = load_spec()
     case_only = [

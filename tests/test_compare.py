@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cldetl.cli import cli
-from cldetl.compare import compare_returns, comparison_svg, comparison_text
+from cldetl.report.compare import compare_returns, comparison_svg, comparison_text
 from cldetl.spec import load_spec
 
 HEADERS = load_spec().headers

@@ -10,20 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from cldetl.connectors import (
+from cldetl.errors import UsageError
+from cldetl.extract.database_url import database_url, masked
+from cldetl.extract.templates import (
     DIALECTS,
     connectors_dir_for,
-    database_url,
     dialect_for,
     format_rendered,
-    masked,
     render_all,
     render_source,
     statement,
 )
-from cldetl.errors import UsageError
 from cldetl.mapping import MappingError, TemplateParams, load_mapping
-from cldetl.period import ReportingPeriod
+from cldetl.spec.period import ReportingPeriod
 
 DATA = Path(__file__).parent / "data"
 MAPPING = DATA / "mappings" / "testsys.yaml"

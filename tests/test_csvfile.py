@@ -11,9 +11,9 @@ import io
 
 import pytest
 
-from cldetl.csvfile import read_cld_csv
 from cldetl.errors import InputError
 from cldetl.validate import validate
+from cldetl.validate.csvfile import read_cld_csv
 from tests.conftest import base_row, findings, row, write_rows
 
 HEADERS = list(base_row())

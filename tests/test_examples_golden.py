@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 
 from cldetl.extract import extract
+from cldetl.extract.source_counts import count_database_rows
 from cldetl.mapping import load_mapping
-from cldetl.period import ReportingPeriod
-from cldetl.source_counts import count_database_rows
+from cldetl.publish.write import write_csv
+from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import OUTCOMES, transform
 from cldetl.validate import validate
-from cldetl.write import write_csv
 from examples.mosaic_liquidlogic.generate import build_database
 
 ROOT = Path(__file__).resolve().parents[1]

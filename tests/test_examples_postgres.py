@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from sqlalchemy.dialects import mssql, oracle, postgresql, sqlite
 
-from cldetl.connectors import render_all, statement
 from cldetl.extract import extract
+from cldetl.extract.templates import render_all, statement
 from cldetl.mapping import load_mapping
-from cldetl.period import ReportingPeriod
+from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import transform
 from examples.mosaic_liquidlogic.generate import build_database
 from tests.pg import postgres_server  # noqa: F401  (the session fixture)

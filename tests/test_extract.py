@@ -14,11 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 import cldetl.extract as extract_module
-from cldetl.connectors import render_source, stream_source
 from cldetl.errors import InputError, UsageError
 from cldetl.extract import extract
+from cldetl.extract.database import stream_source
+from cldetl.extract.templates import render_source
 from cldetl.mapping import MappingError, TemplateParams, load_mapping
-from cldetl.period import ReportingPeriod
+from cldetl.spec.period import ReportingPeriod
 
 DATA = Path(__file__).parent / "data"
 MAPPING = DATA / "mappings" / "testsys.yaml"

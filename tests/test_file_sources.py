@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cldetl.errors import InputError, UsageError
-from cldetl.file_sources import normalise_header, read_file_source
+from cldetl.extract.file_sources import normalise_header, read_file_source
 from cldetl.mapping import FileFormat, Source, load_mapping
 
 DATA = Path(__file__).parent / "data"

@@ -108,14 +108,14 @@ def mapping_path(tmp_path):
 def sources(monkeypatch):
     """Install a FakeSources as cldetl.extract.extract_source; returns a factory."""
     import cldetl.extract
-    import cldetl.source_counts
+    import cldetl.extract.source_counts
 
     def install(**options) -> FakeSources:
         fake = FakeSources(**options)
         monkeypatch.setattr(cldetl.extract, "extract_source", fake, raising=False)
         # No database behind the fake sources: no table counts (the reconciliation's table
         # rows stay blank, as for a run without counts).
-        monkeypatch.setattr(cldetl.source_counts, "count_database_rows", lambda *a, **k: {})
+        monkeypatch.setattr(cldetl.extract.source_counts, "count_database_rows", lambda *a, **k: {})
         # The flow checks the URL variable before it touches the output folder; the fakes
         # never open it.
         monkeypatch.setenv("TESTSHIRE_DB_URL", "sqlite:///never-opened-by-the-fakes.db")
@@ -386,10 +386,10 @@ def test_a_failure_while_writing_leaves_no_partial_file(
     prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch
 ):
     import cldetl.pipeline
-    import cldetl.write
+    import cldetl.publish.write
 
     sources()
-    real_write_csv = cldetl.write.write_csv
+    real_write_csv = cldetl.publish.write.write_csv
     calls = []
 
     def failing_write_csv(frame, path):
@@ -398,7 +398,7 @@ def test_a_failure_while_writing_leaves_no_partial_file(
             raise OSError("disk full (test)")
         real_write_csv(frame, path)
 
-    monkeypatch.setattr(cldetl.write, "write_csv", failing_write_csv)
+    monkeypatch.setattr(cldetl.publish.write, "write_csv", failing_write_csv)
     monkeypatch.setattr(cldetl.pipeline, "write_csv", failing_write_csv)
     out = tmp_path / "out"
     state = run_flow(qr, mapping_path, out)
@@ -412,7 +412,7 @@ def test_a_rerun_gives_byte_identical_files_and_a_failed_rerun_keeps_them(
     prefect_server, qr, mapping_path, sources, tmp_path, monkeypatch
 ):
     import cldetl.pipeline
-    import cldetl.write
+    import cldetl.publish.write
 
     sources()
     first, second = tmp_path / "first", tmp_path / "second"
@@ -426,7 +426,7 @@ def test_a_rerun_gives_byte_identical_files_and_a_failed_rerun_keeps_them(
         Path(path).write_bytes(b"half a file")
         raise OSError("disk full (test)")
 
-    monkeypatch.setattr(cldetl.write, "write_csv", broken)
+    monkeypatch.setattr(cldetl.publish.write, "write_csv", broken)
     monkeypatch.setattr(cldetl.pipeline, "write_csv", broken)
     assert run_flow(qr, mapping_path, first).is_failed()
     assert output_bytes(first) == written  # last quarter's good files are untouched
@@ -437,14 +437,14 @@ def test_html_report_location_is_published(
 ):
     """Where the HTML report is, when one is asked for (the report itself is tested in
     test_report_page; here a stand-in writes it)."""
-    import cldetl.report_page
+    import cldetl.report.page
 
     def fake_report(out_dir, **_):
         page = Path(out_dir) / "report.html"
         page.write_text("<html></html>")
         return [page]
 
-    monkeypatch.setattr(cldetl.report_page, "write_run_report", fake_report)
+    monkeypatch.setattr(cldetl.report.page, "write_run_report", fake_report)
     sources()
     out = tmp_path / "out"
     state = run_flow(qr, mapping_path, out, html_report=True)
@@ -683,7 +683,7 @@ def test_schedule_runs_early_in_each_submission_month_london_time(deployment):
     assert [d.hour for d in utc] == [6, 5, 5, 5, 6]  # GMT in January; BST to late October
 
     # Each run produces the quarter just ended (guidance, "Collection schedule").
-    from cldetl.period import ReportingPeriod
+    from cldetl.spec.period import ReportingPeriod
 
     ends = [ReportingPeriod.last_completed(d.date()).end for d in local]
     assert ends == [
@@ -798,7 +798,7 @@ class Watch(importlib.abc.MetaPathFinder):
             seen.update({k: os.environ.get(k) for k in sys.argv[2:]})
         return None
 sys.meta_path.insert(0, Watch())
-from cldetl.flows_loader import load_flows_module
+from cldetl.cli.flows_loader import load_flows_module
 stem = sys.argv[1]
 load_flows_module(stem, Path("flows") / f"{stem}.py")
 print(json.dumps(seen))
@@ -811,7 +811,7 @@ def test_prefect_telemetry_is_off_before_prefect_is_imported(stem):
     PREFECT_API_URL is set: analytics must be off before Prefect is imported."""
     import json
 
-    from cldetl.flows_loader import TELEMETRY_OFF
+    from cldetl.cli.flows_loader import TELEMETRY_OFF
 
     env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_OFF}
     env["PYTHONPATH"] = str(ROOT)

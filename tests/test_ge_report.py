@@ -25,12 +25,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cldetl.conditions import AgeBetween, FieldBlank, FieldIn, evaluate, walk
 from cldetl.errors import UsageError
-from cldetl.ge_report import write_ge_report
-from cldetl.ge_run import Outcome, agreement
-from cldetl.ge_suite import AGE_COLUMN, LIST_RULES, Literal, build_suite, dnf
+from cldetl.report.ge_appendix import write_ge_report
+from cldetl.report.ge_run import Outcome, agreement
+from cldetl.report.ge_suite import AGE_COLUMN, LIST_RULES, Literal, build_suite, dnf
 from cldetl.spec import load_spec
+from cldetl.spec.conditions import AgeBetween, FieldBlank, FieldIn, evaluate, walk
 from tests.conftest import (
     ASSESSMENT,
     CARER_BY_ASSOCIATION,
@@ -267,7 +267,7 @@ def test_the_rewrite_drops_impossible_alternatives():
     assert len(dnf(rule.when)) == 2
     # An assessment that is not an assessment never holds.
     assessment = SPEC.conditions["assessment"]
-    from cldetl.conditions import AllOf, Not
+    from cldetl.spec.conditions import AllOf, Not
 
     assert dnf(AllOf((assessment, Not(assessment)))) == ()
 
@@ -277,7 +277,7 @@ def test_the_rewrite_drops_impossible_alternatives():
 
 def test_importing_the_module_does_not_import_great_expectations():
     code = (
-        "import sys, cldetl.ge_report, cldetl.ge_run, cldetl.ge_suite, cldetl.report_page; "
+        "import sys, cldetl.report.ge_appendix, cldetl.report.ge_run, cldetl.report.ge_suite, cldetl.report.page; "
         "print('great_expectations' in sys.modules)"
     )
     out = subprocess.run(
@@ -352,9 +352,9 @@ def _no_network(*args, **kwargs):
 @pytest.fixture(scope="module")
 def ge_run(tmp_path_factory):
     """Validate the defect file natively, then build the GE report once, with no network."""
-    from cldetl.csvfile import read_cld_csv
-    from cldetl.ge_report import build_ge_report
+    from cldetl.report.ge_appendix import build_ge_report
     from cldetl.validate import validate
+    from cldetl.validate.csvfile import read_cld_csv
 
     folder = tmp_path_factory.mktemp("ge")
     path = write_rows(folder / FILE_NAME, VALID + list(DEFECTS.values()))
@@ -489,7 +489,7 @@ def test_every_page_renders_offline_and_no_page_shows_markup_from_the_file(ge_ru
 
 
 def test_offline_page_removes_remote_resources_and_links_the_local_stylesheet():
-    from cldetl.ge_report import offline_page
+    from cldetl.report.ge_appendix import offline_page
 
     page = (
         '<html><head><link rel="stylesheet" href="https://cdn.example/bootstrap.css">'
@@ -510,7 +510,7 @@ def test_offline_page_removes_remote_resources_and_links_the_local_stylesheet():
 
 def test_great_expectations_analytics_are_off_before_it_is_imported(monkeypatch):
     """GX_ANALYTICS_ENABLED is read when great_expectations is imported: it must be set first."""
-    from cldetl.ge_run import _import_gx
+    from cldetl.report.ge_run import _import_gx
 
     seen = []
     real_import = builtins.__import__
@@ -533,7 +533,7 @@ def test_only_the_function_that_switches_analytics_off_imports_great_expectation
     import inspect
 
     import cldetl
-    from cldetl import ge_run
+    from cldetl.report import ge_run
 
     package = Path(cldetl.__file__).parent
     importing = {

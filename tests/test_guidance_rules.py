@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from cldetl.mapping import Defaults, load_mapping
-from cldetl.period import ReportingPeriod
+from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import guidance_rules as rules
 from cldetl.transform import transform
 from tests.testshire import MAPPING, MAPPING_PATH

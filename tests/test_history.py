@@ -13,11 +13,11 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-import cldetl.history as history
 import cldetl.pipeline as pipeline
-import cldetl.portal_file as portal_file
+import cldetl.publish.history as history
+import cldetl.publish.portal_file as portal_file
 from cldetl.cli import cli
-from cldetl.history import (
+from cldetl.publish.history import (
     OutputError,
     RunLockedError,
     earlier_run,

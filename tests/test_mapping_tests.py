@@ -1,9 +1,9 @@
-"""`test_mapping` (cldetl/mapping_tests.py): a mapping test fails when the transform produces a
+"""`test_mapping` (cldetl/transform/mapping_tests.py): a mapping test fails when the transform produces a
 row it does not expect, including a test that lists only exclusions."""
 
 from __future__ import annotations
 
-from cldetl.mapping_tests import run_mapping_test
+from cldetl.transform.mapping_tests import run_mapping_test
 from tests.testshire import MAPPING
 
 EXCLUSIONS_ONLY = next(t for t in MAPPING.tests if t.expect_excluded and not t.expect)

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from cldetl.cli import cli
-from cldetl.csvfile import read_cld_csv
 from cldetl.national import PREVIEW_RULES, national_method, preview
 from cldetl.spec import load_spec
 from cldetl.validate import validate
+from cldetl.validate.csvfile import read_cld_csv
 from tests.conftest import ASSESSMENT, NOT_A_SERVICE, REQUEST, row, write_rows
 
 # The 12 months of the stated period, as (year, month) with a mid-month end date.

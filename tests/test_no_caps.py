@@ -13,8 +13,8 @@ import yaml
 
 from cldetl.extract import extract
 from cldetl.mapping import MappingError, load_mapping
-from cldetl.period import ReportingPeriod
 from cldetl.spec import load_spec
+from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import transform
 from examples.mosaic_liquidlogic.generate import build_database
 

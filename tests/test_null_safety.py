@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import MetaData
 
 from cldetl.extract import extract
+from cldetl.extract.source_counts import count_database_rows
+from cldetl.extract.templates import builtin_connectors, effective_params, read_declaration
 from cldetl.mapping import load_mapping
-from cldetl.period import ReportingPeriod
-from cldetl.source_counts import count_database_rows
-from cldetl.sql_templates import builtin_connectors, effective_params, read_declaration
+from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import transform
 from examples.mosaic_liquidlogic import eastmoor, westvale
 from examples.mosaic_liquidlogic.generate import build_database

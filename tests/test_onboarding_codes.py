@@ -1,4 +1,4 @@
-"""Finding an install's own local codes for the example's (cldetl/local_codes.py): scoring a
+"""Finding an install's own local codes for the example's (cldetl/onboarding/local_codes.py): scoring a
 code against what the example's code means, one code for one code, and how the starter
 writes what was found (a marked suggestion) or not (the example's code with a TODO)."""
 
@@ -9,7 +9,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cldetl.local_codes import (
+from cldetl.onboarding import _Marks, _with_codes, unchecked_suggestions
+from cldetl.onboarding.local_codes import (
     GOOD_FIT,
     Candidates,
     Kind,
@@ -18,7 +19,6 @@ from cldetl.local_codes import (
     load_meanings,
     text_fit,
 )
-from cldetl.onboarding import _Marks, _with_codes, unchecked_suggestions
 
 
 @pytest.mark.parametrize(
@@ -155,9 +155,9 @@ def test_the_meanings_file_names_only_parameters_and_columns_that_exist(system):
     template, and every source column it names is one of that source's columns."""
     from pathlib import Path
 
+    from cldetl.extract.templates import declaration_for
     from cldetl.mapping import load_mapping
     from cldetl.onboarding import EXAMPLES, REFERENCE_MAPPINGS
-    from cldetl.sql_templates import declaration_for
 
     mapping = load_mapping(Path(EXAMPLES) / REFERENCE_MAPPINGS[system])
     kinds = load_meanings(system)
@@ -177,7 +177,7 @@ def test_the_meanings_file_names_only_parameters_and_columns_that_exist(system):
 def test_only_known_values_are_read_from_the_database_the_rest_only_counted():
     from sqlalchemy import create_engine, text
 
-    from cldetl.local_codes import table_candidates
+    from cldetl.onboarding.local_codes import table_candidates
 
     engine = create_engine("sqlite://")
     with engine.begin() as conn:
@@ -199,7 +199,7 @@ def test_only_known_values_are_read_from_the_database_the_rest_only_counted():
 def test_codes_of_a_kind_whose_column_is_not_found_are_kept_with_a_todo():
     from sqlalchemy import create_engine
 
-    from cldetl.local_codes import find_local_codes
+    from cldetl.onboarding.local_codes import find_local_codes
 
     engine = create_engine("sqlite://")
     with engine.connect() as conn:

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cldetl import parsers
-from cldetl.spec import load_spec
+from cldetl.spec import load_spec, parsers
 
 # Each example is a column of up to 20 values: one parser call checks many values, which keeps
 # the property tests fast while still covering a few thousand values each.

@@ -130,7 +130,7 @@ def test_a_rerun_adds_a_run_keeps_the_first_and_is_byte_identical(database, tmp_
 
 def test_a_failure_while_writing_publishes_nothing(database, tmp_path, monkeypatch):
     import cldetl.pipeline as pipeline
-    from cldetl.history import OutputError
+    from cldetl.publish.history import OutputError
 
     calls = []
     real = pipeline.write_csv
@@ -249,7 +249,7 @@ def test_two_periods_in_one_folder_stay_whole_and_the_second_compares_with_the_f
 ):
     import json
 
-    from cldetl.history import verify_run
+    from cldetl.publish.history import verify_run
 
     out = tmp_path / "out"
     june = run(MAPPING_PATH, out, date(2025, 6, 30))

@@ -1,4 +1,4 @@
-"""The CLD file as the DLP accepts it (cldetl/portal_file.py): Windows-1252, CRLF, quotes only
+"""The CLD file as the DLP accepts it (cldetl/publish/portal_file.py): Windows-1252, CRLF, quotes only
 where needed, blanks as empty fields, no BOM; characters Windows-1252 cannot carry are findings
 (or, when the mapping chooses it, transliterated with a warning); UTF-8 and gzip on request.
 
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cldetl.portal_file import transliterate, write_portal_csv
+from cldetl.publish.portal_file import transliterate, write_portal_csv
 from cldetl.validate import validate
 from tests.conftest import REQUEST, row
 
@@ -126,12 +126,12 @@ def test_the_written_return_validates(tmp_path):
 
 
 def test_a_gzip_over_the_dlp_limit_is_an_error(tmp_path, monkeypatch):
-    import cldetl.csvfile
+    import cldetl.validate.csvfile
 
     zipped = tmp_path / "cld.csv.gz"
     write_portal_csv(frame([row()]), zipped, use_gzip=True)
     size = zipped.stat().st_size
-    monkeypatch.setattr(cldetl.csvfile, "dlp_limits", lambda: (10**9, size - 1))
+    monkeypatch.setattr(cldetl.validate.csvfile, "dlp_limits", lambda: (10**9, size - 1))
     report = validate(zipped)
     found = report.findings[report.findings["rule"] == "dlp.file_size"]
     assert list(found["message"]) == [
@@ -142,11 +142,11 @@ def test_a_gzip_over_the_dlp_limit_is_an_error(tmp_path, monkeypatch):
 
 
 def test_a_gzip_expanding_past_the_limit_is_not_read_whole(tmp_path, monkeypatch):
-    import cldetl.csvfile
+    import cldetl.validate.csvfile
 
     zipped = tmp_path / "bomb.csv.gz"
     zipped.write_bytes(gzip.compress(b"LA Code\n" + b"1\n" * 100_000))
-    monkeypatch.setattr(cldetl.csvfile, "dlp_limits", lambda: (1000, 10**9))
+    monkeypatch.setattr(cldetl.validate.csvfile, "dlp_limits", lambda: (1000, 10**9))
     report = validate(zipped)
     assert report.rows == 0
     assert list(report.findings["rule"]) == ["dlp.file_size"]

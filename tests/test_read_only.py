@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from cldetl.cli import cli
-from cldetl.database import TransientDatabaseError, connect, create_engine
 from cldetl.errors import InputError
 from cldetl.extract import extract
+from cldetl.extract.database import TransientDatabaseError, connect, create_engine
+from cldetl.extract.templates import read_only_problem, render_source
 from cldetl.mapping import Connection, MappingError, load_mapping
-from cldetl.period import ReportingPeriod
-from cldetl.sql_templates import read_only_problem, render_source
+from cldetl.spec.period import ReportingPeriod
 from tests.pg import postgres_server  # noqa: F401  (the session fixture)
 
 DATA = Path(__file__).parent / "data"
@@ -212,7 +212,7 @@ def test_statement_timeout_stops_a_slow_query(tmp_path, sqlite_db):
 
 
 def test_unknown_host_is_permanent_and_refused_port_transient():
-    from cldetl.database import connection_error
+    from cldetl.extract.database import connection_error
 
     class Refused(Exception):
         pass
@@ -262,7 +262,7 @@ def test_rendering_is_bounded_and_ends_with_a_clear_error(tmp_path, kind):
 def test_sql_server_connections_ask_for_read_only_intent(url, expected):
     from sqlalchemy.engine import make_url
 
-    from cldetl.database import _mssql_read_only
+    from cldetl.extract.database import _mssql_read_only
 
     query = _mssql_read_only(make_url(url)).query
     assert query["ApplicationIntent"] == expected
@@ -271,7 +271,7 @@ def test_sql_server_connections_ask_for_read_only_intent(url, expected):
 def test_odbc_connect_strings_get_read_only_intent():
     from sqlalchemy.engine import make_url
 
-    from cldetl.database import _mssql_read_only
+    from cldetl.extract.database import _mssql_read_only
 
     url = make_url("mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC%7D%3BSERVER%3Dh%3B")
     assert _mssql_read_only(url).query["odbc_connect"].endswith(";ApplicationIntent=ReadOnly")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import cldetl.transform as transform_module
-from cldetl.period import ReportingPeriod
+from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import ReconciliationError, transform
 from tests.testshire import MAPPING
 

@@ -2,7 +2,7 @@
 
 Built from the 30-row sample with hostile values planted (markup in a coded field, a closing
 script tag in free text, formula-like identifiers), a comparison with last quarter (a small fake
-with the attributes of `cldetl.compare`'s result), unmapped codes and a reconciliation.
+with the attributes of `cldetl.report.compare`'s result), unmapped codes and a reconciliation.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from cldetl.report_page import Status, rag_status, write_report
-from cldetl.report_workbook import safe_row
+from cldetl.report.page import Status, rag_status, write_report
+from cldetl.report.workbook import safe_row
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "sample" / "cld_sample_2025q3.csv"
 HOSTILE_GENDER = "<img src=x onerror=alert(1)>"
@@ -57,7 +57,7 @@ HOSTILE = {
 
 
 def fake_comparison():
-    """The attributes write_report reads from cldetl.compare's comparison (duck typed)."""
+    """The attributes write_report reads from cldetl.report.compare's comparison (duck typed)."""
     by_type = pd.DataFrame(
         {
             "event_type": ["Request", "Assessment", "Service", "Review"],
@@ -114,8 +114,8 @@ RECONCILIATION = pd.DataFrame(
 
 
 def make_report(folder: Path, changes=HOSTILE, **kwargs):
-    from cldetl.csvfile import read_cld_csv
     from cldetl.validate import validate
+    from cldetl.validate.csvfile import read_cld_csv
 
     table = read_cld_csv(write_sample(folder / "cld_999_20250930.csv", changes))
     report = validate(table)
@@ -328,8 +328,8 @@ def test_status_is_red_for_errors_amber_for_things_to_review_green_otherwise(
 
 
 def test_a_clean_file_is_green_and_a_report_without_a_run_says_what_it_does_not_know(tmp_path):
-    from cldetl.csvfile import read_cld_csv
     from cldetl.validate import validate
+    from cldetl.validate.csvfile import read_cld_csv
     from tests.conftest import ASSESSMENT, REQUEST, REVIEW, row, write_rows
 
     table = read_cld_csv(
@@ -368,9 +368,9 @@ def test_a_run_of_the_pipeline_reports_the_mappings_authority_and_the_transforms
 ):
     """write_run_report takes the pieces a pipeline run has (mapping, period, transform
     result), so wiring it into `cldetl run` is one call."""
-    from cldetl.csvfile import read_cld_csv
-    from cldetl.report_page import write_run_report
+    from cldetl.report.page import write_run_report
     from cldetl.validate import validate
+    from cldetl.validate.csvfile import read_cld_csv
 
     table = read_cld_csv(write_sample(tmp_path / "cld.csv", {}))
     files = write_run_report(
@@ -412,14 +412,14 @@ def test_cldetl_validate_report_writes_the_report_from_the_file_alone(tmp_path):
 
 
 def test_cells_show_missing_values_blank_numbers_grouped_and_flags_as_check():
-    from cldetl.report_page import cells
+    from cldetl.report.page import cells
 
     values = [pd.NA, None, float("nan"), 1234, 2.5, True, False, "x"]
     assert cells(values) == ["", "", "", "1,234", "2.5", "check", "", "x"]
 
 
 def test_chart_labels_are_one_short_line_and_bars_scale_to_the_largest_value():
-    from cldetl.report_charts import LABEL_CHARS, PLOT_WIDTH, bar_chart
+    from cldetl.report.charts import LABEL_CHARS, PLOT_WIDTH, bar_chart
 
     chart = bar_chart("t", ["Service\x1b[2J" + "x" * 80, "Review"], {"a": [10, 5], "b": [None, 20]})
     first, second = chart.groups
@@ -429,7 +429,7 @@ def test_chart_labels_are_one_short_line_and_bars_scale_to_the_largest_value():
 
 
 def _findings_frame(rows):
-    from cldetl.report_findings import FINDING_FIELDS
+    from cldetl.report.findings import FINDING_FIELDS
 
     frame = pd.DataFrame(rows, columns=list(FINDING_FIELDS))
     frame["line"] = frame["line"].astype("Int64")
@@ -442,7 +442,7 @@ def test_the_workbook_continues_on_another_sheet_past_excels_row_limit(monkeypat
 
     from openpyxl import load_workbook
 
-    import cldetl.report_workbook as workbook
+    import cldetl.report.workbook as workbook
 
     monkeypatch.setattr(workbook, "SHEET_ROWS", 2)
     monkeypatch.setattr(workbook, "CHUNK_ROWS", 1)  # rows streamed in several pieces too
@@ -467,7 +467,7 @@ def test_workbook_text_round_trips_markup_line_breaks_and_blank_cells():
 
     from openpyxl import load_workbook
 
-    from cldetl.report_workbook import write_workbook
+    from cldetl.report.workbook import write_workbook
 
     rows = [
         [None, "", "<b>&amp;</b>", None, "file.rule", "warning", "two\nlines \ufffe end "],

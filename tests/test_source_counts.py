@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from cldetl.extract import extract
+from cldetl.extract.source_counts import SourceCounts, count_database_rows
+from cldetl.extract.templates import builtin_connectors, read_declaration
 from cldetl.mapping import load_mapping
-from cldetl.period import ReportingPeriod
-from cldetl.source_counts import SourceCounts, count_database_rows
-from cldetl.sql_templates import builtin_connectors, read_declaration
+from cldetl.spec.period import ReportingPeriod
 from examples.mosaic_liquidlogic.generate import build_database, build_frames
 
 REPO = Path(__file__).resolve().parent.parent
@@ -85,7 +85,7 @@ def test_a_template_without_a_base_table_is_not_counted_and_says_so(tmp_path, ca
     """An authority's own template without a declaration still runs; its table count stays
     blank (never guessed) and the log says what to declare."""
     mapping = load_mapping(REPO / "tests" / "data" / "mappings" / "testsys.yaml")
-    with caplog.at_level("WARNING", logger="cldetl.source_counts"):
+    with caplog.at_level("WARNING", logger="cldetl.extract.source_counts"):
         counts = count_database_rows(mapping, PERIOD, url=f"sqlite:///{tmp_path / 'x.db'}")
     assert counts == {}
     assert "declares no base table" in caplog.text and "add base:" in caplog.text

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cldetl.mapping import MappingError, load_mapping
-from cldetl.period import ReportingPeriod
-from cldetl.sql_templates import (
+from cldetl.extract.templates import (
     DIALECTS,
     builtin_connectors,
     connectors_markdown,
     read_declaration,
     render_source,
 )
+from cldetl.mapping import MappingError, load_mapping
+from cldetl.spec.period import ReportingPeriod
 
 REPO = Path(__file__).resolve().parent.parent
 PERIOD = ReportingPeriod.ending(date(2025, 9, 30))
@@ -208,5 +208,5 @@ def test_docs_list_every_template_declaration():
     start, end = (text.index(marker) for marker in GENERATED)
     section = text[start + len(GENERATED[0]) : end].strip("\n") + "\n"
     assert section == connectors_markdown(), (
-        "docs/connectors.md is out of date: python -m cldetl.sql_templates docs/connectors.md"
+        "docs/connectors.md is out of date: python -m cldetl.extract.templates docs/connectors.md"
     )

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from cldetl.cli import cli
+from cldetl.extract.templates import builtin_connectors, render_source, template_folders
 from cldetl.mapping import load_mapping
-from cldetl.period import ReportingPeriod
-from cldetl.sql_templates import builtin_connectors, render_source, template_folders
+from cldetl.spec.period import ReportingPeriod
 from examples.mosaic_liquidlogic.generate import build_database
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ PERIOD = ReportingPeriod.ending(date(2025, 9, 30))
 
 
 def test_templates_are_package_data():
-    package = Path(__import__("cldetl").__file__).resolve().parent
+    package = Path(__import__("cldetl.extract").extract.__file__).resolve().parent
     folder = builtin_connectors()
     assert folder.parent == package and folder.name == "connector_templates"
     assert (folder / "mosaic" / "workflow_steps.sql.j2").is_file()

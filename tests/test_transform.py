@@ -11,10 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cldetl.csvfile import table_from_frame
 from cldetl.mapping import load_mapping
-from cldetl.mapping_tests import run_mapping_test
-from cldetl.period import ReportingPeriod
+from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import (
     EXCLUSION_COLUMNS,
     OUTCOMES,
@@ -23,7 +21,9 @@ from cldetl.transform import (
     ReconciliationError,
     transform,
 )
+from cldetl.transform.mapping_tests import run_mapping_test
 from cldetl.validate import validate
+from cldetl.validate.csvfile import table_from_frame
 
 MAPPING = load_mapping(Path(__file__).parent / "data" / "mapping_files" / "testshire.yaml")
 PERIOD = ReportingPeriod.ending(date(2025, 9, 30))

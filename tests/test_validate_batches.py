@@ -1,4 +1,4 @@
-"""Validation reads a file in batches (cldetl.validate, cldetl.csvfile.open_cld_csv): the
+"""Validation reads a file in batches (cldetl.validate, cldetl.validate.csvfile.open_cld_csv): the
 findings, counts and rows must not depend on where the batches are cut. Each file here has its
 problems placed across batch boundaries (rows that repeat rows of an earlier batch, a
 reporting period that differs on a few rows, quoted line breaks and blank lines shifting the
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cldetl.csvfile import read_cld_csv
 from cldetl.validate import validate
+from cldetl.validate.csvfile import read_cld_csv
 from tests.conftest import OTHER_NHS, REQUEST, REVIEW, row, write_rows
 from tests.test_validate_rules import ALL_TABLES
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cldetl.report import report_json
+from cldetl.report.console import report_json
 from cldetl.spec import load_spec
 from cldetl.validate import validate
 from tests.conftest import DATA

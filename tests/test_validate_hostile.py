@@ -150,7 +150,7 @@ def test_a_megabyte_identifier_beside_ten_thousand_short_ones(tmp_path):
     (as `cldetl run` validates), so the reader's field limit does not stop it first."""
     import pandas as pd
 
-    from cldetl.csvfile import table_from_frame
+    from cldetl.validate.csvfile import table_from_frame
 
     rows = [row(**{"LA Person Unique Identifier": f"P{i}"}) for i in range(10_000)]
     rows.append(row(**{"LA Person Unique Identifier": "P" + "1" * 1_000_000 + "14031950"}))

@@ -19,7 +19,7 @@ import json
 import pytest
 
 from cldetl.national import PREVIEW_RULES
-from cldetl.portal_file import WRITER_ONLY_RULES
+from cldetl.publish.portal_file import WRITER_ONLY_RULES
 from cldetl.spec import load_spec
 from cldetl.validate import validate
 from tests.conftest import (

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cldetl.mapping import EventRow, EventRule, Mapping, Value
-    from cldetl.period import ReportingPeriod
     from cldetl.spec import Spec
+    from cldetl.spec.period import ReportingPeriod
 
 CANDIDATE = "_candidate"
 LINKED = "_linked"  # every linked person ID a row names, ';'-separated, in mapping order
@@ -813,7 +813,7 @@ def _with_person_details(mapping, spec, candidates, people, sources, period, unm
 def _apply_guidance(mapping: Mapping, rows: pd.DataFrame, period: ReportingPeriod) -> None:
     import pandas as pd
 
-    from cldetl.parsers import whole_years
+    from cldetl.spec.parsers import whole_years
 
     for field in rows.columns:
         if rows[field].dtype == object and field not in (MEMBERS,):

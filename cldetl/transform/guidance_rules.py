@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cldetl.mapping import Defaults
-    from cldetl.period import ReportingPeriod
+    from cldetl.spec.period import ReportingPeriod
 
 CARER_TYPES = ("Unpaid carer", "Unpaid carer known by association")
 CARER_PSR = "Social support: Support to unpaid carer"

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cldetl.mapping import Mapping
-    from cldetl.period import ReportingPeriod
     from cldetl.spec import Spec
+    from cldetl.spec.period import ReportingPeriod
 
 EVENT_MODULES = ("events", "requests", "assessments", "services", "reviews", "costs")
 EVENT_FIELDS = [f.name for f in load_spec().fields if f.module in EVENT_MODULES]

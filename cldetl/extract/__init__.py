@@ -1,0 +1,235 @@
+"""`extract`: every source of a mapping read into a DataFrame with its declared columns.
+
+Template sources run against the LA's database through SQLAlchemy (SQL Server, Oracle,
+PostgreSQL, SQLite: any URL it understands). Rows stream in chunks (`stream_results` with
+`yield_per`) into one Parquet staging file per source, which is then read back, so memory
+during extraction is one chunk plus the finished frames. File sources (CSV, XLSX) are read and
+checked by `cldetl.extract.file_sources`.
+
+    frames = extract(mapping, period)                     # URL from the mapping's connection
+    frames = extract(mapping, period, progress=True)      # a progress bar per source (stderr)
+
+Staging files hold personal data: by default they are written to a private temporary folder
+that is removed when the extract ends; with `staging_dir` they are kept there (the caller then
+owns their retention).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cldetl import collector
+from cldetl.errors import UsageError
+from cldetl.extract.column_types import arrow_schema, to_frame
+from cldetl.extract.database import connect, create_engine, stream_source
+from cldetl.extract.database_url import database_url, masked, url_origin
+from cldetl.extract.file_sources import read_file_source
+from cldetl.extract.templates import RenderedSource, format_rendered, render_all, render_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cldetl.mapping import Mapping
+    from cldetl.spec.period import ReportingPeriod
+
+__all__ = [
+    "RenderedSource",
+    "database_url",
+    "extract",
+    "format_rendered",
+    "masked",
+    "extract_source",
+    "read_file_source",
+    "render_all",
+    "render_source",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+def extract(
+    mapping: Mapping,
+    period: ReportingPeriod,
+    *,
+    connectors_dir: Path | None = None,
+    staging_dir: Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: bool = False,
+    url: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Read every source of `mapping` for `period`.
+
+    Args:
+        mapping: the authority's mapping (`load_mapping`).
+        period: the reporting period; its start and end bind as :period_start, :period_end.
+        connectors_dir: the folder of connector templates; by default `connectors/` beside
+            the mapping's folder.
+        staging_dir: keep the Parquet staging files here (default: a temporary folder,
+            removed afterwards).
+        chunk_rows: rows fetched and written per chunk.
+        progress: show a progress bar per source on stderr.
+        url: a database URL to use instead of the mapping's connection.
+
+    Returns:
+        One DataFrame per source, in mapping order, with exactly the declared columns.
+
+    Raises:
+        MappingError for template problems (before the database is touched), UsageError for a
+        missing URL or driver, InputError for a database or file that cannot be read.
+    """
+    if chunk_rows < 1:
+        raise UsageError(f"chunk_rows must be at least 1, not {chunk_rows}.")
+    database_sources = [n for n, s in mapping.sources.items() if s.template is not None]
+    frames: dict[str, pd.DataFrame] = {}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(collector.paused())  # see cldetl.collector
+        bar = stack.enter_context(_Progress.open(progress))
+        engine, origin, staging = None, "the url argument", Path()
+        rendered: dict[str, RenderedSource] = {}
+        if database_sources:
+            origin = url_origin(mapping) if url is None else "the url argument"
+            url = url if url is not None else database_url(mapping)
+            timeout = mapping.connection.statement_timeout if mapping.connection else None
+            engine = create_engine(url, origin, statement_timeout=timeout)
+            stack.callback(engine.dispose)
+            # Every template renders before the database is touched: mistakes surface first.
+            for name in database_sources:
+                rendered[name] = render_source(
+                    mapping, name, engine.dialect, period, connectors_dir
+                )
+            staging = _staging(stack, staging_dir)
+        conn = None
+        for name, source in mapping.sources.items():
+            task = bar.add(name)
+            if source.file is not None:
+                frames[name] = read_file_source(mapping, name)
+                bar.advance(task, len(frames[name]))
+                bar.finish(task)
+                continue
+            assert engine is not None and url is not None
+            if conn is None:
+                log.info("connecting to %s", masked(url))
+                conn = connect(engine, name, url, origin)
+                stack.callback(conn.close)
+            path = staging / f"{_file_stem(name, len(frames))}.parquet"
+            log.info("source %s: extracting with %s to %s", name, rendered[name].template, path)
+            _stage(conn, rendered[name], source, path, chunk_rows, url, bar, task)
+            frames[name] = _read_staged(path)
+            bar.finish(task)
+    return frames
+
+
+def extract_source(
+    mapping: Mapping,
+    name: str,
+    period: ReportingPeriod,
+    *,
+    connectors_dir: Path | None = None,
+    staging_dir: Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: bool = False,
+    url: str | None = None,
+) -> pd.DataFrame:
+    """Read one source (a flow runs one task per source, each retried on its own)."""
+    if name not in mapping.sources:
+        raise UsageError(f"the mapping has no source named {name!r}.")
+    single = mapping.model_copy(update={"sources": {name: mapping.sources[name]}})
+    frames = extract(
+        single,
+        period,
+        connectors_dir=connectors_dir,
+        staging_dir=staging_dir,
+        chunk_rows=chunk_rows,
+        progress=progress,
+        url=url,
+    )
+    return frames[name]
+
+
+def _staging(stack: contextlib.ExitStack, staging_dir: Path | None) -> Path:
+    if staging_dir is None:
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cldetl-staging-")))
+    path = Path(staging_dir)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _file_stem(name: str, index: int) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+    return stem if stem == name else f"{index:02d}_{stem}"
+
+
+def _stage(conn, rendered, source, path: Path, chunk_rows: int, url: str, bar, task) -> None:
+    """Stream one source into a Parquet file, one chunk in memory at a time."""
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema(source.columns)
+    try:
+        with pq.ParquetWriter(str(path), schema) as writer:
+            for table in stream_source(conn, rendered, source, chunk_rows, url):
+                writer.write_table(table)
+                bar.advance(task, table.num_rows)
+    except BaseException:
+        path.unlink(missing_ok=True)  # no half-written staging file left behind
+        raise
+
+
+def _read_staged(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    return to_frame(pq.read_table(str(path)), release=True)
+
+
+class _Progress:
+    """A rich progress bar per source on stderr, or nothing at all."""
+
+    def __init__(self, progress) -> None:
+        self._progress = progress
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, enabled: bool) -> Iterator[_Progress]:
+        if not enabled:
+            yield cls(None)
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        progress = Progress(
+            SpinnerColumn(finished_text="done"),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f} rows"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        with progress:
+            yield cls(progress)
+
+    def add(self, name: str):
+        if self._progress is None:
+            return None
+        return self._progress.add_task(name, total=None)
+
+    def advance(self, task, rows: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(task, rows)
+
+    def finish(self, task) -> None:
+        if self._progress is not None:
+            done = next(t.completed for t in self._progress.tasks if t.id == task)
+            self._progress.update(task, total=done, completed=done)

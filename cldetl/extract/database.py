@@ -1,0 +1,474 @@
+"""The case system's database: a read-only connection, its errors as clear messages, and a
+rendered source streamed as Arrow tables of the declared columns.
+
+Database errors become `InputError`s that name the source and what to check, without row
+data; faults that may pass by themselves (a refused or dropped connection, a timeout, a
+deadlock) are marked `transient` for schedulers' retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cldetl.errors import InputError, UsageError
+from cldetl.extract.column_types import CONVERTERS, arrow_schema, split_lists
+from cldetl.extract.database_url import _mask_text, _password, masked
+from cldetl.extract.templates import read_only_problem, statement
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlalchemy.engine import Connection, Engine
+
+    from cldetl.extract.templates import RenderedSource
+    from cldetl.mapping import Source
+
+log = logging.getLogger(__name__)
+
+# A template's `list` columns join their values with the bound value :list_separator
+# (declared with this default: the ASCII unit separator, never inside a code or a name).
+LIST_SEPARATOR = "list_separator"
+DEFAULT_LIST_SEPARATOR = "\x1f"
+
+
+def create_engine(
+    url: str, origin: str = "the url argument", statement_timeout: float | None = None
+) -> Engine:
+    """A SQLAlchemy engine for a one-off extract (no pool), opened **read-only** where the
+    dialect allows it: SQLite `mode=ro`, PostgreSQL `default_transaction_read_only`, SQL
+    Server `ApplicationIntent=ReadOnly` (pyodbc), Oracle `SET TRANSACTION READ ONLY` (see
+    `connect`). Nothing is ever committed. `statement_timeout` (seconds) stops a statement,
+    including the fetching of its rows, that runs longer.
+
+    UsageError for a URL that cannot be used: unparseable, an unknown dialect, or a driver
+    that is not installed; InputError for a SQLite file that does not exist."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.pool import NullPool
+
+    try:
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+        connect_args: dict = {}
+        if backend == "sqlite":
+            parsed = _sqlite_read_only(parsed)
+        elif backend == "postgresql":
+            options = [str(parsed.query.get("options", "")).strip()]
+            options.append("-c default_transaction_read_only=on")
+            if statement_timeout:
+                options.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
+            connect_args["options"] = " ".join(o for o in options if o)
+        elif backend == "mssql":
+            parsed = _mssql_read_only(parsed)
+            if statement_timeout and parsed.get_driver_name() == "pymssql":
+                connect_args["timeout"] = max(1, int(statement_timeout))
+        engine = sqlalchemy.create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    except NoSuchModuleError:
+        raise UsageError(
+            f"the database URL from {origin} ({masked(url)}) names a dialect SQLAlchemy does not "
+            "know; use mssql+pyodbc://, mssql+pymssql://, oracle+oracledb://, "
+            "postgresql+psycopg:// or sqlite:///."
+        ) from None
+    except ArgumentError:
+        raise UsageError(
+            f"the database URL from {origin} cannot be parsed (not shown, it may hold a "
+            "password); write it as dialect+driver://user:password@host:port/database."
+        ) from None
+    except ImportError as exc:
+        driver = (exc.name or "its driver").split(".")[0]
+        install = _INSTALL.get(driver, f"pip install {driver}")
+        raise UsageError(
+            f"the database URL from {origin} ({masked(url)}) needs the Python package "
+            f"'{driver}', which is not installed: {install} (see docs/connectors.md)."
+        ) from None
+    if statement_timeout:
+        _limit_statements(engine, float(statement_timeout))
+    return engine
+
+
+def _sqlite_read_only(parsed):
+    """sqlite:///path as a read-only URI (file:path?mode=ro), which never creates a file:
+    `connect` reports a missing one, where SQLite would create an empty database and then
+    report "no such table"."""
+    from urllib.parse import quote
+
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return parsed
+    path = Path(database).expanduser().resolve()
+    query = {**parsed.query, "mode": "ro", "uri": "true"}
+    return parsed.set(database="file:" + quote(str(path)), query=query)
+
+
+def _mssql_read_only(parsed):
+    """ApplicationIntent=ReadOnly on pyodbc URLs (an availability group routes the session
+    to a readable secondary and the session is marked read-only)."""
+    if parsed.get_driver_name() != "pyodbc":
+        return parsed
+    keys = {k.lower() for k in parsed.query}
+    if "odbc_connect" in keys:
+        key = next(k for k in parsed.query if k.lower() == "odbc_connect")
+        value = str(parsed.query[key])
+        if "applicationintent" not in value.lower():
+            value = value.rstrip(";") + ";ApplicationIntent=ReadOnly"
+        return parsed.update_query_dict({key: value})
+    if "applicationintent" in keys:
+        return parsed
+    return parsed.update_query_dict({"ApplicationIntent": "ReadOnly"})
+
+
+def _limit_statements(engine: Engine, seconds: float) -> None:
+    """A per-statement time limit where the driver has one: SQL Server (pyodbc) and Oracle
+    connection time-outs, SQLite a progress handler checking the statement's deadline.
+    PostgreSQL's is a connection option (statement_timeout) set in create_engine."""
+    import time
+
+    from sqlalchemy import event
+
+    backend = engine.dialect.name
+    deadlines: dict[int, float] = {}
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        if backend == "sqlite":
+            key = id(dbapi_connection)
+            deadlines[key] = math.inf
+            dbapi_connection.set_progress_handler(
+                lambda: 1 if time.monotonic() > deadlines.get(key, math.inf) else 0, 20_000
+            )
+        elif backend == "mssql" and hasattr(dbapi_connection, "timeout"):
+            dbapi_connection.timeout = max(1, int(seconds))
+        elif backend == "oracle" and hasattr(dbapi_connection, "call_timeout"):
+            dbapi_connection.call_timeout = int(seconds * 1000)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, _cursor, _statement, _params, _context, _many) -> None:
+        if backend == "sqlite":
+            deadlines[id(conn.connection.dbapi_connection)] = time.monotonic() + seconds
+
+
+def connect(engine: Engine, name: str, url: str, origin: str) -> Connection:
+    """A connection in a read-only transaction where the dialect has one (Oracle:
+    SET TRANSACTION READ ONLY; PostgreSQL's is the session default). The caller closes it,
+    which rolls back: cldetl never commits."""
+    from urllib.parse import unquote
+
+    from sqlalchemy.exc import DBAPIError
+
+    database = engine.url.database or ""
+    if engine.dialect.name == "sqlite" and database.startswith("file:"):
+        path = Path(unquote(database.removeprefix("file:")))
+        if not path.is_file():
+            raise InputError(
+                f"source '{name}': no SQLite database file at {path} (the URL from {origin}); "
+                "check the path in the URL."
+            )
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        raise connection_error(exc, name, url, origin) from None
+    try:
+        if engine.dialect.name in ("oracle", "postgresql"):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    except DBAPIError as exc:
+        conn.close()
+        raise connection_error(exc, name, url, origin) from None
+    return conn
+
+
+_INSTALL = {
+    "pyodbc": 'pip install "cldetl[mssql]" (pyodbc, plus Microsoft\'s ODBC Driver 18)',
+    "oracledb": 'pip install "cldetl[oracle]" (oracledb)',
+    "psycopg": 'pip install "cldetl[postgres]" (psycopg)',
+    "psycopg2": "pip install psycopg2-binary, or use postgresql+psycopg:// with cldetl[postgres]",
+}
+
+
+_MISSING_OBJECT = re.compile(
+    r"no such (table|column)|invalid (object|column) name|does not exist|ORA-00942|ORA-00904"
+    r"|undefined (table|column)|unknown column|no such function",
+    re.IGNORECASE,
+)
+_SYNTAX = re.compile(
+    r"syntax error at or near|incorrect syntax near|(?<!input )syntax error|ORA-0093[36]"
+    r"|ORA-00923",
+    re.IGNORECASE,
+)
+
+
+def _driver_message(exc: BaseException, url: str) -> str:
+    """The driver's own message, first line, short, any password removed."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split()) if str(orig) else type(orig).__name__
+    password = _password(url)
+    if password:
+        from urllib.parse import quote_plus
+
+        for form in {password, quote_plus(password)}:
+            text = text.replace(form, "***")
+    text = _mask_text(text)
+    text = text.rstrip(" .")
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def _error_code(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    for attr in ("pgcode", "sqlstate", "code"):
+        code = getattr(orig, attr, None)
+        if isinstance(code, str | int) and code:
+            return f", code {code}"
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], str | int) and re.fullmatch(r"[A-Z0-9]{5}|\d+", str(args[0])):
+        return f", code {args[0]}"
+    return ""
+
+
+class TransientDatabaseError(InputError):
+    """A database fault that may pass by itself (a refused or dropped connection, a time-out,
+    a lock or deadlock): schedulers retry these, and only these."""
+
+    transient = True
+
+
+_PERMANENT_CONNECT = re.compile(
+    r"could not translate host name|name or service not known|nodename nor servname"
+    r"|no such host|getaddrinfo failed|unknown host|password authentication failed"
+    r"|login failed|ORA-01017|authentication failed|role .* does not exist"
+    r"|database .* does not exist|unable to open database file|file is not a database",
+    re.IGNORECASE,
+)
+_LOCKED = re.compile(
+    r"database is locked|database table is locked|lock timeout|ORA-00054", re.IGNORECASE
+)
+_DEADLOCK = re.compile(r"deadlock", re.IGNORECASE)
+_TIMEOUT = re.compile(
+    r"statement timeout|canceling statement|query timeout|timeout expired|interrupted"
+    r"|DPY-4024|ORA-03156|ORA-01013",
+    re.IGNORECASE,
+)
+_CORRUPT = re.compile(
+    r"file is not a database|disk image is malformed|database corrupt", re.IGNORECASE
+)
+_READ_ONLY = re.compile(
+    r"readonly database|read-only transaction|read only transaction|ORA-01456",
+    re.IGNORECASE,
+)
+
+
+def connection_error(exc: BaseException, name: str, url: str, origin: str) -> InputError:
+    """An error connecting as an InputError that names the source and what to check;
+    transient unless the host is unknown, the login is refused or the database is missing."""
+    message = _driver_message(exc, url)
+    stop = "" if message.endswith(("?", "!")) else "."
+    text = (
+        f"source '{name}': the database refused the connection or could not be reached "
+        f"({masked(url)}): {message}{stop} Check the server is running and "
+        f"reachable from here, and the credentials in {origin}."
+    )
+    if _CORRUPT.search(message):
+        return InputError(
+            f"source '{name}': {masked(url)} is not a readable database (damaged, or not a "
+            "database file); restore it from a copy or point the URL at the right file."
+        )
+    if _PERMANENT_CONNECT.search(message):
+        return InputError(text)
+    return TransientDatabaseError(text)
+
+
+def query_error(exc: BaseException, name: str, template: str, url: str) -> InputError:
+    """An error running a source's SQL as an InputError. The driver's message is shown only
+    when it names tables, columns or syntax: others (a failed conversion) can quote values."""
+    message = _driver_message(exc, url)
+    if _CORRUPT.search(message):
+        return InputError(
+            f"source '{name}': the database file is damaged or not a database ({masked(url)}): "
+            f"{message}; restore it from a copy or point the URL at the right file."
+        )
+    if _LOCKED.search(message):
+        return TransientDatabaseError(
+            f"source '{name}': the database is locked by another program ({message}); run the "
+            "extract again when it has finished."
+        )
+    if _DEADLOCK.search(message):
+        return TransientDatabaseError(
+            f"source '{name}': the database chose this query as a deadlock victim; run the "
+            "extract again."
+        )
+    if _TIMEOUT.search(message):
+        return TransientDatabaseError(
+            f"source '{name}': connectors/{template} ran longer than the statement time-out "
+            "(connection.statement_timeout) and was stopped; raise the time-out or run the "
+            "extract when the database is less busy."
+        )
+    if _READ_ONLY.search(message):
+        return InputError(
+            f"source '{name}': connectors/{template} tried to change the database, which "
+            "cldetl opens read-only; nothing was changed. Templates may only SELECT."
+        )
+    if _MISSING_OBJECT.search(message):
+        return InputError(
+            f"source '{name}': table or column missing: {message}; check identifiers in "
+            f"sources.{name}.params.identifiers or the template connectors/{template} "
+            "(names with capitals are quoted, so their case must match on PostgreSQL and "
+            "Oracle)."
+        )
+    if _SYNTAX.search(message):
+        return InputError(
+            f"source '{name}': the database rejected the SQL of connectors/{template}: "
+            f"{message}; review it with `cldetl sql`."
+        )
+    if getattr(exc, "connection_invalidated", False):
+        return TransientDatabaseError(
+            f"source '{name}': the connection to the database was lost while reading "
+            f"({type(getattr(exc, 'orig', exc)).__name__}); run the extract again."
+        )
+    return InputError(
+        f"source '{name}': the database could not run connectors/{template} "
+        f"({type(getattr(exc, 'orig', None) or exc).__name__}{_error_code(exc)}); the "
+        "database's message is not shown as it may quote record values. Run the SQL from "
+        "`cldetl sql` in the database to see it."
+    )
+
+
+# --- streaming a source --------------------------------------------------------------------
+
+
+def match_columns(keys: list[str], source: Source, name: str, template: str) -> dict[str, int]:
+    """Declared column -> index in the result, matched case-insensitively (Oracle returns
+    upper case). Raises InputError naming the missing or ambiguous columns."""
+    index: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        index.setdefault(str(key).lower(), []).append(i)
+    found, missing, ambiguous = {}, [], []
+    for column in source.columns:
+        hits = index.get(column.lower(), [])
+        if not hits:
+            missing.append(column)
+        elif len(hits) > 1:
+            ambiguous.append(column)
+        else:
+            found[column] = hits[0]
+    if missing:
+        raise InputError(
+            f"source '{name}': the SQL of connectors/{template} returns no column(s) "
+            f"{', '.join(missing)}, which sources.{name}.columns declares; it returns "
+            f"{', '.join(map(str, keys)) or 'none'}. Alias the column in the template "
+            f"(... AS {missing[0]}) or fix the declaration."
+        )
+    if ambiguous:
+        raise InputError(
+            f"source '{name}': the SQL of connectors/{template} returns more than one column "
+            f"named {', '.join(ambiguous)} (ignoring case); alias them apart in the template."
+        )
+    return found
+
+
+def stream_source(
+    conn: Connection,
+    rendered: RenderedSource,
+    source: Source,
+    chunk_rows: int,
+    url: str,
+) -> Iterator[pa.Table]:
+    """Run a rendered source and yield its rows as Arrow tables of at most `chunk_rows`, with
+    exactly the declared columns and types. Database errors become InputErrors."""
+    from sqlalchemy.exc import DBAPIError
+
+    schema = arrow_schema(source.columns)
+    name, template = rendered.name, rendered.template
+    problem = read_only_problem(rendered.sql)
+    if problem:
+        raise InputError(
+            f"source '{name}': connectors/{template} is refused before it is sent: {problem}; "
+            "a template must be one read-only query (SELECT, or WITH ... SELECT)."
+        )
+    try:
+        result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
+            statement(rendered)
+        )
+    except DBAPIError as exc:
+        raise query_error(exc, name, template, url) from None
+    try:
+        if not result.returns_rows:
+            raise InputError(
+                f"source '{name}': connectors/{template} returns no rows at all (not a SELECT?)."
+            )
+        positions = match_columns(list(result.keys()), source, name, template)
+        separator = str(rendered.binds.get(LIST_SEPARATOR, DEFAULT_LIST_SEPARATOR))
+        done = 0
+        while True:
+            try:
+                rows = result.fetchmany(chunk_rows)
+            except DBAPIError as exc:
+                raise query_error(exc, name, template, url) from None
+            if not rows:
+                break
+            yield _chunk_table(rows, positions, source, schema, name, template, done, separator)
+            done += len(rows)
+    finally:
+        result.close()
+
+
+def _chunk_table(
+    rows: list,
+    positions: dict[str, int],
+    source: Source,
+    schema,
+    name: str,
+    template: str,
+    offset: int,
+    separator: str = "",
+) -> pa.Table:
+    import pyarrow as pa
+
+    columns = list(zip(*rows, strict=True))
+    arrays = []
+    for column, kind in source.columns.items():
+        values = columns[positions[column]]
+        arrays.append(
+            _arrow_array(
+                values, kind, schema.field(column).type, name, template, column, offset, separator
+            )
+        )
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _arrow_array(values, kind, arrow_type, name, template, column, offset, separator=""):
+    import pyarrow as pa
+
+    if kind == "list":
+        return split_lists(values, separator)
+
+    try:
+        return pa.array(values, type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    if kind == "date":
+        # ISO text dates (SQLite, or a CAST to varchar): parsed by Arrow, not row by row.
+        import pyarrow.compute as pc
+
+        try:
+            stamps = pc.cast(pa.array(values, type=pa.string()), pa.timestamp("us"))
+            return pc.cast(stamps, pa.date32())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass  # find the row below; Arrow's own message would quote the value
+    convert = CONVERTERS[kind]
+    out = []
+    for i, value in enumerate(values):
+        try:
+            out.append(None if value is None else convert(value))
+        except (ValueError, TypeError, ArithmeticError):
+            what = {"integer": "a whole number", "number": "a number", "date": "a date"}.get(
+                kind, "text"
+            )
+            raise InputError(
+                f"source '{name}' column '{column}': result row {offset + i + 1} is not "
+                f"{what} (the value is not shown); CAST the column in connectors/{template} "
+                f"or declare it as text in sources.{name}.columns."
+            ) from None
+    return pa.array(out, type=arrow_type)

@@ -1,0 +1,119 @@
+"""How many rows each database source's base table holds, and how many of them the database
+left out and why: the start of the reconciliation, so that
+
+    table rows = left out in the database + read        (read = output + details + excluded)
+
+Each template declares its base table and the conditions it leaves rows out by (`base:` and
+`left_out:` in its declaration); one cheap query per source classifies every base row by the
+first condition it meets and counts them:
+
+    SELECT counted.why, COUNT(*) AS n
+    FROM (SELECT CASE WHEN (<condition 1>) THEN 1 WHEN ... ELSE 0 END AS why
+          FROM <base table> <alias>) counted
+    GROUP BY counted.why
+
+The template's own WHERE is `{{ in_scope }}`, the same CASE = 0, so the two cannot drift.
+
+    counts = count_database_rows(mapping, period)
+    counts["steps"].table_rows, counts["steps"].left_out
+    # 1200, {"completed before the reporting period (filtered in the database)": 800, ...}
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from cldetl.extract.templates import RenderedSource
+    from cldetl.mapping import Mapping
+    from cldetl.spec.period import ReportingPeriod
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceCounts:
+    """One source's base table: its rows, and those left out in the database by reason."""
+
+    table_rows: int
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def read(self) -> int:
+        """The rows the source's query returns (what the transform must account for)."""
+        return self.table_rows - sum(self.left_out.values())
+
+
+def count_database_rows(
+    mapping: Mapping,
+    period: ReportingPeriod,
+    connectors_dir: str | Path | None = None,
+    *,
+    url: str | None = None,
+) -> dict[str, SourceCounts]:
+    """Count every database source's base table for `period` (file sources are not in the
+    result: their rows are all read). Opens its own read-only connection; the URL comes from
+    the mapping's connection unless `url` is given.
+
+    A template that declares no base table is left out (logged; its count stays blank).
+    Raises InputError for a
+    database that cannot be read (transient faults marked as such)."""
+    from cldetl.extract.database import connect, create_engine
+    from cldetl.extract.database_url import database_url, url_origin
+    from cldetl.extract.templates import declaration_for, render_source
+
+    names = []
+    for name, source in mapping.sources.items():
+        if source.template is None:
+            continue
+        declared = declaration_for(mapping, name, connectors_dir)
+        if declared is None or not declared.base_table:
+            # An authority's own template without a declaration still runs; its table count
+            # stays blank in the reconciliation (never guessed) until it declares `base:`.
+            log.warning(
+                "source %s: template %s declares no base table, so its table rows are not "
+                "counted (add base: {table: ..., alias: ...} to its declaration)",
+                name,
+                source.template,
+            )
+            continue
+        names.append(name)
+    if not names:
+        return {}
+    origin = url_origin(mapping) if url is None else "the url argument"
+    url = url if url is not None else database_url(mapping)
+    timeout = mapping.connection.statement_timeout if mapping.connection else None
+    engine = create_engine(url, origin, statement_timeout=timeout)
+    try:
+        queries = {
+            name: render_source(mapping, name, engine.dialect, period, connectors_dir, counts=True)
+            for name in names
+        }
+        conn = connect(engine, names[0], url, origin)
+        try:
+            return {name: run_count(conn, query, url) for name, query in queries.items()}
+        finally:
+            conn.close()  # rolls back: nothing is ever committed
+    finally:
+        engine.dispose()
+
+
+def run_count(conn: Connection, query: RenderedSource, url: str) -> SourceCounts:
+    """Run one rendered count query (render_source(..., counts=True))."""
+    from sqlalchemy.exc import DBAPIError
+
+    from cldetl.extract.database import query_error
+    from cldetl.extract.templates import statement
+
+    try:
+        rows = conn.execute(statement(query)).all()
+    except DBAPIError as exc:
+        raise query_error(exc, query.name, query.template, url) from None
+    by_why = {int(why): int(n) for why, n in rows}
+    left_out = {reason: by_why.get(i, 0) for i, reason in enumerate(query.reasons, 1)}
+    return SourceCounts(table_rows=sum(by_why.values()), left_out=left_out)

@@ -1,0 +1,400 @@
+"""The run history: every run of a period kept in its own folder, published all or nothing.
+
+    <out>/
+      .cldetl/lock                 held (fcntl) by the run writing into <out>; holds its pid
+      .cldetl/staging/<token>/     a run being prepared (0700): run/ becomes the run folder,
+                                   extract/ holds the Parquet staging files; removed afterwards,
+                                   and by the next run if a run was killed
+      2025-09-30/                  one folder per reporting period end
+        run-0001-20251001T060000Z/ one folder per run, never changed once published
+          manifest.json            what the run was and which files it wrote (SHA-256)
+          CLD_R2_....csv, exclusions.csv, ...
+        run-0002-20251002T060000Z/ a rerun: a new folder, the earlier one kept
+        latest -> run-0002-...     symlink to the latest run, switched atomically
+        latest.json                the same pointer as a small JSON file (for Windows)
+
+A run is prepared whole in the staging folder, inside the output area (so the final rename
+never crosses a file system), then made visible by ONE rename into its period folder, and only
+then do the `latest` pointers switch, each by an atomic replace. A reader that follows a
+pointer therefore always finds one complete run: the previous one or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from cldetl.errors import CldetlError
+from cldetl.publish.write import DIR_MODE, FILE_MODE, ensure_private_dir, write_text
+
+STATE_DIR = ".cldetl"
+LOCK_FILE = "lock"
+STAGING_DIR = "staging"
+MANIFEST = "manifest.json"
+LATEST = "latest"
+LATEST_POINTER = "latest.json"
+MANIFEST_FORMAT = 1
+# Free space asked for before extracting: room for the Parquet staging files and the outputs.
+# Twice the previous run's size when there is one (staging plus outputs), and never less
+# than this floor.
+MIN_FREE_BYTES = 256 * 1024 * 1024
+
+_PERIOD_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_RUN_NAME = re.compile(r"^run-(\d{4,})-\d{8}T\d{6}Z$")
+
+
+class OutputError(CldetlError):
+    """The output folder cannot take a run: not a folder, read-only, full, or in use."""
+
+
+class RunLockedError(OutputError):
+    """Another cldetl run is writing into the same output folder."""
+
+
+# --- where things are -------------------------------------------------------------------------
+
+
+def period_folder(out_dir: str | Path, period_end: date) -> Path:
+    return Path(out_dir) / f"{period_end:%Y-%m-%d}"
+
+
+def run_folders(out_dir: str | Path, period_end: date) -> list[Path]:
+    """The published runs of a period, oldest first (by their sequence number)."""
+    folder = period_folder(out_dir, period_end)
+    if not folder.is_dir():
+        return []
+    runs = [
+        (int(m.group(1)), p)
+        for p in folder.iterdir()
+        if (m := _RUN_NAME.match(p.name)) and p.is_dir() and not p.is_symlink()
+    ]
+    return [p for _, p in sorted(runs)]
+
+
+def latest_run(out_dir: str | Path, period_end: date) -> Path | None:
+    """The latest published run of a period, by its pointer: the `latest` symlink, else
+    latest.json. None when neither names a run folder with a manifest."""
+    folder = period_folder(out_dir, period_end)
+    names = []
+    link = folder / LATEST
+    if link.is_symlink():
+        names.append(os.readlink(link))
+    try:
+        names.append(json.loads((folder / LATEST_POINTER).read_text(encoding="utf-8"))["run"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    for name in names:
+        if isinstance(name, str) and _RUN_NAME.match(Path(name).name):
+            run = folder / Path(name).name
+            if (run / MANIFEST).is_file():
+                return run
+    return None
+
+
+def periods(out_dir: str | Path) -> list[date]:
+    """The period ends with a folder in the history, oldest first."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return []
+    ends = []
+    for entry in out.iterdir():
+        if _PERIOD_NAME.match(entry.name) and entry.is_dir():
+            with contextlib.suppress(ValueError):  # 2025-13-45 is no period of ours
+                ends.append(date.fromisoformat(entry.name))
+    return sorted(ends)
+
+
+def earlier_run(out_dir: str | Path, period_end: date) -> Path | None:
+    """The latest run of the latest period before `period_end` (last quarter's return)."""
+    for end in reversed([e for e in periods(out_dir) if e < period_end]):
+        run = latest_run(out_dir, end)
+        if run is not None:
+            return run
+    return None
+
+
+def read_manifest(run_dir: str | Path) -> dict:
+    return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+
+
+def verify_run(run_dir: str | Path) -> list[str]:
+    """What is wrong with a run folder against its manifest (missing, extra or changed
+    files); empty when the run is complete and intact."""
+    run = Path(run_dir)
+    try:
+        listed = {f["path"]: f for f in read_manifest(run)["files"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"{run}: no readable {MANIFEST} ({exc})"]
+    found = {f["path"]: f for f in file_list(run)}
+    problems = [f"{run}: {p} is missing" for p in sorted(listed.keys() - found.keys())]
+    problems += [f"{run}: {p} is not in the manifest" for p in sorted(found.keys() - listed.keys())]
+    problems += [
+        f"{run}: {p} has changed since the run (SHA-256 differs)"
+        for p in sorted(listed.keys() & found.keys())
+        if listed[p]["sha256"] != found[p]["sha256"]
+    ]
+    return problems
+
+
+# --- before the run: preflight, lock, staging -------------------------------------------------
+
+
+def preflight(out_dir: str | Path, needed_bytes: int | None = None) -> Path:
+    """Check, before any extract, that `out_dir` can take a run: a folder (made if missing,
+    0700) that this process can write into, with room to spare. Raises OutputError."""
+    out = Path(out_dir)
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(
+                f"output folder {out}: {parent} is a file, not a folder. Choose another --out."
+            )
+    try:
+        ensure_private_dir(out)
+        ensure_private_dir(out / STATE_DIR)
+        probe = out / STATE_DIR / f".probe-{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        try:
+            os.write(fd, b"cldetl")
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"output folder {out} cannot be written to ({exc.strerror or exc}). "
+            "Check its permissions (or that the disk is not read-only), or choose another --out."
+        ) from None
+    needed = max(MIN_FREE_BYTES, needed_bytes or 0)
+    free = shutil.disk_usage(out).free
+    if free < needed:
+        raise OutputError(
+            f"output folder {out}: only {_size(free)} free on its disk; a run needs at least "
+            f"{_size(needed)} (staging files and outputs). Free some space or choose another --out."
+        )
+    return out
+
+
+def space_needed(out_dir: str | Path) -> int:
+    """Twice the size of the latest run in the history (staging plus outputs), or 0."""
+    sizes = []
+    for end in periods(out_dir):
+        run = latest_run(out_dir, end)
+        if run is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                sizes.append(sum(f["bytes"] for f in read_manifest(run)["files"]))
+    return 2 * max(sizes, default=0)
+
+
+@contextlib.contextmanager
+def run_lock(out_dir: str | Path) -> Iterator[Path]:
+    """Hold `<out>/.cldetl/lock` while a run writes into `out_dir`: a second run into the same
+    folder stops at once with a clear message. The lock is an fcntl lock, released by the
+    system when the process ends however it ends, so a killed run never blocks the next one."""
+    path = ensure_private_dir(Path(out_dir) / STATE_DIR) / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        if not _try_lock(fd, path):
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise RunLockedError(
+                f"another cldetl run (process {holder}) is writing into {out_dir}; wait for "
+                "it to finish, or choose another --out."
+            )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _try_lock(fd: int, path: Path) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: msvcrt's lock, also freed on exit
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@dataclass
+class RunStaging:
+    """A run being prepared inside the output area: `run_dir` becomes the published run
+    folder, `extract_dir` holds the extract's Parquet files (never published)."""
+
+    out_dir: Path
+    folder: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.folder / "run"
+
+    @property
+    def extract_dir(self) -> Path:
+        return self.folder / "extract"
+
+    def path(self, name: str) -> Path:
+        return self.run_dir / name
+
+
+def remove_stale_staging(out_dir: str | Path) -> list[Path]:
+    """Remove staging folders left by killed runs. Call only while holding the run lock: then
+    no other run is preparing anything, so every staging folder is stale."""
+    staging = Path(out_dir) / STATE_DIR / STAGING_DIR
+    removed = []
+    if staging.is_dir():
+        for entry in sorted(staging.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+@contextlib.contextmanager
+def open_run(out_dir: str | Path, needed_bytes: int | None = None) -> Iterator[RunStaging]:
+    """Preflight, lock, clear stale staging, and give a private staging folder that is removed
+    when the block ends (published or not)."""
+    out = preflight(out_dir, needed_bytes if needed_bytes is not None else space_needed(out_dir))
+    with run_lock(out):
+        remove_stale_staging(out)
+        area = ensure_private_dir(out / STATE_DIR / STAGING_DIR)
+        folder = area / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+        folder.mkdir(mode=DIR_MODE)
+        staging = RunStaging(out, folder)
+        ensure_private_dir(staging.run_dir)
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- the manifest -----------------------------------------------------------------------------
+
+
+def file_list(run_dir: Path) -> list[dict]:
+    """Every file under the run folder (but the manifest): relative path, size, SHA-256."""
+    files = []
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(run_dir).as_posix()
+        if relative == MANIFEST:
+            continue
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                digest.update(block)
+        files.append({"path": relative, "bytes": path.stat().st_size, "sha256": digest.hexdigest()})
+    return files
+
+
+def file_sha256(path: str | Path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def write_manifest(staging: RunStaging, about: dict) -> Path:
+    """manifest.json: `about` (version, mapping hash, period, times, counts, exit status) and
+    the file list with hashes. Written last, so it describes every file of the run."""
+    manifest = {"manifest_format": MANIFEST_FORMAT, **about, "files": file_list(staging.run_dir)}
+    path = staging.path(MANIFEST)
+    write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", path)
+    return path
+
+
+# --- publication ------------------------------------------------------------------------------
+
+
+def publish(staging: RunStaging, period_end: date, started: datetime) -> Path:
+    """Make the staged run visible: one rename into its period folder, then switch the
+    period's `latest` pointers. Returns the published run folder."""
+    _sync_tree(staging.run_dir)
+    folder = ensure_private_dir(period_folder(staging.out_dir, period_end))
+    existing = [
+        int(_RUN_NAME.match(p.name).group(1)) for p in run_folders(staging.out_dir, period_end)
+    ]
+    name = f"run-{max(existing, default=0) + 1:04d}-{started:%Y%m%dT%H%M%SZ}"
+    target = folder / name
+    rename(staging.run_dir, target)
+    _fsync_dir(folder)
+    switch_latest(folder, name)
+    return target
+
+
+def rename(source: Path, target: Path) -> None:
+    """The publication step (a seam for fault-injection tests): one atomic rename."""
+    os.rename(source, target)
+
+
+def switch_latest(folder: Path, name: str) -> None:
+    """Point `latest` (symlink) and `latest.json` at run `name`, each by one atomic replace."""
+    tmp = folder / f".{LATEST}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        os.symlink(name, tmp, target_is_directory=True)
+    except (OSError, NotImplementedError):  # pragma: no cover - Windows without the privilege
+        pass
+    else:
+        replace(tmp, folder / LATEST)
+    pointer = {"run": name, "manifest": f"{name}/{MANIFEST}"}
+    tmp = folder / f".{LATEST_POINTER}.{os.getpid()}.tmp"
+    write_text(json.dumps(pointer, indent=2) + "\n", tmp)
+    replace(tmp, folder / LATEST_POINTER)
+    _fsync_dir(folder)
+
+
+def replace(source: Path, target: Path) -> None:
+    """A pointer switch (a seam for fault-injection tests): one atomic os.replace."""
+    os.replace(source, target)
+
+
+def _sync_tree(root: Path) -> None:
+    """Flush the staged files to disk before they are published (a power cut after the
+    rename must not leave a published run with empty files)."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(root)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):,.0f} MiB"

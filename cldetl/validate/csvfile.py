@@ -1,0 +1,708 @@
+"""Reading a CLD CSV as LAs save it: UTF-8 (with or without Excel's BOM) or Windows-1252, CRLF
+or LF, every value kept as the exact text submitted.
+
+The national check is on text, so nothing is converted on read: each column is a string column
+with blanks as ''. A file that cannot be read as a table is an InputError that says which
+problem it has (encoding, empty, delimiter, ragged rows) and on which lines, never a traceback
+and never a row's content (CLD rows hold personal data).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import re
+import stat
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cldetl.display import shown
+from cldetl.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
+OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+# Byte order marks of encodings the DLP does not read (longest first: UTF-32 LE starts like
+# UTF-16 LE).
+WIDE_BOMS = {
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\xfe\xff": "UTF-16",
+    b"\xff\xfe": "UTF-16",
+}
+# The longest value read (a CLD value is a code, a date, a name or a short description).
+MAX_FIELD_CHARS = 131_072
+# How a file is saved, for messages.
+SAVE_AS = "Save it from Excel as 'CSV (Comma delimited)' (Windows-1252) or 'CSV UTF-8'."
+
+
+@dataclass
+class CldTable:
+    """A CLD file read as text columns, with the physical line each record starts on."""
+
+    path: str
+    header: list[str]
+    frame: pd.DataFrame
+    lines: np.ndarray
+    encoding: str
+    # What the DLP's file rules look at: a UTF-8 byte order mark, the size read (uncompressed)
+    # and, for a .csv.gz, the size on disk. `too_large`: over the DLP's limit, so not read.
+    bom: bool = False
+    size: int = 0
+    gzip_size: int | None = None
+    too_large: bool = False
+    # Every byte of these rows is ASCII (known when read in batches): no column can hold a
+    # character Windows-1252 lacks, so that check is skipped.
+    ascii: bool = False
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+
+def _decode_header(first_line: bytes, path: str) -> tuple[str, str]:
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return first_line.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise InputError(
+        f"{path}: line 1 is neither UTF-8 nor Windows-1252 text. Save the file from Excel as "
+        "'CSV UTF-8 (Comma delimited)'."
+    )
+
+
+def _header_fields(text: str, path: str) -> list[str]:
+    if text.count('"') % 2:
+        raise InputError(
+            f"{path}: line 1, the header, has an unclosed quote (a quoted line break in a "
+            "column name?). Each header name is on line 1: remove the line break."
+        )
+    try:
+        names = next(csv.reader([text.rstrip("\r\n")]))
+    except (csv.Error, StopIteration):
+        raise InputError(
+            f"{path}: line 1, the header, cannot be read as CSV (a stray carriage return or "
+            "quote). Save the file again from Excel as CSV."
+        ) from None
+    if len(names) <= 1:
+        for delimiter, word in OTHER_DELIMITERS.items():
+            if delimiter in text:
+                raise InputError(
+                    f"{path}: line 1 is separated by {word}s, not commas. CLD files are "
+                    "comma-separated: save as 'CSV UTF-8 (Comma delimited)'."
+                )
+    return [n.strip() for n in names]
+
+
+def _looks_like_header(names: list[str]) -> tuple[int, bool]:
+    """(how many cells are Release 2 or dropped field names, whether that is at least half)."""
+    from cldetl.spec import load_spec
+    from cldetl.validate.checks.headers import header_key
+
+    spec = load_spec()
+    known = {header_key(n) for n in (*spec.headers, *spec.dropped_fields)}
+    hits = sum(header_key(n) in known for n in names)
+    return hits, hits > 0 and hits * 2 >= len(names)
+
+
+def _refuse_non_header(path: str, header: list[str], data: bytes, body_start: int) -> None:
+    """A file without its header row, or with a title line first, is a header problem: say so
+    once, never echoing a cell (line 1 may be a person's record), instead of a finding for every
+    row and a "not a Release 2 field" for each of their values."""
+    hits, ok = _looks_like_header(header)
+    if ok:
+        return
+    end = data.find(b"\n", body_start)
+    second = data[body_start:] if end < 0 else data[body_start:end]
+    try:
+        next_names = next(csv.reader([second.decode("utf-8", "replace").rstrip("\r\n")]))
+    except (csv.Error, StopIteration):
+        next_names = []
+    if next_names and _looks_like_header(next_names)[1]:
+        hint = "Line 2 looks like the header: remove line 1 (a title line?)."
+    elif hits:
+        hint = "Most of its columns are not CLD fields: check that this is a CLD return."
+    else:
+        hint = (
+            "The file may have been saved without its header row: add the Release 2 header "
+            "(`cldetl spec` lists the 48 names) as line 1."
+        )
+    raise InputError(
+        f"{path}: line 1 is not the CLD header: {hits:,} of its {len(header):,} cells are "
+        f"Release 2 field names. {hint} The rows were not checked."
+    )
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Column names for reading: a repeated header gets a suffix so no column is lost."""
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return names
+
+
+def _scan_records(
+    path: str, data: bytes, text_encoding: str, skip: int, header: bool = True, offset: int = 0
+) -> list[tuple[int, int]]:
+    """(physical start line, field count) of every data record, by a full CSV parse: the slow,
+    exact path, taken only for batches with quoted line breaks or blank lines.
+
+    Bytes that do not decode are replaced: only the structure (quotes, commas, line breaks,
+    the same bytes in UTF-8 and Windows-1252) matters here."""
+    text = io.TextIOWrapper(
+        io.BytesIO(data[skip:]), encoding=text_encoding, errors="replace", newline=""
+    )
+    return list(_records(path, csv.reader(text), header=header, offset=offset))
+
+
+def _records(path: str, reader, header: bool, offset: int = 0):
+    """(start line, field count) of each record `reader` reads, the header (line 1) left
+    out when `header`, blank lines skipped. `offset`: lines before the text read."""
+    previous = 0
+    try:
+        for record in reader:
+            start = previous + 1
+            previous = reader.line_num
+            if (header and start == 1) or record == []:
+                continue
+            yield start + offset, len(record)
+    except csv.Error as exc:
+        if "field larger" in str(exc):
+            raise InputError(
+                f"{path}: line {offset + previous + 1}: a value is longer than {MAX_FIELD_CHARS:,} "
+                "characters, the most cldetl reads in one field (an unclosed quote?)."
+            ) from None
+        raise InputError(
+            f"{path}: line {offset + previous + 1} cannot be read as CSV "
+            f"({_without_row_text(str(exc))})."
+        ) from None
+
+
+def _refuse_long_values(path: str, table, lines) -> None:
+    """No value over MAX_FIELD_CHARS: the limit on one field, the same on every read path."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        # Bytes first (cheap): a value of at most MAX_FIELD_CHARS bytes is short enough.
+        if len(column) == 0 or (pc.max(pc.binary_length(column)).as_py() or 0) <= MAX_FIELD_CHARS:
+            continue
+        longest = pc.max(pc.utf8_length(column)).as_py()
+        if longest is not None and longest > MAX_FIELD_CHARS:
+            at = int(np.argmax(pc.utf8_length(column).to_numpy(zero_copy_only=False)))
+            raise InputError(
+                f"{path}: line {int(lines[at])}, column {shown(name)}: a value of "
+                f"{longest:,} characters; cldetl reads at most {MAX_FIELD_CHARS:,} in one field "
+                "(an unclosed quote?)."
+            )
+
+
+def _open_regular(path: str):
+    """Open `path` for reading only if it is a regular file: a FIFO would hang the read and a
+    device such as /dev/zero never ends."""
+    try:
+        before = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file. Check the path.") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be opened ({exc.strerror}).") from None
+    if stat.S_ISDIR(before.st_mode):
+        raise InputError(f"{path}: is a folder, not a CSV file.")
+    if not stat.S_ISREG(before.st_mode):
+        raise InputError(
+            f"{path}: is not a regular file (a device, pipe or socket); cldetl reads only "
+            "regular files. Save the return to a file and validate that."
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be opened ({exc.strerror}).") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError(f"{path}: is not a regular file; cldetl reads only regular files.")
+    return os.fdopen(fd, "rb")
+
+
+def dlp_limits() -> tuple[int, int]:
+    """(largest uncompressed file, largest gzip file) the DLP accepts, from the spec data."""
+    from cldetl.spec import load_spec
+
+    limits = load_spec().dlp
+    return limits["max_bytes"], limits["max_gzip_bytes"]
+
+
+# How much of the file one batch holds: big enough that Arrow's threads and the checks'
+# column operations run on long arrays, small enough that a 4 GB file never sits in memory.
+BATCH_BYTES = 32 * 1024 * 1024
+# The start of the file read before parsing: the header, the next line and the NUL screen.
+HEAD_BYTES = 65_536
+
+
+class NotUtf8(Exception):  # noqa: N818 (a signal between the reader and its callers)
+    """A batch is not UTF-8 although the earlier ones were: read the file again as
+    Windows-1252 (a whole-file read makes the same choice for the whole file)."""
+
+
+@dataclass
+class CldStream:
+    """A CLD file opened for reading in batches of whole records.
+
+    The header, encoding and the DLP's file facts are known on opening; `batches()` reads the
+    rows, a batch at a time, each a `CldTable` with its physical line numbers. Validation holds
+    one batch at a time, so memory does not grow with the file. `batches()` can be called
+    again (a second pass), and raises `NotUtf8` when the file turns out to be Windows-1252
+    past its first batch: call `as_cp1252()` and start again.
+    """
+
+    path: str
+    header: list[str]
+    encoding: str
+    bom: bool = False
+    size: int = 0
+    gzip_size: int | None = None
+    too_large: bool = False
+    batch_bytes: int = BATCH_BYTES
+    body_start: int = 0
+    text_encoding: str = "utf8"
+    table: CldTable | None = None
+
+    def as_cp1252(self) -> CldStream:
+        from dataclasses import replace
+
+        return replace(self, encoding="cp1252", text_encoding="cp1252")
+
+    def batches(self):
+        """The rows, batch by batch (an in-memory table is one batch)."""
+        if self.table is not None:
+            yield self.table
+            return
+        if self.too_large:
+            return
+
+        for chunk, line, breaks in self.chunks():
+            table = self.parse(chunk, line, breaks)
+            if table.rows:
+                yield table
+
+    def chunks(self):
+        """The rows as raw batches (bytes of whole records), each with the physical line it
+        starts on and the line breaks it holds: `parse` makes a table of one, and can run in
+        another thread (the line numbers are counted here, in file order)."""
+        for chunk, _offset, line, breaks in self.spans():
+            yield chunk, line, breaks
+
+    def spans(self):
+        """As `chunks`, each raw batch also with its offset in the (decompressed) file, so
+        that another process can read the same bytes itself (`read_span`)."""
+        import numpy as np
+
+        line = 2  # the header is line 1, on one line
+        offset = self.body_start
+        with _open_data(self.path, self.gzip_size is not None) as handle:
+            _skip_bytes(handle, self.body_start)
+            for chunk in _record_chunks(handle, self.batch_bytes):
+                breaks = int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 10))
+                # Nothing but line breaks (blank lines): no rows. A chunk longer than twice
+                # its line breaks holds something else, without copying it to strip it.
+                if len(chunk) > 2 * breaks or bytes(chunk).strip(b"\r\n"):
+                    yield chunk, offset, line, breaks
+                line += breaks
+                offset += len(chunk)
+
+    def read_span(self, offset: int, length: int) -> bytes:
+        """The raw bytes `spans` gave at `offset` (a plain file only: gzip cannot seek)."""
+        with _open_regular(self.path) as handle:
+            handle.seek(offset)
+            return handle.read(length)
+
+    def parse(self, chunk: bytes, line: int, breaks: int) -> CldTable:
+        """One raw batch from `chunks` as a table, its rows numbered from `line`."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        return self._parse(chunk, _unique_names(self.header), line, breaks, np, pa, pacsv)
+
+    def _parse(self, chunk: bytes, names, line: int, breaks: int, np, pa, pacsv) -> CldTable:
+        invalid: list[int | None] = []
+
+        def on_invalid_row(row) -> str:
+            invalid.append(row.number)
+            return "skip"
+
+        convert = pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            check_utf8=True,
+        )
+        read = pacsv.ReadOptions(column_names=names, encoding=self.text_encoding)
+
+        def attempt(newlines_in_values: bool):
+            invalid.clear()
+            parse = pacsv.ParseOptions(
+                newlines_in_values=newlines_in_values, invalid_row_handler=on_invalid_row
+            )
+            return pacsv.read_csv(
+                pa.BufferReader(pa.py_buffer(chunk)),
+                read_options=read,
+                parse_options=parse,
+                convert_options=convert,
+            )
+
+        table = None
+        for newlines_in_values in (False, True):
+            try:
+                table = attempt(newlines_in_values)
+                break
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                message = str(exc)
+                if "UTF8" in message or isinstance(exc, UnicodeDecodeError):
+                    if self.text_encoding == "utf8":
+                        raise NotUtf8 from None
+                    raise InputError(
+                        f"{self.path}: the file is neither UTF-8 nor Windows-1252 text. Save it "
+                        "from Excel as 'CSV UTF-8 (Comma delimited)'."
+                    ) from None
+                if newlines_in_values:
+                    raise InputError(
+                        f"{self.path}: cannot be read as CSV ({_without_row_text(message)}). "
+                        "Check that quotes are balanced and the file is comma-separated."
+                    ) from None
+        assert table is not None
+        if invalid:
+            self._refuse_ragged()
+        lines = np.arange(line, line + table.num_rows, dtype=np.int64)
+        physical = breaks + (0 if chunk[-1:] == b"\n" else 1)
+        if physical != table.num_rows:
+            # Quoted line breaks or blank lines: count lines the slow, exact way.
+            records = _scan_records(
+                self.path,
+                chunk,
+                _py_encoding(self.text_encoding),
+                0,
+                header=False,
+                offset=line - 1,
+            )
+            exact = np.asarray([start for start, _ in records], dtype=np.int64)
+            if len(exact) == table.num_rows:
+                lines = exact
+        _refuse_long_values(self.path, table, lines)
+        frame = table.to_pandas(types_mapper=_string_mapper())
+        frame.columns = names
+        return self.rows_table(
+            frame, lines, ascii=bool(len(chunk)) and int(np.frombuffer(chunk, np.uint8).max()) < 128
+        )
+
+    def rows_table(self, frame, lines, *, ascii: bool = False) -> CldTable:
+        """Rows of this file as a `CldTable` carrying the file's facts (encoding, BOM, sizes).
+
+        One place builds it, so a batch and the joined batches cannot disagree on those facts.
+        """
+        return CldTable(
+            path=self.path,
+            header=self.header,
+            frame=frame,
+            lines=lines,
+            encoding=self.encoding,
+            bom=self.bom,
+            size=self.size,
+            gzip_size=self.gzip_size,
+            too_large=self.too_large,
+            ascii=ascii,
+        )
+
+    def _refuse_ragged(self) -> None:
+        """Rows with the wrong number of fields: name them all, from one scan of the file."""
+        with _open_data(self.path, self.gzip_size is not None) as handle:
+            _skip_bytes(handle, 3 if self.bom else 0)
+            text = io.TextIOWrapper(
+                handle, encoding=_py_encoding(self.text_encoding), errors="replace", newline=""
+            )
+            width = len(self.header)
+            bad = [
+                start
+                for start, n in _records(self.path, csv.reader(text), header=True)
+                if n != width
+            ]
+        listed = ", ".join(str(n) for n in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        raise InputError(
+            f"{self.path}: {len(bad)} row(s) do not have {len(self.header)} fields like the "
+            f"header (lines {listed}). Check for unquoted commas in values, or rows cut short."
+        )
+
+
+@contextmanager
+def _open_data(path: str, gzipped: bool):
+    """The file's bytes, decompressed if it is a gzip file."""
+    with _open_regular(path) as handle:
+        if not gzipped:
+            yield handle
+            return
+        with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+            try:
+                yield unzipped
+            except (OSError, EOFError, zlib.error) as exc:
+                raise InputError(
+                    f"{path}: starts like a gzip file but cannot be decompressed ({exc}). "
+                    "Compress it again, or submit the plain .csv."
+                ) from None
+
+
+def _skip_bytes(handle, count: int) -> None:
+    if not count:
+        return
+    if isinstance(handle, gzip.GzipFile):
+        while count:
+            got = len(handle.read(min(count, 1 << 24)))
+            if not got:
+                return
+            count -= got
+    else:
+        handle.seek(count)
+
+
+def _record_chunks(handle, size: int):
+    """Blocks of about `size` bytes cut after a line break outside quotes (an even number of
+    quote characters before it), so that no record is split between two batches. Each block
+    is read into a buffer of its own (the rows are parsed in other threads), without copying
+    it again: a memoryview of the whole records, the partial last record carried over."""
+    import numpy as np
+
+    rest = b""
+    while True:
+        buffer = bytearray(len(rest) + size)
+        buffer[: len(rest)] = rest
+        got = handle.readinto(memoryview(buffer)[len(rest) :]) or 0
+        end = len(rest) + got
+        if not got:
+            if rest:
+                yield memoryview(rest)
+            return
+        data = memoryview(buffer)[:end]
+        cut = buffer.rfind(b"\n", 0, end)
+        if cut >= 0:
+            quotes = np.count_nonzero(np.frombuffer(data, np.uint8, count=cut) == 34)
+            while cut >= 0 and quotes % 2:
+                before = buffer.rfind(b"\n", 0, cut)
+                quotes -= buffer.count(b'"', before + 1, cut)
+                cut = before
+        if cut < 0:
+            rest = bytes(data)
+            continue
+        rest = bytes(data[cut + 1 :])
+        yield data[: cut + 1]
+
+
+def _gzip_size(path: str, handle, max_bytes: int) -> int:
+    """The uncompressed size, decompressing no further than the DLP's limit (a gzip bomb
+    costs a read of max_bytes at most, never the memory)."""
+    total = 0
+    try:
+        with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+            while total <= max_bytes:
+                block = unzipped.read(1 << 24)
+                if not block:
+                    break
+                total += len(block)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(
+            f"{path}: starts like a gzip file but cannot be decompressed ({exc}). "
+            "Compress it again, or submit the plain .csv."
+        ) from None
+    return total
+
+
+def _read_head(handle) -> bytes:
+    """The start of the file: at least HEAD_BYTES, and on to the end of line 2 (or the file's
+    end; a file without a line feed is read whole, to say that it is not CSV)."""
+    head = handle.read(HEAD_BYTES)
+    while True:
+        first = head.find(b"\n")
+        if first >= 0 and head.find(b"\n", first + 1) >= 0:
+            return head
+        block = handle.read(HEAD_BYTES)
+        if not block:
+            return head
+        head += block
+
+
+def open_cld_csv(path: str | Path, batch_bytes: int = BATCH_BYTES) -> CldStream:
+    """Open a CLD CSV file (or a gzipped one, .csv.gz) for reading in batches. Raises
+    InputError when the header or the start of the file shows it cannot be read as a CLD
+    table; a problem further on is raised when its batch is read. A file over the DLP's size
+    limit is not read: `too_large` is set, and validation reports the size."""
+    path = str(path)
+    max_bytes, _ = dlp_limits()
+    with _open_regular(path) as handle:
+        on_disk = os.fstat(handle.fileno()).st_size
+        magic = handle.read(2)
+        handle.seek(0)
+        gzip_size = None
+        if magic == GZIP_MAGIC:
+            gzip_size = on_disk
+            size = _gzip_size(path, handle, max_bytes)
+            handle.seek(0)
+        else:
+            size = on_disk
+        if size > max_bytes:
+            with _open_data(path, gzip_size is not None) as data:
+                start = data.read(4096)
+            return CldStream(
+                path=path,
+                header=[],
+                encoding="utf-8",
+                bom=start[:3] == UTF8_BOM,
+                size=size,
+                gzip_size=gzip_size,
+                too_large=True,
+            )
+        if not size:
+            raise InputError(f"{path}: the file is empty (0 bytes).")
+        with _open_data(path, gzip_size is not None) as data:
+            head = _read_head(data)
+            _refuse_unreadable_text(path, head)
+            skip = len(UTF8_BOM) if head[:3] == UTF8_BOM else 0
+            end = head.find(b"\n", skip)
+            first = head[skip:] if end < 0 else head[skip:end]
+            if not first.strip():
+                raise InputError(f"{path}: line 1 is blank; a CLD file starts with its header row.")
+            header_text, encoding = _decode_header(first, path)
+            header = _header_fields(header_text, path)
+            body_start = len(head) if end < 0 else end + 1
+            _refuse_non_header(path, header, head, body_start)
+            _refuse_no_rows(path, data, head, body_start)
+    return CldStream(
+        path=path,
+        header=header,
+        encoding=encoding,
+        bom=skip > 0,
+        size=size,
+        gzip_size=gzip_size,
+        batch_bytes=batch_bytes,
+        body_start=body_start,
+    )
+
+
+def _refuse_no_rows(path: str, data, head: bytes, body_start: int) -> None:
+    """A header and nothing but blank lines after it (usually answered by the head alone)."""
+    pattern = re.compile(rb"\S")
+    if pattern.search(head, body_start) is not None:
+        return
+    while block := data.read(1 << 24):
+        if pattern.search(block) is not None:
+            return
+    raise InputError(f"{path}: the file has a header but no data rows.")
+
+
+def read_cld_csv(path: str | Path, batch_bytes: int = BATCH_BYTES) -> CldTable:
+    """Read a whole CLD CSV file (or a gzipped one, .csv.gz) into one table. Raises InputError
+    when the file cannot be read as a table. A file over the DLP's size limit is not read: the
+    table comes back empty with `too_large` set, and validation reports the size.
+
+    For checking a large file, `cldetl.validate.validate(path)` reads it in batches instead."""
+    stream = open_cld_csv(path, batch_bytes)
+    try:
+        return stream_table(stream)
+    except NotUtf8:
+        return stream_table(stream.as_cp1252())
+
+
+def stream_table(stream: CldStream) -> CldTable:
+    """Every batch of `stream` in one table."""
+    import numpy as np
+    import pandas as pd
+
+    if stream.too_large:
+        return _too_large(stream.path, stream.bom, stream.size, stream.gzip_size, np)
+    parts = list(stream.batches())
+    names = _unique_names(stream.header)
+    if not parts:
+        frame = pd.DataFrame({n: pd.Series(dtype="string[pyarrow]") for n in names})
+        frame.columns = names
+    elif len(parts) == 1:
+        frame = parts[0].frame
+    else:
+        frame = pd.concat([p.frame for p in parts], ignore_index=True)
+        frame.columns = names
+    lines = np.concatenate([p.lines for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    return stream.rows_table(frame, lines)
+
+
+def _too_large(path: str, bom: bool, size: int, gzip_size: int | None, np) -> CldTable:
+    import pandas as pd
+
+    return CldTable(
+        path=path,
+        header=[],
+        frame=pd.DataFrame(),
+        lines=np.zeros(0, dtype=np.int64),
+        encoding="utf-8",
+        bom=bom,
+        size=size,
+        gzip_size=gzip_size,
+        too_large=True,
+    )
+
+
+def _refuse_unreadable_text(path: str, data: bytes) -> None:
+    """Files the reader refuses before parsing, each with what to do about it."""
+    for bom, name in WIDE_BOMS.items():
+        if data.startswith(bom):
+            raise InputError(
+                f"{path}: the file is {name} text, which the DLP does not read. {SAVE_AS}"
+            )
+    if b"\x00" in data[:65536]:
+        raise InputError(
+            f"{path}: the file holds NUL bytes near its start, so it is not CSV text (perhaps "
+            f"UTF-16 or UTF-32 without a byte order mark, or a spreadsheet). {SAVE_AS}"
+        )
+    if b"\n" not in data and b"\r" in data:
+        raise InputError(
+            f"{path}: lines end with a carriage return only (an old Mac format); the DLP reads "
+            "CRLF or LF. Save the file again from Excel as CSV."
+        )
+
+
+def _py_encoding(arrow_encoding: str) -> str:
+    return "utf-8" if arrow_encoding == "utf8" else arrow_encoding
+
+
+def _string_mapper():
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = pd.StringDtype("pyarrow")
+    return {pa.string(): dtype, pa.large_string(): dtype}.get
+
+
+def _without_row_text(message: str) -> str:
+    """Arrow's parse errors quote the offending row; keep only the part without personal data."""
+    return message.split(":")[0].strip() if ":" in message else message
+
+
+def table_from_frame(frame: pd.DataFrame, path: str) -> CldTable:
+    """An in-memory CLD table (a transform's output) as the validator reads one from disk."""
+    import numpy as np
+    import pandas as pd
+
+    text = frame.astype(pd.StringDtype("pyarrow")).fillna("")
+    return CldTable(
+        path=path,
+        header=list(text.columns),
+        frame=text.reset_index(drop=True),
+        lines=np.arange(2, len(text) + 2, dtype=np.int64),
+        encoding="utf-8",
+    )
