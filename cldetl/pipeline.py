@@ -105,11 +105,9 @@ class PublishedRun:
 
 
 def reporting_period(mapping: Mapping, period_end: date | None, today: date | None = None):
-    """The period to produce: the given end, or the last completed quarter (or month)."""
-    cadence = mapping.metadata.cadence
-    if period_end is None:
-        return ReportingPeriod.last_completed(today or date.today(), cadence)
-    return ReportingPeriod.ending(period_end, cadence)
+    """The period to produce for this mapping's cadence: the given end, or the last completed
+    quarter (or month)."""
+    return ReportingPeriod.chosen(period_end, mapping.metadata.cadence, today)
 
 
 def validate_output(mapping: Mapping, period: ReportingPeriod, cld: pd.DataFrame):

@@ -18,9 +18,9 @@ from cldetl.validate.catalogue import catalogue, catalogue_text
 ROOT = Path(__file__).resolve().parents[1]
 # Where rules are given: the validator's checks, the DLP file writer, the national preview.
 CHECK_SOURCES = [
-    *sorted((ROOT / "cldetl" / "checks").glob("*.py")),
-    ROOT / "cldetl" / "portal_file.py",
-    ROOT / "cldetl" / "national.py",
+    *sorted((ROOT / "cldetl" / "validate" / "checks").glob("*.py")),
+    *sorted((ROOT / "cldetl" / "publish").glob("*.py")),
+    *sorted((ROOT / "cldetl" / "national").rglob("*.py")),
 ]
 RULE_ID = re.compile(r"""["']((?:header|type|list|cross|period|outcome|privacy|file|dlp|national)"""
                      r"""\.[a-z0-9_]+)["']""")  # fmt: skip

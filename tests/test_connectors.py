@@ -12,9 +12,8 @@ import pytest
 
 from cldetl.errors import UsageError
 from cldetl.extract.database_url import database_url, masked
-from cldetl.extract.templates import (
+from cldetl.extract.render import (
     DIALECTS,
-    connectors_dir_for,
     dialect_for,
     format_rendered,
     render_all,
@@ -22,6 +21,7 @@ from cldetl.extract.templates import (
     statement,
 )
 from cldetl.mapping import MappingError, TemplateParams, load_mapping
+from cldetl.mapping.template_declarations import connectors_dir_for
 from cldetl.spec.period import ReportingPeriod
 
 DATA = Path(__file__).parent / "data"

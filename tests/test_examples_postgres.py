@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.dialects import mssql, oracle, postgresql, sqlite
 
 from cldetl.extract import extract
-from cldetl.extract.templates import render_all, statement
+from cldetl.extract.render import render_all, statement
 from cldetl.mapping import load_mapping
 from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import transform

@@ -17,7 +17,7 @@ import cldetl.extract as extract_module
 from cldetl.errors import InputError, UsageError
 from cldetl.extract import extract
 from cldetl.extract.database import stream_source
-from cldetl.extract.templates import render_source
+from cldetl.extract.render import render_source
 from cldetl.mapping import MappingError, TemplateParams, load_mapping
 from cldetl.spec.period import ReportingPeriod
 

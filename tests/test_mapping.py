@@ -202,8 +202,9 @@ def test_ordinary_aliases_and_nesting_still_load(tmp_path):
 def test_docs_mapping_md_is_generated_from_the_schema():
     """docs/mapping.md is written by `cldetl mapping-docs > docs/mapping.md`, never by hand."""
     from cldetl.mapping.docs import mapping_markdown
+    from cldetl.transform.reasons import DETAILS_UNUSED, automatic_reasons
 
     doc = Path(__file__).resolve().parents[1] / "docs" / "mapping.md"
-    assert doc.read_text(encoding="utf-8") == mapping_markdown(), (
+    assert doc.read_text(encoding="utf-8") == mapping_markdown(automatic_reasons(), DETAILS_UNUSED), (
         "docs/mapping.md is stale: run `cldetl mapping-docs > docs/mapping.md`"
     )

@@ -22,8 +22,12 @@ from sqlalchemy import MetaData
 
 from cldetl.extract import extract
 from cldetl.extract.source_counts import count_database_rows
-from cldetl.extract.templates import builtin_connectors, effective_params, read_declaration
 from cldetl.mapping import load_mapping
+from cldetl.mapping.template_declarations import (
+    builtin_connectors,
+    effective_params,
+    read_declaration,
+)
 from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import transform
 from examples.mosaic_liquidlogic import eastmoor, westvale

@@ -155,8 +155,8 @@ def test_the_meanings_file_names_only_parameters_and_columns_that_exist(system):
     template, and every source column it names is one of that source's columns."""
     from pathlib import Path
 
-    from cldetl.extract.templates import declaration_for
     from cldetl.mapping import load_mapping
+    from cldetl.mapping.template_declarations import declaration_for
     from cldetl.onboarding import EXAMPLES, REFERENCE_MAPPINGS
 
     mapping = load_mapping(Path(EXAMPLES) / REFERENCE_MAPPINGS[system])

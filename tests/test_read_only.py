@@ -18,7 +18,8 @@ from cldetl.cli import cli
 from cldetl.errors import InputError
 from cldetl.extract import extract
 from cldetl.extract.database import TransientDatabaseError, connect, create_engine
-from cldetl.extract.templates import read_only_problem, render_source
+from cldetl.extract.read_only import read_only_problem
+from cldetl.extract.render import render_source
 from cldetl.mapping import Connection, MappingError, load_mapping
 from cldetl.spec.period import ReportingPeriod
 from tests.pg import postgres_server  # noqa: F401  (the session fixture)

@@ -12,8 +12,8 @@ import pytest
 
 from cldetl.extract import extract
 from cldetl.extract.source_counts import SourceCounts, count_database_rows
-from cldetl.extract.templates import builtin_connectors, read_declaration
 from cldetl.mapping import load_mapping
+from cldetl.mapping.template_declarations import builtin_connectors, read_declaration
 from cldetl.spec.period import ReportingPeriod
 from examples.mosaic_liquidlogic.generate import build_database, build_frames
 

@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cldetl.extract.templates import (
-    DIALECTS,
-    builtin_connectors,
-    connectors_markdown,
-    read_declaration,
-    render_source,
-)
+from cldetl.extract.render import DIALECTS, render_source
+from cldetl.extract.template_docs import connectors_markdown
 from cldetl.mapping import MappingError, load_mapping
+from cldetl.mapping.template_declarations import builtin_connectors, read_declaration
 from cldetl.spec.period import ReportingPeriod
 
 REPO = Path(__file__).resolve().parent.parent
@@ -208,5 +204,5 @@ def test_docs_list_every_template_declaration():
     start, end = (text.index(marker) for marker in GENERATED)
     section = text[start + len(GENERATED[0]) : end].strip("\n") + "\n"
     assert section == connectors_markdown(), (
-        "docs/connectors.md is out of date: python -m cldetl.extract.templates docs/connectors.md"
+        "docs/connectors.md is out of date: python -m cldetl.extract.template_docs docs/connectors.md"
     )

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from cldetl.cli import cli
-from cldetl.extract.templates import builtin_connectors, render_source, template_folders
+from cldetl.extract.render import render_source
 from cldetl.mapping import load_mapping
+from cldetl.mapping.template_declarations import builtin_connectors, template_folders
 from cldetl.spec.period import ReportingPeriod
 from examples.mosaic_liquidlogic.generate import build_database
 

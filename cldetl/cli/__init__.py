@@ -218,8 +218,9 @@ def rules(fmt: str) -> None:
 def mapping_docs() -> None:
     """Print the mapping language guide and reference (docs/mapping.md)."""
     from cldetl.mapping.docs import mapping_markdown
+    from cldetl.transform.reasons import DETAILS_UNUSED, automatic_reasons
 
-    click.echo(mapping_markdown(), nl=False)
+    click.echo(mapping_markdown(automatic_reasons(), DETAILS_UNUSED), nl=False)
 
 
 # --- validate ------------------------------------------------------------------------------

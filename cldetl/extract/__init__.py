@@ -30,7 +30,7 @@ from cldetl.extract.column_types import arrow_schema, to_frame
 from cldetl.extract.database import connect, create_engine, stream_source
 from cldetl.extract.database_url import database_url, masked, url_origin
 from cldetl.extract.file_sources import read_file_source
-from cldetl.extract.templates import RenderedSource, format_rendered, render_all, render_source
+from cldetl.extract.render import RenderedSource, format_rendered, render_all, render_source
 
 if TYPE_CHECKING:
     import pandas as pd

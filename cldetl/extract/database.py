@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 from cldetl.errors import InputError, UsageError
 from cldetl.extract.column_types import CONVERTERS, arrow_schema, split_lists
 from cldetl.extract.database_url import _mask_text, _password, masked
-from cldetl.extract.templates import read_only_problem, statement
+from cldetl.extract.read_only import read_only_problem
+from cldetl.extract.render import statement
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from sqlalchemy.engine import Connection, Engine
 
-    from cldetl.extract.templates import RenderedSource
+    from cldetl.extract.render import RenderedSource
     from cldetl.mapping import Source
 
 log = logging.getLogger(__name__)

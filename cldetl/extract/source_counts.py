@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from cldetl.extract.templates import RenderedSource
+    from cldetl.extract.render import RenderedSource
     from cldetl.mapping import Mapping
     from cldetl.spec.period import ReportingPeriod
 
@@ -65,7 +65,8 @@ def count_database_rows(
     database that cannot be read (transient faults marked as such)."""
     from cldetl.extract.database import connect, create_engine
     from cldetl.extract.database_url import database_url, url_origin
-    from cldetl.extract.templates import declaration_for, render_source
+    from cldetl.extract.render import render_source
+    from cldetl.mapping.template_declarations import declaration_for
 
     names = []
     for name, source in mapping.sources.items():
@@ -108,7 +109,7 @@ def run_count(conn: Connection, query: RenderedSource, url: str) -> SourceCounts
     from sqlalchemy.exc import DBAPIError
 
     from cldetl.extract.database import query_error
-    from cldetl.extract.templates import statement
+    from cldetl.extract.render import statement
 
     try:
         rows = conn.execute(statement(query)).all()

@@ -149,37 +149,7 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-def automatic_reasons() -> list[tuple[str, str]]:
-    """The exclusion reasons cldetl writes by itself (not a mapping's own), with where each
-    comes from, read from the transform so the list cannot drift."""
-    import ast
-    import textwrap
-
-    from cldetl import transform
-    from cldetl.transform import guidance_rules
-
-    tree = ast.parse(textwrap.dedent(inspect.getsource(guidance_rules.inclusion_reasons)))
-    cases = next(
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "cases"
-    )
-    where = "the guidance's inclusion rules for the reporting period (Events (All))"
-    period = [(case.elts[1].value, where) for case in cases.elts]
-    return [
-        (transform.NO_RULE, "no event rule or exclusion matched the record"),
-        (transform.NO_PERSON, "the row's person is not in `person.source`"),
-        *period,
-        (
-            transform.ORPHAN_CARER + "<that row's reason>",
-            "an 'Unpaid carer known by association' row follows its record's event row",
-        ),
-        (transform.DUPLICATE_CARER, "one such row per carer and cared-for people"),
-        (transform.NO_ROWS, "a record taken by a rule none of whose rows' `when` held"),
-    ]
-
-
-def _reasons_markdown() -> str:
+def _reasons_markdown(automatic_reasons: list[tuple[str, str]], details_unused: str) -> str:
     lines = [
         "## Automatic exclusion reasons\n",
         "Besides each exclusion's own `reason`, `exclusions.csv` may say (generated from "
@@ -187,22 +157,18 @@ def _reasons_markdown() -> str:
         "| reason | when |",
         "|---|---|",
     ]
-    lines += [f"| {reason} | {why} |" for reason, why in automatic_reasons()]
+    lines += [f"| {reason} | {why} |" for reason, why in automatic_reasons]
     lines.append(
         "\nPerson-details records no row in the return needed are not exclusions: "
-        f"`reconciliation.csv` counts them as person details ('{_details_unused()}').\n"
+        f"`reconciliation.csv` counts them as person details ('{details_unused}').\n"
     )
     return "\n".join(lines)
 
 
-def _details_unused() -> str:
-    from cldetl.transform import DETAILS_UNUSED
-
-    return DETAILS_UNUSED
-
-
-def mapping_markdown() -> str:
-    out = [GUIDE, _reasons_markdown(), "## Reference (generated from cldetl/mapping.py)\n"]
+def mapping_markdown(automatic_reasons: list[tuple[str, str]], details_unused: str) -> str:
+    """docs/mapping.md. The transform's own exclusion reasons and its name for unused person
+    details are passed in (`cldetl.transform.reasons`): the mapping stage comes before it."""
+    out = [GUIDE, _reasons_markdown(automatic_reasons, details_unused), "## Reference (generated from cldetl/mapping.py)\n"]
     for name, where in SECTIONS:
         model: type[BaseModel] = getattr(m, name)
         out.append(f"### {name} — `{where}`\n")

@@ -236,7 +236,11 @@ def _reference(system: str) -> tuple[Path, dict]:
 
 def _default_params(template: str, connectors_dir: Path | None) -> dict:
     """A template's declared parameters at their defaults, written out to be checked."""
-    from cldetl.extract.templates import find_template, read_declaration, template_folders
+    from cldetl.mapping.template_declarations import (
+        find_template,
+        read_declaration,
+        template_folders,
+    )
 
     path = find_template(template_folders(None, connectors_dir), template)
     declaration = read_declaration(path, template) if path else None
@@ -602,7 +606,7 @@ def _with_codes(sources, rules, kinds, found, marks: _Marks | None):
 def _empty_columns_text(mapping, frames, connectors_dir) -> str:
     """Columns no row has a value in: usually a template parameter (a question code, a
     type) that does not match this install yet; the column's description names it."""
-    from cldetl.extract.templates import declaration_for
+    from cldetl.mapping.template_declarations import declaration_for
 
     lines = []
     for name, frame in frames.items():
@@ -633,7 +637,7 @@ def _parameter_values_text(mapping, connectors_dir, url: str) -> str:
     from sqlalchemy import table as sql_table
 
     from cldetl.extract.database import create_engine
-    from cldetl.extract.templates import declaration_for
+    from cldetl.mapping.template_declarations import declaration_for
 
     lines: list[str] = []
     engine = create_engine(url)
@@ -842,10 +846,9 @@ def profile_mapping(
     """Extract a mapping's sources and profile its lookups (see `profile_lookups`)."""
     from cldetl.extract import extract
     from cldetl.mapping import load_mapping
-    from cldetl.pipeline import reporting_period
 
     mapping = load_mapping(mapping_path, connectors_dir=connectors_dir)
-    period = reporting_period(mapping, period_end)
+    period = ReportingPeriod.chosen(period_end, mapping.metadata.cadence)
     frames = extract(mapping, period, connectors_dir=connectors_dir, url=url)
     return mapping, profile_lookups(mapping, frames)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
     import pyarrow as pa
+
+from cldetl.validate.cp1252 import NOT_CP1252_PATTERN, outside_cp1252
 
 FILE_MODE = 0o600
 # Rules only writing gives (dlp.not_cp1252 is also a validator check of UTF-8 files).
@@ -62,41 +63,6 @@ LATIN_TABLE = {
 }
 
 
-def _cp1252_characters() -> str:
-    """Every character Windows-1252 can carry (the five undefined bytes left out)."""
-    chars = []
-    for byte in range(256):
-        try:
-            chars.append(bytes([byte]).decode("cp1252"))
-        except UnicodeDecodeError:
-            continue
-    return "".join(chars)
-
-
-CP1252_CHARACTERS = _cp1252_characters()
-# RE2 and Python both read this: any character outside Windows-1252.
-NOT_CP1252 = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in CP1252_CHARACTERS) + "]"
-_NOT_CP1252_PY = re.compile("[^" + re.escape(CP1252_CHARACTERS) + "]")
-
-
-def outside_cp1252(column: pd.Series) -> pd.Series:
-    """Which values hold a character Windows-1252 cannot carry (columnar, in Arrow)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        array = pa.array(column, type=pa.string())  # zero-copy for Arrow-backed text
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        array = pa.array(column.astype(object).to_numpy(), type=pa.string())
-    array = pc.fill_null(array, "")
-    # Nearly every value is ASCII, which Windows-1252 carries: test the rest only.
-    if pc.all(pc.string_is_ascii(array)).as_py() is not False:
-        return pd.Series(False, index=column.index)
-    found = pc.match_substring_regex(array, NOT_CP1252).to_numpy(zero_copy_only=False)
-    return pd.Series(found, index=column.index)
-
-
 def transliterate(value: str, scheme: str) -> str:
     """`value` with characters outside Windows-1252 spelled in Latin letters where the scheme
     knows how; characters it cannot reach are left as they are (and stay a finding)."""
@@ -108,9 +74,9 @@ def transliterate(value: str, scheme: str) -> str:
             return LATIN_TABLE[char]
         parts = unicodedata.normalize("NFKD", char)
         base = "".join(p for p in parts if not unicodedata.combining(p))
-        return base if base and not _NOT_CP1252_PY.search(base) else char
+        return base if base and not NOT_CP1252_PATTERN.search(base) else char
 
-    return _NOT_CP1252_PY.sub(lambda m: one(m.group()), value)
+    return NOT_CP1252_PATTERN.sub(lambda m: one(m.group()), value)
 
 
 @dataclass

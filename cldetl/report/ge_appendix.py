@@ -176,7 +176,7 @@ def render_index(
     Counts only: no value from the file appears here, so the page can be shared more freely than
     the Data Docs next to it.
     """
-    from cldetl.report.page import render_template
+    from cldetl.report.html import render_template
 
     findings = report.findings
     mirrored = plan.mirrored_rules

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cldetl.report.charts import BarChart, bar_chart
 from cldetl.report.files import open_private, private_dir, write_private
 from cldetl.report.findings import FINDING_FIELDS, clean_text, finding_rows
+from cldetl.report.html import render_template
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -341,25 +342,6 @@ def file_facts(table: CldTable) -> dict[str, Any]:
         f"LA code {facts['la_code']}" if facts["la_code"] else "Authority not stated"
     )
     return facts
-
-
-def _environment() -> Any:
-    """A sandboxed, autoescaping Jinja2 environment over cldetl's packaged templates."""
-    from jinja2 import PackageLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(
-        loader=PackageLoader("cldetl.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-def render_template(name: str, **context: Any) -> str:
-    return _environment().get_template(name).render(**context)
 
 
 def write_report(

@@ -52,6 +52,15 @@ class ReportingPeriod:
             end = end.replace(day=1) - timedelta(days=1)
         return cls.ending(end, cadence)
 
+    @classmethod
+    def chosen(
+        cls, period_end: date | None, cadence: str = "quarterly", today: date | None = None
+    ) -> ReportingPeriod:
+        """The period to produce: the given end, or the last completed quarter (or month)."""
+        if period_end is None:
+            return cls.last_completed(today or date.today(), cadence)
+        return cls.ending(period_end, cadence)
+
     def label(self) -> str:
         return f"{self.end:%Y-%m-%d}"
 

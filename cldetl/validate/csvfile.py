@@ -104,10 +104,14 @@ def _header_fields(text: str, path: str) -> list[str]:
     return [n.strip() for n in names]
 
 
+def header_key(name: str) -> str:
+    """A header compared loosely: case, spacing and punctuation ignored."""
+    return re.sub(r"[^a-z0-9]", "", name.casefold())
+
+
 def _looks_like_header(names: list[str]) -> tuple[int, bool]:
     """(how many cells are Release 2 or dropped field names, whether that is at least half)."""
     from cldetl.spec import load_spec
-    from cldetl.validate.checks.headers import header_key
 
     spec = load_spec()
     known = {header_key(n) for n in (*spec.headers, *spec.dropped_fields)}

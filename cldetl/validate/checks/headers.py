@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from cldetl.validate.checks.context import CheckContext
-
-
-def header_key(name: str) -> str:
-    """A header compared loosely: case, spacing and punctuation ignored."""
-    return re.sub(r"[^a-z0-9]", "", name.casefold())
+from cldetl.validate.csvfile import header_key
 
 
 def check(ctx: CheckContext) -> None:

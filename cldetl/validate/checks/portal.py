@@ -138,7 +138,7 @@ def _may_start(array, first_bytes) -> bool:
 def _not_cp1252(ctx: CheckContext) -> None:
     import pyarrow.compute as pc
 
-    from cldetl.publish.portal_file import NOT_CP1252
+    from cldetl.validate.cp1252 import NOT_CP1252
 
     for name in ctx.frame.columns:
         column = ctx.frame[name]
