@@ -13,7 +13,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from cldetl import __version__
 from cldetl.errors import CldetlError
+from cldetl.extract import extract
+from cldetl.extract.database_url import database_url
+from cldetl.extract.source_counts import count_database_rows
+from cldetl.mapping import load_mapping
 from cldetl.publish.history import (
     MANIFEST,
     OutputError,
@@ -25,8 +32,14 @@ from cldetl.publish.history import (
     read_manifest,
     write_manifest,
 )
+from cldetl.publish.portal_file import portal_file_name, write_portal_csv
 from cldetl.publish.write import cld_file_name, write_csv, write_text
+from cldetl.report.compare import DEFAULT_THRESHOLD_PERCENT, compare_returns, write_comparison_files
+from cldetl.report.console import report_json
 from cldetl.spec.period import ReportingPeriod
+from cldetl.transform import transform
+from cldetl.validate import validate
+from cldetl.validate.csvfile import table_from_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,8 +125,6 @@ def reporting_period(mapping: Mapping, period_end: date | None, today: date | No
 
 def validate_output(mapping: Mapping, period: ReportingPeriod, cld: pd.DataFrame):
     """Validate the transform's output in memory, as `cldetl validate` would the file."""
-    from cldetl.validate import validate
-    from cldetl.validate.csvfile import table_from_frame
 
     name = cld_file_name(mapping.metadata.la_code, period.end)
     table = table_from_frame(cld, name)
@@ -158,8 +169,6 @@ def write_run(
     Raises OutputError (exit 2) when the files cannot be written; nothing is published then,
     and the period's latest run is still the previous one.
     """
-    from cldetl.publish.portal_file import portal_file_name, write_portal_csv
-    from cldetl.report.console import report_json
 
     output = mapping.output
     name = portal_file_name(cld_file_name(mapping.metadata.la_code, period.end), output.gzip)
@@ -234,7 +243,6 @@ def _compare_with(
     run goes on, and the reason is logged and kept in the manifest."""
     if previous is None:
         return None, None
-    from cldetl.report.compare import compare_returns, write_comparison_files
 
     where = _relative(previous, staging.out_dir)
     try:
@@ -257,7 +265,6 @@ def _compare_with(
 
 def swing_threshold(mapping: Mapping) -> float:
     """The mapping's `comparison.swing_threshold_percent`, or the default."""
-    from cldetl.report.compare import DEFAULT_THRESHOLD_PERCENT
 
     settings = getattr(mapping, "comparison", None)
     value = getattr(settings, "swing_threshold_percent", None)
@@ -265,7 +272,6 @@ def swing_threshold(mapping: Mapping) -> float:
 
 
 def _manifest_about(mapping, period, result, report, cld_name, started, comparison) -> dict:
-    from cldetl import __version__
 
     totals = result.reconciliation[result.reconciliation["read"].notna()]
     return {
@@ -310,8 +316,6 @@ def check_database_url(mapping: Mapping) -> None:
     """Fail before the output folder is touched when the database URL is missing: a run that
     cannot start leaves nothing behind (not even its lock)."""
     if any(s.template is not None for s in mapping.sources.values()):
-        from cldetl.extract.database_url import database_url
-
         database_url(mapping)
 
 
@@ -343,10 +347,6 @@ def run(
     progress display); rows are counts only, never values. `output` overrides the mapping's
     `output` section (encoding, gzip) for this run.
     """
-    from cldetl.extract import extract
-    from cldetl.extract.source_counts import count_database_rows
-    from cldetl.mapping import load_mapping
-    from cldetl.transform import transform
 
     started = now_utc()
     mapping = load_mapping(mapping_path)
@@ -396,7 +396,6 @@ def dry_run(
 ) -> str:
     """What a run would extract, and the SQL it would send, without touching any database."""
     from cldetl.extract import database_url, format_rendered, render_all
-    from cldetl.mapping import load_mapping
 
     mapping = load_mapping(mapping_path)
     period = reporting_period(mapping, period_end)
@@ -428,7 +427,6 @@ def dry_run(
 
 def _count_or_none(value) -> int | None:
     """A reconciliation count, or None where none was taken (blank in the file)."""
-    import pandas as pd
 
     return None if pd.isna(value) else int(value)
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cldetl.mapping import load_mapping
+from cldetl.transform.mapping_tests import run_mapping_test
+
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path):
     """Mapping files in the project's own `mappings/` folder (not test fixtures elsewhere)."""
@@ -19,7 +22,6 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path):
 
 class MappingFile(pytest.File):
     def collect(self):
-        from cldetl.mapping import load_mapping
 
         mapping = load_mapping(self.path)
         for test in mapping.tests:
@@ -33,7 +35,6 @@ class MappingTestItem(pytest.Item):
         self.test = test
 
     def runtest(self) -> None:
-        from cldetl.transform.mapping_tests import run_mapping_test
 
         result = run_mapping_test(self.mapping, self.test)
         if not result.passed:

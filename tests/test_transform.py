@@ -13,13 +13,11 @@ from hypothesis import strategies as st
 
 from cldetl.mapping import load_mapping
 from cldetl.spec.period import ReportingPeriod
-from cldetl.transform import (
+from cldetl.transform import OUTCOMES, ReconciliationError, transform
+from cldetl.transform.ledger import (
     EXCLUSION_COLUMNS,
-    OUTCOMES,
     RECONCILIATION_COLUMNS,
     RECONCILIATION_TOTALS,
-    ReconciliationError,
-    transform,
 )
 from cldetl.transform.mapping_tests import run_mapping_test
 from cldetl.validate import validate
@@ -393,7 +391,7 @@ def test_linked_ids_come_from_text_and_list_columns_in_order():
     columns holding one ID or several ';'-separated all feed the linked people, in order."""
     import numpy as np
 
-    from cldetl.transform import _linked_ids
+    from cldetl.transform.linked_people import _linked_ids
 
     records = pd.DataFrame(
         {

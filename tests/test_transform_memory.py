@@ -28,7 +28,8 @@ def _format_cld_whole_frame(rows, mapping, spec, period, keep=None):
     import numpy as np
     import pandas as pd
 
-    from cldetl.transform import CANDIDATE, PERSON
+    from cldetl.transform.columns import CANDIDATE
+    from cldetl.transform.person_details import PERSON
     from cldetl.transform.output import EVENT_TYPE_ORDER, _dates, _money
 
     order_frame = pd.DataFrame(

@@ -22,13 +22,45 @@ mapping, a file, a database) that is printed goes through `cldetl.display.shown`
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import click
 
+from cldetl.cli.crash_report import save_crash_report
+from cldetl.cli.flows_loader import load_flows_module
 from cldetl.display import shown
-from cldetl.errors import CldetlError
+from cldetl.errors import CldetlError, InputError, UsageError
+from cldetl.extract import format_rendered, render_all
+from cldetl.mapping import load_mapping
+from cldetl.mapping.docs import mapping_markdown
+from cldetl.national import preview as national_preview
+from cldetl.national import preview_text
+from cldetl.onboarding import profile_mapping, profile_text, starter_mapping, unchecked_suggestions
+from cldetl.pipeline import dry_run as describe
+from cldetl.pipeline import reporting_period, summary, swing_threshold
+from cldetl.pipeline import run as run_pipeline
+from cldetl.publish.write import write_text
+from cldetl.report.compare import (
+    DEFAULT_THRESHOLD_PERCENT,
+    compare_returns,
+    comparison_json,
+    comparison_svg,
+    comparison_text,
+)
+from cldetl.report.console import print_report, report_json
+from cldetl.report.page import file_facts, write_report
+from cldetl.spec import load_spec, spec_as_json
+from cldetl.spec.docs import spec_markdown
+from cldetl.transform.mapping_tests import run_mapping_tests
+from cldetl.transform.reasons import DETAILS_UNUSED, automatic_reasons
+from cldetl.validate import validate as run_validation
+from cldetl.validate.catalogue import catalogue_text
+from cldetl.validate.csvfile import read_cld_csv
 
 EXIT_OK, EXIT_DATA_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in cldetl; a crash report was saved
@@ -87,7 +119,6 @@ class CldetlGroup(click.Group):
         return self._internal_error(exc, arguments)
 
     def _internal_error(self, exc: BaseException, arguments: list[str]) -> int:
-        from cldetl.cli.crash_report import save_crash_report
 
         command = next((a for a in arguments if a in self.commands), "")
         path = save_crash_report(exc, command)
@@ -180,18 +211,11 @@ def cli(verbose: bool) -> None:
 @verbose_option
 def spec(fmt: str) -> None:
     """Print the Release 2 specification: fields, defined lists, when each is mandatory."""
-    from cldetl.spec import load_spec
 
     loaded = load_spec()
     if fmt == "json":
-        import json
-
-        from cldetl.spec import spec_as_json
-
         click.echo(json.dumps(spec_as_json(loaded), indent=2, ensure_ascii=False))
     else:
-        from cldetl.spec.docs import spec_markdown
-
         click.echo(spec_markdown(loaded), nl=False)
 
 
@@ -207,8 +231,6 @@ def spec(fmt: str) -> None:
 @verbose_option
 def rules(fmt: str) -> None:
     """List every rule: code, severity, message, source and what happens nationally."""
-    from cldetl.spec import load_spec
-    from cldetl.validate.catalogue import catalogue_text
 
     click.echo(catalogue_text(load_spec(), fmt), nl=False)
 
@@ -217,8 +239,6 @@ def rules(fmt: str) -> None:
 @verbose_option
 def mapping_docs() -> None:
     """Print the mapping language guide and reference (docs/mapping.md)."""
-    from cldetl.mapping.docs import mapping_markdown
-    from cldetl.transform.reasons import DETAILS_UNUSED, automatic_reasons
 
     click.echo(mapping_markdown(automatic_reasons(), DETAILS_UNUSED), nl=False)
 
@@ -271,29 +291,18 @@ def validate(
 
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 the file cannot be read.
     """
-    from cldetl.spec import load_spec
-    from cldetl.validate import validate as run_validation
-    from cldetl.validate.csvfile import read_cld_csv
 
     # The report pages need the rows; without --report the file is checked in batches, so
     # memory does not grow with it.
     table = read_cld_csv(file) if report_dir else None
     report = run_validation(table if table is not None else file, monthly=monthly)
     if fmt == "json":
-        from cldetl.report.console import report_json
-
         click.echo(report_json(report))
     else:
         from rich.console import Console
 
-        from cldetl.report.console import print_report
-
         print_report(report, load_spec(), Console(highlight=False), examples=examples)
     if report_dir:
-        from datetime import UTC, datetime
-
-        from cldetl.report.page import file_facts, write_report
-
         written = write_report(
             report_dir,
             table=table,
@@ -329,26 +338,16 @@ def preview(file: str, fmt: str, quality_csv: str | None, monthly: bool) -> None
 
     Exit status: 0 (the preview warns, it does not fail), 2 the file cannot be read.
     """
-    from cldetl.national import preview as national_preview
-    from cldetl.national import preview_text
-    from cldetl.validate import validate as run_validation
-    from cldetl.validate.csvfile import read_cld_csv
 
     table = read_cld_csv(file)
     if table.too_large:
-        from cldetl.errors import InputError
-
         raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
     result = national_preview(table, run_validation(table, monthly=monthly))
     if fmt == "json":
-        import json
-
         click.echo(json.dumps(result.to_json_dict(), indent=2))
     else:
         click.echo(preview_text(result).replace(file, shown(file, 200), 1), nl=False)
     if quality_csv:
-        from cldetl.publish.write import write_text
-
         write_text(result.quality_csv(), __import__("pathlib").Path(quality_csv))
         click.echo(f"Data quality table: {quality_csv}", err=fmt == "json")
     sys.exit(EXIT_OK)
@@ -360,9 +359,6 @@ def preview(file: str, fmt: str, quality_csv: str | None, monthly: bool) -> None
 def _period_end(value: str | None):
     if value is None:
         return None
-    from datetime import date
-
-    from cldetl.errors import UsageError
 
     try:
         return date.fromisoformat(value)
@@ -371,7 +367,6 @@ def _period_end(value: str | None):
 
 
 def _connectors(value: str | None):
-    from pathlib import Path
 
     return Path(value) if value else None
 
@@ -439,21 +434,16 @@ def run(
 
     Exit status: 0 the file validates, 1 it has errors (files still written), 2 could not run.
     """
-    from pathlib import Path
 
     from rich.console import Console
 
     console = Console(highlight=False)
     if dry_run:
-        from cldetl.pipeline import dry_run as describe
-
         click.echo(describe(mapping_path, _period_end(period_end), _connectors(connectors_dir)))
         sys.exit(EXIT_OK)
     out = out_dir or str(Path("out") / Path(mapping_path).stem)
     if prefect:
         if connectors_dir:
-            from cldetl.errors import UsageError
-
             raise UsageError(
                 "--connectors does not apply with --prefect: the flow uses connectors/ beside "
                 "the mapping's folder."
@@ -467,9 +457,6 @@ def run(
             message = shown(numbers.get("state_message"), limit=300)
             console.print(f"  [red]flow run failed: {message}[/red]")
         sys.exit(EXIT_DATA_ERRORS if numbers["validation_errors"] else EXIT_OK)
-
-    from cldetl.pipeline import run as run_pipeline
-    from cldetl.pipeline import summary
 
     with _StageProgress(console) as stages:
         result = run_pipeline(
@@ -525,10 +512,6 @@ class _StageProgress:
 
 def _flows_module(mapping_path: str, name: str):
     """flows/<name>.py beside the mapping's folder (or in the current folder)."""
-    from pathlib import Path
-
-    from cldetl.cli.flows_loader import load_flows_module
-    from cldetl.errors import UsageError
 
     candidates = [
         Path(mapping_path).resolve().parent.parent / "flows" / f"{name}.py",
@@ -645,14 +628,11 @@ def run_all(
     Exit status: 0 all completed without validation errors, 1 any authority failed, 2 could
     not run. Starts a temporary local Prefect server unless PREFECT_API_URL is set.
     """
-    from pathlib import Path
 
     from rich.console import Console
     from rich.table import Table
 
     if cluster_address and not cluster_address.startswith(("tcp://", "tls://", "inproc://")):
-        from cldetl.errors import UsageError
-
         raise UsageError(
             f"--cluster {shown(cluster_address)} is not a Dask scheduler address; give it as "
             "tcp://HOST:PORT (`dask scheduler` prints it)."
@@ -708,9 +688,6 @@ def sql(
 
     Values are never in the SQL: they are bind parameters, listed above each statement.
     """
-    from cldetl.extract import format_rendered, render_all
-    from cldetl.mapping import load_mapping
-    from cldetl.pipeline import reporting_period
 
     mapping = load_mapping(mapping_path)
     period = reporting_period(mapping, _period_end(period_end))
@@ -726,8 +703,6 @@ def test_mapping(mapping_path: str) -> None:
 
     Exit status: 0 all pass, 1 a test fails, 2 the mapping cannot be read.
     """
-    from cldetl.mapping import load_mapping
-    from cldetl.transform.mapping_tests import run_mapping_tests
 
     mapping = load_mapping(mapping_path)
     results = run_mapping_tests(mapping)
@@ -771,10 +746,6 @@ def init_mapping(
     """Write a starter mapping from the authority's own database: the system's sources with
     default parameters, every lookup pre-filled with the codes found (row counts as
     comments) and a suggested CLD value for each, and a skeleton of mapping tests."""
-    from pathlib import Path
-
-    from cldetl.errors import UsageError
-    from cldetl.onboarding import starter_mapping
 
     target = Path(out_path or f"mappings/{la_code}.yaml")
     if target.exists() and not force:
@@ -820,7 +791,6 @@ def profile(mapping_path: str, period_end: str | None, connectors_dir: str | Non
 
     Exit status: 0 every code is mapped, 1 some are not, 2 the mapping or database is unusable.
     """
-    from cldetl.onboarding import profile_mapping, profile_text, unchecked_suggestions
 
     mapping, found = profile_mapping(
         mapping_path, _period_end(period_end), _connectors(connectors_dir)
@@ -884,18 +854,8 @@ def compare(
 
     Exit status: 0 compared (flagged swings are listed, not errors), 2 a file cannot be read.
     """
-    from cldetl.report.compare import (
-        DEFAULT_THRESHOLD_PERCENT,
-        compare_returns,
-        comparison_json,
-        comparison_svg,
-        comparison_text,
-    )
 
     if threshold is None and mapping_path:
-        from cldetl.mapping import load_mapping
-        from cldetl.pipeline import swing_threshold
-
         threshold = swing_threshold(load_mapping(mapping_path))
     comparison = compare_returns(
         previous, current, threshold_percent=threshold or DEFAULT_THRESHOLD_PERCENT
@@ -904,10 +864,6 @@ def compare(
         comparison_json(comparison) if fmt == "json" else comparison_text(comparison), nl=False
     )
     if chart:
-        from pathlib import Path
-
-        from cldetl.publish.write import write_text
-
         try:
             write_text(comparison_svg(comparison), Path(chart))
         except OSError as exc:
@@ -933,7 +889,6 @@ class _PipeSafe:
         self._gone = False
 
     def _reader_gone(self) -> None:
-        import os
 
         self._gone = True
         try:  # later writes, and the interpreter's final flush, go nowhere

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import platform
+import tempfile
 import traceback
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import TracebackType
 
@@ -36,7 +38,6 @@ def crash_folders() -> list[Path]:
 
 def crash_report_text(exc: BaseException, command: str) -> str:
     """The report: versions, the command's name, and the exception chain as types and frames."""
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         cldetl_version = version("cldetl")
@@ -93,7 +94,6 @@ def save_crash_report(exc: BaseException, command: str = "") -> Path | None:
         path = _write_private(folder, name, text)
         if path is not None:
             return path
-    import tempfile
 
     try:
         folder = Path(tempfile.mkdtemp(prefix="cldetl-crash-"))  # mkdtemp makes it 0700

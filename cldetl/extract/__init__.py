@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow.parquet as pq
+
 from cldetl import collector
 from cldetl.errors import UsageError
 from cldetl.extract.column_types import arrow_schema, to_frame
@@ -169,7 +171,6 @@ def _file_stem(name: str, index: int) -> str:
 
 def _stage(conn, rendered, source, path: Path, chunk_rows: int, url: str, bar, task) -> None:
     """Stream one source into a Parquet file, one chunk in memory at a time."""
-    import pyarrow.parquet as pq
 
     schema = arrow_schema(source.columns)
     try:
@@ -183,7 +184,6 @@ def _stage(conn, rendered, source, path: Path, chunk_rows: int, url: str, bar, t
 
 
 def _read_staged(path: Path) -> pd.DataFrame:
-    import pyarrow.parquet as pq
 
     return to_frame(pq.read_table(str(path)), release=True)
 

@@ -11,6 +11,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
@@ -18,7 +22,6 @@ if TYPE_CHECKING:
 
 def arrow_schema(columns: dict[str, str]) -> pa.Schema:
     """The Arrow schema of a source's declared columns (the staging and frame types)."""
-    import pyarrow as pa
 
     types = {
         "text": pa.string(),
@@ -35,8 +38,6 @@ def to_frame(table: pa.Table, release: bool = False) -> pd.DataFrame:
 
     `release` frees the table's memory column by column as it converts (the table must not be
     used afterwards): the peak stays near one copy of the data."""
-    import pandas as pd
-    import pyarrow as pa
 
     mapper = {pa.int64(): pd.Int64Dtype()}.get
     options = {"self_destruct": True, "split_blocks": True} if release else {}
@@ -103,8 +104,6 @@ def _to_date(value: Any) -> date | None:
 def split_lists(values, separator: str):
     """A list column as the database gives it (one text per row, its values joined by
     `separator`; NULL when there are none) as Arrow lists of text: an empty list for NULL."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     text = pa.array([None if v is None else str(v) for v in values], type=pa.string())
     lists = pc.split_pattern(text.fill_null(""), pattern=separator)

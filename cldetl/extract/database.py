@@ -11,9 +11,19 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus, unquote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import NullPool
 
 from cldetl.errors import InputError, UsageError
 from cldetl.extract.column_types import CONVERTERS, arrow_schema, split_lists
@@ -47,10 +57,6 @@ def create_engine(
 
     UsageError for a URL that cannot be used: unparseable, an unknown dialect, or a driver
     that is not installed; InputError for a SQLite file that does not exist."""
-    import sqlalchemy
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-    from sqlalchemy.pool import NullPool
 
     try:
         parsed = make_url(url)
@@ -96,7 +102,6 @@ def _sqlite_read_only(parsed):
     """sqlite:///path as a read-only URI (file:path?mode=ro), which never creates a file:
     `connect` reports a missing one, where SQLite would create an empty database and then
     report "no such table"."""
-    from urllib.parse import quote
 
     database = parsed.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
@@ -127,9 +132,6 @@ def _limit_statements(engine: Engine, seconds: float) -> None:
     """A per-statement time limit where the driver has one: SQL Server (pyodbc) and Oracle
     connection time-outs, SQLite a progress handler checking the statement's deadline.
     PostgreSQL's is a connection option (statement_timeout) set in create_engine."""
-    import time
-
-    from sqlalchemy import event
 
     backend = engine.dialect.name
     deadlines: dict[int, float] = {}
@@ -157,9 +159,6 @@ def connect(engine: Engine, name: str, url: str, origin: str) -> Connection:
     """A connection in a read-only transaction where the dialect has one (Oracle:
     SET TRANSACTION READ ONLY; PostgreSQL's is the session default). The caller closes it,
     which rolls back: cldetl never commits."""
-    from urllib.parse import unquote
-
-    from sqlalchemy.exc import DBAPIError
 
     database = engine.url.database or ""
     if engine.dialect.name == "sqlite" and database.startswith("file:"):
@@ -208,8 +207,6 @@ def _driver_message(exc: BaseException, url: str) -> str:
     text = " ".join(str(orig).split()) if str(orig) else type(orig).__name__
     password = _password(url)
     if password:
-        from urllib.parse import quote_plus
-
         for form in {password, quote_plus(password)}:
             text = text.replace(form, "***")
     text = _mask_text(text)
@@ -378,7 +375,6 @@ def stream_source(
 ) -> Iterator[pa.Table]:
     """Run a rendered source and yield its rows as Arrow tables of at most `chunk_rows`, with
     exactly the declared columns and types. Database errors become InputErrors."""
-    from sqlalchemy.exc import DBAPIError
 
     schema = arrow_schema(source.columns)
     name, template = rendered.name, rendered.template
@@ -425,7 +421,6 @@ def _chunk_table(
     offset: int,
     separator: str = "",
 ) -> pa.Table:
-    import pyarrow as pa
 
     columns = list(zip(*rows, strict=True))
     arrays = []
@@ -440,7 +435,6 @@ def _chunk_table(
 
 
 def _arrow_array(values, kind, arrow_type, name, template, column, offset, separator=""):
-    import pyarrow as pa
 
     if kind == "list":
         return split_lists(values, separator)
@@ -451,7 +445,6 @@ def _arrow_array(values, kind, arrow_type, name, template, column, offset, separ
         pass
     if kind == "date":
         # ISO text dates (SQLite, or a CAST to varchar): parsed by Arrow, not row by row.
-        import pyarrow.compute as pc
 
         try:
             stamps = pc.cast(pa.array(values, type=pa.string()), pa.timestamp("us"))

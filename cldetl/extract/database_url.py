@@ -7,6 +7,9 @@ import os
 import re
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from cldetl.errors import UsageError
 from cldetl.mapping import where_in_mapping as _where
 
@@ -16,8 +19,6 @@ if TYPE_CHECKING:
 
 def masked(url: str) -> str:
     """The URL with its password (and any PWD=/password= in the query) shown as ***."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
     try:
         parsed = make_url(url)
@@ -41,7 +42,6 @@ def _mask_text(value: str) -> str:
 
 
 def _password(url: str) -> str | None:
-    from sqlalchemy.engine import make_url
 
     try:
         return make_url(url).password or None

@@ -28,6 +28,9 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zipfile import BadZipFile
+
+import pyarrow as pa
 
 from cldetl.errors import InputError, UsageError
 from cldetl.extract.column_types import arrow_schema, to_frame
@@ -63,7 +66,6 @@ def normalise_header(header: str) -> str:
 
 def read_file_source(mapping: Mapping, name: str) -> pd.DataFrame:
     """Read and check file source `name`; raises InputError naming file, row and column."""
-    import pyarrow as pa
 
     if name not in mapping.sources:
         raise UsageError(f"the mapping has no source named {name!r}.")
@@ -217,7 +219,6 @@ def _xlsx_rows(path: Path, source: Source, name: str) -> tuple[list[Any], Iterat
             f"{path}: reading .xlsx files needs the openpyxl package (pip install openpyxl), "
             "or save the sheet as CSV."
         ) from None
-    from zipfile import BadZipFile
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # openpyxl's notes about styles etc.

@@ -4,6 +4,7 @@ dialect as a check."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -11,13 +12,25 @@ from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+import jinja2
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import Date, bindparam, text
+from sqlalchemy.dialects import mssql, oracle, postgresql, sqlite
+
 from cldetl.errors import CldetlError, UsageError
 from cldetl.extract.read_only import read_only_problem
 from cldetl.mapping.lines import where_in_mapping as _where
 from cldetl.mapping.model import IDENTIFIER, MappingError
 from cldetl.mapping.template_declarations import (
+    DeclarationError,
+    TemplateOutsideFolder,
     _template_name,
+    effective_params,
     find_template,
+    parameter_problems,
+    read_declaration,
+    template_folders,
 )
 
 if TYPE_CHECKING:
@@ -42,7 +55,6 @@ BIND = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)")
 
 def dialect_for(name: str) -> Dialect:
     """A SQLAlchemy dialect to render and compile for, without a database."""
-    from sqlalchemy.dialects import mssql, oracle, postgresql, sqlite
 
     dialects = {
         "mssql": mssql.dialect,
@@ -168,9 +180,6 @@ class _Budget:
 def _environment(folders: list[Path], budget: _Budget | None = None):
     """The sandbox: only the loader's files, StrictUndefined, a few text filters, and the
     bounds above on ranges, text size, loop steps and time."""
-    import jinja2
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
     budget = budget or _Budget()
 
@@ -219,7 +228,6 @@ def _environment(folders: list[Path], budget: _Budget | None = None):
             yield step
 
     def bounded_filter(function):
-        import functools
 
         @functools.wraps(function)  # keeps Jinja's pass_environment marks
         def run(*args, **kwargs):
@@ -275,17 +283,6 @@ def render_source(
     line), or a name the template uses but does not declare; the SQL is compiled for the
     dialect as a check.
     """
-    import jinja2
-
-    from cldetl.mapping.template_declarations import (
-        DeclarationError,
-        TemplateOutsideFolder,
-        effective_params,
-        find_template,
-        parameter_problems,
-        read_declaration,
-        template_folders,
-    )
 
     if name not in mapping.sources:
         raise UsageError(f"the mapping has no source named {name!r}.")
@@ -480,7 +477,6 @@ def render_all(
 
 def statement(rendered: RenderedSource) -> TextClause:
     """The rendered SQL as a SQLAlchemy text() with every value bound (lists expanding)."""
-    from sqlalchemy import Date, bindparam, text
 
     params = []
     for name, value in rendered.binds.items():

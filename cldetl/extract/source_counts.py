@@ -26,6 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DBAPIError
+
+from cldetl.extract.database import connect, create_engine, query_error
+from cldetl.extract.database_url import database_url, url_origin
+from cldetl.extract.render import render_source, statement
+from cldetl.mapping.template_declarations import declaration_for
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -63,10 +70,6 @@ def count_database_rows(
     A template that declares no base table is left out (logged; its count stays blank).
     Raises InputError for a
     database that cannot be read (transient faults marked as such)."""
-    from cldetl.extract.database import connect, create_engine
-    from cldetl.extract.database_url import database_url, url_origin
-    from cldetl.extract.render import render_source
-    from cldetl.mapping.template_declarations import declaration_for
 
     names = []
     for name, source in mapping.sources.items():
@@ -106,10 +109,6 @@ def count_database_rows(
 
 def run_count(conn: Connection, query: RenderedSource, url: str) -> SourceCounts:
     """Run one rendered count query (render_source(..., counts=True))."""
-    from sqlalchemy.exc import DBAPIError
-
-    from cldetl.extract.database import query_error
-    from cldetl.extract.render import statement
 
     try:
         rows = conn.execute(statement(query)).all()

@@ -20,7 +20,8 @@ def connectors_markdown(folder: Path | None = None) -> str:
     folder = folder or builtin_connectors()
     out = [
         "Generated from the declaration at the top of each template "
-        "(`cldetl.extract.template_docs.connectors_markdown`); a test fails when this section and the "
+        "(`cldetl.extract.template_docs.connectors_markdown`); a test fails when this section "
+        "and the "
         "templates differ.",
         "",
     ]

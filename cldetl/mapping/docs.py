@@ -1,5 +1,5 @@
 """docs/mapping.md: a guide to the mapping language plus a reference generated from the
-pydantic models in cldetl/mapping.py, so the reference cannot drift from what is accepted."""
+pydantic models in cldetl/mapping/model.py, so the reference cannot drift from what is accepted."""
 
 from __future__ import annotations
 
@@ -168,7 +168,11 @@ def _reasons_markdown(automatic_reasons: list[tuple[str, str]], details_unused: 
 def mapping_markdown(automatic_reasons: list[tuple[str, str]], details_unused: str) -> str:
     """docs/mapping.md. The transform's own exclusion reasons and its name for unused person
     details are passed in (`cldetl.transform.reasons`): the mapping stage comes before it."""
-    out = [GUIDE, _reasons_markdown(automatic_reasons, details_unused), "## Reference (generated from cldetl/mapping.py)\n"]
+    out = [
+        GUIDE,
+        _reasons_markdown(automatic_reasons, details_unused),
+        "## Reference (generated from cldetl/mapping/model.py)\n",
+    ]
     for name, where in SECTIONS:
         model: type[BaseModel] = getattr(m, name)
         out.append(f"### {name} — `{where}`\n")

@@ -386,8 +386,8 @@ class Metadata(Strict):
 
 
 class Output(Strict):
-    """How the return is written for the DLP (cldetl/publish/portal_file.py): Windows-1252 unless the
-    authority's DSCRO agreed to UTF-8; `transliteration: nfkd-latin` spells characters
+    """How the return is written for the DLP (cldetl/publish/portal_file.py): Windows-1252
+    unless the authority's DSCRO agreed to UTF-8; `transliteration: nfkd-latin` spells characters
     Windows-1252 cannot carry in Latin letters (a warning with its count) instead of failing."""
 
     encoding: Literal["windows-1252", "utf-8"] = "windows-1252"

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from cldetl.errors import CldetlError
+from cldetl.mapping import did_you_mean
 from cldetl.mapping.lines import where_in_mapping as _where
 from cldetl.mapping.model import IDENTIFIER, MappingError
 
@@ -248,7 +249,6 @@ def parameter_problems(
 ) -> list[tuple[tuple, str]]:
     """The mapping's `sources.<name>.params` and `columns` checked against the template's
     declaration: (key path, message) pairs, for the loader's `file:line` report."""
-    from cldetl.mapping import did_you_mean
 
     source = mapping.sources[name]
     problems: list[tuple[tuple, str]] = []
@@ -332,9 +332,7 @@ def effective_params(mapping: Mapping, name: str, declaration: Declaration | Non
 
 
 def connectors_dir_for(mapping: Mapping, connectors_dir: str | Path | None = None) -> Path:
-    """The first folder templates are looked for in (see `sql_templates.template_folders`)."""
-    from cldetl.mapping.template_declarations import template_folders
-
+    """The first folder templates are looked for in (see `template_folders`)."""
     return template_folders(mapping, connectors_dir)[0]
 
 

@@ -19,15 +19,23 @@ All of it is counts and line numbers: no value of a row is shown.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
+import statistics
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
 import yaml
+
+from cldetl.spec import load_spec
+from cldetl.validate.checks.context import CheckContext
+from cldetl.validate.findings import FindingSink
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,7 +145,6 @@ def _iso(d: date | None) -> str | None:
 
 
 def _month_end(year: int, month: int) -> date:
-    import calendar
 
     return date(year, month, calendar.monthrange(year, month)[1])
 
@@ -152,7 +159,6 @@ def _ym(index: int) -> tuple[int, int]:
 
 def _type_period(counts: dict[int, int], total: int, enough: bool, method) -> TypePeriod | None:
     """The latest run of complete months, isolated gaps allowed (reporting-periods.md)."""
-    import statistics
 
     if not counts or not enough:
         return None
@@ -183,9 +189,6 @@ def _type_period(counts: dict[int, int], total: int, enough: bool, method) -> Ty
 
 def derive_period(ctx_dates, event_type: pd.Series, stated, method) -> DerivedPeriod:
     """reporting-periods.md: per event type, then the overlap across types."""
-    import statistics
-
-    import pandas as pd
 
     stated_start, stated_end = stated
     earliest = pd.Timestamp(pd.to_datetime(method["earliest_end_date"], format="%d/%m/%Y").date())
@@ -240,7 +243,6 @@ def _stated(ctx) -> tuple[date | None, date | None]:
 
 def same_events(ctx, method) -> list[tuple[str, list[int]]]:
     """4-deduplication.md, Step 1: rows equal on every identifying field are one event."""
-    import pandas as pd
 
     person = _person_id(ctx)
     event_type = ctx.column("Event Type")
@@ -272,8 +274,6 @@ def _person_id(ctx) -> pd.Series:
 
 def data_quality(ctx, report: ValidationReport) -> pd.DataFrame:
     """create_GetDQValues_procedure.sql: a DQ value per applicable field of each row, counted."""
-    import numpy as np
-    import pandas as pd
 
     spec = ctx.spec
     findings = report.findings
@@ -318,9 +318,6 @@ def data_quality(ctx, report: ValidationReport) -> pd.DataFrame:
 
 def preview(table: CldTable, report: ValidationReport, spec: Spec | None = None) -> Preview:
     """The national-processing preview of a file already read and validated."""
-    from cldetl.spec import load_spec
-    from cldetl.validate.checks.context import CheckContext
-    from cldetl.validate.findings import FindingSink
 
     spec = spec or load_spec()
     method = national_method()

@@ -15,6 +15,7 @@ Only codes and counts are ever written or shown: codes come from lookup and filt
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import re
@@ -24,7 +25,27 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+import yaml
+from sqlalchemy import column as sql_column
+from sqlalchemy import func, inspect, select
+from sqlalchemy import table as sql_table
+
+from cldetl.display import shown
 from cldetl.errors import CldetlError
+from cldetl.extract import extract
+from cldetl.extract.database import create_engine
+from cldetl.mapping import load_mapping, safe_yaml
+from cldetl.mapping.template_declarations import (
+    declaration_for,
+    find_template,
+    read_declaration,
+    template_folders,
+)
+from cldetl.onboarding.local_codes import find_local_codes, load_meanings
+from cldetl.spec import load_spec
+from cldetl.spec.period import ReportingPeriod
+from cldetl.transform.filters import as_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,7 +144,6 @@ def filter_usages(mapping: Mapping) -> list[tuple[Usage, list[str]]]:
 def code_counts(frame: pd.DataFrame, column: str) -> dict[str, int] | None:
     """Distinct non-blank codes of a column (as text) with their counts, most frequent first;
     None when the column holds too many distinct values to be a code."""
-    from cldetl.transform.filters import as_text
 
     values = as_text(frame[column]).dropna().str.strip()
     values = values[values.ne("")]
@@ -137,7 +157,6 @@ def code_counts(frame: pd.DataFrame, column: str) -> dict[str, int] | None:
 def profile_lookups(mapping: Mapping, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per lookup and source column: each code present, its rows, and what the mapping does
     with it (`mapped` True/False, `value` the CLD value or the default used instead)."""
-    import pandas as pd
 
     rows = []
     for name, usages in lookup_usages(mapping).items():
@@ -223,7 +242,6 @@ def suggest(code: str, allowed: tuple[str, ...], example: dict[str, Any]) -> Sug
 
 
 def _reference(system: str) -> tuple[Path, dict]:
-    from cldetl.mapping import safe_yaml
 
     try:
         path = EXAMPLES / REFERENCE_MAPPINGS[system]
@@ -236,11 +254,6 @@ def _reference(system: str) -> tuple[Path, dict]:
 
 def _default_params(template: str, connectors_dir: Path | None) -> dict:
     """A template's declared parameters at their defaults, written out to be checked."""
-    from cldetl.mapping.template_declarations import (
-        find_template,
-        read_declaration,
-        template_folders,
-    )
 
     path = find_template(template_folders(None, connectors_dir), template)
     declaration = read_declaration(path, template) if path else None
@@ -259,7 +272,6 @@ class _Dumper:
 
     @staticmethod
     def dump(data: Any) -> str:
-        import yaml
 
         class NoAliases(yaml.SafeDumper):
             def ignore_aliases(self, data: Any) -> bool:
@@ -281,7 +293,6 @@ def _yaml_key(code: str) -> str:
 
 
 def _yaml_scalar(value: Any) -> str:
-    import yaml
 
     if value is None:
         return "null"
@@ -333,8 +344,6 @@ def starter_mapping(
     Returns:
         The mapping text (YAML with comments) and counts for the console.
     """
-    from cldetl.spec import load_spec
-    from cldetl.spec.period import ReportingPeriod
 
     reference_path, reference = _reference(system)
     url = url or os.environ.get(url_env)
@@ -382,7 +391,6 @@ def starter_mapping(
     # Read the database with identifier columns as text (an install may use text IDs), first
     # with the example's codes, to find this install's own codes where they differ, then
     # again with the codes found, for the lookups and the lists below.
-    from cldetl.onboarding.local_codes import load_meanings
 
     kinds = load_meanings(system)
     mapping, frames = _probe(skeleton, rules, period, connectors_dir, url)
@@ -453,8 +461,6 @@ def starter_mapping(
 
 def _probe(skeleton, rules, period, connectors_dir, url):
     """Load the starter as it stands and read its sources, identifier columns as text."""
-    from cldetl.extract import extract
-    from cldetl.mapping import load_mapping
 
     probe_sources = {
         n: {**s, "columns": {c: ("text" if t == "integer" else t) for c, t in s["columns"].items()}}
@@ -502,8 +508,6 @@ def _code_filters(rules: dict, where: str):
 
 def _find_codes(kinds, sources, rules, mapping, frames, reference, url):
     """This install's code for each example code the starter uses that it does not hold."""
-    from cldetl.extract.database import create_engine
-    from cldetl.onboarding.local_codes import find_local_codes
 
     used: dict[str, list[str]] = {}
     for kind in kinds:
@@ -552,7 +556,6 @@ def _with_codes(sources, rules, kinds, found, marks: _Marks | None):
     """The sources and rules with this install's codes in place of the example's, as found;
     with `marks`, each such value carries its evidence, and each example code kept for want
     of a good match carries a TODO saying where to look."""
-    import copy
 
     sources, rules = copy.deepcopy(sources), copy.deepcopy(rules)
 
@@ -606,7 +609,6 @@ def _with_codes(sources, rules, kinds, found, marks: _Marks | None):
 def _empty_columns_text(mapping, frames, connectors_dir) -> str:
     """Columns no row has a value in: usually a template parameter (a question code, a
     type) that does not match this install yet; the column's description names it."""
-    from cldetl.mapping.template_declarations import declaration_for
 
     lines = []
     for name, frame in frames.items():
@@ -632,12 +634,6 @@ def _parameter_values_text(mapping, connectors_dir, url: str) -> str:
     """For each template value parameter that names a code column ("question_user_code of the
     Route of Access"), the values that column holds in the template's tables, with counts, and
     the one closest to the default: where an install's codes differ, this is where to look."""
-    from sqlalchemy import column as sql_column
-    from sqlalchemy import func, inspect, select
-    from sqlalchemy import table as sql_table
-
-    from cldetl.extract.database import create_engine
-    from cldetl.mapping.template_declarations import declaration_for
 
     lines: list[str] = []
     engine = create_engine(url)
@@ -709,7 +705,6 @@ def _parameter_values_text(mapping, connectors_dir, url: str) -> str:
 
 
 def _whole_numbers(values: pd.Series) -> bool:
-    import pandas as pd
 
     text = values.dropna().astype(str).str.strip()
     text = text[text.ne("")]
@@ -797,7 +792,6 @@ def _filters_text(mapping, frames) -> str:
 
 def _description_column(frame, column: str) -> dict[str, str] | None:
     """A code column's companion text (step_type for step_type_id), when the source has one."""
-    from cldetl.transform.filters import as_text
 
     stem = re.sub(r"_(id|code)$", "", column)
     for candidate in (stem, f"{stem}_description", f"{stem}_name"):
@@ -844,8 +838,6 @@ def profile_mapping(
     url: str | None = None,
 ) -> tuple[Mapping, pd.DataFrame]:
     """Extract a mapping's sources and profile its lookups (see `profile_lookups`)."""
-    from cldetl.extract import extract
-    from cldetl.mapping import load_mapping
 
     mapping = load_mapping(mapping_path, connectors_dir=connectors_dir)
     period = ReportingPeriod.chosen(period_end, mapping.metadata.cadence)
@@ -856,9 +848,6 @@ def profile_mapping(
 def profile_text(mapping: Mapping, profile: pd.DataFrame) -> str:
     """The profile for a console: per lookup column, codes with counts; unmapped ones marked.
     Codes are escaped and truncated (`display.shown`); nothing else from a row is shown."""
-    import pandas as pd
-
-    from cldetl.display import shown
 
     lines = [
         f"{shown(mapping.metadata.la_name)} (LA {shown(mapping.metadata.la_code)}): lookup codes "

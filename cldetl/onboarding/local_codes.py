@@ -23,6 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import column as sql_column
+from sqlalchemy import func, inspect, select
+from sqlalchemy import table as sql_table
+
+from cldetl.mapping import safe_yaml
+from cldetl.transform.filters import as_text
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -94,7 +101,6 @@ class Candidates:
 
 def load_meanings(system: str) -> list[Kind]:
     """The meanings file of a system (none: no kinds, every example code is kept)."""
-    from cldetl.mapping import safe_yaml
 
     path = MEANINGS / f"{system}.yaml"
     if not path.is_file():
@@ -232,9 +238,6 @@ def table_candidates(conn, where: dict[str, Any], known: set[str]) -> Candidates
     distinct values its `values` columns hold, and which of them are `known` (codes the
     example's lookups translate). Other values (free text, perhaps personal) are counted in
     the database, never read."""
-    from sqlalchemy import column as sql_column
-    from sqlalchemy import func, inspect, select
-    from sqlalchemy import table as sql_table
 
     table, code = where["table"], where["column"]
     inspector = inspect(conn)
@@ -281,7 +284,6 @@ def table_candidates(conn, where: dict[str, Any], known: set[str]) -> Candidates
 
 def frame_candidates(frames: dict[str, pd.DataFrame], where: dict[str, Any]) -> Candidates | None:
     """Codes of a source column in the rows read, with their description column's text."""
-    from cldetl.transform.filters import as_text
 
     frame = frames.get(where["source"])
     if frame is None or where["column"] not in frame:

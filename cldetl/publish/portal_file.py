@@ -29,7 +29,13 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cldetl.validate.cp1252 import NOT_CP1252_PATTERN, outside_cp1252
+from cldetl.validate.findings import FINDING_COLUMNS
 
 FILE_MODE = 0o600
 # Rules only writing gives (dlp.not_cp1252 is also a validator check of UTF-8 files).
@@ -94,9 +100,6 @@ class PortalFile:
 
     def findings(self):
         """The writer's findings in the validator's finding table shape."""
-        import pandas as pd
-
-        from cldetl.validate.findings import FINDING_COLUMNS
 
         rows = [
             {
@@ -136,8 +139,6 @@ _QUOTE_BYTES = (b",", b'"', b"\r", b"\n")
 def _text_bytes(values: pa.Array) -> bytes:
     """The UTF-8 bytes of every value of a string array, end to end (one copy, no Python
     object per value): what a whole-column test for a character needs."""
-    import numpy as np
-    import pyarrow as pa
 
     _, offsets, data = values.buffers()
     if data is None or not len(values):
@@ -156,7 +157,6 @@ def _scan(values: pa.Array) -> tuple[bool, bool]:
 
 def _text_table(text: pd.DataFrame) -> list[pa.Array]:
     """The frame's columns (text, no missing values) as one Arrow large_string array each."""
-    import pyarrow as pa
 
     table = pa.Table.from_pandas(text, preserve_index=False)
     table = table.cast(pa.schema([pa.field(n, pa.large_string()) for n in table.column_names]))
@@ -166,8 +166,6 @@ def _text_table(text: pd.DataFrame) -> list[pa.Array]:
 def _quoted(values: pa.Array) -> pa.Array:
     """Values holding a comma, a quote or a line break in quotes, their quotes doubled. A
     column of few distinct values (a defined list) is quoted once per distinct value."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     if len(values) > 1000:
         encoded = pc.dictionary_encode(values)
@@ -190,9 +188,6 @@ def csv_bytes(
     `csv.QUOTE_MINIMAL` does. Columnar: a column is searched for characters that need quotes
     once, as bytes, and each chunk's lines are joined in Arrow and handed over as one buffer,
     never as a Python object per value."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     header = _quoted(pa.array([str(c) for c in names], pa.large_string())).to_pylist()
     yield (",".join(header) + "\r\n").encode("utf-8")
@@ -235,7 +230,6 @@ def write_portal_csv(
     Nearly every column is ASCII, which Windows-1252 carries byte for byte: only the others
     are searched for characters it cannot carry, and only their chunks are re-encoded.
     """
-    import numpy as np
 
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding {encoding!r}: choose one of {', '.join(ENCODINGS)}")

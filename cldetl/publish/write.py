@@ -12,6 +12,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -31,8 +34,6 @@ def ensure_private_dir(path: Path) -> Path:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """A CSV of text columns: header, quotes only where needed, UTF-8, 0600."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     table = pa.Table.from_pandas(frame.astype("string").fillna(""), preserve_index=False)
     table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))

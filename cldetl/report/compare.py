@@ -24,9 +24,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
+import numpy as np
+import pandas as pd
+
+from cldetl.display import shown
 from cldetl.errors import InputError
+from cldetl.publish.write import write_text
+from cldetl.spec import load_spec
 from cldetl.spec.period import ReportingPeriod
+from cldetl.validate.csvfile import read_cld_csv
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,9 +120,6 @@ class _Return:
 
 
 def _load(path: str | Path) -> _Return:
-    import pandas as pd
-
-    from cldetl.validate.csvfile import read_cld_csv
 
     table = read_cld_csv(path)
     frame = table.frame
@@ -136,7 +141,6 @@ def _load(path: str | Path) -> _Return:
 
 def _period_date(frame: pd.DataFrame, column: str, name: str) -> date:
     """The file's reporting period date: the value most records carry in `column`."""
-    import pandas as pd
 
     values = frame[column].str.strip()
     values = values[values != ""]
@@ -213,7 +217,6 @@ def compare_returns(
 
 def _overlap_months(a: ReportingPeriod, b: ReportingPeriod) -> list[tuple[str, Any, Any]]:
     """(YYYY-MM, first day, last day) of each month both periods cover."""
-    import pandas as pd
 
     start, end = max(a.start, b.start), min(a.end, b.end)
     if start > end:
@@ -235,14 +238,12 @@ def _open_between(ret: _Return, first, last):
 
 
 def _labels() -> dict[str, frozenset[str]]:
-    from cldetl.spec import load_spec
 
     spec = load_spec()
     return {name: frozenset(spec.field(name).values) for name in (EVENT_TYPE, SERVICE_TYPE)}
 
 
 def _person_fields() -> frozenset[str]:
-    from cldetl.spec import load_spec
 
     return frozenset(f.name for f in load_spec().fields if f.section.startswith("Person Details"))
 
@@ -255,7 +256,6 @@ def _shown_values(column: pd.Series, allowed: frozenset[str]) -> pd.Series:
 
 
 def _counts(old, new, old_open, new_open, column, labels, threshold) -> pd.DataFrame:
-    import pandas as pd
 
     parts = []
     for ret, mask in ((old, old_open), (new, new_open)):
@@ -270,7 +270,6 @@ def _counts(old, new, old_open, new_open, column, labels, threshold) -> pd.DataF
 
 
 def _monthly(old, new, months, labels, threshold) -> pd.DataFrame:
-    import pandas as pd
 
     frames = []
     for month, first, last in months:
@@ -296,8 +295,6 @@ def _monthly(old, new, months, labels, threshold) -> pd.DataFrame:
 
 def _changes(previous: pd.Series, current: pd.Series, threshold: float) -> pd.DataFrame:
     """previous, current, change_percent (NaN from 0) and flagged, by value, sorted."""
-    import numpy as np
-    import pandas as pd
 
     both = pd.concat({"previous": previous, "current": current}, axis=1).fillna(0)
     both = both.astype("int64").sort_index()
@@ -318,8 +315,6 @@ def _matched(old, new, old_open, new_open, key, fields, counted) -> tuple[dict, 
 
     Keys and values are factorised to integers once, so a million records cost array
     passes, not Python loops."""
-    import numpy as np
-    import pandas as pd
 
     if old_open is None:
         empty = pd.DataFrame({"field": pd.Series(dtype=str), counted: pd.Series(dtype="int64")})
@@ -358,7 +353,6 @@ def _matched(old, new, old_open, new_open, key, fields, counted) -> tuple[dict, 
 
 
 def _present(codes, n: int):
-    import numpy as np
 
     seen = np.zeros(n, dtype=bool)
     seen[codes[codes >= 0]] = True
@@ -368,8 +362,6 @@ def _present(codes, n: int):
 def _value_sums(key_codes, value_codes, scope, n: int):
     """Per key, a sum of hashes of the distinct values it carries (keys in `scope` only): equal
     sums mean the same set of values (a key may have several records)."""
-    import numpy as np
-    import pandas as pd
 
     keep = key_codes >= 0
     keep[keep] = scope[key_codes[keep]]
@@ -381,7 +373,6 @@ def _value_sums(key_codes, value_codes, scope, n: int):
 
 def _mix(values):
     """splitmix64 of each integer: well-spread 64-bit hashes, so sums rarely collide."""
-    import numpy as np
 
     with np.errstate(over="ignore"):
         z = values.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
@@ -394,7 +385,6 @@ def _mix(values):
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    import pandas as pd
 
     out = []
     for record in frame.to_dict("records"):
@@ -442,7 +432,6 @@ def _period(period: ReportingPeriod) -> dict:
 
 def comparison_text(comparison: Comparison) -> str:
     """A plain summary for the console (counts, field names, defined-list values only)."""
-    from cldetl.display import shown
 
     c = comparison
     lines = [
@@ -491,7 +480,6 @@ def comparison_text(comparison: Comparison) -> str:
 
 
 def _count_line(label: str, row) -> str:
-    from cldetl.display import shown
 
     change = (
         "new"
@@ -511,7 +499,6 @@ def comparison_svg(comparison: Comparison, *, standalone: bool = True) -> str:
     """A bar chart (previous against current records by event type), SVG with no script,
     font or link from outside: it renders offline. `standalone=False` leaves out the xmlns
     declaration (not needed, and an http:// string, when the SVG is inline in an HTML page)."""
-    from xml.sax.saxutils import escape
 
     c = comparison
     rows = list(c.by_event_type.itertuples(index=False))
@@ -561,7 +548,6 @@ def comparison_svg(comparison: Comparison, *, standalone: bool = True) -> str:
 
 def write_comparison_files(comparison: Comparison, folder: str | Path) -> list[Path]:
     """comparison.json and comparison.svg in `folder` (owner-only, like every run file)."""
-    from cldetl.publish.write import write_text
 
     folder = Path(folder)
     written = []

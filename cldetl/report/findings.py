@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+
 from cldetl.report.console import HIDDEN, console_safe
 
 if TYPE_CHECKING:
@@ -55,7 +58,6 @@ def clean_text(values: pd.Series, limit: int) -> pd.Series:
 
 def _masked_messages(spec: Spec, findings: pd.DataFrame) -> pd.Series:
     """Messages with any hidden value replaced (they should never hold one; make sure)."""
-    import pandas as pd
 
     safe_columns = {c for c in findings["column"].dropna().unique() if console_safe(spec, c)}
     risky = findings["value"].notna() & ~findings["column"].isin(safe_columns)
@@ -71,8 +73,6 @@ def _masked_messages(spec: Spec, findings: pd.DataFrame) -> pd.Series:
 
 def finding_rows(table: CldTable, report: ValidationReport, spec: Spec) -> pd.DataFrame:
     """One row per finding with the columns of FINDING_FIELDS, in the report's order."""
-    import numpy as np
-    import pandas as pd
 
     findings = report.findings.reset_index(drop=True)
     lines = findings["line"]

@@ -11,7 +11,8 @@ references are removed and a small local stylesheet linked instead, so the pages
 same without a network (and never tell a CDN that someone is reading a report). Every value GE
 shows from the file is either hidden (personal fields, free text, identifiers: the console's
 rule) or, for coded fields, shown only when it holds no markup or control character
-(`cldetl.report.ge_run`); our index page shows counts, never values, through an autoescaping template.
+(`cldetl.report.ge_run`); our index page shows counts, never values, through an autoescaping
+template.
 
 The report folder can hold personal data, so everything written is owner-only.
 """
@@ -22,6 +23,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,8 @@ from cldetl.errors import UsageError
 from cldetl.report.files import lock_down, private_dir, write_private
 from cldetl.report.ge_run import DOCS_DIRNAME, Agreement, GeRun, agreement, native_count, run_ge
 from cldetl.report.ge_suite import SuitePlan, build_suite, ge_frame
+from cldetl.report.html import render_template
+from cldetl.spec import load_spec
 
 if TYPE_CHECKING:
     from cldetl.spec import Spec
@@ -71,7 +75,6 @@ def offline_page(text: str, stylesheet: str) -> str:
 
 def make_offline(docs_dir: Path) -> None:
     """Rewrite every page GE wrote under `docs_dir` to render offline (see `offline_page`)."""
-    from importlib.resources import files
 
     css = files("cldetl.report").joinpath("templates", OFFLINE_CSS).read_text(encoding="utf-8")
     write_private(docs_dir / OFFLINE_CSS, css)
@@ -118,7 +121,6 @@ def build_ge_report(
     back_link: str | None = None,
 ) -> GeReport:
     """`write_ge_report`, returning the suite plan, GE's outcomes and the agreement as well."""
-    from cldetl.spec import load_spec
 
     spec = load_spec()
     out = Path(out_dir).resolve()  # GE's file stores need an absolute folder
@@ -176,7 +178,6 @@ def render_index(
     Counts only: no value from the file appears here, so the page can be shared more freely than
     the Data Docs next to it.
     """
-    from cldetl.report.html import render_template
 
     findings = report.findings
     mirrored = plan.mirrored_rules

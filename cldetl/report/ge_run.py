@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
+from cldetl.report.console import HIDDEN
 from cldetl.report.ge_suite import Conjunction, ExpectationPlan, Literal, RowCondition, SuitePlan
 
 if TYPE_CHECKING:
@@ -193,7 +195,6 @@ def run_ge(plan: SuitePlan, frame: pd.DataFrame, docs_dir: Path) -> GeRun:
 
 def _hide_values(r: Any) -> None:
     """Replace the unexpected values GE kept for one result by a placeholder (counts stay)."""
-    from cldetl.report.console import HIDDEN
 
     result = r.result
     if not result:
@@ -231,7 +232,6 @@ def _safe_values(r: Any) -> None:
 
 
 def _site_path(context: Any, identifier: Any) -> Path | None:
-    from urllib.parse import unquote, urlparse
 
     for site in context.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE_NAME):
         url = site.get("site_url")

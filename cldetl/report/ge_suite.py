@@ -6,8 +6,9 @@ Docs without reading cldetl's code, and a check that two independent engines agr
 can trust. So the suite is generated from the same spec data as the native validator
 (`cldetl/spec/release2.yaml`: defined lists, type patterns, the mandatory / not applicable /
 expected-value tables with their `when` conditions), one expectation per native rule where GE
-has an equivalent; `cldetl.report.ge_run` runs it and compares GE's unexpected counts with the native
-number of findings for the same rule and column. A disagreement there is a bug in one of the two.
+has an equivalent; `cldetl.report.ge_run` runs it and compares GE's unexpected counts with the
+native number of findings for the same rule and column. A disagreement there is a bug in one
+of the two.
 
 How the data is shown to GE:
 
@@ -34,6 +35,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
+from cldetl.report.console import console_safe
+from cldetl.spec import parsers
 from cldetl.spec.conditions import (
     AgeBetween,
     AllOf,
@@ -46,7 +51,7 @@ from cldetl.spec.conditions import (
     Not,
     walk,
 )
-from cldetl.spec.parsers import TEXT_FORBIDDEN
+from cldetl.spec.parsers import POSTCODE_FULL, POSTCODE_OUTWARD, POSTCODE_SPECIAL, TEXT_FORBIDDEN
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -270,7 +275,6 @@ class SuitePlan:
 def _hidden(spec: Spec, f: SpecField) -> bool:
     """Values the Data Docs must not show: the console's rule (personal fields, free text and
     identifiers are never printed), so both reports hide the same things."""
-    from cldetl.report.console import console_safe
 
     return not console_safe(spec, f.name)
 
@@ -287,7 +291,6 @@ def _row_rule_fields(cond: Condition) -> set[str]:
 
 def _postcode_regex() -> str:
     """Full postcode, outward code or a special value: the native postcode check as one regex."""
-    from cldetl.spec.parsers import POSTCODE_FULL, POSTCODE_OUTWARD, POSTCODE_SPECIAL
 
     specials = [re.sub(r"([^A-Za-z0-9 ])", r"\\\1", v) for v in POSTCODE_SPECIAL]
     return "^(?:" + "|".join([POSTCODE_FULL, POSTCODE_OUTWARD, *specials]) + ")$"
@@ -558,9 +561,6 @@ def _all_plans(spec: Spec) -> list[ExpectationPlan]:
 
 def ge_frame(plan: SuitePlan, table: CldTable, spec: Spec) -> pd.DataFrame:
     """A copy of the file's spec columns with blanks as nulls, plus the derived columns."""
-    import pandas as pd
-
-    from cldetl.spec import parsers
 
     columns: dict[str, pd.Series] = {}
     for name in plan.fields:

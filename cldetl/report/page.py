@@ -5,8 +5,8 @@ The page answers a manager's questions first (which authority, which period, whe
 and may it be submitted: red, amber or green), then an analyst's (counts by event type against
 last quarter, findings by rule with the line, Event Reference and LA Person ID to look up,
 codes the mapping did not know, the reconciliation). It is rendered from the Jinja2 template
-`cldetl/report/templates/report.html.j2` in a sandboxed, autoescaping environment, so every value from
-the file is escaped by construction; it has no script, loads nothing (charts are inline SVG and
+`cldetl/report/templates/report.html.j2` in a sandboxed, autoescaping environment, so every value
+from the file is escaped by construction; it has no script, loads nothing (charts are inline SVG and
 the style is in the page), and its Content-Security-Policy forbids loading anything, so it reads
 the same offline, from a USB stick or an email attachment.
 
@@ -17,14 +17,20 @@ seconds, while the page and workbook for a 30-row file take a fraction of one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from pandas import NA
 
 from cldetl.report.charts import BarChart, bar_chart
 from cldetl.report.files import open_private, private_dir, write_private
 from cldetl.report.findings import FINDING_FIELDS, clean_text, finding_rows
+from cldetl.report.ge_appendix import write_ge_report
 from cldetl.report.html import render_template
+from cldetl.report.workbook import write_workbook
+from cldetl.spec import load_spec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -150,7 +156,6 @@ def _period_label(period: Any) -> str:
 def cells(values: list[Any]) -> list[str]:
     """Values as the page shows them: missing as blank, numbers with thousands separators,
     flags as 'check' or blank."""
-    from pandas import NA
 
     out = []
     for v in values:
@@ -169,7 +174,6 @@ def cells(values: list[Any]) -> list[str]:
 
 def shown_table(frame: pd.DataFrame | None, limit: int = TABLE_ROWS) -> ShownTable | None:
     """Any small table (unmapped codes, reconciliation, comparison parts) for the page."""
-    import pandas as pd
 
     if frame is None:
         return None
@@ -199,7 +203,6 @@ class EventCounts:
 
 def event_counts(table: CldTable, comparison: Any, current_label: str) -> EventCounts:
     """Counts by event type: against last quarter when a comparison is given, else this file's."""
-    import pandas as pd
 
     if comparison is None or getattr(comparison, "by_event_type", None) is None:
         if "Event Type" in table.frame.columns:
@@ -302,7 +305,6 @@ def rule_findings(rows: pd.DataFrame, report: ValidationReport, spec: Spec) -> l
 
 def _stamp(run_date: Any) -> datetime | None:
     """The run date as a naive UTC datetime for the workbook's properties, if it is one."""
-    from datetime import UTC
 
     if isinstance(run_date, str):
         try:
@@ -374,7 +376,6 @@ def write_report(
     Returns:
         The files written, the page first.
     """
-    from cldetl.spec import load_spec
 
     spec = load_spec()
     out = Path(out_dir)
@@ -382,8 +383,6 @@ def write_report(
     written: list[Path] = []
     technical_link = None
     if technical_appendix:
-        from cldetl.report.ge_appendix import write_ge_report
-
         index = write_ge_report(table, report, out / TECHNICAL_DIR, back_link="../" + REPORT_PAGE)
         technical_link = index.relative_to(out.resolve()).as_posix()
         written.append(index)
@@ -417,8 +416,6 @@ def write_report(
     )
     page_path = out / REPORT_PAGE
     write_private(page_path, page)
-
-    from cldetl.report.workbook import write_workbook
 
     summary: list[tuple[str, Any]] = [
         ("Authority", authority),

@@ -15,9 +15,17 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
 from cldetl.report.findings import FINDING_FIELDS
 
@@ -42,7 +50,6 @@ CELL_CHARS = 32_000
 
 def _text_cell(sheet: Any, value: str) -> Any:
     """A cell that holds `value` as text even when it looks like a formula."""
-    from openpyxl.cell import WriteOnlyCell
 
     cell = WriteOnlyCell(sheet, value=value[:CELL_CHARS])
     cell.data_type = "s"
@@ -52,7 +59,6 @@ def _text_cell(sheet: Any, value: str) -> Any:
 
 def safe_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
     """A row for `sheet.append`: formula-like text becomes a text cell, illegal characters go."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     row: list[Any] = []
     for value in values:
@@ -67,8 +73,6 @@ def safe_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
 
 
 def _bold_row(sheet: Any, values: Sequence[str]) -> list[Any]:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     cells = []
     for value in values:
@@ -95,7 +99,6 @@ def write_workbook(
         stamp: the time recorded in the workbook's properties and archive (default: a fixed
             date), so that the same inputs give the same bytes.
     """
-    from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Summary")
@@ -141,7 +144,6 @@ def _fill_findings(
     three minutes for a million). The rows are built here a column at a time with Arrow string
     kernels, in the form openpyxl writes them (inline strings), and streamed into the archive.
     """
-    import zipfile
 
     with (
         zipfile.ZipFile(placeholder) as source,
@@ -176,8 +178,6 @@ def _fill_findings(
 
 def _rows_xml(frame: pd.DataFrame, *, first_row: int, quote_style: str | None) -> bytes:
     """`<row>` elements for the findings in `frame`, built column by column."""
-    import numpy as np
-    import pandas as pd
 
     if frame.empty:
         return b""

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from cldetl.errors import SpecError
 
 if TYPE_CHECKING:
@@ -178,7 +180,6 @@ def evaluate(
 
 
 def _evaluate(cond, column, age, n, memo) -> pd.Series:
-    import pandas as pd
 
     if isinstance(cond, Always):
         return pd.Series(True, index=range(n))

@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -27,12 +32,10 @@ TEXT_FORBIDDEN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\r\n]"
 
 def blank(column: pd.Series) -> pd.Series:
     """True where a value is empty or only spaces (a missing value counts as blank)."""
-    import pandas as pd
 
     array = column.array
     if hasattr(array, "__arrow_array__"):
         # In Arrow, without building the stripped strings: empty, or every character a space.
-        import pyarrow.compute as pc
 
         values = array.__arrow_array__()
         found = _blank_from_buffers(values)
@@ -48,9 +51,6 @@ def _blank_from_buffers(values):
     Arrow's whitespace test only on the few values whose first byte could begin a space
     (ASCII up to the space character, or any non-ASCII byte). None for an array with nulls
     or of another type (the caller tests every value)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     parts = []
@@ -76,8 +76,6 @@ def _blank_from_buffers(values):
 
 def _select(column: pd.Series, cases: list[tuple[pd.Series, str]]) -> pd.Series:
     """The first message whose mask holds, per row; NA where none does."""
-    import numpy as np
-    import pandas as pd
 
     masks = [m.to_numpy(dtype=bool, na_value=False) for m, _ in cases]
     chosen = np.select(masks, [msg for _, msg in cases], default="")
@@ -91,8 +89,6 @@ def parse_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     A date column has few distinct values (days in a few years), so each distinct value is
     parsed once and the results are spread back by position.
     """
-    import numpy as np
-    import pandas as pd
 
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
     dates, problems = _parse_distinct_dates(pd.Series(uniques, dtype=column.dtype))
@@ -115,7 +111,6 @@ def _shaped_dates(column: pd.Series, shaped):
     NaT where not shaped or not a real calendar date (day 0, month 13, 29/02 outside a leap
     year, year 0), as `pandas.to_datetime(format="%d/%m/%Y", errors="coerce")` decides, at
     its microsecond resolution, without parsing each string."""
-    import numpy as np
 
     out = np.full(len(column), np.datetime64("NaT"), dtype="datetime64[us]")
     if not shaped.any():
@@ -138,7 +133,6 @@ def _shaped_dates(column: pd.Series, shaped):
 
 
 def _parse_distinct_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
-    import pandas as pd
 
     empty = blank(column)
     shaped = column.str.fullmatch(DATE_SHAPE).fillna(False).astype(bool)
@@ -180,7 +174,6 @@ def _parse_distinct_dates(column: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _only_where(column: pd.Series, bad: pd.Series, describe) -> pd.Series:
     """Messages for the `bad` rows only: the cases are worked out on that subset (usually
     tiny), so a clean million-row column costs one validity pass."""
-    import pandas as pd
 
     out = pd.Series(None, index=column.index, dtype=object)
     if bad.any():
@@ -190,8 +183,6 @@ def _only_where(column: pd.Series, bad: pd.Series, describe) -> pd.Series:
 
 def nhs_number_problems(column: pd.Series) -> pd.Series:
     """Why each NHS number is invalid (not 10 digits, or the modulus 11 check fails)."""
-    import numpy as np
-    import pandas as pd
 
     empty = blank(column)
     shaped = column.str.fullmatch(NHS_SHAPE).fillna(False).astype(bool)
@@ -226,7 +217,6 @@ POSTCODE_VALID = rf"(?:{POSTCODE_OUTWARD}(?: [0-9][A-Z]{{2}})?|" + "|".join(POST
 
 def postcode_problems(column: pd.Series) -> pd.Series:
     """Why each postcode is not a full postcode, an outward code or a special value."""
-    import pandas as pd
 
     ok = column.str.fullmatch(POSTCODE_VALID).fillna(False).astype(bool)
 
@@ -257,7 +247,6 @@ def postcode_problems(column: pd.Series) -> pd.Series:
 
 def pattern_problems(column: pd.Series, pattern: str, kind: str) -> pd.Series:
     """Why each value does not have the shape of its data type (integer, numeric, identifier)."""
-    import pandas as pd
 
     ok = column.str.fullmatch(pattern.removeprefix("^").removesuffix("$")).fillna(False)
 
@@ -291,7 +280,6 @@ def pattern_problems(column: pd.Series, pattern: str, kind: str) -> pd.Series:
 
 def text_problems(column: pd.Series) -> pd.Series:
     """Free text may hold anything printable, but not line breaks or control characters."""
-    import pandas as pd
 
     bad = column.str.contains(TEXT_FORBIDDEN).fillna(False).astype(bool) & ~blank(column)
     if not bad.any():
@@ -301,7 +289,6 @@ def text_problems(column: pd.Series) -> pd.Series:
 
 def whole_years(born: pd.Series, at: pd.Series) -> pd.Series:
     """Age in whole years at a date; NA where either date is missing."""
-    import pandas as pd
 
     years = at.dt.year - born.dt.year
     before_birthday = (at.dt.month < born.dt.month) | (

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -12,7 +16,6 @@ if TYPE_CHECKING:
 
 def as_text(column: pd.Series) -> pd.Series:
     """A source column as stripped text, '' for blank: filters compare codes as text."""
-    import pandas as pd
 
     if isinstance(column.dtype, pd.DatetimeTZDtype) or str(column.dtype).startswith("datetime"):
         return column.dt.strftime("%Y-%m-%d").fillna("")
@@ -22,9 +25,6 @@ def as_text(column: pd.Series) -> pd.Series:
 def stripped_text(column: pd.Series) -> pd.Series:
     """The column as text with surrounding white space removed, '' where missing; in Arrow
     (pandas' fillna on Arrow text replaces through a mask, several times slower)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     text = pa.array(column.astype("string").array)
     text = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
@@ -34,9 +34,6 @@ def stripped_text(column: pd.Series) -> pd.Series:
 def member_of(values: pd.Series, allowed) -> pd.Series:
     """Which values are among `allowed`, compared as text, in Arrow: pandas' `isin` on text
     turns every allowed value into a Python object first, which dominates large runs."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     def text(items) -> pa.Array:
         if isinstance(items, pd.Series | pd.Index):
@@ -50,7 +47,6 @@ def member_of(values: pd.Series, allowed) -> pd.Series:
 
 def matches(flt: Filter | None, frame: pd.DataFrame) -> pd.Series:
     """Which rows of `frame` the filter holds for (all rows when there is no filter)."""
-    import pandas as pd
 
     if flt is None:
         return pd.Series(True, index=frame.index)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -41,7 +45,6 @@ def event_end_date_at_death(rows: pd.DataFrame, enabled: bool) -> None:
 def event_end_date_open_services(rows: pd.DataFrame, period: ReportingPeriod) -> None:
     """Event End Date: services open at the period end have no end date, even when an end is
     already planned."""
-    import pandas as pd
 
     service = _is(rows, "Event Type", "Service")
     later = service & (rows["Event End Date"] > pd.Timestamp(period.end)).fillna(False)
@@ -92,8 +95,6 @@ def employment_status_65_plus(rows: pd.DataFrame, age, enabled: bool) -> None:
 def inclusion_reasons(rows: pd.DataFrame, period: ReportingPeriod) -> pd.Series:
     """Why a row is out of the return, or '' (guidance, Events (All): what falls within the
     rolling 12 months; cancelled events)."""
-    import numpy as np
-    import pandas as pd
 
     start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)
     event = rows["Event Type"].fillna("")
@@ -121,7 +122,6 @@ def inclusion_reasons(rows: pd.DataFrame, period: ReportingPeriod) -> pd.Series:
         (service & (begins > end).fillna(False), "service starts after the reporting period"),
         (service & (ends < start).fillna(False), "service ended before the reporting period"),
     ]
-    import pyarrow as pa
 
     masks = [m.to_numpy(dtype=bool, na_value=False) for m, _ in cases]
     # The first case that holds, by number (0: none), then its reason: text arrays of a

@@ -12,7 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from cldetl.errors import CldetlError
 from cldetl.spec.period import ReportingPeriod
+from cldetl.transform import transform
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +32,6 @@ class MappingTestResult:
 
 
 def _frames_for(mapping: Mapping, test: MappingTest) -> dict[str, pd.DataFrame]:
-    import pandas as pd
 
     frames = {}
     for name, source in mapping.sources.items():
@@ -43,7 +46,6 @@ def _compare_rows(cld: pd.DataFrame, expect: list[dict]) -> list[str]:
     output row must be matched. The most specific expectations are matched first. An empty
     `expect` means the test expects no output rows at all (a test of exclusions too: a record
     it expects excluded must not also give a row)."""
-    import pandas as pd
 
     problems = []
     free = pd.Series(True, index=cld.index)
@@ -64,8 +66,6 @@ def _compare_rows(cld: pd.DataFrame, expect: list[dict]) -> list[str]:
 
 def run_mapping_test(mapping: Mapping, test: MappingTest) -> MappingTestResult:
     """Run one test; problems say what differed, in CLD field terms."""
-    from cldetl.errors import CldetlError
-    from cldetl.transform import transform
 
     period = ReportingPeriod.ending(test.period_end, mapping.metadata.cadence)
     try:

@@ -6,8 +6,16 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cldetl.spec import load_spec
+from cldetl.transform.columns import CANDIDATE, RULE
 from cldetl.transform.filters import stripped_text
+from cldetl.transform.person_details import PERSON
+from cldetl.transform.sources import KEY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,7 +32,6 @@ HEX = "0123456789abcdef"
 
 def _hex(values) -> pd.Series:
     """uint64 -> 16 hex digits, without a Python loop per value."""
-    import numpy as np
 
     arr = np.asarray(values, dtype=np.uint64)
     shifts = np.arange(60, -4, -4, dtype=np.uint64)
@@ -36,9 +43,6 @@ def _hex(values) -> pd.Series:
 def references(rows: pd.DataFrame, mapping: Mapping) -> pd.Series:
     """Event Reference: the rule's own (a system reference), else one derived from the rule,
     the record's key and the row, stable across quarters and free of personal data."""
-    import pandas as pd
-
-    from cldetl.transform import KEY, RULE
 
     if rows.empty:
         return pd.Series([], dtype="string")
@@ -55,9 +59,6 @@ def references(rows: pd.DataFrame, mapping: Mapping) -> pd.Series:
 def _dates(values: pd.Series) -> pd.Series:
     """Dates as dd/mm/yyyy text, blank where missing. Each distinct date is formatted once
     (a million rows hold a few thousand dates; strftime per row was a third of format_cld)."""
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     text = pd.DatetimeIndex(uniques).strftime("%d/%m/%Y").astype(object).tolist()
@@ -69,7 +70,6 @@ def _dates(values: pd.Series) -> pd.Series:
 
 def _money(values: pd.Series) -> pd.Series:
     """Numbers as 0.00 text, computed on whole columns."""
-    import pandas as pd
 
     numbers = pd.to_numeric(values, errors="coerce")
     cents = (numbers * 100).round().astype("Int64")
@@ -91,12 +91,6 @@ def format_cld(
     been formatted, so the rows and the return are never both whole in memory (at a million
     rows each is about 0.8 GB); `rows` is left holding only the `keep` columns.
     """
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from cldetl.transform import CANDIDATE, PERSON
 
     # Sorted in Arrow (stable, missing first, text by code point as pandas sorts it): pandas
     # factorizes each text key first, three times slower at a million rows.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from cldetl.transform.filters import as_text
 from cldetl.transform.values import ValueContext, apply_lookup, evaluate_value
 
@@ -27,7 +29,6 @@ def person_table(
     mapping: Mapping, spec: Spec, people: pd.DataFrame, unmapped: UnmappedCodes
 ) -> pd.DataFrame:
     """One row per person id with the mapped person fields (latest known)."""
-    import pandas as pd
 
     details = mapping.person
     ctx = ValueContext(mapping, spec, details.source, unmapped)
@@ -49,7 +50,6 @@ def add_dated_details(
     unmapped: UnmappedCodes,
 ) -> pd.DataFrame:
     """Overlay dated details, as at each row's event end date (or the latest)."""
-    import pandas as pd
 
     if not mapping.person.dated or rows.empty:
         return rows

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cldetl.transform.filters import as_text, matches
 from cldetl.transform.sources import KEY, POSITION
 
@@ -27,8 +32,6 @@ MEMBER_KEYS = "_member_keys"  # their keys, for lineage
 
 def chain_service_lines(lines: pd.DataFrame, rule: ServiceLines) -> pd.DataFrame:
     """One row per service event; `_members` lists the source positions it came from."""
-    import numpy as np
-    import pandas as pd
 
     frame = lines.copy()
     if rule.suspended is not None:
@@ -94,10 +97,6 @@ def _members(order: pd.DataFrame, chain) -> tuple[pd.Series, pd.Series]:
     """Per chain (consecutive in `order`), the list of its lines' positions and their keys
     joined with ';', indexed by chain: built in Arrow from the chain boundaries, not by a
     Python call per chain (a million lines make hundreds of thousands of chains)."""
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     starts = np.flatnonzero(np.r_[True, chain[1:] != chain[:-1]])
     offsets = pa.array(np.r_[starts, len(chain)].astype(np.int64))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from cldetl.errors import InputError
 
 if TYPE_CHECKING:
@@ -20,7 +22,6 @@ NO_DATE_FROM_YEAR = 2200
 
 def _integer_text(column: pd.Series) -> pd.Series:
     """Integers as text without a trailing '.0' (a float column from SQL with NULLs)."""
-    import pandas as pd
 
     if pd.api.types.is_float_dtype(column.dtype):
         return column.astype("Int64").astype("string")
@@ -30,7 +31,6 @@ def _integer_text(column: pd.Series) -> pd.Series:
 
 
 def _far_future(values: pd.Series) -> pd.Series:
-    import pandas as pd
 
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return (values.dt.year >= NO_DATE_FROM_YEAR).fillna(False).astype(bool)
@@ -40,7 +40,6 @@ def _far_future(values: pd.Series) -> pd.Series:
 
 def _dates(values: pd.Series) -> pd.Series:
     """Dates at day resolution (datetime64[ns]); far-future placeholders become NaT."""
-    import pandas as pd
 
     far = _far_future(values)
     kept = values.where(~far, None) if far.any() else values
@@ -55,7 +54,6 @@ def _dates(values: pd.Series) -> pd.Series:
 
 def _lists(values: pd.Series) -> pd.Series:
     """Lists of text, one per record; a missing list (a test's given row) is empty."""
-    import pandas as pd
 
     filled = values.where(values.notna(), None)
     return pd.Series(
@@ -66,7 +64,6 @@ def _lists(values: pd.Series) -> pd.Series:
 
 
 def prepare_source(name: str, source: Source, frame: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
 
     missing = [c for c in source.columns if c not in frame.columns]
     if missing:

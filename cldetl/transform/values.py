@@ -6,6 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cldetl.mapping import TEMPLATE_PART
 from cldetl.transform.filters import as_text
 
@@ -37,7 +42,6 @@ class UnmappedCodes:
             )
 
     def frame(self) -> pd.DataFrame:
-        import pandas as pd
 
         columns = ["lookup", "field", "source", "column", "code", "rows", "used_instead"]
         if not self.rows:
@@ -58,7 +62,6 @@ class ValueContext:
 
 
 def _blank_text(n_index) -> pd.Series:
-    import pandas as pd
 
     return pd.Series("", index=n_index, dtype="string")
 
@@ -84,9 +87,6 @@ def lookup_table(ctx: ValueContext, name: str) -> dict[str, str]:
 
 def apply_lookup(ctx: ValueContext, name: str, codes: pd.Series, column: str) -> pd.Series:
     """Local codes -> CLD values; blank and unknown codes get the lookup's default."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     lookup = ctx.mapping.lookups[name]
     text = as_text(codes)
@@ -114,13 +114,11 @@ def evaluate_value(ctx: ValueContext, value: Value, frame: pd.DataFrame, field: 
 
 
 def _is_dates(values: pd.Series) -> bool:
-    import pandas as pd
 
     return pd.api.types.is_datetime64_any_dtype(values.dtype)
 
 
 def _evaluate(ctx: ValueContext, value: Value, frame: pd.DataFrame, field: str) -> pd.Series:
-    import pandas as pd
 
     if value.value is not None:
         return pd.Series(value.value, index=frame.index, dtype="string")
@@ -150,8 +148,6 @@ def _evaluate(ctx: ValueContext, value: Value, frame: pd.DataFrame, field: str) 
 def _outcome_hierarchy(ctx: ValueContext, value: Value, frame: pd.DataFrame) -> pd.Series:
     """Several outcomes apply: choose the first in the Event Outcome list (the guidance's
     hierarchy)."""
-    import numpy as np
-    import pandas as pd
 
     order = ctx.spec.field("Event Outcome").values
     rank_of = {v: i for i, v in enumerate(order)}

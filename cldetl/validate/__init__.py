@@ -1,8 +1,8 @@
 """`validate`: check a CLD file the way the national portal (DLP) and the Excel validation tool
 do, and report every problem as a finding with its rule and guidance section.
 
-The file is read in batches of whole records (`cldetl.validate.csvfile.open_cld_csv`), so memory does
-not grow with the file: each batch goes through the row checks and is dropped. What spans the
+The file is read in batches of whole records (`cldetl.validate.csvfile.open_cld_csv`), so memory
+does not grow with the file: each batch goes through the row checks and is dropped. What spans the
 whole file (one reporting period, repeated rows, the summary counts) is kept as counts and one
 hash per row and key, and judged after the last batch; rows are read a second time only when
 such a check has something to report on them. The findings are the same whatever the batch
@@ -15,8 +15,15 @@ does not turn into a million row findings.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from cldetl.spec import Spec, load_spec
 from cldetl.validate.checks import (
@@ -31,7 +38,14 @@ from cldetl.validate.checks import (
     types,
 )
 from cldetl.validate.checks.context import CheckContext
-from cldetl.validate.csvfile import BATCH_BYTES, CldStream, CldTable, NotUtf8, open_cld_csv
+from cldetl.validate.csvfile import (
+    BATCH_BYTES,
+    CldStream,
+    CldTable,
+    NotUtf8,
+    _unique_names,
+    open_cld_csv,
+)
 from cldetl.validate.findings import FindingSink, ValidationReport
 
 # Row checks, run on each batch; `headers` and the DLP's file rules run once, on the header.
@@ -89,7 +103,6 @@ def open_stream(source: str | Path | CldTable, batch_bytes: int = BATCH_BYTES) -
 
 def validate_stream(stream: CldStream, spec: Spec, monthly: bool = False) -> ValidationReport:
     """Every check over every batch of `stream`, then the whole-file checks."""
-    import numpy as np
 
     file = _file_table(stream)
     sink = FindingSink(spec, file.lines, column_order=spec.headers)
@@ -134,7 +147,6 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
     """(findings, state) of each batch, in file order. Batches are parsed and checked in
     WORKERS threads (Arrow's reader and compute functions release the GIL, so both CPUs
     work, as in a bare pyarrow read); at most WORKERS + 1 are in memory at once."""
-    from concurrent.futures import ThreadPoolExecutor
 
     # Windows-1252 is decoded by Python's codec from Arrow's threads: that reader stays in
     # this thread (an Arrow thread still decoding when an error ends the process aborts it).
@@ -162,7 +174,6 @@ def _in_file_order(jobs, finish):
     running or waiting at once (so memory holds a few batches, not the file); `finish`
     turns a job's result into what the caller yields. Jobs not yet started are cancelled if
     the caller stops early or an error ends the loop."""
-    from collections import deque
 
     pending: deque = deque()
     try:
@@ -187,8 +198,6 @@ def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
     own byte range of the file (only offsets go to it); its findings and state come back,
     in file order. The pool is started here, for large plain files only, and always ended:
     on an error or Ctrl-C the batches not started are cancelled and the workers exit."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
@@ -217,7 +226,6 @@ _WORKER: dict = {}
 def _can_fork() -> bool:
     """Workers are forked (they inherit the spec and stream, nothing is pickled); where the
     platform cannot fork (Windows), batches are checked in threads as before."""
-    import multiprocessing
 
     return "fork" in multiprocessing.get_all_start_methods()
 
@@ -225,7 +233,6 @@ def _can_fork() -> bool:
 def _start_worker(stream: CldStream, spec: Spec, monthly: bool) -> None:
     """A worker process keeps the stream and spec it was forked with; Ctrl-C is the parent's
     to handle (it cancels the work and ends the pool)."""
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with_parent(signal.SIGTERM)
@@ -236,9 +243,7 @@ def _end_with_parent(sig: int) -> None:
     """Ask Linux to end this worker when its parent ends (killed, not only Ctrl-C), so that no
     worker is left checking batches nobody will read. Elsewhere the pool's own shutdown is
     all there is."""
-    import ctypes
-    import ctypes.util
-    import os
+    import ctypes.util  # Linux only: prctl(PR_SET_PDEATHSIG)
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -288,10 +293,6 @@ def _batch_context(spec, batch, sink, monthly, shared, start) -> CheckContext:
 
 def _file_table(stream: CldStream) -> CldTable:
     """The file without its rows: what the header and file-level checks look at."""
-    import numpy as np
-    import pandas as pd
-
-    from cldetl.validate.csvfile import _unique_names
 
     names = _unique_names(stream.header)
     frame = pd.DataFrame({i: pd.Series(dtype="string[pyarrow]") for i in range(len(names))})

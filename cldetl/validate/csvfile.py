@@ -17,12 +17,19 @@ import re
 import stat
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
 from cldetl.display import shown
 from cldetl.errors import InputError
+from cldetl.spec import load_spec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -111,7 +118,6 @@ def header_key(name: str) -> str:
 
 def _looks_like_header(names: list[str]) -> tuple[int, bool]:
     """(how many cells are Release 2 or dropped field names, whether that is at least half)."""
-    from cldetl.spec import load_spec
 
     spec = load_spec()
     known = {header_key(n) for n in (*spec.headers, *spec.dropped_fields)}
@@ -196,8 +202,6 @@ def _records(path: str, reader, header: bool, offset: int = 0):
 
 def _refuse_long_values(path: str, table, lines) -> None:
     """No value over MAX_FIELD_CHARS: the limit on one field, the same on every read path."""
-    import numpy as np
-    import pyarrow.compute as pc
 
     for name, column in zip(table.column_names, table.columns, strict=True):
         # Bytes first (cheap): a value of at most MAX_FIELD_CHARS bytes is short enough.
@@ -241,7 +245,6 @@ def _open_regular(path: str):
 
 def dlp_limits() -> tuple[int, int]:
     """(largest uncompressed file, largest gzip file) the DLP accepts, from the spec data."""
-    from cldetl.spec import load_spec
 
     limits = load_spec().dlp
     return limits["max_bytes"], limits["max_gzip_bytes"]
@@ -283,7 +286,6 @@ class CldStream:
     table: CldTable | None = None
 
     def as_cp1252(self) -> CldStream:
-        from dataclasses import replace
 
         return replace(self, encoding="cp1252", text_encoding="cp1252")
 
@@ -310,7 +312,6 @@ class CldStream:
     def spans(self):
         """As `chunks`, each raw batch also with its offset in the (decompressed) file, so
         that another process can read the same bytes itself (`read_span`)."""
-        import numpy as np
 
         line = 2  # the header is line 1, on one line
         offset = self.body_start
@@ -333,9 +334,6 @@ class CldStream:
 
     def parse(self, chunk: bytes, line: int, breaks: int) -> CldTable:
         """One raw batch from `chunks` as a table, its rows numbered from `line`."""
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
 
         return self._parse(chunk, _unique_names(self.header), line, breaks, np, pa, pacsv)
 
@@ -483,7 +481,6 @@ def _record_chunks(handle, size: int):
     quote characters before it), so that no record is split between two batches. Each block
     is read into a buffer of its own (the rows are parsed in other threads), without copying
     it again: a memoryview of the whole records, the partial last record carried over."""
-    import numpy as np
 
     rest = b""
     while True:
@@ -626,8 +623,6 @@ def read_cld_csv(path: str | Path, batch_bytes: int = BATCH_BYTES) -> CldTable:
 
 def stream_table(stream: CldStream) -> CldTable:
     """Every batch of `stream` in one table."""
-    import numpy as np
-    import pandas as pd
 
     if stream.too_large:
         return _too_large(stream.path, stream.bom, stream.size, stream.gzip_size, np)
@@ -646,7 +641,6 @@ def stream_table(stream: CldStream) -> CldTable:
 
 
 def _too_large(path: str, bom: bool, size: int, gzip_size: int | None, np) -> CldTable:
-    import pandas as pd
 
     return CldTable(
         path=path,
@@ -685,8 +679,6 @@ def _py_encoding(arrow_encoding: str) -> str:
 
 
 def _string_mapper():
-    import pandas as pd
-    import pyarrow as pa
 
     dtype = pd.StringDtype("pyarrow")
     return {pa.string(): dtype, pa.large_string(): dtype}.get
@@ -699,8 +691,6 @@ def _without_row_text(message: str) -> str:
 
 def table_from_frame(frame: pd.DataFrame, path: str) -> CldTable:
     """An in-memory CLD table (a transform's output) as the validator reads one from disk."""
-    import numpy as np
-    import pandas as pd
 
     text = frame.astype(pd.StringDtype("pyarrow")).fillna("")
     return CldTable(

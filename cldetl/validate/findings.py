@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -101,8 +104,6 @@ class FindingSink:
         severity: str | None = None,
     ) -> int:
         """Add a finding for every row where `mask` is true. Returns how many were added."""
-        import numpy as np
-        import pandas as pd
 
         where = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))
         if len(where) == 0:
@@ -152,7 +153,6 @@ class FindingSink:
 
     def frame(self) -> pd.DataFrame:
         """All findings, ordered by line (file-level first), then column order, then rule."""
-        import pandas as pd
 
         parts = list(self._parts)
         if self._singles:
@@ -187,7 +187,6 @@ class ValidationReport:
 
     def add_findings(self, more: pd.DataFrame) -> None:
         """Findings from a later stage (writing the DLP file) join the report."""
-        import pandas as pd
 
         if more.empty:
             return
@@ -230,7 +229,6 @@ class ValidationReport:
 
     def by_rule(self) -> pd.DataFrame:
         """Findings counted by rule, errors first, then by count."""
-        import pandas as pd
 
         if self.findings.empty:
             return pd.DataFrame(columns=["rule", "severity", "count"])
@@ -256,6 +254,5 @@ class ValidationReport:
 
 
 def _missing(value: Any) -> bool:
-    import pandas as pd
 
     return value is None or (not isinstance(value, str) and pd.isna(value))

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from cldetl.spec import parsers
+from cldetl.spec.conditions import evaluate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +52,6 @@ class CheckContext:
 
     def column(self, name: str) -> pd.Series:
         """A column's values as submitted; a column missing from the file reads as blank."""
-        import pandas as pd
 
         if name in self.present:
             return self.frame[name]
@@ -78,7 +80,6 @@ class CheckContext:
 
     def holds(self, cond: Condition) -> pd.Series:
         """Which rows a spec condition holds for."""
-        from cldetl.spec.conditions import evaluate
 
         return evaluate(cond, self.column, lambda: self.age, self.n, self._holds)
 

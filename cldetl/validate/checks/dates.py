@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from functools import partial
 
+import pandas as pd
+
+from cldetl.spec import parsers
 from cldetl.validate.checks.context import CheckContext
 
 PERIOD_FIELDS = ("LA Code", "Reporting Period Start Date", "Reporting Period End Date")
@@ -58,9 +61,6 @@ def _mode(counts: dict[str, int]) -> str:
 
 
 def _filled(values: dict[str, int]) -> dict[str, int]:
-    import pandas as pd
-
-    from cldetl.spec import parsers
 
     keys = list(values)
     blank = parsers.blank(pd.Series(keys, dtype="string[pyarrow]")).to_numpy()
@@ -126,7 +126,6 @@ def _life_dates(ctx: CheckContext) -> None:
 
 def _period(ctx: CheckContext, later: list):
     """Check the reporting period is one and well formed; return (start, end) or None."""
-    import pandas as pd
 
     counts = ctx.shared.get(COUNTS)
     if not ctx.usable(PERIOD_FIELDS) or counts is None:

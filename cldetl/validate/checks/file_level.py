@@ -10,6 +10,11 @@ the screening fields, and the Event Reference of repeated references.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cldetl.validate.checks.context import CheckContext
 
 KEYS = "file_level.keys"
@@ -17,7 +22,6 @@ SUMMARY = "file_level.summary"
 
 
 def _row_hash(frame):
-    import pandas as pd
 
     return pd.util.hash_pandas_object(frame, index=False)
 
@@ -25,7 +29,6 @@ def _row_hash(frame):
 def _repeats(keys, lines):
     """Rows whose key appeared before (all but the first), and for each the line of that
     first row (None when there is none)."""
-    import pandas as pd
 
     dup = pd.Series(keys).duplicated(keep="first").to_numpy()
     if not dup.any():
@@ -57,10 +60,6 @@ LA_SALT = 0x9E3779B97F4A7C15
 def _column_hash(ctx: CheckContext, name: str):
     """A 64-bit hash of each value of a column (the same value, the same hash in any batch):
     Arrow finds the distinct values, and only those are hashed."""
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     key = ("hash", name)
     if key not in ctx.cache:
@@ -82,7 +81,6 @@ def _column_hash(ctx: CheckContext, name: str):
 
 def _key_hash(ctx: CheckContext, names, person=None):
     """One hash per row of the values of `names` (and the person, when given)."""
-    import numpy as np
 
     out = np.zeros(ctx.n, dtype=np.uint64)
     parts = [_column_hash(ctx, name) for name in names]
@@ -97,7 +95,6 @@ def _key_hash(ctx: CheckContext, names, person=None):
 def _person_hash(ctx: CheckContext):
     """The person as the central pipeline keys them: the NHS number, else the LA's
     identifier (salted, so an identifier never equals an NHS number)."""
-    import numpy as np
 
     by_la = _column_hash(ctx, "LA Person Unique Identifier") * np.uint64(LA_SALT)
     by_la ^= np.uint64(1)
@@ -106,7 +103,6 @@ def _person_hash(ctx: CheckContext):
 
 def check(ctx: CheckContext) -> None:
     """One batch: the keys of its rows, kept for `finish`."""
-    import numpy as np
 
     if ctx.n == 0:
         return
@@ -124,7 +120,6 @@ def check(ctx: CheckContext) -> None:
 
 def _event_keys(ctx: CheckContext):
     """Per row: which event type's key applies (-1: none) and the hash of that key."""
-    import numpy as np
 
     spec = ctx.spec
     kind = np.full(ctx.n, -1, dtype=np.int8)
@@ -148,7 +143,6 @@ def _event_keys(ctx: CheckContext):
 def _reference_keys(ctx: CheckContext):
     """Per row: the hash of (Event Type, Event Reference) and whether the reference is
     filled; None when the columns are missing."""
-    import numpy as np
 
     if not ctx.usable(["Event Reference", "Event Type"]):
         return None
@@ -160,8 +154,6 @@ def _reference_keys(ctx: CheckContext):
 def finish(ctx: CheckContext) -> list:
     """After the last batch: which rows need a second look (returned as checks to run on each
     batch again); `settle` then reports."""
-    import numpy as np
-    import pandas as pd
 
     keys = ctx.shared.get(KEYS)
     if not keys:
@@ -201,8 +193,6 @@ def _second_look(ctx: CheckContext) -> None:
     if "possible" in state:
         possible = state["possible"][where]
         if possible.any():
-            import numpy as np
-
             values = ctx.column("Event Reference").to_numpy(dtype=object)
             for i in np.flatnonzero(possible):
                 state["values"][ctx.start + int(i)] = values[i]
@@ -210,7 +200,6 @@ def _second_look(ctx: CheckContext) -> None:
 
 def settle(ctx: CheckContext) -> None:
     """Report the repeats, with all lines of the file at hand (after any second look)."""
-    import numpy as np
 
     state = ctx.shared.get(KEYS)
     if not state:
@@ -233,15 +222,12 @@ def settle(ctx: CheckContext) -> None:
 
 
 def _series(values):
-    import pandas as pd
 
     return pd.Series(values)
 
 
 def _messages(n: int, rows, dup, first, template: str):
     """A message per reported row (None elsewhere), naming the line of the first row."""
-    import numpy as np
-    import pandas as pd
 
     out = np.full(n, None, dtype=object)
     at = np.flatnonzero(rows)[dup]
@@ -276,7 +262,6 @@ def _duplicate_events(ctx: CheckContext, state, candidates) -> None:
 
 
 def _duplicate_references(ctx: CheckContext, state, candidates) -> None:
-    import numpy as np
 
     if "reference" not in state:
         return
@@ -320,10 +305,6 @@ def count(ctx: CheckContext) -> None:
 def _combinations(ctx: CheckContext, names):
     """(values, rows) of each distinct combination of `names`, in first-seen order: Arrow
     codes each column, numpy counts the combined codes."""
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     if ctx.n == 0:
         return []

@@ -7,7 +7,14 @@ are spec data (`dlp:` in release2.yaml).
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cldetl.validate.checks.context import CheckContext
+from cldetl.validate.cp1252 import NOT_CP1252
+from cldetl.validate.csvfile import dlp_limits
 
 FIX_BOM = (
     "The file starts with a UTF-8 byte order mark (BOM); the DLP reads it as part of the first "
@@ -18,7 +25,6 @@ FIX_BOM = (
 
 def _arrow(column):
     """A pandas string column as an Arrow array, without a copy where pandas allows it."""
-    import pyarrow as pa
 
     array = column.array
     if hasattr(array, "__arrow_array__"):
@@ -27,7 +33,6 @@ def _arrow(column):
 
 
 def _mask(found, index):
-    import pandas as pd
 
     return pd.Series(found.to_numpy(zero_copy_only=False), index=index).fillna(False).astype(bool)
 
@@ -52,7 +57,6 @@ def check(ctx: CheckContext) -> None:
 
 
 def _size(ctx: CheckContext) -> None:
-    from cldetl.validate.csvfile import dlp_limits
 
     table = ctx.table
     max_bytes, max_gzip = dlp_limits()
@@ -72,7 +76,6 @@ def _size(ctx: CheckContext) -> None:
 
 
 def _leading_characters(ctx: CheckContext, limits) -> None:
-    import pyarrow.compute as pc
 
     negative = "^" + limits["negative_number"] + "$"
     characters = limits["leading_characters"]
@@ -104,7 +107,6 @@ def _leading_characters(ctx: CheckContext, limits) -> None:
 
 def _lookup(characters):
     """A 256-entry table of the characters' bytes, when each is one ASCII character."""
-    import numpy as np
 
     if not all(len(c) == 1 and c.isascii() for c in characters):
         return None
@@ -117,8 +119,6 @@ def _may_start(array, first_bytes) -> bool:
     """Whether a value of a UTF-8 Arrow string array may start with one of the characters:
     the first byte of every non-empty value looked up at once (numpy over Arrow's offsets and
     bytes), so that the exact check runs only on columns that have such a value."""
-    import numpy as np
-    import pyarrow as pa
 
     chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
     for chunk in chunks:
@@ -136,9 +136,6 @@ def _may_start(array, first_bytes) -> bool:
 
 
 def _not_cp1252(ctx: CheckContext) -> None:
-    import pyarrow.compute as pc
-
-    from cldetl.validate.cp1252 import NOT_CP1252
 
     for name in ctx.frame.columns:
         column = ctx.frame[name]

@@ -4,6 +4,11 @@ guidance forbids it, but only a person can confirm it."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cldetl.validate.checks.context import CheckContext
 
 IDENTIFIERS = ("LA Person Unique Identifier", "Event Reference")
@@ -24,7 +29,6 @@ WIDTH = 64
 
 def _strings(column, width: int | None = None):
     """A text column as a fixed-width numpy string array, for numpy's row-wise kernels."""
-    import pandas as pd
 
     text = column.astype("string[pyarrow]").fillna("")
     longest = text.str.len().max() if len(text) else 0
@@ -39,9 +43,6 @@ def _ascii_strings(text, longest: int):
     """ASCII text (identifiers, names) as numpy strings without a Python string per row:
     Arrow pads every value to the same length with NULs (numpy's own padding), so the bytes
     are already a fixed-width array. None when some value is not ASCII."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     array = getattr(text.array, "__arrow_array__", None)
     if array is None or longest <= 0 or len(text) == 0:
@@ -62,8 +63,6 @@ def _ascii_strings(text, longest: int):
 
 def _contains(hay, pin, rows):
     """Row-wise "pin in hay" on numpy string arrays, where `rows` allows it."""
-    import numpy as np
-    import pandas as pd
 
     if hay.dtype.kind != pin.dtype.kind:
         # ASCII text is kept as bytes; compare as str when either side is not ASCII.
@@ -85,7 +84,6 @@ DATE_FORMS = {
 def _date_forms(dob_text) -> dict:
     """Each form as a numpy string array, rearranged from the characters without a row loop
     (as bytes when the dates are ASCII, as the identifiers they are looked for in)."""
-    import numpy as np
 
     text = dob_text.astype("string[pyarrow]").fillna("")
     longest = text.str.len().max() if len(text) else 0
@@ -141,14 +139,12 @@ def _needles(ctx: CheckContext) -> list[tuple[str, object, object, bool]]:
 def _pins(pin):
     """A needle as numpy strings (date forms already are), cut one past WIDTH: a longer needle
     cannot be inside an identifier of at most WIDTH characters."""
-    import numpy as np
 
     return pin if isinstance(pin, np.ndarray) else _strings(pin, WIDTH + 1)
 
 
 def _contains_long(ident, pin, rows):
     """Row by row, for the few identifiers longer than WIDTH."""
-    import pandas as pd
 
     found = pd.Series(False, index=rows.index)
     for i in rows[rows].index:
@@ -190,7 +186,6 @@ def _identifier(ctx: CheckContext, name: str, needles) -> None:
 
 
 def _description(ctx: CheckContext) -> None:
-    import pandas as pd
 
     text = ctx.column("Event Description")
     filled = ~ctx.blank("Event Description")
