@@ -647,7 +647,8 @@ def markdown(
         scaled = ge["seconds"] * main["rows"] / ge["rows"]
         lines.append(
             "- peer, the Great Expectations suite cldetl builds from the spec "
-            "(`cldetl.report.ge_appendix.build_ge_report`: expectations, validation and Data Docs): "
+            "(`cldetl.report.ge_appendix.build_ge_report`: expectations, validation and "
+            "Data Docs): "
             f"{ge['seconds']:.1f} s (CPU {ge['cpu']:.1f} s) on the first {ge['rows']:,} rows, "
             f"run once; **scaled linearly** to {main['rows']:,} rows about {scaled:,.0f} s, "
             f"{scaled / best['validate']['seconds']:.0f}x validate. Not measured on the whole "

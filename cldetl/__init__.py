@@ -1,5 +1,7 @@
 """cldetl: produce and check the Adult Social Care Client Level Data (CLD) Release 2 return."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 from cldetl.errors import CldetlError, InputError, SpecError, UsageError
 from cldetl.spec import Spec, load_spec
 
@@ -12,4 +14,8 @@ __all__ = [
     "load_spec",
 ]
 
-__version__ = "0.1.0"
+try:
+    # The one place the version is written is pyproject.toml.
+    __version__ = version("cldetl")
+except PackageNotFoundError:  # imported from a source folder that was never installed
+    __version__ = "0+unknown"

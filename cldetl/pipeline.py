@@ -5,7 +5,6 @@ here knows about either.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,26 +128,6 @@ def validate_output(mapping: Mapping, period: ReportingPeriod, cld: pd.DataFrame
     name = cld_file_name(mapping.metadata.la_code, period.end)
     table = table_from_frame(cld, name)
     return table, validate(table, monthly=mapping.metadata.cadence == "monthly")
-
-
-def write_outputs(
-    out_dir: str | Path,
-    mapping: Mapping,
-    period: ReportingPeriod,
-    result: TransformResult,
-    report: ValidationReport,
-    table=None,
-    html_report: bool = False,
-) -> dict[str, Path]:
-    """Write the return and its reports as a new run in `out_dir`'s history (preflight, lock,
-    staging, one-rename publication: see cldetl.publish.history). For callers that extracted on
-    their own (the Prefect flow); `run` does all of it under one lock."""
-    started = now_utc()
-    with open_run(out_dir) as staging:
-        published = write_run(
-            staging, mapping, period, result, report, table, html_report, started=started
-        )
-    return published.files
 
 
 def write_run(
@@ -466,7 +445,3 @@ def summary(run_result: RunResult) -> dict:
         "manifest": str(run_result.manifest_path) if run_result.manifest_path else None,
         "compared_with": str(run_result.compared_with) if run_result.compared_with else None,
     }
-
-
-def summary_json(run_result: RunResult) -> str:
-    return json.dumps(summary(run_result), indent=2, ensure_ascii=False)

@@ -276,7 +276,8 @@ def quarterly_return(
             run was scheduled for, in England: a January run covers the year to 31 December,
             an April run the year to 31 March, and so on (guidance, "Collection schedule").
         out_dir: output folder (default: out/<mapping file name>), made absolute.
-        html_report: also write the HTML validation report (Great Expectations Data Docs).
+        html_report: also write the report for analysts and managers (report.html) and the
+            findings workbook (findings.xlsx).
         connectors_dir: the folder of SQL templates (default: connectors/ beside mappings/).
         extract_retries: retries of a source whose extract fails with a transient fault (a
             refused or dropped connection, a timeout, a deadlock); other faults fail at once.

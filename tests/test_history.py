@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 import cldetl.pipeline as pipeline
 import cldetl.publish.history as history
-import cldetl.publish.portal_file as portal_file
 from cldetl.cli import cli
+from cldetl.pipeline import now_utc
 from cldetl.publish.history import (
     OutputError,
     RunLockedError,
@@ -58,9 +58,17 @@ def built(tmp_path_factory):
 
 
 def publish_once(out, built: Built):
-    return pipeline.write_outputs(
-        out, built.mapping, built.period, built.result, built.report, built.table
-    )
+    with open_run(out) as staging:
+        published = pipeline.write_run(
+            staging,
+            built.mapping,
+            built.period,
+            built.result,
+            built.report,
+            built.table,
+            started=now_utc(),
+        )
+    return published.files
 
 
 def cli_run(out, *extra):
@@ -91,7 +99,7 @@ STEPS = [
 def _fail_at(monkeypatch, step: str, nth: int, fault) -> None:
     """Make the nth call of a publication step run `fault` instead."""
     targets = {
-        "write_portal_csv": (portal_file, "write_portal_csv"),
+        "write_portal_csv": (pipeline, "write_portal_csv"),
         "write_csv": (pipeline, "write_csv"),
         "write_text": (pipeline, "write_text"),
         "manifest": (pipeline, "write_manifest"),
@@ -230,12 +238,11 @@ def test_the_lock_holds_across_processes_and_dies_with_its_holder(tmp_path):
 
 
 def _extract_must_not_run(monkeypatch):
-    import cldetl.extract
 
     def refuse(*args, **kwargs):
         raise AssertionError("extract ran before the output folder was checked")
 
-    monkeypatch.setattr(cldetl.extract, "extract", refuse)
+    monkeypatch.setattr(pipeline, "extract", refuse)
 
 
 def test_out_under_a_file_exits_2_before_extracting(database, tmp_path, monkeypatch):
@@ -293,10 +300,8 @@ def test_the_free_space_asked_for_grows_with_the_history(built, tmp_path):
 def test_extract_staging_stays_inside_the_output_area(database, tmp_path, monkeypatch):
     import stat
 
-    import cldetl.extract
-
     seen = {}
-    real = cldetl.extract.extract
+    real = pipeline.extract
 
     def spy(*args, **kwargs):
         seen["staging"] = kwargs["staging_dir"]
@@ -305,7 +310,7 @@ def test_extract_staging_stays_inside_the_output_area(database, tmp_path, monkey
         seen["mode"] = stat.S_IMODE(kwargs["staging_dir"].parent.stat().st_mode)
         return frames
 
-    monkeypatch.setattr(cldetl.extract, "extract", spy)
+    monkeypatch.setattr(pipeline, "extract", spy)
     out = tmp_path / "out"
     pipeline.run(MAPPING_PATH, out, PERIOD_END)
     assert seen["staging"].is_relative_to(out / ".cldetl" / "staging")

@@ -205,6 +205,6 @@ def test_docs_mapping_md_is_generated_from_the_schema():
     from cldetl.transform.reasons import DETAILS_UNUSED, automatic_reasons
 
     doc = Path(__file__).resolve().parents[1] / "docs" / "mapping.md"
-    assert doc.read_text(encoding="utf-8") == mapping_markdown(automatic_reasons(), DETAILS_UNUSED), (
-        "docs/mapping.md is stale: run `cldetl mapping-docs > docs/mapping.md`"
-    )
+    assert doc.read_text(encoding="utf-8") == mapping_markdown(
+        automatic_reasons(), DETAILS_UNUSED
+    ), "docs/mapping.md is stale: run `cldetl mapping-docs > docs/mapping.md`"

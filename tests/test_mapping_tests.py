@@ -1,5 +1,5 @@
-"""`test_mapping` (cldetl/transform/mapping_tests.py): a mapping test fails when the transform produces a
-row it does not expect, including a test that lists only exclusions."""
+"""`test_mapping` (cldetl/transform/mapping_tests.py): a mapping test fails when the transform
+produces a row it does not expect, including a test that lists only exclusions."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Finding an install's own local codes for the example's (cldetl/onboarding/local_codes.py): scoring a
-code against what the example's code means, one code for one code, and how the starter
+"""Finding an install's own local codes for the example's (cldetl/onboarding/local_codes.py):
+scoring a code against what the example's code means, one code for one code, and how the starter
 writes what was found (a marked suggestion) or not (the example's code with a TODO)."""
 
 from __future__ import annotations

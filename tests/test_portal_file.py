@@ -1,9 +1,7 @@
-"""The CLD file as the DLP accepts it (cldetl/publish/portal_file.py): Windows-1252, CRLF, quotes only
-where needed, blanks as empty fields, no BOM; characters Windows-1252 cannot carry are findings
+"""The CLD file as the DLP accepts it (cldetl/publish/portal_file.py): Windows-1252, CRLF, quotes
+only where needed, blanks as empty fields, no BOM; characters Windows-1252 cannot carry are findings
 (or, when the mapping chooses it, transliterated with a warning); UTF-8 and gzip on request.
-
-Expected bytes are written by hand here, not produced by another writer.
-"""
+Expected bytes are written by hand here, not produced by another writer."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-import cldetl.transform as transform_module
+import cldetl.transform.ledger as ledger_module
+import cldetl.transform.run as transform_module
 from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import ReconciliationError, transform
 from tests.testshire import MAPPING
@@ -144,14 +145,14 @@ def test_rows_lost_between_the_rules_and_the_output_fail_the_run(monkeypatch):
 def test_a_record_the_ledger_loses_track_of_fails_the_run(monkeypatch):
     """The per-source check read = in output + details + excluded (a record whose status is
     none of these)."""
-    real = transform_module._Ledger.take
+    real = ledger_module._Ledger.take
 
     def mislabelling(self, source, mask, rule):
         real(self, source, mask, rule)
         if source == "lines":
             self.status[source] = self.status[source].mask(mask, "claimed")
 
-    monkeypatch.setattr(transform_module._Ledger, "take", mislabelling)
+    monkeypatch.setattr(ledger_module._Ledger, "take", mislabelling)
     # Caught by the first of the ledger's per-source checks it meets (a record with no
     # outcome; the sum read = output + details + excluded stands behind it).
     with pytest.raises(ReconciliationError, match="source 'lines': "):

@@ -204,5 +204,6 @@ def test_docs_list_every_template_declaration():
     start, end = (text.index(marker) for marker in GENERATED)
     section = text[start + len(GENERATED[0]) : end].strip("\n") + "\n"
     assert section == connectors_markdown(), (
-        "docs/connectors.md is out of date: python -m cldetl.extract.template_docs docs/connectors.md"
+        "docs/connectors.md is out of date: "
+        "python -m cldetl.extract.template_docs docs/connectors.md"
     )

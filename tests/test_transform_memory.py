@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import cldetl.transform as transform_module
+import cldetl.transform.run as transform_module
 from cldetl.pipeline import run
 from tests.testshire import MAPPING_PATH, build_database
 
@@ -29,8 +29,8 @@ def _format_cld_whole_frame(rows, mapping, spec, period, keep=None):
     import pandas as pd
 
     from cldetl.transform.columns import CANDIDATE
-    from cldetl.transform.person_details import PERSON
     from cldetl.transform.output import EVENT_TYPE_ORDER, _dates, _money
+    from cldetl.transform.person_details import PERSON
 
     order_frame = pd.DataFrame(
         {

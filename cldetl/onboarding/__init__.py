@@ -73,17 +73,6 @@ class Usage:
     column: str
 
 
-@dataclass
-class LookupProfile:
-    """The codes one lookup meets in the data, with counts, mapped or not."""
-
-    lookup: str
-    field: str
-    usages: list[Usage] = field(default_factory=list)
-    codes: dict[str, int] = field(default_factory=dict)
-    too_many: bool = False
-
-
 # --- where lookups and filters read codes ---------------------------------------------------
 
 

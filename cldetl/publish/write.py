@@ -33,7 +33,8 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """A CSV of text columns: header, quotes only where needed, UTF-8, 0600."""
+    """A CSV of text columns: header, every value quoted when it holds a comma, quote or line
+    break (Arrow's "needed" quoting), UTF-8, 0600."""
 
     table = pa.Table.from_pandas(frame.astype("string").fillna(""), preserve_index=False)
     table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))

@@ -495,10 +495,9 @@ def _span(period: ReportingPeriod) -> str:
     return f"{period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}"
 
 
-def comparison_svg(comparison: Comparison, *, standalone: bool = True) -> str:
-    """A bar chart (previous against current records by event type), SVG with no script,
-    font or link from outside: it renders offline. `standalone=False` leaves out the xmlns
-    declaration (not needed, and an http:// string, when the SVG is inline in an HTML page)."""
+def comparison_svg(comparison: Comparison) -> str:
+    """A bar chart (previous against current records by event type), a standalone SVG file
+    with no script, font or link from outside: it renders offline."""
 
     c = comparison
     rows = list(c.by_event_type.itertuples(index=False))
@@ -507,7 +506,7 @@ def comparison_svg(comparison: Comparison, *, standalone: bool = True) -> str:
     height = top + max(1, len(rows)) * (2 * bar + gap) + 30
     peak = max([1, *(max(r.previous, r.current) for r in rows)])
     out = [
-        f'<svg{SVG_NAMESPACE if standalone else ""} width="{left + width + 120}" '
+        f'<svg{SVG_NAMESPACE} width="{left + width + 120}" '
         f'height="{height}" viewBox="0 0 {left + width + 120} {height}" role="img" '
         'font-family="sans-serif" font-size="12">',
         f"<title>Records by event type: {escape(c.current_file)} against "

@@ -34,12 +34,6 @@ def console_safe(spec: Spec, column: str | None) -> bool:
     return not field.personal and field.type in ("defined_list", "integer", "numeric", "date")
 
 
-def shown_value(spec: Spec, column: str | None, value: str | None) -> str:
-    if value is None:
-        return ""
-    return value if console_safe(spec, column) else HIDDEN
-
-
 def print_report(report: ValidationReport, spec: Spec, console: Console, examples: int = 3) -> None:
     from rich.table import Table
     from rich.text import Text

@@ -99,7 +99,6 @@ class Spec:
     not_applicable: tuple[RowRule, ...]
     expected_values: tuple[RowRule, ...]
     outcome_event_types: dict[str, tuple[str, ...]]
-    outcome_section: str
     punctuation_rules: tuple[PunctuationRule, ...]
     aliases: dict[tuple[str, str], str]
     release1_values: tuple[Release1Value, ...]
@@ -303,7 +302,6 @@ def parse_spec(raw: dict[str, Any]) -> Spec:
         not_applicable=not_applicable,
         expected_values=expected,
         outcome_event_types=outcome_table,
-        outcome_section=outcome_raw["section"],
         punctuation_rules=punctuation,
         aliases=aliases,
         release1_values=tuple(release1),

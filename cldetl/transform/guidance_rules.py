@@ -1,7 +1,7 @@
 """The guidance's rules for event rows, each a function named for the CLD field it sets.
 
-They run on the assembled rows, after person details, in the order `apply_guidance_rules`
-lists: death first (it can end a service), then what depends on end dates.
+They run on the assembled rows, after person details, in the order `cldetl.transform.events`
+calls them: death first (it can end a service), then what depends on end dates.
 """
 
 from __future__ import annotations

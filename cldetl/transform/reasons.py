@@ -7,8 +7,7 @@ import ast
 import inspect
 import textwrap
 
-from cldetl import transform
-from cldetl.transform import DETAILS_UNUSED, guidance_rules
+from cldetl.transform import DETAILS_UNUSED, columns, guidance_rules
 
 __all__ = ["DETAILS_UNUSED", "automatic_reasons"]
 
@@ -25,13 +24,13 @@ def automatic_reasons() -> list[tuple[str, str]]:
     where = "the guidance's inclusion rules for the reporting period (Events (All))"
     period = [(case.elts[1].value, where) for case in cases.elts]
     return [
-        (transform.NO_RULE, "no event rule or exclusion matched the record"),
-        (transform.NO_PERSON, "the row's person is not in `person.source`"),
+        (columns.NO_RULE, "no event rule or exclusion matched the record"),
+        (columns.NO_PERSON, "the row's person is not in `person.source`"),
         *period,
         (
-            transform.ORPHAN_CARER + "<that row's reason>",
+            columns.ORPHAN_CARER + "<that row's reason>",
             "an 'Unpaid carer known by association' row follows its record's event row",
         ),
-        (transform.DUPLICATE_CARER, "one such row per carer and cared-for people"),
-        (transform.NO_ROWS, "a record taken by a rule none of whose rows' `when` held"),
+        (columns.DUPLICATE_CARER, "one such row per carer and cared-for people"),
+        (columns.NO_ROWS, "a record taken by a rule none of whose rows' `when` held"),
     ]
