@@ -548,3 +548,16 @@ def test_only_the_function_that_switches_analytics_off_imports_great_expectation
     assert first_gx < source.index("import great_expectations")
     imports = re.findall(r"^\s*(?:import|from) great_expectations", inspect.getsource(ge_run), re.M)
     assert len(imports) == 1 + 2 + 1  # _import_gx, run_ge (after it), _ge_condition (from run_ge)
+
+
+def test_without_great_expectations_the_appendix_says_how_to_install_it(monkeypatch):
+    """Great Expectations is the `ge` extra: a missing install is a usage error (exit 2) that
+    names the extra, never a traceback."""
+    import sys
+
+    from cldetl.errors import UsageError
+    from cldetl.report import ge_run
+
+    monkeypatch.setitem(sys.modules, "great_expectations", None)
+    with pytest.raises(UsageError, match=r'pip install "cldetl\[ge\]"'):
+        ge_run._import_gx()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from cldetl.errors import UsageError
 from cldetl.report.console import HIDDEN
 from cldetl.report.ge_suite import Conjunction, ExpectationPlan, Literal, RowCondition, SuitePlan
 
@@ -89,8 +90,16 @@ def _ge_condition(when: RowCondition) -> Any:
 def _import_gx() -> Any:
     """Great Expectations, with its usage statistics off (set before the import reads it)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    import great_expectations as gx
-
+    try:
+        import great_expectations as gx
+    except ModuleNotFoundError as exc:
+        if exc.name != "great_expectations":
+            raise
+        raise UsageError(
+            "the technical appendix needs Great Expectations, an optional part of cldetl: "
+            'install it with `pip install "cldetl[ge]"` (make demo and make test do), or run '
+            "without --technical-appendix."
+        ) from None
     return gx
 
 
