@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as common  # noqa: E402
 import _generate  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "large_authority"
@@ -152,15 +153,7 @@ def build(cld_rows: int, path: str | Path, seed: int = 2025) -> dict:
     finally:
         conn.close()
     tmp.replace(path)
-    counts = {name: t.num_rows for name, t in tables.items()}
-    return {
-        "path": str(path),
-        "url": f"sqlite:///{path}",
-        "tables": counts,
-        "rows": sum(counts.values()),
-        "seconds": time.perf_counter() - began,
-        "bytes": path.stat().st_size,
-    }
+    return common.sqlite_facts(path, began)
 
 
 def sources_digest() -> str:
@@ -190,20 +183,7 @@ def cached(cld_rows: int, folder: Path, seed: int = 2025) -> dict:
     if built:
         argv = [sys.executable, __file__, "--cld-rows", str(cld_rows), "--seed", str(seed)]
         subprocess.run([*argv, "--path", str(path)], check=True, stdout=subprocess.DEVNULL)
-    with sqlite3.connect(path) as conn:
-        counts = {
-            name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
-            for name in ("persons", "events")
-        }
-    return {
-        "path": str(path),
-        "url": f"sqlite:///{path}",
-        "tables": counts,
-        "rows": sum(counts.values()),
-        "seconds": time.perf_counter() - began,
-        "cached": not built,
-        "bytes": path.stat().st_size,
-    }
+    return common.sqlite_facts(path, began, cached=not built)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -173,9 +173,7 @@ def peak_of_tree(pid: int) -> float:
     peaks = []
     for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
         try:
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
+            peaks.append(common.peak_mib(proc.pid))
         except OSError:
             pass
     return max(peaks, default=0.0)
