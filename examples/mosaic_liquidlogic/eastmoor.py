@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Date, Integer, MetaData, Numeric, String, Table
+from sqlalchemy import MetaData, Table
 
-from .population import NA_DAY, Population, day, dob_inside, iso, nhs_check
+from .common import (
+    StoryRows,
+    avoid_dob_in_ids,
+    cqc_location,
+    cqc_locations,
+    ends_at_next,
+    schema,
+    with_story,
+)
+from .population import NA_DAY, Population, day, iso, nhs_check
 
 LA_CODE = "998"
 AREA = "EM"
@@ -115,7 +124,6 @@ SERVICE_CODES = {
     "CSUP": ("CARERSUP", "Carers' centre support"),
 }
 FREQUENCIES = {"H": "HOUR", "W": "WEEK", "D": "DAY", "S": "SESSION", "M": "MONTH", "O": "ONEOFF"}
-NOT_CQC_REGISTERED = {"PR20", "PR80"}
 PSR_CODES = {
     "PC": "PSR_PHYS_PC",
     "AM": "PSR_PHYS_AM",
@@ -147,148 +155,47 @@ ACCOMMODATION = {
 }
 
 
+SCHEMA = """
+dm_persons: person_id int key, date_of_birth date, date_of_death date, gender text(1),
+    full_ethnicity_code text(8)
+dm_person_names: person_id int index, name_class_id text(10), first_names text(60),
+    last_name text(60), start_date date, end_date date
+dm_person_references: person_id int index, reference_type text(10), reference text(20)
+dm_person_characteristics: person_id int index, characteristic_type text(20),
+    characteristic_value text(20), start_date date, end_date date
+dm_addresses: address_id int key, person_id int index, post_code text(10),
+    accommodation_code text(10), start_date date, end_date date
+dm_person_classifications: classification_id int key, person_id int index,
+    classification_code text(20), start_date date, end_date date
+dm_workflow_step_types: workflow_step_type_id int key, description text(80)
+dm_workflow_steps: workflow_step_id int key, workflow_step_type_id int,
+    subject_person_id int index, incoming_on date, started_on date, completed_on date,
+    cancelled_on date, step_status text(12), responsible_team_id text(8)
+dm_cached_form_answers: form_answer_id int key, workflow_step_id int index,
+    question_user_code text(30), text_answer text(100), date_answer date, number_answer int
+dm_workflow_nxt_action_types: workflow_next_action_type_id int key, description text(80),
+    is_no_further_action text(1)
+dm_workflow_links: workflow_link_id int key, source_step_id int index, target_step_id int,
+    workflow_next_action_type_id int
+dm_relationships: relationship_id int key, person_id int index, other_person_id int index,
+    relationship_type text(20), start_date date, end_date date
+dm_service_types: service_code text(12) key, description text(80)
+dm_service_provisions: provision_id int key, person_id int index, service_code text(12),
+    provider_id text(10), cqc_location_id text(20), start_date date, end_date date,
+    end_reason text(20), unit_cost numeric(10,2), cost_frequency text(10),
+    planned_units numeric(8,2), delivery_code text(6), funding_code text(6), team_code text(6),
+    status text(12)
+"""
+"""Eastmoor's tables, one a paragraph (`common.schema` reads it)."""
+
+
 def tables(metadata: MetaData) -> dict[str, Table]:
     """The Mosaic-style tables (lower-case names, as in most warehouse copies)."""
-
-    def t(name, *columns):
-        return Table(name, metadata, *columns)
-
-    def c(name, kind, **kw):
-        return Column(name, kind, **kw)
-
-    s = String
-    return {
-        table.name: table
-        for table in (
-            t(
-                "dm_persons",
-                c("person_id", Integer, primary_key=True),
-                c("date_of_birth", Date),
-                c("date_of_death", Date),
-                c("gender", s(1)),
-                c("full_ethnicity_code", s(8)),
-            ),
-            t(
-                "dm_person_names",
-                c("person_id", Integer, index=True),
-                c("name_class_id", s(10)),
-                c("first_names", s(60)),
-                c("last_name", s(60)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_person_references",
-                c("person_id", Integer, index=True),
-                c("reference_type", s(10)),
-                c("reference", s(20)),
-            ),
-            t(
-                "dm_person_characteristics",
-                c("person_id", Integer, index=True),
-                c("characteristic_type", s(20)),
-                c("characteristic_value", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_addresses",
-                c("address_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("post_code", s(10)),
-                c("accommodation_code", s(10)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_person_classifications",
-                c("classification_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("classification_code", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_workflow_step_types",
-                c("workflow_step_type_id", Integer, primary_key=True),
-                c("description", s(80)),
-            ),
-            t(
-                "dm_workflow_steps",
-                c("workflow_step_id", Integer, primary_key=True),
-                c("workflow_step_type_id", Integer),
-                c("subject_person_id", Integer, index=True),
-                c("incoming_on", Date),
-                c("started_on", Date),
-                c("completed_on", Date),
-                c("cancelled_on", Date),
-                c("step_status", s(12)),
-                c("responsible_team_id", s(8)),
-            ),
-            t(
-                "dm_cached_form_answers",
-                c("form_answer_id", Integer, primary_key=True),
-                c("workflow_step_id", Integer, index=True),
-                c("question_user_code", s(30)),
-                c("text_answer", s(100)),
-                c("date_answer", Date),
-                c("number_answer", Integer),
-            ),
-            t(
-                "dm_workflow_nxt_action_types",
-                c("workflow_next_action_type_id", Integer, primary_key=True),
-                c("description", s(80)),
-                c("is_no_further_action", s(1)),
-            ),
-            t(
-                "dm_workflow_links",
-                c("workflow_link_id", Integer, primary_key=True),
-                c("source_step_id", Integer, index=True),
-                c("target_step_id", Integer),
-                c("workflow_next_action_type_id", Integer),
-            ),
-            t(
-                "dm_relationships",
-                c("relationship_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("other_person_id", Integer, index=True),
-                c("relationship_type", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_service_types",
-                c("service_code", s(12), primary_key=True),
-                c("description", s(80)),
-            ),
-            t(
-                "dm_service_provisions",
-                c("provision_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("service_code", s(12)),
-                c("provider_id", s(10)),
-                c("cqc_location_id", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-                c("end_reason", s(20)),
-                c("unit_cost", Numeric(10, 2)),
-                c("cost_frequency", s(10)),
-                c("planned_units", Numeric(8, 2)),
-                c("delivery_code", s(6)),
-                c("funding_code", s(6)),
-                c("team_code", s(6)),
-                c("status", s(12)),
-            ),
-        )
-    }
+    return schema(metadata, SCHEMA)
 
 
-def cqc(provider: pd.Series) -> pd.Series:
-    """A fictional CQC location ID per provider (none for unregistered ones)."""
-    number = provider.str.slice(2).astype("Int64")
-    out = ("1-1" + number.astype("string").str.zfill(8)).astype(object)
-    out[provider.isna() | provider.isin(NOT_CQC_REGISTERED)] = None
-    return out
+CQC_PREFIX = "1-1"
+"""Eastmoor's providers' fictional CQC location IDs: 1-1 and eight digits."""
 
 
 def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFrame]:
@@ -303,7 +210,7 @@ def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFram
     acts["step_id"] = np.arange(2_000_001, 2_000_001 + len(acts))
     acts["person_id"] = pid[acts["person"].to_numpy()]
     step_ids = acts["step_id"].to_numpy()
-    people = _avoid_dob_in_references(people, acts["person"].to_numpy(), step_ids)
+    people = avoid_dob_in_ids(people, (step_ids, acts["person"].to_numpy()))
 
     steps = pd.DataFrame(
         {
@@ -372,25 +279,7 @@ def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFram
         ),
         "dm_service_provisions": _provisions(pop, pid),
     }
-    if include_story:
-        for name, rows in story_rows().items():
-            out[name] = pd.concat([out[name], pd.DataFrame(rows)], ignore_index=True)
-    return out
-
-
-def _avoid_dob_in_references(people, person_rows, step_ids) -> pd.DataFrame:
-    """Move a date of birth by a day where it would show inside the person's own id or one
-    of their event references (the validator's privacy check would rightly flag it)."""
-    people = people.copy()
-    ids = np.concatenate([people["person_id"].to_numpy(), np.asarray(step_ids)]).astype(np.int64)
-    owner = np.concatenate([np.arange(len(people)), np.asarray(person_rows)])
-    for _ in range(10):
-        bad = dob_inside(people["dob"].to_numpy()[owner], ids)
-        if not bad.any():
-            break
-        rows = people.index[np.unique(owner[bad])]
-        people.loc[rows, "dob"] = people.loc[rows, "dob"] + 1
-    return people
+    return with_story(out, story_rows() if include_story else None)
 
 
 def _names(people) -> pd.DataFrame:
@@ -463,8 +352,6 @@ def _characteristics(people) -> pd.DataFrame:
 
 def _addresses(pop, pid) -> pd.DataFrame:
     a = pop.addresses
-    nxt = a.groupby("person")["start"].shift(-1)
-    end = (nxt - 1).fillna(NA_DAY).astype(np.int64).to_numpy()
     return pd.DataFrame(
         {
             "address_id": np.arange(6_000_001, 6_000_001 + len(a)),
@@ -472,21 +359,20 @@ def _addresses(pop, pid) -> pd.DataFrame:
             "post_code": a["postcode"].to_numpy(),
             "accommodation_code": a["accommodation"].map(ACCOMMODATION).to_numpy(),
             "start_date": iso(a["start"].to_numpy()),
-            "end_date": iso(end),
+            "end_date": ends_at_next(a),
         }
     )
 
 
 def _classifications(pop, pid) -> pd.DataFrame:
     p = pop.psr
-    nxt = p.groupby("person")["start"].shift(-1)
     return pd.DataFrame(
         {
             "classification_id": np.arange(7_000_001, 7_000_001 + len(p)),
             "person_id": pid[p["person"].to_numpy()],
             "classification_code": p["psr"].map(PSR_CODES).to_numpy(),
             "start_date": iso(p["start"].to_numpy()),
-            "end_date": iso((nxt - 1).fillna(NA_DAY).astype(np.int64).to_numpy()),
+            "end_date": ends_at_next(p),
         }
     )
 
@@ -590,7 +476,7 @@ def _provisions(pop, pid) -> pd.DataFrame:
             "person_id": pid[s["person"].to_numpy()],
             "service_code": codes.to_numpy(),
             "provider_id": provider.to_numpy(),
-            "cqc_location_id": cqc(provider).to_numpy(),
+            "cqc_location_id": cqc_locations(provider, CQC_PREFIX).to_numpy(),
             "start_date": iso(s["start"].to_numpy()),
             "end_date": iso(s["end"].to_numpy()),
             "end_reason": s["end_reason"].to_numpy(),
@@ -936,8 +822,23 @@ STORY_STEPS = {
         ["NFA_NHS"],
     ),
 }
+PROVISION_COLUMNS = (
+    "person_id",
+    "service_code",
+    "provider_id",
+    "start_date",
+    "end_date",
+    "end_reason",
+    "unit_cost",
+    "cost_frequency",
+    "planned_units",
+    "delivery_code",
+    "funding_code",
+    "team_code",
+    "status",
+)
 # provision id: (person, service code, provider, start, end, end reason, cost, frequency,
-#                units, delivery, funding, team, status)
+#                units, delivery, funding, team, status): PROVISION_COLUMNS
 STORY_PROVISIONS = {
     90000251: (
         900002,
@@ -1250,17 +1151,13 @@ STORY_RELATIONSHIPS = [
 ]
 
 
-def story_rows() -> dict[str, list[dict]]:
+def story_rows() -> StoryRows:
     """The story people's rows, table by table (literal data, no randomness)."""
-    rows: dict[str, list[dict]] = {}
-
-    def add(table, **row):
-        rows.setdefault(table, []).append(row)
-
+    rows = StoryRows()
     for p in STORY_PEOPLE:
         pid = p["person_id"]
-        add("dm_persons", **{k: v for k, v in p.items() if not k.startswith("_")})
-        add(
+        rows.add("dm_persons", **{k: v for k, v in p.items() if not k.startswith("_")})
+        rows.add(
             "dm_person_names",
             person_id=pid,
             name_class_id="MAIN",
@@ -1270,9 +1167,11 @@ def story_rows() -> dict[str, list[dict]]:
             end_date=None,
         )
         if p["_nhs"]:
-            add("dm_person_references", person_id=pid, reference_type="NHS", reference=p["_nhs"])
+            rows.add(
+                "dm_person_references", person_id=pid, reference_type="NHS", reference=p["_nhs"]
+            )
         for ctype, value in STORY_CHARACTERISTICS.get(pid, {}).items():
-            add(
+            rows.add(
                 "dm_person_characteristics",
                 person_id=pid,
                 characteristic_type=ctype,
@@ -1280,29 +1179,16 @@ def story_rows() -> dict[str, list[dict]]:
                 start_date="2021-04-01",
                 end_date=None,
             )
-        for i, (postcode, accommodation, start) in enumerate(STORY_ADDRESSES.get(pid, [])):
-            add(
-                "dm_addresses",
-                address_id=pid * 10 + i,
-                person_id=pid,
-                post_code=postcode,
-                accommodation_code=accommodation,
-                start_date=start,
-                end_date=None,
-            )
-        for i, (code, start) in enumerate(STORY_PSR.get(pid, [])):
-            add(
-                "dm_person_classifications",
-                classification_id=pid * 10 + i,
-                person_id=pid,
-                classification_code=code,
-                start_date=start,
-                end_date=None,
-            )
+        addresses = STORY_ADDRESSES.get(pid, [])
+        columns = ("post_code", "accommodation_code", "start_date")
+        rows.dated("dm_addresses", "address_id", pid, addresses, columns, "end_date")
+        columns = ("classification_code", "start_date")
+        psr = STORY_PSR.get(pid, [])
+        rows.dated("dm_person_classifications", "classification_id", pid, psr, columns, "end_date")
     answer_id = 99_000_001
     link_id = 99_000_001
     for step_id, (stype, pid, started, completed, status, answers, actions) in STORY_STEPS.items():
-        add(
+        rows.add(
             "dm_workflow_steps",
             workflow_step_id=step_id,
             workflow_step_type_id=stype,
@@ -1318,7 +1204,7 @@ def story_rows() -> dict[str, list[dict]]:
         )
         for question, answer in answers.items():
             number = answer if isinstance(answer, int) else None
-            add(
+            rows.add(
                 "dm_cached_form_answers",
                 form_answer_id=answer_id,
                 workflow_step_id=step_id,
@@ -1329,7 +1215,7 @@ def story_rows() -> dict[str, list[dict]]:
             )
             answer_id += 1
         for action in actions:
-            add(
+            rows.add(
                 "dm_workflow_links",
                 workflow_link_id=link_id,
                 source_step_id=step_id,
@@ -1337,41 +1223,16 @@ def story_rows() -> dict[str, list[dict]]:
                 workflow_next_action_type_id=NEXT_ACTIONS[action][0],
             )
             link_id += 1
-    for pid_, (
-        person,
-        code,
-        provider,
-        start,
-        end,
-        reason,
-        cost,
-        freq,
-        units,
-        delivery,
-        funding,
-        team,
-        status,
-    ) in STORY_PROVISIONS.items():
-        add(
-            "dm_service_provisions",
-            provision_id=pid_,
-            person_id=person,
-            service_code=code,
-            provider_id=provider,
-            cqc_location_id=None if provider is None else f"1-1{int(provider[2:]):08d}",
-            start_date=start,
-            end_date=end,
-            end_reason=reason,
-            unit_cost=cost,
-            cost_frequency=freq,
-            planned_units=units,
-            delivery_code=delivery,
-            funding_code=funding,
-            team_code=team,
-            status=status,
-        )
+    cqc = ("provider_id", cqc_location(CQC_PREFIX))
+    rows.keyed(
+        "dm_service_provisions",
+        "provision_id",
+        STORY_PROVISIONS,
+        PROVISION_COLUMNS,
+        cqc_location_id=cqc,
+    )
     for rid, carer, cared, start in STORY_RELATIONSHIPS:
-        add(
+        rows.add(
             "dm_relationships",
             relationship_id=rid,
             person_id=carer,
