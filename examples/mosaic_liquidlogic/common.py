@@ -57,11 +57,24 @@ def _column(declared: re.Match) -> Column:
     return Column(declared["name"], kind, **options)
 
 
-def ends_at_next(frame: pd.DataFrame) -> np.ndarray:
-    """The ISO end date of each of a person's dated rows (addresses, support reasons): the day
-    before the person's next row starts; None for the last."""
+def person_periods(
+    frame: pd.DataFrame, pid: np.ndarray, key: str, first_id: int, values: dict, dates: tuple
+) -> pd.DataFrame:
+    """A table of dated rows (addresses, support reasons) from the population's `frame`
+    (person, start, ...): `key` numbered from `first_id`, the person's id, `values` (column:
+    array), then the start and end `dates` (column names), each row ending the day before the
+    person's next one starts (the last one open)."""
     nxt = frame.groupby("person")["start"].shift(-1)
-    return iso((nxt - 1).fillna(NA_DAY).astype(np.int64).to_numpy())
+    start, end = dates
+    return pd.DataFrame(
+        {
+            key: np.arange(first_id, first_id + len(frame)),
+            "person_id": pid[frame["person"].to_numpy()],
+            **values,
+            start: iso(frame["start"].to_numpy()),
+            end: iso((nxt - 1).fillna(NA_DAY).astype(np.int64).to_numpy()),
+        }
+    )
 
 
 def avoid_dob_in_ids(people: pd.DataFrame, *records: tuple) -> pd.DataFrame:
@@ -110,17 +123,12 @@ class StoryRows:
     def add(self, table: str, **row) -> None:
         self.tables.setdefault(table, []).append(row)
 
-    def keyed(self, table: str, key: str, records: dict, columns: tuple[str, ...], **after) -> None:
-        """A row per record {id: (values...)}: `key` the id, then `columns` the values. Each
-        `after` column follows the column it names, its value computed from that one's:
-        after={"cqc_location_id": ("provider_id", function)}."""
+    def keyed(self, table: str, key: str, records: dict, columns: tuple, **more) -> None:
+        """A row per record {id: (values...)}: `key` the id, `columns` the values, then `more`
+        columns, each a value or a function of the row so far."""
         for record_id, values in records.items():
-            row = {key: record_id}
-            for column, value in zip(columns, values, strict=True):
-                row[column] = value
-                for name, (follows, compute) in after.items():
-                    if follows == column:
-                        row[name] = compute(value)
+            row = {key: record_id, **dict(zip(columns, values, strict=True))}
+            row.update({name: v(row) if callable(v) else v for name, v in more.items()})
             self.add(table, **row)
 
     def dated(
@@ -133,7 +141,12 @@ class StoryRows:
             self.add(table, **row, **dict(zip(columns, values, strict=True)), **{end: None})
 
 
-def cqc_location(prefix: str):
-    """The story rows' CQC location ID of a provider code (None for none), as
-    `cqc_locations` gives it (the story providers are all registered)."""
-    return lambda provider: None if provider is None else f"{prefix}{int(provider[2:]):08d}"
+def cqc_location(prefix: str, provider_column: str):
+    """A story row's CQC location ID (a function of the row, for `StoryRows.keyed`): from its
+    provider code as `cqc_locations` makes it (the story providers are all registered)."""
+
+    def location(row: dict) -> str | None:
+        provider = row[provider_column]
+        return None if provider is None else f"{prefix}{int(provider[2:]):08d}"
+
+    return location

@@ -14,15 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import MetaData, Table
 
-from .common import (
-    StoryRows,
-    avoid_dob_in_ids,
-    cqc_location,
-    cqc_locations,
-    ends_at_next,
-    schema,
-    with_story,
-)
+from . import common
 from .population import NA_DAY, Population, day, iso, nhs_check
 
 LA_CODE = "998"
@@ -191,9 +183,11 @@ dm_service_provisions: provision_id int key, person_id int index, service_code t
 
 def tables(metadata: MetaData) -> dict[str, Table]:
     """The Mosaic-style tables (lower-case names, as in most warehouse copies)."""
-    return schema(metadata, SCHEMA)
+    return common.schema(metadata, SCHEMA)
 
 
+DATES = ("start_date", "end_date")
+"""The columns of a dated row's start and end (addresses, classifications...)."""
 CQC_PREFIX = "1-1"
 """Eastmoor's providers' fictional CQC location IDs: 1-1 and eight digits."""
 
@@ -210,7 +204,7 @@ def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFram
     acts["step_id"] = np.arange(2_000_001, 2_000_001 + len(acts))
     acts["person_id"] = pid[acts["person"].to_numpy()]
     step_ids = acts["step_id"].to_numpy()
-    people = avoid_dob_in_ids(people, (step_ids, acts["person"].to_numpy()))
+    people = common.avoid_dob_in_ids(people, (step_ids, acts["person"].to_numpy()))
 
     steps = pd.DataFrame(
         {
@@ -279,7 +273,7 @@ def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFram
         ),
         "dm_service_provisions": _provisions(pop, pid),
     }
-    return with_story(out, story_rows() if include_story else None)
+    return common.with_story(out, story_rows() if include_story else None)
 
 
 def _names(people) -> pd.DataFrame:
@@ -352,29 +346,17 @@ def _characteristics(people) -> pd.DataFrame:
 
 def _addresses(pop, pid) -> pd.DataFrame:
     a = pop.addresses
-    return pd.DataFrame(
-        {
-            "address_id": np.arange(6_000_001, 6_000_001 + len(a)),
-            "person_id": pid[a["person"].to_numpy()],
-            "post_code": a["postcode"].to_numpy(),
-            "accommodation_code": a["accommodation"].map(ACCOMMODATION).to_numpy(),
-            "start_date": iso(a["start"].to_numpy()),
-            "end_date": ends_at_next(a),
-        }
-    )
+    values = {
+        "post_code": a["postcode"].to_numpy(),
+        "accommodation_code": a["accommodation"].map(ACCOMMODATION).to_numpy(),
+    }
+    return common.person_periods(a, pid, "address_id", 6_000_001, values, DATES)
 
 
 def _classifications(pop, pid) -> pd.DataFrame:
     p = pop.psr
-    return pd.DataFrame(
-        {
-            "classification_id": np.arange(7_000_001, 7_000_001 + len(p)),
-            "person_id": pid[p["person"].to_numpy()],
-            "classification_code": p["psr"].map(PSR_CODES).to_numpy(),
-            "start_date": iso(p["start"].to_numpy()),
-            "end_date": ends_at_next(p),
-        }
-    )
+    values = {"classification_code": p["psr"].map(PSR_CODES).to_numpy()}
+    return common.person_periods(p, pid, "classification_id", 7_000_001, values, DATES)
 
 
 def _answers(acts) -> pd.DataFrame:
@@ -476,7 +458,7 @@ def _provisions(pop, pid) -> pd.DataFrame:
             "person_id": pid[s["person"].to_numpy()],
             "service_code": codes.to_numpy(),
             "provider_id": provider.to_numpy(),
-            "cqc_location_id": cqc_locations(provider, CQC_PREFIX).to_numpy(),
+            "cqc_location_id": common.cqc_locations(provider, CQC_PREFIX).to_numpy(),
             "start_date": iso(s["start"].to_numpy()),
             "end_date": iso(s["end"].to_numpy()),
             "end_reason": s["end_reason"].to_numpy(),
@@ -839,321 +821,63 @@ PROVISION_COLUMNS = (
 )
 # provision id: (person, service code, provider, start, end, end reason, cost, frequency,
 #                units, delivery, funding, team, status): PROVISION_COLUMNS
+# fmt: off
 STORY_PROVISIONS = {
-    90000251: (
-        900002,
-        "REABLE",
-        "PR10",
-        "2024-12-23",
-        "2025-01-31",
-        "PLANNED",
-        None,
-        None,
-        None,
-        "COMM",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000252: (
-        900002,
-        "HOMECARE",
-        "PR55",
-        "2025-02-24",
-        None,
-        None,
-        23.40,
-        "HOUR",
-        12,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90000351: (
-        900003,
-        "HOMECARE",
-        "PR57",
-        "2025-05-06",
-        None,
-        None,
-        19.80,
-        "HOUR",
-        14,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90000352: (
-        900003,
-        "RESPITE",
-        "PR33",
-        "2025-06-02",
-        "2025-06-15",
-        "PLANNED",
-        720.00,
-        "WEEK",
-        None,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
+    90000251: (900002, "REABLE", "PR10", "2024-12-23", "2025-01-31", "PLANNED", None, None, None,
+               "COMM", "LA", "ASC", "ENDED"),
+    90000252: (900002, "HOMECARE", "PR55", "2025-02-24", None, None, 23.40, "HOUR", 12, "MPB",
+               "LA", "ASC", "ACTIVE"),
+    90000351: (900003, "HOMECARE", "PR57", "2025-05-06", None, None, 19.80, "HOUR", 14, "MPB",
+               "LA", "ASC", "ACTIVE"),
+    90000352: (900003, "RESPITE", "PR33", "2025-06-02", "2025-06-15", "PLANNED", 720.00, "WEEK",
+               None, "MPB", "LA", "ASC", "ENDED"),
     # Uplifts: three lines, one service from 12/06/2023.
-    90000551: (
-        900005,
-        "RESCARE",
-        "PR41",
-        "2023-06-12",
-        "2024-03-31",
-        "UPLIFT",
-        850.00,
-        "WEEK",
-        None,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000552: (
-        900005,
-        "RESCARE",
-        "PR41",
-        "2024-04-01",
-        "2025-03-31",
-        "UPLIFT",
-        892.50,
-        "WEEK",
-        None,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000553: (
-        900005,
-        "RESCARE",
-        "PR41",
-        "2025-04-01",
-        None,
-        None,
-        937.13,
-        "WEEK",
-        None,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
+    90000551: (900005, "RESCARE", "PR41", "2023-06-12", "2024-03-31", "UPLIFT", 850.00, "WEEK",
+               None, "MPB", "LA", "ASC", "ENDED"),
+    90000552: (900005, "RESCARE", "PR41", "2024-04-01", "2025-03-31", "UPLIFT", 892.50, "WEEK",
+               None, "MPB", "LA", "ASC", "ENDED"),
+    90000553: (900005, "RESCARE", "PR41", "2025-04-01", None, None, 937.13, "WEEK", None, "MPB",
+               "LA", "ASC", "ACTIVE"),
     # A provider change (two services) and a direct payment beside them (a third).
-    90000651: (
-        900006,
-        "HOMECARE",
-        "PR52",
-        "2024-09-02",
-        "2025-01-31",
-        "PROVIDER_CHANGE",
-        21.00,
-        "HOUR",
-        10,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000652: (
-        900006,
-        "HOMECARE",
-        "PR60",
-        "2025-02-01",
-        None,
-        None,
-        22.10,
-        "HOUR",
-        10,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90000653: (
-        900006,
-        "DAYCARE",
-        None,
-        "2024-09-02",
-        None,
-        None,
-        55.00,
-        "DAY",
-        2,
-        "DP",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
+    90000651: (900006, "HOMECARE", "PR52", "2024-09-02", "2025-01-31", "PROVIDER_CHANGE", 21.00,
+               "HOUR", 10, "MPB", "LA", "ASC", "ENDED"),
+    90000652: (900006, "HOMECARE", "PR60", "2025-02-01", None, None, 22.10, "HOUR", 10, "MPB",
+               "LA", "ASC", "ACTIVE"),
+    90000653: (900006, "DAYCARE", None, "2024-09-02", None, None, 55.00, "DAY", 2, "DP", "LA",
+               "ASC", "ACTIVE"),
     # Suspended (the system holds the suspension date as the end), cancelled, never started.
-    90000751: (
-        900007,
-        "HOMECARE",
-        "PR58",
-        "2024-06-03",
-        "2025-08-20",
-        "SUSPENDED",
-        24.00,
-        "HOUR",
-        20,
-        "MPB",
-        "LA",
-        "ASC",
-        "SUSPENDED",
-    ),
-    90000752: (
-        900007,
-        "DAYCARE",
-        "PR71",
-        "2025-03-01",
-        None,
-        None,
-        60.00,
-        "DAY",
-        3,
-        "MPB",
-        "LA",
-        "ASC",
-        "CANCELLED",
-    ),
-    90000753: (
-        900007,
-        "MEALS",
-        "PR72",
-        "2025-05-10",
-        "2025-05-09",
-        "DECLINED",
-        6.50,
-        "SESSION",
-        7,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
+    90000751: (900007, "HOMECARE", "PR58", "2024-06-03", "2025-08-20", "SUSPENDED", 24.00, "HOUR",
+               20, "MPB", "LA", "ASC", "SUSPENDED"),
+    90000752: (900007, "DAYCARE", "PR71", "2025-03-01", None, None, 60.00, "DAY", 3, "MPB", "LA",
+               "ASC", "CANCELLED"),
+    90000753: (900007, "MEALS", "PR72", "2025-05-10", "2025-05-09", "DECLINED", 6.50, "SESSION", 7,
+               "MPB", "LA", "ASC", "ENDED"),
     # Open when Winifred died: the service ends at the death.
-    90000851: (
-        900008,
-        "HOMECARE",
-        "PR53",
-        "2024-05-01",
-        None,
-        None,
-        20.50,
-        "HOUR",
-        7,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90000951: (
-        900009,
-        "DAYCARE",
-        "PR70",
-        "2024-01-15",
-        "2024-08-31",
-        "PLANNED",
-        58.00,
-        "DAY",
-        2,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000952: (
-        900009,
-        "HOMECARE",
-        "PR54",
-        "2024-09-01",
-        None,
-        None,
-        22.00,
-        "HOUR",
-        6,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90001051: (
-        900010,
-        "CARERDP",
-        None,
-        "2025-02-24",
-        "2025-02-24",
-        "PLANNED",
-        300.00,
-        "ONEOFF",
-        None,
-        "DP",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90001151: (
-        900011,
-        "HOMECARE",
-        "PR56",
-        "2024-07-01",
-        None,
-        None,
-        18.00,
-        "HOUR",
-        15,
-        "DP",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90001351: (
-        900013,
-        "DAYCARE",
-        "PR71",
-        "2025-02-10",
-        None,
-        None,
-        48.00,
-        "DAY",
-        2,
-        "MPB",
-        "LA",
-        "CSC",
-        "ACTIVE",
-    ),
-    90001451: (
-        900014,
-        "NURSCARE",
-        "PR44",
-        "2024-11-11",
-        None,
-        None,
-        1250.00,
-        "WEEK",
-        None,
-        "MPB",
-        "CHC",
-        "ASC",
-        "ACTIVE",
-    ),
+    90000851: (900008, "HOMECARE", "PR53", "2024-05-01", None, None, 20.50, "HOUR", 7, "MPB", "LA",
+               "ASC", "ACTIVE"),
+    90000951: (900009, "DAYCARE", "PR70", "2024-01-15", "2024-08-31", "PLANNED", 58.00, "DAY", 2,
+               "MPB", "LA", "ASC", "ENDED"),
+    90000952: (900009, "HOMECARE", "PR54", "2024-09-01", None, None, 22.00, "HOUR", 6, "MPB", "LA",
+               "ASC", "ACTIVE"),
+    90001051: (900010, "CARERDP", None, "2025-02-24", "2025-02-24", "PLANNED", 300.00, "ONEOFF",
+               None, "DP", "LA", "ASC", "ENDED"),
+    90001151: (900011, "HOMECARE", "PR56", "2024-07-01", None, None, 18.00, "HOUR", 15, "DP", "LA",
+               "ASC", "ACTIVE"),
+    90001351: (900013, "DAYCARE", "PR71", "2025-02-10", None, None, 48.00, "DAY", 2, "MPB", "LA",
+               "CSC", "ACTIVE"),
+    90001451: (900014, "NURSCARE", "PR44", "2024-11-11", None, None, 1250.00, "WEEK", None, "MPB",
+               "CHC", "ASC", "ACTIVE"),
 }
-STORY_RELATIONSHIPS = [
-    (5900004, 900004, 900003, "2020-06-01"),
-    (5900010, 900010, 900011, "2023-02-01"),
-]
+# fmt: on
+STORY_RELATIONSHIPS = {  # relationship id: (carer, cared-for person, start)
+    5900004: (900004, 900003, "2020-06-01"),
+    5900010: (900010, 900011, "2023-02-01"),
+}
 
 
-def story_rows() -> StoryRows:
+def story_rows() -> common.StoryRows:
     """The story people's rows, table by table (literal data, no randomness)."""
-    rows = StoryRows()
+    rows = common.StoryRows()
     for p in STORY_PEOPLE:
         pid = p["person_id"]
         rows.add("dm_persons", **{k: v for k, v in p.items() if not k.startswith("_")})
@@ -1181,10 +905,10 @@ def story_rows() -> StoryRows:
             )
         addresses = STORY_ADDRESSES.get(pid, [])
         columns = ("post_code", "accommodation_code", "start_date")
-        rows.dated("dm_addresses", "address_id", pid, addresses, columns, "end_date")
+        rows.dated("dm_addresses", "address_id", pid, addresses, columns, DATES[1])
         columns = ("classification_code", "start_date")
         psr = STORY_PSR.get(pid, [])
-        rows.dated("dm_person_classifications", "classification_id", pid, psr, columns, "end_date")
+        rows.dated("dm_person_classifications", "classification_id", pid, psr, columns, DATES[1])
     answer_id = 99_000_001
     link_id = 99_000_001
     for step_id, (stype, pid, started, completed, status, answers, actions) in STORY_STEPS.items():
@@ -1223,24 +947,21 @@ def story_rows() -> StoryRows:
                 workflow_next_action_type_id=NEXT_ACTIONS[action][0],
             )
             link_id += 1
-    cqc = ("provider_id", cqc_location(CQC_PREFIX))
+    cqc = common.cqc_location(CQC_PREFIX, "provider_id")
+    provisions = STORY_PROVISIONS
     rows.keyed(
-        "dm_service_provisions",
-        "provision_id",
-        STORY_PROVISIONS,
-        PROVISION_COLUMNS,
-        cqc_location_id=cqc,
+        "dm_service_provisions", "provision_id", provisions, PROVISION_COLUMNS, cqc_location_id=cqc
     )
-    for rid, carer, cared, start in STORY_RELATIONSHIPS:
-        rows.add(
-            "dm_relationships",
-            relationship_id=rid,
-            person_id=carer,
-            other_person_id=cared,
-            relationship_type="UNPAID_CARER",
-            start_date=start,
-            end_date=None,
-        )
+    columns = ("person_id", "other_person_id", "start_date")
+    relationships = STORY_RELATIONSHIPS
+    rows.keyed(
+        "dm_relationships",
+        "relationship_id",
+        relationships,
+        columns,
+        relationship_type="UNPAID_CARER",
+        end_date=None,
+    )
     return rows
 
 
