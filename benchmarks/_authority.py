@@ -131,7 +131,7 @@ def _insert(conn: sqlite3.Connection, name: str, table: pa.Table) -> None:
         conn.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows)
 
 
-def build(cld_rows: int, path: str | Path, seed: int = 2025) -> dict:
+def build(cld_rows: int, path: str | Path, seed: int = common.SEED) -> dict:
     """Write the authority's warehouse for about `cld_rows` CLD rows to a SQLite file.
 
     Returns {path, url, tables: {table: rows}, rows, seconds, bytes}.
@@ -171,7 +171,7 @@ def sources_digest() -> str:
     return digest.hexdigest()[:10]
 
 
-def cached(cld_rows: int, folder: Path, seed: int = 2025) -> dict:
+def cached(cld_rows: int, folder: Path, seed: int = common.SEED) -> dict:
     """The warehouse for `cld_rows`, built once (in a subprocess) and kept in `folder` under a
     name that changes when the generator, this module or the spec do."""
     import subprocess
@@ -189,7 +189,7 @@ def cached(cld_rows: int, folder: Path, seed: int = 2025) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cld-rows", type=int, default=100_000, help="CLD rows to draw")
-    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--seed", type=int, default=common.SEED)
     parser.add_argument("--path", required=True, help="the SQLite file to write")
     args = parser.parse_args(argv)
     info = build(args.cld_rows, args.path, args.seed)
