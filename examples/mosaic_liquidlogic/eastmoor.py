@@ -948,20 +948,13 @@ def story_rows() -> common.StoryRows:
             )
             link_id += 1
     cqc = common.cqc_location(CQC_PREFIX, "provider_id")
-    provisions = STORY_PROVISIONS
+    lines = STORY_PROVISIONS
     rows.keyed(
-        "dm_service_provisions", "provision_id", provisions, PROVISION_COLUMNS, cqc_location_id=cqc
+        "dm_service_provisions", "provision_id", lines, PROVISION_COLUMNS, cqc_location_id=cqc
     )
     columns = ("person_id", "other_person_id", "start_date")
-    relationships = STORY_RELATIONSHIPS
-    rows.keyed(
-        "dm_relationships",
-        "relationship_id",
-        relationships,
-        columns,
-        relationship_type="UNPAID_CARER",
-        end_date=None,
-    )
+    carers = {"relationship_type": "UNPAID_CARER", "end_date": None}
+    rows.keyed("dm_relationships", "relationship_id", STORY_RELATIONSHIPS, columns, **carers)
     return rows
 
 

@@ -900,9 +900,12 @@ def story_rows() -> common.StoryRows:
             )
             answer_id += 1
     cqc = common.cqc_location(CQC_PREFIX, "provider_code")
-    agreements = STORY_AGREEMENTS
     rows.keyed(
-        "service_agreements", "agreement_id", agreements, AGREEMENT_COLUMNS, cqc_location_id=cqc
+        "service_agreements",
+        "agreement_id",
+        STORY_AGREEMENTS,
+        AGREEMENT_COLUMNS,
+        cqc_location_id=cqc,
     )
     columns = ("carer_id", "cared_for_id", "start_date")
     rows.keyed(
