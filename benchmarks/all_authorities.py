@@ -91,10 +91,17 @@ def make_authorities(folder: Path, count: int, people: list[int]) -> list[dict]:
 
 
 def published(folder: Path) -> dict[str, bytes]:
+    """The files of the latest run published in `folder`, but its manifest: the run folder's
+    name, the pointer to it (latest.json) and the manifest say when the run was."""
+    from cldetl.publish.history import MANIFEST, latest_run
+
+    run = latest_run(folder, common.PERIOD_END)
+    if run is None:
+        raise RuntimeError(f"{folder}: no published run")
     return {
         p.name: p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.is_symlink() and p.name != "manifest.json"
+        for p in sorted(run.rglob("*"))
+        if p.is_file() and not p.is_symlink() and p.name != MANIFEST
     }
 
 
