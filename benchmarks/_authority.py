@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as common  # noqa: E402
 import _generate  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "large_authority"
@@ -130,7 +131,7 @@ def _insert(conn: sqlite3.Connection, name: str, table: pa.Table) -> None:
         conn.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows)
 
 
-def build(cld_rows: int, path: str | Path, seed: int = 2025) -> dict:
+def build(cld_rows: int, path: str | Path, seed: int = common.SEED) -> dict:
     """Write the authority's warehouse for about `cld_rows` CLD rows to a SQLite file.
 
     Returns {path, url, tables: {table: rows}, rows, seconds, bytes}.
@@ -152,15 +153,7 @@ def build(cld_rows: int, path: str | Path, seed: int = 2025) -> dict:
     finally:
         conn.close()
     tmp.replace(path)
-    counts = {name: t.num_rows for name, t in tables.items()}
-    return {
-        "path": str(path),
-        "url": f"sqlite:///{path}",
-        "tables": counts,
-        "rows": sum(counts.values()),
-        "seconds": time.perf_counter() - began,
-        "bytes": path.stat().st_size,
-    }
+    return common.sqlite_facts(path, began)
 
 
 def sources_digest() -> str:
@@ -178,7 +171,7 @@ def sources_digest() -> str:
     return digest.hexdigest()[:10]
 
 
-def cached(cld_rows: int, folder: Path, seed: int = 2025) -> dict:
+def cached(cld_rows: int, folder: Path, seed: int = common.SEED) -> dict:
     """The warehouse for `cld_rows`, built once (in a subprocess) and kept in `folder` under a
     name that changes when the generator, this module or the spec do."""
     import subprocess
@@ -190,26 +183,13 @@ def cached(cld_rows: int, folder: Path, seed: int = 2025) -> dict:
     if built:
         argv = [sys.executable, __file__, "--cld-rows", str(cld_rows), "--seed", str(seed)]
         subprocess.run([*argv, "--path", str(path)], check=True, stdout=subprocess.DEVNULL)
-    with sqlite3.connect(path) as conn:
-        counts = {
-            name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
-            for name in ("persons", "events")
-        }
-    return {
-        "path": str(path),
-        "url": f"sqlite:///{path}",
-        "tables": counts,
-        "rows": sum(counts.values()),
-        "seconds": time.perf_counter() - began,
-        "cached": not built,
-        "bytes": path.stat().st_size,
-    }
+    return common.sqlite_facts(path, began, cached=not built)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cld-rows", type=int, default=100_000, help="CLD rows to draw")
-    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--seed", type=int, default=common.SEED)
     parser.add_argument("--path", required=True, help="the SQLite file to write")
     args = parser.parse_args(argv)
     info = build(args.cld_rows, args.path, args.seed)

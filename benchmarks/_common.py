@@ -1,17 +1,20 @@
-"""Helpers shared by benchmarks/transform.py and benchmarks/end_to_end.py.
+"""The one helper module of the benchmarks in benchmarks/: what every script shares.
 
-- `spawn`: run a child process to completion through GNU time, for its wall time, CPU time and
-  peak RSS (its own, not the parent's);
+- `spawn`, `run_child`, `dispatch_child`: run a child process to completion through GNU time,
+  for its wall time, CPU time and peak RSS (its own, not the parent's), and hand it its
+  measurement;
 - in a child: `rss_mib`, `peak_mib` and `StagePeaks`, which resets the kernel's peak-RSS mark
-  (`/proc/self/clear_refs`) so that each stage's own peak can be read;
-- `build_example`: the Eastmoor (Mosaic-like) example database in SQLite, in a subprocess;
-- `machine`, `revision`, `source_hashes`, `changed_files`: what was measured, and on what;
+  (`/proc/self/clear_refs`) so that each stage's own peak can be read; `cldetl_modules`;
+- `build_example`, `sqlite_facts`, `table_rows`: the example databases in SQLite;
+- `machine`, `machine_facts`, `machine_line`, `revision`, `source_hashes`, `changed_files`,
+  `change_note`: what was measured, and on what;
 - `update_doc`: replace one script's generated block in docs/benchmarks.md, leaving the rest of
   the file (other scripts' blocks, hand-written text) as it is.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import json
@@ -45,12 +48,15 @@ def rss_mib() -> float:
     return resident * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def peak_mib() -> float:
-    """This process's peak RSS since exec (or since the last `reset_peak`): VmHWM."""
-    with open("/proc/self/status") as status:
+def peak_mib(pid: int | str = "self") -> float:
+    """A process's peak RSS since exec (or since the last `reset_peak`): VmHWM. Exec resets
+    it, where ru_maxrss would keep the peak of the parent that forked the process."""
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
+    if pid != "self":
+        return 0.0
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -113,6 +119,28 @@ def cldetl_modules() -> list[str]:
 # --- In the parent ---------------------------------------------------------------------------
 
 
+def dispatch_child(argv: list[str], children: dict) -> bool:
+    """`script --child KIND ARGS...`: run `children[KIND](*ARGS)`; False when not a child."""
+    if argv[:1] != ["--child"]:
+        return False
+    if argv[1] not in children:
+        raise SystemExit(f"unknown child {argv[1]!r}")
+    children[argv[1]](*argv[2:])
+    return True
+
+
+def argument_parser(
+    doc: str, out_help: str, repeat_help: str = "runs of each measurement"
+) -> argparse.ArgumentParser:
+    """A benchmark's command line, with the options they all have: --repeat, --seed and --out
+    (the Markdown file whose section the script rewrites)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help=repeat_help)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--out", type=Path, help=out_help)
+    return parser
+
+
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -149,19 +177,25 @@ def spawn(argv: list[str], env: dict[str, str] | None = None, stdout=subprocess.
         "process_wall": wall,
         "process_cpu": cpu,
         "maxrss_mib": maxrss_kib / 1024,
+        "rss_source": "GNU time" if numbers else "wait4",
         "exit": code,
         "stderr": stderr,
         "load": max(load, os.getloadavg()[0]),
     }
 
 
-def run_child(script: str, args: list[str], env_extra: dict[str, str] | None = None) -> dict:
+def run_child(
+    script: str,
+    args: list[str],
+    env_extra: dict[str, str] | None = None,
+    stdout=subprocess.DEVNULL,
+) -> dict:
     """Run `python script --child ARGS... RESULT.json` and merge its JSON into spawn's dict."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         result = handle.name
     try:
         argv = [sys.executable, script, "--child", *args, result]
-        run = spawn(argv, env=environment(env_extra))
+        run = spawn(argv, env=environment(env_extra), stdout=stdout)
         if run["exit"] != 0:
             raise RuntimeError(
                 f"child {' '.join(args[:1])} failed (exit {run['exit']}):\n{run['stderr'][-3000:]}"
@@ -200,20 +234,25 @@ def build_example(rows_target: int, folder: Path, seed: int = SEED) -> dict:
     done = subprocess.run(argv, cwd=ROOT, env=environment(), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"building the example failed:\n{done.stderr[-3000:]}")
-    seconds = time.perf_counter() - began
-    tables = table_rows(path)
     people = ""
     for line in done.stdout.splitlines():
         if line.startswith("total") and "random people" in line:
             people = line.split("(", 1)[1].split(" random people")[0]
+    return sqlite_facts(path, began, people=people)
+
+
+def sqlite_facts(path: Path, began: float, **more) -> dict:
+    """{path, url, tables: {table: rows}, rows, seconds (since `began`), bytes} of a SQLite
+    database just built or found, with `more` added."""
+    tables = table_rows(path)
     return {
         "path": str(path),
         "url": sqlite_url(path),
         "tables": tables,
         "rows": sum(tables.values()),
-        "people": people,
-        "seconds": seconds,
-        "bytes": path.stat().st_size,
+        "seconds": time.perf_counter() - began,
+        "bytes": Path(path).stat().st_size,
+        **more,
     }
 
 
@@ -250,7 +289,8 @@ def warm(path: str | Path) -> None:
             pass
 
 
-def machine() -> dict:
+def machine(inputs: list[Path] | None = None) -> dict:
+    """The machine, the library versions and the sources measured (`source_hashes(inputs)`)."""
     from importlib.metadata import version
 
     model, mem_kib = "", 0
@@ -279,8 +319,35 @@ def machine() -> dict:
         "sqlite": sqlite3.sqlite_version,
         **versions,
         "revision": revision(),
-        "hashes": source_hashes(),
+        "hashes": source_hashes(inputs),
     }
+
+
+def machine_summary(m: dict) -> str:
+    """One line for the console: CPUs, memory, Python, pandas, pyarrow."""
+    return (
+        f"{m['cpus']} CPUs, {m['ram_gib']:.1f} GiB, Python {m['python']}, "
+        f"pandas {m['pandas']}, pyarrow {m['pyarrow']}"
+    )
+
+
+LIBRARIES = {
+    "pandas": "pandas",
+    "pyarrow": "pyarrow",
+    "numpy": "numpy",
+    "sqlalchemy": "SQLAlchemy",
+    "sqlite": "SQLite",
+}
+
+
+def machine_facts(m: dict, libraries: tuple[str, ...] = tuple(LIBRARIES)) -> str:
+    """'**Machine:** CPUs (model), RAM, OS; Python and `libraries` (keys of LIBRARIES).'"""
+    return (
+        f"**Machine:** {m['cpus']} CPUs ({m['cpu_model'] or 'unknown model'}), "
+        f"{m['ram_gib']:.1f} GiB RAM, {m['os']}; Python {m['python']}, "
+        + ", ".join(f"{LIBRARIES[k]} {m[k]}" for k in libraries)
+        + "."
+    )
 
 
 def machine_line(m: dict, loads: list[float]) -> str:
@@ -289,10 +356,8 @@ def machine_line(m: dict, loads: list[float]) -> str:
     low, high = min(loads), max(loads)
     span = f"about {high:.1f}" if high - low < 0.15 else f"{low:.1f} to {high:.1f}"
     return (
-        f"**Machine:** {m['cpus']} CPUs ({m['cpu_model'] or 'unknown model'}), "
-        f"{m['ram_gib']:.1f} GiB RAM, {m['os']}; Python {m['python']}, pandas {m['pandas']}, "
-        f"pyarrow {m['pyarrow']}, numpy {m['numpy']}, SQLAlchemy {m['sqlalchemy']}, "
-        f"SQLite {m['sqlite']}. 1-minute load average during the runs: {span}"
+        machine_facts(m)
+        + f" 1-minute load average during the runs: {span}"
         + (
             " (other processes were using the CPUs as well as the one measured: wall times are "
             "noisy, CPU times are the steadier comparison)."
@@ -326,18 +391,26 @@ def revision() -> str:
     return f"commit {head} with uncommitted changes in {shown}"
 
 
-def source_hashes() -> dict[str, str]:
+def database_inputs() -> list[Path]:
+    """What the database benchmarks read besides cldetl/: the Eastmoor mapping, the Mosaic
+    templates and the large authority's mapping and templates."""
+    return [
+        MAPPING,
+        *sorted((ROOT / "connectors" / "mosaic").glob("*.j2")),
+        *sorted((ROOT / "benchmarks" / "large_authority").rglob("*.*")),
+    ]
+
+
+def source_hashes(inputs: list[Path] | None = None) -> dict[str, str]:
+    """A hash of each cldetl source and spec file and of `inputs` (default
+    `database_inputs()`), to tell what changed during a run."""
     return {
         str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted((ROOT / "cldetl").rglob("*"))
         if path.suffix in (".py", ".yaml") and path.is_file()
     } | {
         str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in [
-            MAPPING,
-            *sorted((ROOT / "connectors" / "mosaic").glob("*.j2")),
-            *sorted((ROOT / "benchmarks" / "large_authority").rglob("*.*")),
-        ]
+        for path in (database_inputs() if inputs is None else inputs)
         if path.is_file()
     }
 
@@ -357,22 +430,23 @@ def changed_files(before: dict[str, str], after: dict[str, str], used: set[str])
     )
 
 
-def change_note(used: list[str], unused: list[str]) -> list[str]:
+def change_note(used: list[str], unused: list[str], unused_by: str = "here") -> list[str]:
+    """Paragraphs naming the files changed during the run (`changed_files`), if any."""
+    named = [
+        (files, text)
+        for files, text in (
+            (
+                used,
+                "**cldetl changed during this run** in files the measurements use ({}): "
+                "the numbers may mix two versions. Run again.",
+            ),
+            (unused, f"Changed during the run, but not used {unused_by}: {{}}."),
+        )
+        if files
+    ]
     lines = []
-    if used:
-        lines += [
-            "**cldetl changed during this run** in files the measurements use ("
-            + ", ".join(f"`{f}`" for f in used)
-            + "): the numbers may mix two versions. Run again.",
-            "",
-        ]
-    if unused:
-        lines += [
-            "Changed during the run, but not used here: "
-            + ", ".join(f"`{f}`" for f in unused)
-            + ".",
-            "",
-        ]
+    for files, text in named:
+        lines += [text.format(", ".join(f"`{f}`" for f in files)), ""]
     return lines
 
 
@@ -380,8 +454,8 @@ def now_utc() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def verdict(ok: bool) -> str:
-    return "**MET**" if ok else "**MISSED**"
+def verdict(ok: bool, met: str = "**MET**") -> str:
+    return met if ok else "**MISSED**"
 
 
 HEADER = (

@@ -91,10 +91,17 @@ def make_authorities(folder: Path, count: int, people: list[int]) -> list[dict]:
 
 
 def published(folder: Path) -> dict[str, bytes]:
+    """The files of the latest run published in `folder`, but its manifest: the run folder's
+    name, the pointer to it (latest.json) and the manifest say when the run was."""
+    from cldetl.publish.history import MANIFEST, latest_run
+
+    run = latest_run(folder, common.PERIOD_END)
+    if run is None:
+        raise RuntimeError(f"{folder}: no published run")
     return {
         p.name: p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.is_symlink() and p.name != "manifest.json"
+        for p in sorted(run.rglob("*"))
+        if p.is_file() and not p.is_symlink() and p.name != MANIFEST
     }
 
 
@@ -173,9 +180,7 @@ def peak_of_tree(pid: int) -> float:
     peaks = []
     for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
         try:
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
+            peaks.append(common.peak_mib(proc.pid))
         except OSError:
             pass
     return max(peaks, default=0.0)

@@ -24,7 +24,6 @@ memory under 4 GB.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -628,16 +627,12 @@ def print_summary(results: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--child"]:
-        kind, rest = argv[1], argv[2:]
-        if kind == "pipeline":
-            child_pipeline(*rest)
-        elif kind == "floor":
-            child_floor(*rest)
-        else:
-            raise SystemExit(f"unknown child {kind!r}")
+    if common.dispatch_child(argv, {"pipeline": child_pipeline, "floor": child_floor}):
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.argument_parser(
+        __doc__,
+        f"update the End to end section of this Markdown (and write {PLOT_NAME} beside it)",
+    )
     parser.add_argument(
         "--sizes",
         type=int,
@@ -646,12 +641,6 @@ def main(argv: list[str] | None = None) -> int:
         help="CLD rows in the return, one size each (default 100000 300000; the target is at "
         "1000000)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help=f"update the End to end section of this Markdown (and write {PLOT_NAME} beside it)",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the outputs and results.json")
     parser.add_argument(
         "--work",
@@ -659,7 +648,6 @@ def main(argv: list[str] | None = None) -> int:
         default=common.ROOT / "out" / "bench",
         help="folder for the databases, kept between runs (default out/bench)",
     )
-    parser.add_argument("--seed", type=int, default=common.SEED)
     parser.add_argument(
         "--from-json",
         type=Path,
@@ -680,11 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work
         m = common.machine()
         tables = common.template_tables(authority.MAPPING)
-        print(
-            f"{m['cpus']} CPUs, {m['ram_gib']:.1f} GiB, Python {m['python']}, "
-            f"pandas {m['pandas']}, pyarrow {m['pyarrow']}; tables read: {', '.join(tables)}; "
-            f"work folder {work}"
-        )
+        print(f"{common.machine_summary(m)}; tables read: {', '.join(tables)}; work folder {work}")
         results = []
         for size in args.sizes:
             results.append(bench_size(size, args, work, tables))

@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as common  # noqa: E402
 
+ROOT = common.ROOT
 SAMPLE = ROOT / "examples" / "sample" / "cld_sample_2025q3.csv"
 TARGET_SECONDS = 3.0
 BEGIN = "<!-- benchmarks/report.py: begin (generated; rerun the script to update) -->"
@@ -47,14 +46,12 @@ INTRO = (
 
 def child(path: str, appendix: bool) -> None:
     """In a fresh process: read and validate `path` (not timed), then time write_report."""
-    import resource
-
     from cldetl.validate import validate
     from cldetl.validate.csvfile import read_cld_csv
 
     table = read_cld_csv(path)
     report = validate(table)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = common.peak_mib()
     with tempfile.TemporaryDirectory(prefix="cldetl_report_bench_") as folder:
         started, cpu = time.perf_counter(), time.process_time()
         from cldetl.report.page import file_facts, write_report
@@ -69,7 +66,7 @@ def child(path: str, appendix: bool) -> None:
         )
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
         sizes = {f.name: f.stat().st_size for f in files}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = common.peak_mib()
     print(
         json.dumps(
             {
@@ -169,8 +166,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child, args.appendix)
         return 0
-
-    import os
 
     loads = []
     runs = []

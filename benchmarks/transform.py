@@ -17,7 +17,6 @@ time goes. Each measurement's peak RSS is its own process's (GNU time).
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -39,26 +38,27 @@ INTRO = (
     "100k and 1M source rows."
 )
 
-# (module attribute path, label): the functions wrapped in the child. Nested calls (those made
-# inside another wrapped function) are shown under their caller.
+# (module attribute path, label): the functions wrapped in the child, patched where the caller
+# looks them up (a function imported by name into another module is patched there). Nested
+# calls (those made inside another wrapped function) are shown under their caller.
 WRAPPED = [
-    ("cldetl.transform:prepare_sources", "prepare_sources"),
-    ("cldetl.transform:_Ledger.__init__", "_Ledger()"),
-    ("cldetl.transform:_apply_exclusions", "_apply_exclusions"),
-    ("cldetl.transform:_event_candidates", "_event_candidates"),
-    ("cldetl.transform:chain_service_lines", "chain_service_lines"),
-    ("cldetl.transform:_emit", "_emit"),
-    ("cldetl.transform:_Ledger.link", "ledger.link"),
-    ("cldetl.transform:_Ledger.take", "ledger.take"),
-    ("cldetl.transform:_Ledger.exclude", "ledger.exclude"),
-    ("cldetl.transform:matches", "matches (filters)"),
-    ("cldetl.transform:evaluate_value", "evaluate_value"),
+    ("cldetl.transform.run:prepare_sources", "prepare_sources"),
+    ("cldetl.transform.ledger:_Ledger.__init__", "_Ledger()"),
+    ("cldetl.transform.run:_apply_exclusions", "_apply_exclusions"),
+    ("cldetl.transform.run:_event_candidates", "_event_candidates"),
+    ("cldetl.transform.events:chain_service_lines", "chain_service_lines"),
+    ("cldetl.transform.events:_emit", "_emit"),
+    ("cldetl.transform.ledger:_Ledger.link", "ledger.link"),
+    ("cldetl.transform.ledger:_Ledger.take", "ledger.take"),
+    ("cldetl.transform.ledger:_Ledger.exclude", "ledger.exclude"),
+    ("cldetl.transform.events:matches", "matches (filters)"),
+    ("cldetl.transform.events:evaluate_value", "evaluate_value"),
     ("cldetl.transform.person_details:evaluate_value", "evaluate_value"),
-    ("cldetl.transform:person_table", "person_table"),
-    ("cldetl.transform:_with_person_details", "_with_person_details"),
-    ("cldetl.transform:add_dated_details", "add_dated_details"),
-    ("cldetl.transform:_Ledger.drop_rows", "ledger.drop_rows"),
-    ("cldetl.transform:_apply_guidance", "_apply_guidance"),
+    ("cldetl.transform.run:person_table", "person_table"),
+    ("cldetl.transform.run:_with_person_details", "_with_person_details"),
+    ("cldetl.transform.events:add_dated_details", "add_dated_details"),
+    ("cldetl.transform.ledger:_Ledger.drop_rows", "ledger.drop_rows"),
+    ("cldetl.transform.run:_apply_guidance", "_apply_guidance"),
     ("cldetl.transform.guidance_rules:event_end_date_at_death", "rules.event_end_date_at_death"),
     (
         "cldetl.transform.guidance_rules:event_end_date_open_services",
@@ -77,18 +77,18 @@ WRAPPED = [
         "cldetl.transform.guidance_rules:employment_status_65_plus",
         "rules.employment_status_65_plus",
     ),
-    ("cldetl.spec.parsers:whole_years", "whole_years (age)"),
+    ("cldetl.transform.events:whole_years", "whole_years (age)"),
     ("cldetl.transform.guidance_rules:inclusion_reasons", "rules.inclusion_reasons"),
     (
-        "cldetl.transform:_carer_by_association_follows_its_record",
+        "cldetl.transform.run:_carer_by_association_follows_its_record",
         "_carer_by_association_follows_its_record",
     ),
-    ("cldetl.transform:references", "references (Event Reference)"),
-    ("cldetl.transform:format_cld", "format_cld"),
-    ("cldetl.transform:_Ledger.details_used", "ledger.details_used"),
-    ("cldetl.transform:_Ledger.reconcile", "ledger.reconcile"),
-    ("cldetl.transform:_Ledger.exclusions", "ledger.exclusions"),
-    ("cldetl.transform:_lineage", "_lineage"),
+    ("cldetl.transform.run:references", "references (Event Reference)"),
+    ("cldetl.transform.run:format_cld", "format_cld"),
+    ("cldetl.transform.ledger:_Ledger.details_used", "ledger.details_used"),
+    ("cldetl.transform.ledger:_Ledger.reconcile", "ledger.reconcile"),
+    ("cldetl.transform.ledger:_Ledger.exclusions", "ledger.exclusions"),
+    ("cldetl.transform.run:_lineage", "_lineage"),
     ("cldetl.transform.values:UnmappedCodes.frame", "unmapped.frame"),
     # pandas itself: membership tests on Arrow-backed strings are costly when the set of
     # values is large, so they are shown wherever cldetl calls them.
@@ -472,16 +472,11 @@ def print_summary(results: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--child"]:
-        kind = argv[1]
-        if kind == "extract":
-            child_extract(argv[2], argv[3], argv[4])
-        elif kind == "transform":
-            child_transform(argv[2], argv[3], argv[4] if len(argv) > 4 else None)
-        else:
-            raise SystemExit(f"unknown child {kind!r}")
+    if common.dispatch_child(argv, {"extract": child_extract, "transform": child_transform}):
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.argument_parser(
+        __doc__, "update the Transform section of this Markdown", "transform runs per size"
+    )
     parser.add_argument(
         "--sizes",
         type=int,
@@ -489,20 +484,14 @@ def main(argv: list[str] | None = None) -> int:
         default=[100_000, 1_000_000],
         help="source rows to aim at (default 100000 1000000)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="transform runs per size")
-    parser.add_argument("--out", type=Path, help="update the Transform section of this Markdown")
     parser.add_argument("--keep", action="store_true", help="keep the databases and staging files")
     parser.add_argument("--work", type=Path, help="folder for the databases (default: a temp one)")
-    parser.add_argument("--seed", type=int, default=common.SEED)
     parser.add_argument("--profile", action="store_true", help="also print a cProfile")
     args = parser.parse_args(argv)
 
     work = args.work or Path(tempfile.mkdtemp(prefix="cldetl_bench_transform_"))
     m = common.machine()
-    print(
-        f"{m['cpus']} CPUs, {m['ram_gib']:.1f} GiB, Python {m['python']}, pandas {m['pandas']}, "
-        f"pyarrow {m['pyarrow']}; work folder {work}"
-    )
+    print(f"{common.machine_summary(m)}; work folder {work}")
     results = []
     try:
         for size in args.sizes:

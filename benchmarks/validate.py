@@ -23,11 +23,9 @@ pyarrow read, peak memory under 3 GiB.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
+import functools
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -35,18 +33,22 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as common  # noqa: E402
 
+ROOT = common.ROOT
 TARGET_RATIO = 5.0
 TARGET_MEMORY_MIB = 3 * 1024
 BEGIN = "<!-- benchmarks/validate.py: begin (generated; rerun the script to update) -->"
 END = "<!-- benchmarks/validate.py: end -->"
 SECTION = "## Validate"
-TIME = shutil.which("time", path="/usr/bin:/bin")  # GNU time: a small launcher (see _spawn)
+MET = "**met**"
+INTRO = (
+    "`benchmarks/validate.py` generates a valid file (`benchmarks/_generate.py`) "
+    "and times `cldetl validate` against merely reading the same file with pyarrow "
+    "and with pandas, in the same run. Targets: validate within "
+    f"{TARGET_RATIO:g}x of the read, peak memory under 3 GiB. `make bench` runs it."
+)
 
 MEASUREMENTS = {
     "pyarrow": "(a) `pyarrow.csv.read_csv`, all columns text",
@@ -58,12 +60,6 @@ MEASUREMENTS = {
 
 
 # --- In the child process -------------------------------------------------------------------
-
-
-# Memory readings are shared with the other benchmarks (VmHWM: exec resets it, ru_maxrss
-# would keep the parent's).
-_rss_mib = common.rss_mib
-_peak_mib = common.peak_mib
 
 
 def _findings(sink) -> int:
@@ -107,7 +103,7 @@ def _instrument(steps: list[dict]) -> None:
                     step["calls"] += 1
                     if sink is not None:
                         step["findings"] += _findings(sink) - before
-                    step["rss_mib"], step["peak_mib"] = _rss_mib(), _peak_mib()
+                    step["rss_mib"], step["peak_mib"] = common.rss_mib(), common.peak_mib()
                     if os.getpid() != parent:
                         # A worker process (validate checks large files in processes): its
                         # steps so far, for the parent to add up after the call.
@@ -163,8 +159,12 @@ def _add_worker_steps(steps: list[dict]) -> None:
     shutil.rmtree(WORKER_STEPS, ignore_errors=True)
 
 
-def child(kind: str, path: str, result: str, profile: str | None) -> None:
-    """Run one measurement and write its numbers to `result` (JSON)."""
+CHILDREN = ("pyarrow", "pandas", "read_cld_csv", "validate", "ge")
+
+
+def child(kind: str, path: str, profile: str, result: str) -> None:
+    """Run one measurement and write its numbers to `result` (JSON); `profile`: where to
+    write a cProfile of it ("" for none)."""
     out: dict = {"kind": kind}
     steps: list[dict] = []
     if kind in ("read_cld_csv", "validate"):
@@ -232,7 +232,7 @@ def child(kind: str, path: str, result: str, profile: str | None) -> None:
     else:
         raise SystemExit(f"unknown measurement {kind!r}")
 
-    out["rss_before_mib"] = _rss_mib()
+    out["rss_before_mib"] = common.rss_mib()
     profiler = None
     if profile:
         import cProfile
@@ -262,103 +262,40 @@ def child(kind: str, path: str, result: str, profile: str | None) -> None:
         stats = pstats.Stats(profiler, stream=sys.stdout)
         stats.sort_stats("tottime").print_stats(35)
         stats.sort_stats("cumulative").print_stats(r"cldetl", 40)
-    out["peak_mib"] = _peak_mib()
+    out["peak_mib"] = common.peak_mib()
     out["steps"] = steps
-    out["modules"] = sorted(
-        str(Path(m.__file__).resolve().relative_to(ROOT))
-        for m in list(sys.modules.values())
-        if getattr(m, "__file__", None)
-        and Path(m.__file__).resolve().is_relative_to(ROOT / "cldetl")
-    )
+    out["modules"] = common.cldetl_modules()
     Path(result).write_text(json.dumps(out))
 
 
 # --- In the parent process ------------------------------------------------------------------
 
 
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def _spawn(argv: list[str], stdout=subprocess.DEVNULL) -> dict:
-    """Run a child to completion: its wall time, CPU time and peak RSS.
-
-    Linux hands a new process the peak RSS of the one that forked it (exec folds the old
-    address space's high-water mark into ru_maxrss), so the child is started through GNU time,
-    a process of a few MB, whose report is the child's own. Without /usr/bin/time, wait4's
-    ru_maxrss is used, which is never below this (small) parent's own peak.
-    """
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as timed:
-        command = [TIME, "-f", "%M %U %S", "-o", timed.name, *argv] if TIME else argv
-        wall = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=ROOT, env=_environment(), stdout=stdout, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - wall
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        stderr = err.read().decode("utf-8", "replace")
-        report = timed.read().split("\n") if TIME else []
-    maxrss_kib, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
-    numbers = [line.split() for line in report if line.strip()]
-    if numbers and len(numbers[-1]) == 3:  # "Command exited with non-zero status" comes first
-        maxrss_kib = int(numbers[-1][0])
-        cpu = float(numbers[-1][1]) + float(numbers[-1][2])
-    return {
-        "process_wall": wall,
-        "process_cpu": cpu,
-        "maxrss_mib": maxrss_kib / 1024,
-        "rss_source": "GNU time" if numbers else "wait4",
-        "exit": proc.returncode,
-        "stderr": stderr,
-        "load": max(load, os.getloadavg()[0]),
-    }
-
-
 def measure(kind: str, path: str, profile: str | None = None) -> dict:
     if kind == "cli":
         argv = [sys.executable, "-m", "cldetl", "validate", path, "--format", "json"]
-        run = _spawn(argv)
+        run = common.spawn(argv)
         if run["exit"] not in (0, 1):
             raise RuntimeError(f"cldetl validate exited {run['exit']}: {run['stderr'][-2000:]}")
         return run
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
-        result = handle.name
-    try:
-        argv = [sys.executable, __file__, "--child", kind, path, result]
-        if profile:
-            argv += ["--profile-to", profile]
-        run = _spawn(argv, stdout=None if profile else subprocess.DEVNULL)
-        if run["exit"] != 0:
-            raise RuntimeError(f"measurement {kind} failed: {run['stderr'][-2000:]}")
-        run.update(json.loads(Path(result).read_text()))
-        if run.get("workers_peak_mib"):
-            # GNU time gives the largest single process; the workers run beside the parent,
-            # so count the parent's peak and each worker's (pages they share count twice).
-            import cldetl.validate as validate_module
+    args = [kind, path, profile or ""]
+    run = common.run_child(__file__, args, stdout=None if profile else subprocess.DEVNULL)
+    if run.get("workers_peak_mib"):
+        # GNU time gives the largest single process; the workers run beside the parent,
+        # so count the parent's peak and each worker's (pages they share count twice).
+        import cldetl.validate as validate_module
 
-            run["maxrss_mib"] = run["peak_mib"] + validate_module.WORKERS * run["workers_peak_mib"]
-        if (
-            run["rss_source"] == "GNU time"
-            and not run.get("workers_peak_mib")
-            and abs(run["maxrss_mib"] - run["peak_mib"]) > 32
-        ):
-            print(
-                f"  note: {kind} peak RSS {run['maxrss_mib']:,.0f} MiB by GNU time, "
-                f"{run['peak_mib']:,.0f} MiB by its own VmHWM"
-            )
-    finally:
-        Path(result).unlink(missing_ok=True)
+        run["maxrss_mib"] = run["peak_mib"] + validate_module.WORKERS * run["workers_peak_mib"]
+    if (
+        run["rss_source"] == "GNU time"
+        and not run.get("workers_peak_mib")
+        and abs(run["maxrss_mib"] - run["peak_mib"]) > 32
+    ):
+        print(
+            f"  note: {kind} peak RSS {run['maxrss_mib']:,.0f} MiB by GNU time, "
+            f"{run['peak_mib']:,.0f} MiB by its own VmHWM"
+        )
     return run
-
-
-def _warm(path: str) -> None:
-    """Read the file once so every measurement finds it in the page cache."""
-    with open(path, "rb") as f:
-        while f.read(64 << 20):
-            pass
 
 
 def bench_size(rows: int, args) -> dict:
@@ -368,7 +305,7 @@ def bench_size(rows: int, args) -> dict:
     else:
         path = str(generated(rows, args))
     size = os.path.getsize(path)
-    _warm(path)
+    common.warm(path)
     runs: dict[str, list[dict]] = {k: [] for k in MEASUREMENTS}
     for r in range(args.repeat):
         for kind in MEASUREMENTS:
@@ -406,12 +343,12 @@ def generated(rows: int, args) -> Path:
     path = CACHE / f"cld_{rows}_s{args.seed}_{args.quoting}.csv"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        # In a subprocess, so that this process stays small (see _spawn).
+        # In a subprocess, so that this process stays small (see common.spawn).
         generator = Path(__file__).with_name("_generate.py")
         argv = [sys.executable, str(generator), "--rows", str(rows), "--seed", str(args.seed)]
         argv += ["--quoting", args.quoting, "--out", str(path) + ".part"]
         print(flush=True)
-        subprocess.run(argv, cwd=ROOT, env=_environment(), check=True)
+        subprocess.run(argv, cwd=ROOT, env=common.environment(), check=True)
         Path(str(path) + ".part").rename(path)
     return path
 
@@ -424,7 +361,7 @@ def bench_large(rows: int, args) -> dict:
     file (pandas and read_cld_csv hold the whole file: at 5M rows they would need ~9 GB)."""
     path = str(generated(rows, args))
     print(f"\n{path}: {os.path.getsize(path) / 1e6:,.0f} MB (memory and linearity run)")
-    _warm(path)
+    common.warm(path)
     runs = {}
     for kind in LARGE_KINDS:
         run = measure(kind, path)
@@ -487,93 +424,21 @@ def ratios(best: dict) -> dict[str, float]:
     }
 
 
-def _machine() -> dict:
-    from importlib.metadata import version
-
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        mem_kib = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        )
-    except (OSError, StopIteration):
-        mem_kib = 0
-    return {
-        "cpus": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "ram_gib": mem_kib / 2**20,
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "pandas": version("pandas"),
-        "pyarrow": version("pyarrow"),
-        "numpy": version("numpy"),
-        "revision": _cldetl_revision(),
-        "hashes": _source_hashes(),
-    }
-
-
-CLI_FILES = ("cldetl/__main__.py", "cldetl/cli.py", "cldetl/report/console.py")
-
-
-def _source_hashes() -> dict[str, str]:
-    """A hash of each cldetl source and spec file, to tell what changed during the run."""
-    import hashlib
-
-    return {
-        str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted((ROOT / "cldetl").rglob("*"))
-        if path.suffix in (".py", ".yaml") and path.is_file()
-    }
-
-
-def _digest(hashes: dict[str, str]) -> str:
-    import hashlib
-
-    return hashlib.sha256(repr(sorted(hashes.items())).encode()).hexdigest()[:10]
+# The CLI's own modules: its run is not a Python child of this script, so they are named here.
+CLI_FILES = tuple(
+    str(path.relative_to(ROOT))
+    for path in [ROOT / "cldetl" / "__main__.py", *sorted((ROOT / "cldetl" / "cli").glob("*.py"))]
+) + ("cldetl/report/console.py",)
 
 
 def _changes(machine: dict, results: list[dict]) -> tuple[list[str], list[str]]:
     """Files changed during the run: (those the measurements use, the others)."""
-    before, after = machine["hashes"], machine["hashes_after"]
-    changed = sorted(f for f in set(before) | set(after) if before.get(f) != after.get(f))
-    used = set(CLI_FILES) | {"cldetl/spec/release2.yaml"}
+    used = set(CLI_FILES)
     for result in results:
         for runs in result["runs"].values():
             for run in runs:
                 used.update(run.get("modules", ()))
-    return [f for f in changed if f in used], [f for f in changed if f not in used]
-
-
-def _cldetl_revision() -> str:
-    """The commit measured, and whether cldetl/ had uncommitted changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "cldetl"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.split("\n")
-    except OSError:
-        return "unknown"
-    changed = sorted(line[3:] for line in dirty if line.strip())
-    if not head:
-        return "unknown"
-    if not changed:
-        return f"commit {head}"
-    shown = ", ".join(f"`{c}`" for c in changed[:8]) + (" ..." if len(changed) > 8 else "")
-    return f"commit {head} with uncommitted changes in {shown}"
-
-
-def _verdict(ok: bool) -> str:
-    return "**met**" if ok else "**MISSED**"
+    return common.changed_files(machine["hashes"], machine["hashes_after"], used)
 
 
 def markdown(
@@ -591,29 +456,13 @@ def markdown(
         BEGIN,
         "",
         f"Measured {when} with `{command}`, cldetl at {machine['revision']} "
-        f"(sources {_digest(machine['hashes'])}).",
+        f"(sources {common.digest(machine['hashes'])}).",
         "",
     ]
-    used, unused = _changes(machine, results)
-    if used:
-        lines += [
-            "**cldetl changed during this run** in files the measurements use ("
-            + ", ".join(f"`{f}`" for f in used)
-            + "): the numbers may mix two versions. Run again.",
-            "",
-        ]
-    if unused:
-        lines += [
-            "Changed during the run, but not used by validation: "
-            + ", ".join(f"`{f}`" for f in unused)
-            + ".",
-            "",
-        ]
+    lines += common.change_note(*_changes(machine, results), unused_by="by validation")
     lines += [
-        f"**Machine:** {machine['cpus']} CPUs ({machine['cpu_model'] or 'unknown model'}), "
-        f"{machine['ram_gib']:.1f} GiB RAM, {machine['os']}; Python {machine['python']}, "
-        f"pandas {machine['pandas']}, pyarrow {machine['pyarrow']}, numpy {machine['numpy']}. "
-        f"1-minute load average during the runs: up to {max(loads):.1f}, the measurements "
+        common.machine_facts(machine, ("pandas", "pyarrow", "numpy"))
+        + f" 1-minute load average during the runs: up to {max(loads):.1f}, the measurements "
         "included"
         + (
             " (other processes were using the CPUs: wall times are noisy and CPU times are the "
@@ -626,7 +475,7 @@ def markdown(
         f"**Targets, {main['rows']:,} rows:**",
         "",
         f"- validate within {TARGET_RATIO:g}x of merely reading the file: "
-        f"{_verdict(ratio['validate/pyarrow'] <= TARGET_RATIO)} - "
+        f"{common.verdict(ratio['validate/pyarrow'] <= TARGET_RATIO, MET)} - "
         f"`validate(path)` takes {best['validate']['seconds']:.1f} s, "
         f"**{ratio['validate/pyarrow']:.1f}x** the pyarrow read "
         f"({best['pyarrow']['seconds']:.2f} s) "
@@ -636,7 +485,7 @@ def markdown(
         f"reads with pyarrow ({best['pyarrow']['process_wall']:.1f} s). In CPU time, validate "
         f"is {ratio['validate/pyarrow cpu']:.1f}x the pyarrow read.",
         f"- peak memory under {TARGET_MEMORY_MIB / 1024:g} GiB at {main['rows']:,} rows: "
-        f"{_verdict(peak < TARGET_MEMORY_MIB)} - **{peak:,.0f} MiB** "
+        f"{common.verdict(peak < TARGET_MEMORY_MIB, MET)} - **{peak:,.0f} MiB** "
         f"(CLI {best['cli']['maxrss_mib']:,.0f} MiB, library {best['validate']['maxrss_mib']:,.0f} "
         f"MiB; the pyarrow read alone {best['pyarrow']['maxrss_mib']:,.0f} MiB).",
     ]
@@ -668,7 +517,7 @@ def markdown(
         + (
             "GNU time (`/usr/bin/time`), whose peak RSS (maximum resident set size) is the "
             "child's own; the Python children also check it against their own `VmHWM`. "
-            if TIME
+            if common.TIME
             else "`subprocess` and reaped with `os.wait4` (peak RSS from its `ru_maxrss`). "
         )
         + "*op* is the call alone, timed inside the child after its "
@@ -739,7 +588,7 @@ def _large_targets(large: dict, main: dict, best: dict) -> list[str]:
     return [
         f"- memory that does not grow with the file, {large['rows']:,} rows "
         f"({large['bytes'] / 1e9:.1f} GB) under {TARGET_MEMORY_MIB / 1024:g} GiB: "
-        f"{_verdict(peak < TARGET_MEMORY_MIB)} - **{peak:,.0f} MiB** (library "
+        f"{common.verdict(peak < TARGET_MEMORY_MIB, MET)} - **{peak:,.0f} MiB** (library "
         f"{v['maxrss_mib']:,.0f} MiB, CLI {cli['maxrss_mib']:,.0f} MiB; at {main['rows']:,} rows "
         f"{best['validate']['maxrss_mib']:,.0f} MiB).",
         f"- linear in time: validate takes {per_large:.1f} s (CPU {cpu_large:.1f} s) per million "
@@ -838,33 +687,7 @@ def _linearity(results: list[dict]) -> list[str]:
 
 def update_doc(path: Path, block: str) -> None:
     """Replace the generated block in the Validate section, creating what is missing."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + block + ("\n" + tail if tail else "")
-    else:
-        if not text:
-            text = (
-                "# Benchmarks\n\nHow cldetl performs on large files. Each section is written by "
-                "its script in `benchmarks/`; text outside the generated blocks is kept when a "
-                "script rewrites its block.\n"
-            )
-        text = (
-            text.rstrip("\n")
-            + "\n\n"
-            + SECTION
-            + "\n\n"
-            + (
-                "`benchmarks/validate.py` generates a valid file (`benchmarks/_generate.py`) "
-                "and times `cldetl validate` against merely reading the same file with pyarrow "
-                "and with pandas, in the same run. Targets: validate within "
-                f"{TARGET_RATIO:g}x of the read, peak memory under 3 GiB. `make bench` runs it.\n\n"
-            )
-            + block
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    common.update_doc(path, SECTION, INTRO, BEGIN, END, block)
 
 
 def print_summary(results: list[dict]) -> None:
@@ -892,16 +715,12 @@ def print_summary(results: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--child"]:
-        profile = argv[argv.index("--profile-to") + 1] if "--profile-to" in argv else None
-        child(argv[1], argv[2], argv[3], profile)
+    if common.dispatch_child(argv, {kind: functools.partial(child, kind) for kind in CHILDREN}):
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.argument_parser(__doc__, "update the Validate section of this Markdown")
     parser.add_argument(
         "--rows", type=int, nargs="+", default=[1_000_000], help="row counts (default 1000000)"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
-    parser.add_argument("--out", type=Path, help="update the Validate section of this Markdown")
     parser.add_argument(
         "--large",
         type=int,
@@ -909,7 +728,6 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the pyarrow read, the CLI and validate once on this many rows, for "
         "memory and linearity (e.g. 5000000; the file is kept under out/bench/)",
     )
-    parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument(
         "--ge-rows",
         type=int,
@@ -941,11 +759,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.file:
         args.rows = [0]
 
-    machine = _machine()
-    print(
-        f"{machine['cpus']} CPUs, {machine['ram_gib']:.1f} GiB, Python {machine['python']}, "
-        f"pandas {machine['pandas']}, pyarrow {machine['pyarrow']}"
-    )
+    machine = common.machine(inputs=[])
+    print(common.machine_summary(machine))
     results = []
     for rows in args.rows:
         result = bench_size(rows, args)
@@ -960,8 +775,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {large['rows']:,} rows {kind:<10} {took:8.2f} s  peak {run['maxrss_mib']:,.0f}"
             )
-    machine["hashes_after"] = _source_hashes()
-    machine["measured"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine["hashes_after"] = common.source_hashes(inputs=[])
+    machine["measured"] = common.now_utc()
     used, unused = _changes(machine, results)
     if used:
         print(f"\nWARNING: {', '.join(used)} changed during the run; the numbers may mix versions.")

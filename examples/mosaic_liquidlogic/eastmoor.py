@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Date, Integer, MetaData, Numeric, String, Table
+from sqlalchemy import MetaData, Table
 
-from .population import NA_DAY, Population, day, dob_inside, iso, nhs_check
+from . import common
+from .population import NA_DAY, Population, day, iso, nhs_check
 
 LA_CODE = "998"
 AREA = "EM"
@@ -115,7 +116,6 @@ SERVICE_CODES = {
     "CSUP": ("CARERSUP", "Carers' centre support"),
 }
 FREQUENCIES = {"H": "HOUR", "W": "WEEK", "D": "DAY", "S": "SESSION", "M": "MONTH", "O": "ONEOFF"}
-NOT_CQC_REGISTERED = {"PR20", "PR80"}
 PSR_CODES = {
     "PC": "PSR_PHYS_PC",
     "AM": "PSR_PHYS_AM",
@@ -147,148 +147,49 @@ ACCOMMODATION = {
 }
 
 
+SCHEMA = """
+dm_persons: person_id int key, date_of_birth date, date_of_death date, gender text(1),
+    full_ethnicity_code text(8)
+dm_person_names: person_id int index, name_class_id text(10), first_names text(60),
+    last_name text(60), start_date date, end_date date
+dm_person_references: person_id int index, reference_type text(10), reference text(20)
+dm_person_characteristics: person_id int index, characteristic_type text(20),
+    characteristic_value text(20), start_date date, end_date date
+dm_addresses: address_id int key, person_id int index, post_code text(10),
+    accommodation_code text(10), start_date date, end_date date
+dm_person_classifications: classification_id int key, person_id int index,
+    classification_code text(20), start_date date, end_date date
+dm_workflow_step_types: workflow_step_type_id int key, description text(80)
+dm_workflow_steps: workflow_step_id int key, workflow_step_type_id int,
+    subject_person_id int index, incoming_on date, started_on date, completed_on date,
+    cancelled_on date, step_status text(12), responsible_team_id text(8)
+dm_cached_form_answers: form_answer_id int key, workflow_step_id int index,
+    question_user_code text(30), text_answer text(100), date_answer date, number_answer int
+dm_workflow_nxt_action_types: workflow_next_action_type_id int key, description text(80),
+    is_no_further_action text(1)
+dm_workflow_links: workflow_link_id int key, source_step_id int index, target_step_id int,
+    workflow_next_action_type_id int
+dm_relationships: relationship_id int key, person_id int index, other_person_id int index,
+    relationship_type text(20), start_date date, end_date date
+dm_service_types: service_code text(12) key, description text(80)
+dm_service_provisions: provision_id int key, person_id int index, service_code text(12),
+    provider_id text(10), cqc_location_id text(20), start_date date, end_date date,
+    end_reason text(20), unit_cost numeric(10,2), cost_frequency text(10),
+    planned_units numeric(8,2), delivery_code text(6), funding_code text(6), team_code text(6),
+    status text(12)
+"""
+"""Eastmoor's tables, one a paragraph (`common.schema` reads it)."""
+
+
 def tables(metadata: MetaData) -> dict[str, Table]:
     """The Mosaic-style tables (lower-case names, as in most warehouse copies)."""
-
-    def t(name, *columns):
-        return Table(name, metadata, *columns)
-
-    def c(name, kind, **kw):
-        return Column(name, kind, **kw)
-
-    s = String
-    return {
-        table.name: table
-        for table in (
-            t(
-                "dm_persons",
-                c("person_id", Integer, primary_key=True),
-                c("date_of_birth", Date),
-                c("date_of_death", Date),
-                c("gender", s(1)),
-                c("full_ethnicity_code", s(8)),
-            ),
-            t(
-                "dm_person_names",
-                c("person_id", Integer, index=True),
-                c("name_class_id", s(10)),
-                c("first_names", s(60)),
-                c("last_name", s(60)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_person_references",
-                c("person_id", Integer, index=True),
-                c("reference_type", s(10)),
-                c("reference", s(20)),
-            ),
-            t(
-                "dm_person_characteristics",
-                c("person_id", Integer, index=True),
-                c("characteristic_type", s(20)),
-                c("characteristic_value", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_addresses",
-                c("address_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("post_code", s(10)),
-                c("accommodation_code", s(10)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_person_classifications",
-                c("classification_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("classification_code", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_workflow_step_types",
-                c("workflow_step_type_id", Integer, primary_key=True),
-                c("description", s(80)),
-            ),
-            t(
-                "dm_workflow_steps",
-                c("workflow_step_id", Integer, primary_key=True),
-                c("workflow_step_type_id", Integer),
-                c("subject_person_id", Integer, index=True),
-                c("incoming_on", Date),
-                c("started_on", Date),
-                c("completed_on", Date),
-                c("cancelled_on", Date),
-                c("step_status", s(12)),
-                c("responsible_team_id", s(8)),
-            ),
-            t(
-                "dm_cached_form_answers",
-                c("form_answer_id", Integer, primary_key=True),
-                c("workflow_step_id", Integer, index=True),
-                c("question_user_code", s(30)),
-                c("text_answer", s(100)),
-                c("date_answer", Date),
-                c("number_answer", Integer),
-            ),
-            t(
-                "dm_workflow_nxt_action_types",
-                c("workflow_next_action_type_id", Integer, primary_key=True),
-                c("description", s(80)),
-                c("is_no_further_action", s(1)),
-            ),
-            t(
-                "dm_workflow_links",
-                c("workflow_link_id", Integer, primary_key=True),
-                c("source_step_id", Integer, index=True),
-                c("target_step_id", Integer),
-                c("workflow_next_action_type_id", Integer),
-            ),
-            t(
-                "dm_relationships",
-                c("relationship_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("other_person_id", Integer, index=True),
-                c("relationship_type", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "dm_service_types",
-                c("service_code", s(12), primary_key=True),
-                c("description", s(80)),
-            ),
-            t(
-                "dm_service_provisions",
-                c("provision_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("service_code", s(12)),
-                c("provider_id", s(10)),
-                c("cqc_location_id", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-                c("end_reason", s(20)),
-                c("unit_cost", Numeric(10, 2)),
-                c("cost_frequency", s(10)),
-                c("planned_units", Numeric(8, 2)),
-                c("delivery_code", s(6)),
-                c("funding_code", s(6)),
-                c("team_code", s(6)),
-                c("status", s(12)),
-            ),
-        )
-    }
+    return common.schema(metadata, SCHEMA)
 
 
-def cqc(provider: pd.Series) -> pd.Series:
-    """A fictional CQC location ID per provider (none for unregistered ones)."""
-    number = provider.str.slice(2).astype("Int64")
-    out = ("1-1" + number.astype("string").str.zfill(8)).astype(object)
-    out[provider.isna() | provider.isin(NOT_CQC_REGISTERED)] = None
-    return out
+DATES = ("start_date", "end_date")
+"""The columns of a dated row's start and end (addresses, classifications...)."""
+CQC_PREFIX = "1-1"
+"""Eastmoor's providers' fictional CQC location IDs: 1-1 and eight digits."""
 
 
 def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFrame]:
@@ -303,7 +204,7 @@ def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFram
     acts["step_id"] = np.arange(2_000_001, 2_000_001 + len(acts))
     acts["person_id"] = pid[acts["person"].to_numpy()]
     step_ids = acts["step_id"].to_numpy()
-    people = _avoid_dob_in_references(people, acts["person"].to_numpy(), step_ids)
+    people = common.avoid_dob_in_ids(people, (step_ids, acts["person"].to_numpy()))
 
     steps = pd.DataFrame(
         {
@@ -372,25 +273,7 @@ def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFram
         ),
         "dm_service_provisions": _provisions(pop, pid),
     }
-    if include_story:
-        for name, rows in story_rows().items():
-            out[name] = pd.concat([out[name], pd.DataFrame(rows)], ignore_index=True)
-    return out
-
-
-def _avoid_dob_in_references(people, person_rows, step_ids) -> pd.DataFrame:
-    """Move a date of birth by a day where it would show inside the person's own id or one
-    of their event references (the validator's privacy check would rightly flag it)."""
-    people = people.copy()
-    ids = np.concatenate([people["person_id"].to_numpy(), np.asarray(step_ids)]).astype(np.int64)
-    owner = np.concatenate([np.arange(len(people)), np.asarray(person_rows)])
-    for _ in range(10):
-        bad = dob_inside(people["dob"].to_numpy()[owner], ids)
-        if not bad.any():
-            break
-        rows = people.index[np.unique(owner[bad])]
-        people.loc[rows, "dob"] = people.loc[rows, "dob"] + 1
-    return people
+    return common.with_story(out, story_rows() if include_story else None)
 
 
 def _names(people) -> pd.DataFrame:
@@ -463,32 +346,17 @@ def _characteristics(people) -> pd.DataFrame:
 
 def _addresses(pop, pid) -> pd.DataFrame:
     a = pop.addresses
-    nxt = a.groupby("person")["start"].shift(-1)
-    end = (nxt - 1).fillna(NA_DAY).astype(np.int64).to_numpy()
-    return pd.DataFrame(
-        {
-            "address_id": np.arange(6_000_001, 6_000_001 + len(a)),
-            "person_id": pid[a["person"].to_numpy()],
-            "post_code": a["postcode"].to_numpy(),
-            "accommodation_code": a["accommodation"].map(ACCOMMODATION).to_numpy(),
-            "start_date": iso(a["start"].to_numpy()),
-            "end_date": iso(end),
-        }
-    )
+    values = {
+        "post_code": a["postcode"].to_numpy(),
+        "accommodation_code": a["accommodation"].map(ACCOMMODATION).to_numpy(),
+    }
+    return common.person_periods(a, pid, "address_id", 6_000_001, values, DATES)
 
 
 def _classifications(pop, pid) -> pd.DataFrame:
     p = pop.psr
-    nxt = p.groupby("person")["start"].shift(-1)
-    return pd.DataFrame(
-        {
-            "classification_id": np.arange(7_000_001, 7_000_001 + len(p)),
-            "person_id": pid[p["person"].to_numpy()],
-            "classification_code": p["psr"].map(PSR_CODES).to_numpy(),
-            "start_date": iso(p["start"].to_numpy()),
-            "end_date": iso((nxt - 1).fillna(NA_DAY).astype(np.int64).to_numpy()),
-        }
-    )
+    values = {"classification_code": p["psr"].map(PSR_CODES).to_numpy()}
+    return common.person_periods(p, pid, "classification_id", 7_000_001, values, DATES)
 
 
 def _answers(acts) -> pd.DataFrame:
@@ -590,7 +458,7 @@ def _provisions(pop, pid) -> pd.DataFrame:
             "person_id": pid[s["person"].to_numpy()],
             "service_code": codes.to_numpy(),
             "provider_id": provider.to_numpy(),
-            "cqc_location_id": cqc(provider).to_numpy(),
+            "cqc_location_id": common.cqc_locations(provider, CQC_PREFIX).to_numpy(),
             "start_date": iso(s["start"].to_numpy()),
             "end_date": iso(s["end"].to_numpy()),
             "end_reason": s["end_reason"].to_numpy(),
@@ -936,331 +804,84 @@ STORY_STEPS = {
         ["NFA_NHS"],
     ),
 }
+PROVISION_COLUMNS = (
+    "person_id",
+    "service_code",
+    "provider_id",
+    "start_date",
+    "end_date",
+    "end_reason",
+    "unit_cost",
+    "cost_frequency",
+    "planned_units",
+    "delivery_code",
+    "funding_code",
+    "team_code",
+    "status",
+)
 # provision id: (person, service code, provider, start, end, end reason, cost, frequency,
-#                units, delivery, funding, team, status)
+#                units, delivery, funding, team, status): PROVISION_COLUMNS
+# fmt: off
 STORY_PROVISIONS = {
-    90000251: (
-        900002,
-        "REABLE",
-        "PR10",
-        "2024-12-23",
-        "2025-01-31",
-        "PLANNED",
-        None,
-        None,
-        None,
-        "COMM",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000252: (
-        900002,
-        "HOMECARE",
-        "PR55",
-        "2025-02-24",
-        None,
-        None,
-        23.40,
-        "HOUR",
-        12,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90000351: (
-        900003,
-        "HOMECARE",
-        "PR57",
-        "2025-05-06",
-        None,
-        None,
-        19.80,
-        "HOUR",
-        14,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90000352: (
-        900003,
-        "RESPITE",
-        "PR33",
-        "2025-06-02",
-        "2025-06-15",
-        "PLANNED",
-        720.00,
-        "WEEK",
-        None,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
+    90000251: (900002, "REABLE", "PR10", "2024-12-23", "2025-01-31", "PLANNED", None, None, None,
+               "COMM", "LA", "ASC", "ENDED"),
+    90000252: (900002, "HOMECARE", "PR55", "2025-02-24", None, None, 23.40, "HOUR", 12, "MPB",
+               "LA", "ASC", "ACTIVE"),
+    90000351: (900003, "HOMECARE", "PR57", "2025-05-06", None, None, 19.80, "HOUR", 14, "MPB",
+               "LA", "ASC", "ACTIVE"),
+    90000352: (900003, "RESPITE", "PR33", "2025-06-02", "2025-06-15", "PLANNED", 720.00, "WEEK",
+               None, "MPB", "LA", "ASC", "ENDED"),
     # Uplifts: three lines, one service from 12/06/2023.
-    90000551: (
-        900005,
-        "RESCARE",
-        "PR41",
-        "2023-06-12",
-        "2024-03-31",
-        "UPLIFT",
-        850.00,
-        "WEEK",
-        None,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000552: (
-        900005,
-        "RESCARE",
-        "PR41",
-        "2024-04-01",
-        "2025-03-31",
-        "UPLIFT",
-        892.50,
-        "WEEK",
-        None,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000553: (
-        900005,
-        "RESCARE",
-        "PR41",
-        "2025-04-01",
-        None,
-        None,
-        937.13,
-        "WEEK",
-        None,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
+    90000551: (900005, "RESCARE", "PR41", "2023-06-12", "2024-03-31", "UPLIFT", 850.00, "WEEK",
+               None, "MPB", "LA", "ASC", "ENDED"),
+    90000552: (900005, "RESCARE", "PR41", "2024-04-01", "2025-03-31", "UPLIFT", 892.50, "WEEK",
+               None, "MPB", "LA", "ASC", "ENDED"),
+    90000553: (900005, "RESCARE", "PR41", "2025-04-01", None, None, 937.13, "WEEK", None, "MPB",
+               "LA", "ASC", "ACTIVE"),
     # A provider change (two services) and a direct payment beside them (a third).
-    90000651: (
-        900006,
-        "HOMECARE",
-        "PR52",
-        "2024-09-02",
-        "2025-01-31",
-        "PROVIDER_CHANGE",
-        21.00,
-        "HOUR",
-        10,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000652: (
-        900006,
-        "HOMECARE",
-        "PR60",
-        "2025-02-01",
-        None,
-        None,
-        22.10,
-        "HOUR",
-        10,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90000653: (
-        900006,
-        "DAYCARE",
-        None,
-        "2024-09-02",
-        None,
-        None,
-        55.00,
-        "DAY",
-        2,
-        "DP",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
+    90000651: (900006, "HOMECARE", "PR52", "2024-09-02", "2025-01-31", "PROVIDER_CHANGE", 21.00,
+               "HOUR", 10, "MPB", "LA", "ASC", "ENDED"),
+    90000652: (900006, "HOMECARE", "PR60", "2025-02-01", None, None, 22.10, "HOUR", 10, "MPB",
+               "LA", "ASC", "ACTIVE"),
+    90000653: (900006, "DAYCARE", None, "2024-09-02", None, None, 55.00, "DAY", 2, "DP", "LA",
+               "ASC", "ACTIVE"),
     # Suspended (the system holds the suspension date as the end), cancelled, never started.
-    90000751: (
-        900007,
-        "HOMECARE",
-        "PR58",
-        "2024-06-03",
-        "2025-08-20",
-        "SUSPENDED",
-        24.00,
-        "HOUR",
-        20,
-        "MPB",
-        "LA",
-        "ASC",
-        "SUSPENDED",
-    ),
-    90000752: (
-        900007,
-        "DAYCARE",
-        "PR71",
-        "2025-03-01",
-        None,
-        None,
-        60.00,
-        "DAY",
-        3,
-        "MPB",
-        "LA",
-        "ASC",
-        "CANCELLED",
-    ),
-    90000753: (
-        900007,
-        "MEALS",
-        "PR72",
-        "2025-05-10",
-        "2025-05-09",
-        "DECLINED",
-        6.50,
-        "SESSION",
-        7,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
+    90000751: (900007, "HOMECARE", "PR58", "2024-06-03", "2025-08-20", "SUSPENDED", 24.00, "HOUR",
+               20, "MPB", "LA", "ASC", "SUSPENDED"),
+    90000752: (900007, "DAYCARE", "PR71", "2025-03-01", None, None, 60.00, "DAY", 3, "MPB", "LA",
+               "ASC", "CANCELLED"),
+    90000753: (900007, "MEALS", "PR72", "2025-05-10", "2025-05-09", "DECLINED", 6.50, "SESSION", 7,
+               "MPB", "LA", "ASC", "ENDED"),
     # Open when Winifred died: the service ends at the death.
-    90000851: (
-        900008,
-        "HOMECARE",
-        "PR53",
-        "2024-05-01",
-        None,
-        None,
-        20.50,
-        "HOUR",
-        7,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90000951: (
-        900009,
-        "DAYCARE",
-        "PR70",
-        "2024-01-15",
-        "2024-08-31",
-        "PLANNED",
-        58.00,
-        "DAY",
-        2,
-        "MPB",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90000952: (
-        900009,
-        "HOMECARE",
-        "PR54",
-        "2024-09-01",
-        None,
-        None,
-        22.00,
-        "HOUR",
-        6,
-        "MPB",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90001051: (
-        900010,
-        "CARERDP",
-        None,
-        "2025-02-24",
-        "2025-02-24",
-        "PLANNED",
-        300.00,
-        "ONEOFF",
-        None,
-        "DP",
-        "LA",
-        "ASC",
-        "ENDED",
-    ),
-    90001151: (
-        900011,
-        "HOMECARE",
-        "PR56",
-        "2024-07-01",
-        None,
-        None,
-        18.00,
-        "HOUR",
-        15,
-        "DP",
-        "LA",
-        "ASC",
-        "ACTIVE",
-    ),
-    90001351: (
-        900013,
-        "DAYCARE",
-        "PR71",
-        "2025-02-10",
-        None,
-        None,
-        48.00,
-        "DAY",
-        2,
-        "MPB",
-        "LA",
-        "CSC",
-        "ACTIVE",
-    ),
-    90001451: (
-        900014,
-        "NURSCARE",
-        "PR44",
-        "2024-11-11",
-        None,
-        None,
-        1250.00,
-        "WEEK",
-        None,
-        "MPB",
-        "CHC",
-        "ASC",
-        "ACTIVE",
-    ),
+    90000851: (900008, "HOMECARE", "PR53", "2024-05-01", None, None, 20.50, "HOUR", 7, "MPB", "LA",
+               "ASC", "ACTIVE"),
+    90000951: (900009, "DAYCARE", "PR70", "2024-01-15", "2024-08-31", "PLANNED", 58.00, "DAY", 2,
+               "MPB", "LA", "ASC", "ENDED"),
+    90000952: (900009, "HOMECARE", "PR54", "2024-09-01", None, None, 22.00, "HOUR", 6, "MPB", "LA",
+               "ASC", "ACTIVE"),
+    90001051: (900010, "CARERDP", None, "2025-02-24", "2025-02-24", "PLANNED", 300.00, "ONEOFF",
+               None, "DP", "LA", "ASC", "ENDED"),
+    90001151: (900011, "HOMECARE", "PR56", "2024-07-01", None, None, 18.00, "HOUR", 15, "DP", "LA",
+               "ASC", "ACTIVE"),
+    90001351: (900013, "DAYCARE", "PR71", "2025-02-10", None, None, 48.00, "DAY", 2, "MPB", "LA",
+               "CSC", "ACTIVE"),
+    90001451: (900014, "NURSCARE", "PR44", "2024-11-11", None, None, 1250.00, "WEEK", None, "MPB",
+               "CHC", "ASC", "ACTIVE"),
 }
-STORY_RELATIONSHIPS = [
-    (5900004, 900004, 900003, "2020-06-01"),
-    (5900010, 900010, 900011, "2023-02-01"),
-]
+# fmt: on
+STORY_RELATIONSHIPS = {  # relationship id: (carer, cared-for person, start)
+    5900004: (900004, 900003, "2020-06-01"),
+    5900010: (900010, 900011, "2023-02-01"),
+}
 
 
-def story_rows() -> dict[str, list[dict]]:
+def story_rows() -> common.StoryRows:
     """The story people's rows, table by table (literal data, no randomness)."""
-    rows: dict[str, list[dict]] = {}
-
-    def add(table, **row):
-        rows.setdefault(table, []).append(row)
-
+    rows = common.StoryRows()
     for p in STORY_PEOPLE:
         pid = p["person_id"]
-        add("dm_persons", **{k: v for k, v in p.items() if not k.startswith("_")})
-        add(
+        rows.add("dm_persons", **{k: v for k, v in p.items() if not k.startswith("_")})
+        rows.add(
             "dm_person_names",
             person_id=pid,
             name_class_id="MAIN",
@@ -1270,9 +891,11 @@ def story_rows() -> dict[str, list[dict]]:
             end_date=None,
         )
         if p["_nhs"]:
-            add("dm_person_references", person_id=pid, reference_type="NHS", reference=p["_nhs"])
+            rows.add(
+                "dm_person_references", person_id=pid, reference_type="NHS", reference=p["_nhs"]
+            )
         for ctype, value in STORY_CHARACTERISTICS.get(pid, {}).items():
-            add(
+            rows.add(
                 "dm_person_characteristics",
                 person_id=pid,
                 characteristic_type=ctype,
@@ -1280,29 +903,16 @@ def story_rows() -> dict[str, list[dict]]:
                 start_date="2021-04-01",
                 end_date=None,
             )
-        for i, (postcode, accommodation, start) in enumerate(STORY_ADDRESSES.get(pid, [])):
-            add(
-                "dm_addresses",
-                address_id=pid * 10 + i,
-                person_id=pid,
-                post_code=postcode,
-                accommodation_code=accommodation,
-                start_date=start,
-                end_date=None,
-            )
-        for i, (code, start) in enumerate(STORY_PSR.get(pid, [])):
-            add(
-                "dm_person_classifications",
-                classification_id=pid * 10 + i,
-                person_id=pid,
-                classification_code=code,
-                start_date=start,
-                end_date=None,
-            )
+        addresses = STORY_ADDRESSES.get(pid, [])
+        columns = ("post_code", "accommodation_code", "start_date")
+        rows.dated("dm_addresses", "address_id", pid, addresses, columns, DATES[1])
+        columns = ("classification_code", "start_date")
+        psr = STORY_PSR.get(pid, [])
+        rows.dated("dm_person_classifications", "classification_id", pid, psr, columns, DATES[1])
     answer_id = 99_000_001
     link_id = 99_000_001
     for step_id, (stype, pid, started, completed, status, answers, actions) in STORY_STEPS.items():
-        add(
+        rows.add(
             "dm_workflow_steps",
             workflow_step_id=step_id,
             workflow_step_type_id=stype,
@@ -1318,7 +928,7 @@ def story_rows() -> dict[str, list[dict]]:
         )
         for question, answer in answers.items():
             number = answer if isinstance(answer, int) else None
-            add(
+            rows.add(
                 "dm_cached_form_answers",
                 form_answer_id=answer_id,
                 workflow_step_id=step_id,
@@ -1329,7 +939,7 @@ def story_rows() -> dict[str, list[dict]]:
             )
             answer_id += 1
         for action in actions:
-            add(
+            rows.add(
                 "dm_workflow_links",
                 workflow_link_id=link_id,
                 source_step_id=step_id,
@@ -1337,49 +947,14 @@ def story_rows() -> dict[str, list[dict]]:
                 workflow_next_action_type_id=NEXT_ACTIONS[action][0],
             )
             link_id += 1
-    for pid_, (
-        person,
-        code,
-        provider,
-        start,
-        end,
-        reason,
-        cost,
-        freq,
-        units,
-        delivery,
-        funding,
-        team,
-        status,
-    ) in STORY_PROVISIONS.items():
-        add(
-            "dm_service_provisions",
-            provision_id=pid_,
-            person_id=person,
-            service_code=code,
-            provider_id=provider,
-            cqc_location_id=None if provider is None else f"1-1{int(provider[2:]):08d}",
-            start_date=start,
-            end_date=end,
-            end_reason=reason,
-            unit_cost=cost,
-            cost_frequency=freq,
-            planned_units=units,
-            delivery_code=delivery,
-            funding_code=funding,
-            team_code=team,
-            status=status,
-        )
-    for rid, carer, cared, start in STORY_RELATIONSHIPS:
-        add(
-            "dm_relationships",
-            relationship_id=rid,
-            person_id=carer,
-            other_person_id=cared,
-            relationship_type="UNPAID_CARER",
-            start_date=start,
-            end_date=None,
-        )
+    cqc = common.cqc_location(CQC_PREFIX, "provider_id")
+    lines = STORY_PROVISIONS
+    rows.keyed(
+        "dm_service_provisions", "provision_id", lines, PROVISION_COLUMNS, cqc_location_id=cqc
+    )
+    columns = ("person_id", "other_person_id", "start_date")
+    carers = {"relationship_type": "UNPAID_CARER", "end_date": None}
+    rows.keyed("dm_relationships", "relationship_id", STORY_RELATIONSHIPS, columns, **carers)
     return rows
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Numeric, String, Table
+from sqlalchemy import MetaData, Table
 
-from .population import NA_DAY, Population, choose, dob_inside, iso, nhs_check
+from . import common
+from .population import NA_DAY, Population, choose, iso, nhs_check
 
 LA_CODE = "997"
 AREA = "WZ"
@@ -225,114 +226,42 @@ END_REASONS = {
     "PROVIDER_CHANGE": "PROVIDER_CHANGE",
     "SUSPENDED": "SUSPENDED",
 }
-NOT_CQC_REGISTERED = {"PR20", "PR80"}
+DATES = ("from_date", "to_date")
+"""The columns of a dated row's start and end (addresses, support reasons)."""
+CQC_PREFIX = "1-2"
+"""Westvale's providers' fictional CQC location IDs: 1-2 and eight digits."""
 RELEASE2_FROM = np.datetime64("2023-04-01")
 
 
+SCHEMA = """
+people: person_id int key, forename text(60), surname text(60), birth_date date,
+    death_date date, gender_code text(2), ethnicity_code text(4), nhs_number text(12),
+    gp_practice_code text(8), employment_status text(80), has_carer text(1), asd_flag text(1),
+    dementia_flag text(1), sight_loss text(16), hearing_loss text(16)
+person_addresses: address_id int key, person_id int index, postcode text(10),
+    accommodation_type text(4), from_date date, to_date date
+person_support_reasons: psr_id int key, person_id int index, psr_code text(10), from_date date,
+    to_date date
+contacts: contact_id int key, person_id int index, contact_datetime datetime,
+    contact_type text(10), source_code text(12), outcome_code text(60), status text(10),
+    completed_datetime datetime, team text(12)
+forms: form_id int key, person_id int index, form_type text(16), started_datetime datetime,
+    completed_datetime datetime, status text(10), linked_form_id int
+form_answers: answer_id int key, form_id int index, question text(30), answer text(60)
+carer_relationships: relationship_id int key, carer_id int index, cared_for_id int index,
+    start_date date, end_date date
+service_agreements: agreement_id int key, person_id int index, service_category text(80),
+    element_code text(16), provider_code text(10), cqc_location_id text(20), start_date date,
+    end_date date, end_reason text(20), unit_cost numeric(10,2), cost_period text(16),
+    units_per_week numeric(8,2), payment_type text(20), funding_source text(6), team text(12),
+    status text(10)
+"""
+"""Westvale's tables, one a paragraph (`common.schema` reads it)."""
+
+
 def tables(metadata: MetaData) -> dict[str, Table]:
-    def t(name, *columns):
-        return Table(name, metadata, *columns)
-
-    def c(name, kind, **kw):
-        return Column(name, kind, **kw)
-
-    s = String
-    return {
-        table.name: table
-        for table in (
-            t(
-                "people",
-                c("person_id", Integer, primary_key=True),
-                c("forename", s(60)),
-                c("surname", s(60)),
-                c("birth_date", Date),
-                c("death_date", Date),
-                c("gender_code", s(2)),
-                c("ethnicity_code", s(4)),
-                c("nhs_number", s(12)),
-                c("gp_practice_code", s(8)),
-                c("employment_status", s(80)),
-                c("has_carer", s(1)),
-                c("asd_flag", s(1)),
-                c("dementia_flag", s(1)),
-                c("sight_loss", s(16)),
-                c("hearing_loss", s(16)),
-            ),
-            t(
-                "person_addresses",
-                c("address_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("postcode", s(10)),
-                c("accommodation_type", s(4)),
-                c("from_date", Date),
-                c("to_date", Date),
-            ),
-            t(
-                "person_support_reasons",
-                c("psr_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("psr_code", s(10)),
-                c("from_date", Date),
-                c("to_date", Date),
-            ),
-            t(
-                "contacts",
-                c("contact_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("contact_datetime", DateTime),
-                c("contact_type", s(10)),
-                c("source_code", s(12)),
-                c("outcome_code", s(60)),
-                c("status", s(10)),
-                c("completed_datetime", DateTime),
-                c("team", s(12)),
-            ),
-            t(
-                "forms",
-                c("form_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("form_type", s(16)),
-                c("started_datetime", DateTime),
-                c("completed_datetime", DateTime),
-                c("status", s(10)),
-                c("linked_form_id", Integer),
-            ),
-            t(
-                "form_answers",
-                c("answer_id", Integer, primary_key=True),
-                c("form_id", Integer, index=True),
-                c("question", s(30)),
-                c("answer", s(60)),
-            ),
-            t(
-                "carer_relationships",
-                c("relationship_id", Integer, primary_key=True),
-                c("carer_id", Integer, index=True),
-                c("cared_for_id", Integer, index=True),
-                c("start_date", Date),
-                c("end_date", Date),
-            ),
-            t(
-                "service_agreements",
-                c("agreement_id", Integer, primary_key=True),
-                c("person_id", Integer, index=True),
-                c("service_category", s(80)),
-                c("element_code", s(16)),
-                c("provider_code", s(10)),
-                c("cqc_location_id", s(20)),
-                c("start_date", Date),
-                c("end_date", Date),
-                c("end_reason", s(20)),
-                c("unit_cost", Numeric(10, 2)),
-                c("cost_period", s(16)),
-                c("units_per_week", Numeric(8, 2)),
-                c("payment_type", s(20)),
-                c("funding_source", s(6)),
-                c("team", s(12)),
-                c("status", s(10)),
-            ),
-        )
-    }
+    """Westvale's LAS-style tables (illustrative, see the module docstring)."""
+    return common.schema(metadata, SCHEMA)
 
 
 def _stamp(days, rng, low_hour=8, high_hour=18) -> np.ndarray:
@@ -360,7 +289,11 @@ def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFram
     forms_a = acts[~contact].reset_index(drop=True)
     contacts_a["id"] = np.arange(6_000_001, 6_000_001 + len(contacts_a))
     forms_a["id"] = np.arange(7_000_001, 7_000_001 + len(forms_a))
-    people = _avoid_dob(people, contacts_a, forms_a)
+    people = common.avoid_dob_in_ids(
+        people,
+        (contacts_a["id"].to_numpy(), contacts_a["person"].to_numpy()),
+        (forms_a["id"].to_numpy(), forms_a["person"].to_numpy()),
+    )
 
     outcome = contacts_a["na1"].map(OUTCOMES)
     old_text = contacts_a["na1"].map(RELEASE1_OUTCOME)
@@ -445,56 +378,22 @@ def frames(pop: Population, include_story: bool = True) -> dict[str, pd.DataFram
         ),
         "service_agreements": _agreements(pop, pid),
     }
-    if include_story:
-        for name, rows in story_rows().items():
-            out[name] = pd.concat([out[name], pd.DataFrame(rows)], ignore_index=True)
-    return out
-
-
-def _avoid_dob(people, contacts_a, forms_a) -> pd.DataFrame:
-    people = people.copy()
-    ids = np.concatenate(
-        [people["person_id"].to_numpy(), contacts_a["id"].to_numpy(), forms_a["id"].to_numpy()]
-    ).astype(np.int64)
-    owner = np.concatenate(
-        [np.arange(len(people)), contacts_a["person"].to_numpy(), forms_a["person"].to_numpy()]
-    )
-    for _ in range(10):
-        bad = dob_inside(people["dob"].to_numpy()[owner], ids)
-        if not bad.any():
-            break
-        rows = people.index[np.unique(owner[bad])]
-        people.loc[rows, "dob"] = people.loc[rows, "dob"] + 1
-    return people
+    return common.with_story(out, story_rows() if include_story else None)
 
 
 def _addresses(pop, pid) -> pd.DataFrame:
     a = pop.addresses
-    nxt = a.groupby("person")["start"].shift(-1)
-    return pd.DataFrame(
-        {
-            "address_id": np.arange(3_000_001, 3_000_001 + len(a)),
-            "person_id": pid[a["person"].to_numpy()],
-            "postcode": a["postcode"].to_numpy(),
-            "accommodation_type": a["accommodation"].map(ACCOMMODATION).to_numpy(),
-            "from_date": iso(a["start"].to_numpy()),
-            "to_date": iso((nxt - 1).fillna(NA_DAY).astype(np.int64).to_numpy()),
-        }
-    )
+    values = {
+        "postcode": a["postcode"].to_numpy(),
+        "accommodation_type": a["accommodation"].map(ACCOMMODATION).to_numpy(),
+    }
+    return common.person_periods(a, pid, "address_id", 3_000_001, values, DATES)
 
 
 def _psr(pop, pid) -> pd.DataFrame:
     p = pop.psr
-    nxt = p.groupby("person")["start"].shift(-1)
-    return pd.DataFrame(
-        {
-            "psr_id": np.arange(2_000_001, 2_000_001 + len(p)),
-            "person_id": pid[p["person"].to_numpy()],
-            "psr_code": p["psr"].map(PSR).to_numpy(),
-            "from_date": iso(p["start"].to_numpy()),
-            "to_date": iso((nxt - 1).fillna(NA_DAY).astype(np.int64).to_numpy()),
-        }
-    )
+    values = {"psr_code": p["psr"].map(PSR).to_numpy()}
+    return common.person_periods(p, pid, "psr_id", 2_000_001, values, DATES)
 
 
 def _answers(forms_a) -> pd.DataFrame:
@@ -547,9 +446,6 @@ def _agreements(pop, pid) -> pd.DataFrame:
     old = s["start"].to_numpy().astype("datetime64[D]") < RELEASE2_FROM
     category = np.where(old, joined["r1"].to_numpy(), joined["r2"].to_numpy())
     provider = s["provider"].astype(object)
-    number = provider.str.slice(2).astype("Int64")
-    cqc = ("1-2" + number.astype("string").str.zfill(8)).astype(object)
-    cqc[provider.isna() | provider.isin(NOT_CQC_REGISTERED)] = None
     status = s["status"].to_numpy().astype(object)
     end = s["end"].to_numpy().copy()
     # LAS keeps a suspended agreement open (no end date), status SUSPENDED.
@@ -561,7 +457,7 @@ def _agreements(pop, pid) -> pd.DataFrame:
             "service_category": category,
             "element_code": joined["element"].to_numpy(),
             "provider_code": provider.to_numpy(),
-            "cqc_location_id": cqc.to_numpy(),
+            "cqc_location_id": common.cqc_locations(provider, CQC_PREFIX).to_numpy(),
             "start_date": iso(s["start"].to_numpy()),
             "end_date": iso(end),
             "end_reason": s["end_reason"].map(END_REASONS).to_numpy(),
@@ -679,76 +575,38 @@ STORY_PSR = {
     900112: [("PS-PC", "2024-01-01")],
     900113: [("PS-PC", "2024-01-01")],
 }
-# contact id: (person, datetime, type, source, outcome, status, completed)
+CONTACT_COLUMNS = (
+    "person_id",
+    "contact_datetime",
+    "contact_type",
+    "source_code",
+    "outcome_code",
+    "status",
+    "completed_datetime",
+)
+# contact id: (person, datetime, type, source, outcome, status, completed): CONTACT_COLUMNS
+# fmt: off
 STORY_CONTACTS = {
     # 1: the contact is the request; the short term assessment is a separate form.
-    90010101: (
-        900101,
-        "2025-02-03 10:15:00",
-        "ADULT",
-        "HOSP",
-        "ASSESS",
-        "COMPLETE",
-        "2025-02-03 10:40:00",
-    ),
-    90010201: (
-        900102,
-        "2024-11-04 09:05:00",
-        "ADULT",
-        "SELF",
-        "ASSESS",
-        "COMPLETE",
-        "2024-11-04 09:30:00",
-    ),
-    90010301: (
-        900103,
-        "2025-03-24 11:00:00",
-        "ADULT",
-        "FAMILY",
-        "ASSESS",
-        "COMPLETE",
-        "2025-03-24 11:20:00",
-    ),
+    90010101: (900101, "2025-02-03 10:15:00", "ADULT", "HOSP", "ASSESS", "COMPLETE",
+               "2025-02-03 10:40:00"),
+    90010201: (900102, "2024-11-04 09:05:00", "ADULT", "SELF", "ASSESS", "COMPLETE",
+               "2024-11-04 09:30:00"),
+    90010301: (900103, "2025-03-24 11:00:00", "ADULT", "FAMILY", "ASSESS", "COMPLETE",
+               "2025-03-24 11:20:00"),
     # 7: an unpaid carer's contact with no source recorded.
-    90011001: (
-        900110,
-        "2025-01-09 15:30:00",
-        "CARER",
-        None,
-        "CARER_ASSESS",
-        "COMPLETE",
-        "2025-01-09 15:45:00",
-    ),
+    90011001: (900110, "2025-01-09 15:30:00", "CARER", None, "CARER_ASSESS", "COMPLETE",
+               "2025-01-09 15:45:00"),
     # A Release 1 outcome text from the old contact form; a casual contact; a children's one.
-    90011201: (
-        900112,
-        "2024-12-02 09:00:00",
-        "ADULT",
-        "SELF",
-        "NFA - Moved to another LA",
-        "COMPLETE",
-        "2024-12-02 09:10:00",
-    ),
-    90011202: (
-        900112,
-        "2025-03-20 16:00:00",
-        "CASUAL",
-        None,
-        "IA",
-        "COMPLETE",
-        "2025-03-20 16:05:00",
-    ),
+    90011201: (900112, "2024-12-02 09:00:00", "ADULT", "SELF", "NFA - Moved to another LA",
+               "COMPLETE", "2024-12-02 09:10:00"),
+    90011202: (900112, "2025-03-20 16:00:00", "CASUAL", None, "IA", "COMPLETE",
+               "2025-03-20 16:05:00"),
     90011203: (900112, "2025-04-07 10:00:00", "ADULT", "SELF", "IA", "CANCELLED", None),
-    90011301: (
-        900113,
-        "2025-01-13 10:00:00",
-        "CHILD",
-        "CSC",
-        "ASSESS",
-        "COMPLETE",
-        "2025-01-13 10:30:00",
-    ),
+    90011301: (900113, "2025-01-13 10:00:00", "CHILD", "CSC", "ASSESS", "COMPLETE",
+               "2025-01-13 10:30:00"),
 }
+# fmt: on
 # form id: (person, type, started, completed, status, linked form, {question: answer})
 STORY_FORMS = {
     90010102: (
@@ -931,367 +789,102 @@ STORY_FORMS = {
         {},
     ),
 }
+AGREEMENT_COLUMNS = (
+    "person_id",
+    "service_category",
+    "element_code",
+    "provider_code",
+    "start_date",
+    "end_date",
+    "end_reason",
+    "unit_cost",
+    "cost_period",
+    "units_per_week",
+    "payment_type",
+    "funding_source",
+    "team",
+    "status",
+)
 # agreement id: (person, category, element, provider, start, end, end reason, cost, period,
-#                units, payment, funding, team, status)
+#                units, payment, funding, team, status): AGREEMENT_COLUMNS
+# fmt: off
 STORY_AGREEMENTS = {
-    90010251: (
-        900102,
-        "Short term support: ST-Max",
-        "REABLEMENT",
-        "PR10",
-        "2024-12-23",
-        "2025-01-31",
-        "COMPLETED",
-        None,
-        None,
-        None,
-        "COMMISSIONED",
-        "ASC",
-        "ADULTS",
-        "ENDED",
-    ),
-    90010252: (
-        900102,
-        "Long term support: Community",
-        "HOMECARE",
-        "PR55",
-        "2025-02-24",
-        None,
-        None,
-        23.40,
-        "Hourly",
-        12,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ACTIVE",
-    ),
-    90010351: (
-        900103,
-        "Long term support: Community",
-        "HOMECARE",
-        "PR57",
-        "2025-05-06",
-        None,
-        None,
-        19.80,
-        "Hourly",
-        14,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ACTIVE",
-    ),
-    90010352: (
-        900103,
-        "Unpaid carer support: Support involving the person cared-for",
-        "RESPITE",
-        "PR33",
-        "2025-06-02",
-        "2025-06-15",
-        "COMPLETED",
-        720.00,
-        "Weekly",
-        None,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ENDED",
-    ),
+    90010251: (900102, "Short term support: ST-Max", "REABLEMENT", "PR10", "2024-12-23",
+               "2025-01-31", "COMPLETED", None, None, None, "COMMISSIONED", "ASC", "ADULTS",
+               "ENDED"),
+    90010252: (900102, "Long term support: Community", "HOMECARE", "PR55", "2025-02-24", None,
+               None, 23.40, "Hourly", 12, "PERSONAL_BUDGET", "ASC", "ADULTS", "ACTIVE"),
+    90010351: (900103, "Long term support: Community", "HOMECARE", "PR57", "2025-05-06", None,
+               None, 19.80, "Hourly", 14, "PERSONAL_BUDGET", "ASC", "ADULTS", "ACTIVE"),
+    90010352: (900103, "Unpaid carer support: Support involving the person cared-for", "RESPITE",
+               "PR33", "2025-06-02", "2025-06-15", "COMPLETED", 720.00, "Weekly", None,
+               "PERSONAL_BUDGET", "ASC", "ADULTS", "ENDED"),
     # Uplifts; the oldest line still carries the Release 1 category text.
-    90010551: (
-        900105,
-        "Long Term Support: Residential Care",
-        "RES",
-        "PR41",
-        "2023-02-06",
-        "2024-03-31",
-        "RATE_CHANGE",
-        810.00,
-        "Weekly",
-        None,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ENDED",
-    ),
-    90010552: (
-        900105,
-        "Long term support: Residential care",
-        "RES",
-        "PR41",
-        "2024-04-01",
-        "2025-03-31",
-        "RATE_CHANGE",
-        850.50,
-        "Weekly",
-        None,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ENDED",
-    ),
-    90010553: (
-        900105,
-        "Long term support: Residential care",
-        "RES",
-        "PR41",
-        "2025-04-01",
-        None,
-        None,
-        893.03,
-        "Weekly",
-        None,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ACTIVE",
-    ),
+    90010551: (900105, "Long Term Support: Residential Care", "RES", "PR41", "2023-02-06",
+               "2024-03-31", "RATE_CHANGE", 810.00, "Weekly", None, "PERSONAL_BUDGET", "ASC",
+               "ADULTS", "ENDED"),
+    90010552: (900105, "Long term support: Residential care", "RES", "PR41", "2024-04-01",
+               "2025-03-31", "RATE_CHANGE", 850.50, "Weekly", None, "PERSONAL_BUDGET", "ASC",
+               "ADULTS", "ENDED"),
+    90010553: (900105, "Long term support: Residential care", "RES", "PR41", "2025-04-01", None,
+               None, 893.03, "Weekly", None, "PERSONAL_BUDGET", "ASC", "ADULTS", "ACTIVE"),
     # A provider change, a direct payment beside it, a suspended agreement (open, no end).
-    90010651: (
-        900106,
-        "Long term support: Community",
-        "HOMECARE",
-        "PR52",
-        "2024-09-02",
-        "2025-01-31",
-        "PROVIDER_CHANGE",
-        21.00,
-        "Hourly",
-        10,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ENDED",
-    ),
-    90010652: (
-        900106,
-        "Long term support: Community",
-        "HOMECARE",
-        "PR60",
-        "2025-02-01",
-        None,
-        None,
-        22.10,
-        "Hourly",
-        10,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ACTIVE",
-    ),
-    90010653: (
-        900106,
-        "Long term support: Community",
-        "DAYCARE",
-        None,
-        "2024-09-02",
-        None,
-        None,
-        55.00,
-        "Daily",
-        2,
-        "DIRECT_PAYMENT",
-        "ASC",
-        "ADULTS",
-        "ACTIVE",
-    ),
-    90010751: (
-        900107,
-        "Long term support: Community",
-        "SUPLIV",
-        "PR58",
-        "2024-06-03",
-        None,
-        None,
-        1340.00,
-        "Weekly",
-        None,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "SUSPENDED",
-    ),
-    90010752: (
-        900107,
-        "Long term support: Community",
-        "DAYCARE",
-        "PR71",
-        "2025-03-01",
-        None,
-        None,
-        60.00,
-        "Daily",
-        3,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "CANCELLED",
-    ),
-    90010753: (
-        900107,
-        "Long term support: Community",
-        "MEALS",
-        "PR72",
-        "2025-05-10",
-        "2025-05-09",
-        "DECLINED",
-        6.50,
-        "Per session",
-        7,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ENDED",
-    ),
+    90010651: (900106, "Long term support: Community", "HOMECARE", "PR52", "2024-09-02",
+               "2025-01-31", "PROVIDER_CHANGE", 21.00, "Hourly", 10, "PERSONAL_BUDGET", "ASC",
+               "ADULTS", "ENDED"),
+    90010652: (900106, "Long term support: Community", "HOMECARE", "PR60", "2025-02-01", None,
+               None, 22.10, "Hourly", 10, "PERSONAL_BUDGET", "ASC", "ADULTS", "ACTIVE"),
+    90010653: (900106, "Long term support: Community", "DAYCARE", None, "2024-09-02", None, None,
+               55.00, "Daily", 2, "DIRECT_PAYMENT", "ASC", "ADULTS", "ACTIVE"),
+    90010751: (900107, "Long term support: Community", "SUPLIV", "PR58", "2024-06-03", None, None,
+               1340.00, "Weekly", None, "PERSONAL_BUDGET", "ASC", "ADULTS", "SUSPENDED"),
+    90010752: (900107, "Long term support: Community", "DAYCARE", "PR71", "2025-03-01", None, None,
+               60.00, "Daily", 3, "PERSONAL_BUDGET", "ASC", "ADULTS", "CANCELLED"),
+    90010753: (900107, "Long term support: Community", "MEALS", "PR72", "2025-05-10", "2025-05-09",
+               "DECLINED", 6.50, "Per session", 7, "PERSONAL_BUDGET", "ASC", "ADULTS", "ENDED"),
     # Open when Reginald died on 02/05/2025.
-    90010851: (
-        900108,
-        "Long term support: Nursing care",
-        "NURS",
-        "PR44",
-        "2024-10-14",
-        None,
-        None,
-        1180.00,
-        "Weekly",
-        None,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ACTIVE",
-    ),
-    90010951: (
-        900109,
-        "Long term support: Community",
-        "HOMECARE",
-        "PR54",
-        "2024-09-01",
-        None,
-        None,
-        22.00,
-        "Hourly",
-        6,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "ADULTS",
-        "ACTIVE",
-    ),
-    90011051: (
-        900110,
-        "Unpaid carer support: Direct to unpaid carer",
-        "CARER_DP",
-        None,
-        "2025-02-24",
-        "2025-02-24",
-        "COMPLETED",
-        300.00,
-        "One-off",
-        None,
-        "DIRECT_PAYMENT",
-        "ASC",
-        "ADULTS",
-        "ENDED",
-    ),
-    90011151: (
-        900111,
-        "Long term support: Community",
-        "HOMECARE",
-        "PR56",
-        "2024-07-01",
-        None,
-        None,
-        18.00,
-        "Hourly",
-        15,
-        "DIRECT_PAYMENT",
-        "ASC",
-        "ADULTS",
-        "ACTIVE",
-    ),
-    90011251: (
-        900112,
-        "Long term support: Nursing care",
-        "NURS",
-        "PR45",
-        "2025-02-03",
-        None,
-        None,
-        1290.00,
-        "Weekly",
-        None,
-        "PERSONAL_BUDGET",
-        "CHC",
-        "ADULTS",
-        "ACTIVE",
-    ),
-    90011351: (
-        900113,
-        "Long term support: Community",
-        "DAYCARE",
-        "PR71",
-        "2025-02-10",
-        None,
-        None,
-        48.00,
-        "Daily",
-        2,
-        "PERSONAL_BUDGET",
-        "ASC",
-        "CHILDRENS",
-        "ACTIVE",
-    ),
+    90010851: (900108, "Long term support: Nursing care", "NURS", "PR44", "2024-10-14", None, None,
+               1180.00, "Weekly", None, "PERSONAL_BUDGET", "ASC", "ADULTS", "ACTIVE"),
+    90010951: (900109, "Long term support: Community", "HOMECARE", "PR54", "2024-09-01", None,
+               None, 22.00, "Hourly", 6, "PERSONAL_BUDGET", "ASC", "ADULTS", "ACTIVE"),
+    90011051: (900110, "Unpaid carer support: Direct to unpaid carer", "CARER_DP", None,
+               "2025-02-24", "2025-02-24", "COMPLETED", 300.00, "One-off", None, "DIRECT_PAYMENT",
+               "ASC", "ADULTS", "ENDED"),
+    90011151: (900111, "Long term support: Community", "HOMECARE", "PR56", "2024-07-01", None,
+               None, 18.00, "Hourly", 15, "DIRECT_PAYMENT", "ASC", "ADULTS", "ACTIVE"),
+    90011251: (900112, "Long term support: Nursing care", "NURS", "PR45", "2025-02-03", None, None,
+               1290.00, "Weekly", None, "PERSONAL_BUDGET", "CHC", "ADULTS", "ACTIVE"),
+    90011351: (900113, "Long term support: Community", "DAYCARE", "PR71", "2025-02-10", None, None,
+               48.00, "Daily", 2, "PERSONAL_BUDGET", "ASC", "CHILDRENS", "ACTIVE"),
 }
-STORY_RELATIONSHIPS = [
-    (4900104, 900104, 900103, "2019-06-01"),
-    (4900110, 900110, 900111, "2023-02-01"),
-]
+# fmt: on
+STORY_RELATIONSHIPS = {  # relationship id: (carer, cared-for person, start)
+    4900104: (900104, 900103, "2019-06-01"),
+    4900110: (900110, 900111, "2023-02-01"),
+}
 
 
-def story_rows() -> dict[str, list[dict]]:
-    rows: dict[str, list[dict]] = {}
+def _contact_team(contact: dict) -> str:
+    return "CHILDRENS" if contact["contact_type"] == "CHILD" else "ADULTS"
 
-    def add(table, **row):
-        rows.setdefault(table, []).append(row)
 
+def story_rows() -> common.StoryRows:
+    """The story people's rows, table by table (literal data, no randomness)."""
+    rows = common.StoryRows()
     for p in STORY_PEOPLE:
         pid = p["person_id"]
-        add("people", **p)
-        for i, (postcode, accommodation, start) in enumerate(STORY_ADDRESSES.get(pid, [])):
-            add(
-                "person_addresses",
-                address_id=pid * 10 + i,
-                person_id=pid,
-                postcode=postcode,
-                accommodation_type=accommodation,
-                from_date=start,
-                to_date=None,
-            )
-        for i, (code, start) in enumerate(STORY_PSR.get(pid, [])):
-            add(
-                "person_support_reasons",
-                psr_id=pid * 10 + i,
-                person_id=pid,
-                psr_code=code,
-                from_date=start,
-                to_date=None,
-            )
-    for cid, (person, when, ctype, source, outcome, status, done) in STORY_CONTACTS.items():
-        add(
-            "contacts",
-            contact_id=cid,
-            person_id=person,
-            contact_datetime=when,
-            contact_type=ctype,
-            source_code=source,
-            outcome_code=outcome,
-            status=status,
-            completed_datetime=done,
-            team="CHILDRENS" if ctype == "CHILD" else "ADULTS",
+        rows.add("people", **p)
+        addresses = STORY_ADDRESSES.get(pid, [])
+        columns = ("postcode", "accommodation_type", "from_date")
+        rows.dated("person_addresses", "address_id", pid, addresses, columns, DATES[1])
+        psr = STORY_PSR.get(pid, [])
+        rows.dated(
+            "person_support_reasons", "psr_id", pid, psr, ("psr_code", "from_date"), DATES[1]
         )
+    rows.keyed("contacts", "contact_id", STORY_CONTACTS, CONTACT_COLUMNS, team=_contact_team)
     answer_id = 99_000_001
     for fid, (person, ftype, started, done, status, linked, answers) in STORY_FORMS.items():
-        add(
+        rows.add(
             "forms",
             form_id=fid,
             person_id=person,
@@ -1302,52 +895,22 @@ def story_rows() -> dict[str, list[dict]]:
             linked_form_id=linked,
         )
         for question, answer in answers.items():
-            add("form_answers", answer_id=answer_id, form_id=fid, question=question, answer=answer)
+            rows.add(
+                "form_answers", answer_id=answer_id, form_id=fid, question=question, answer=answer
+            )
             answer_id += 1
-    for aid, (
-        person,
-        category,
-        element,
-        provider,
-        start,
-        end,
-        reason,
-        cost,
-        period,
-        units,
-        payment,
-        funding,
-        team,
-        status,
-    ) in STORY_AGREEMENTS.items():
-        add(
-            "service_agreements",
-            agreement_id=aid,
-            person_id=person,
-            service_category=category,
-            element_code=element,
-            provider_code=provider,
-            cqc_location_id=None if provider is None else f"1-2{int(provider[2:]):08d}",
-            start_date=start,
-            end_date=end,
-            end_reason=reason,
-            unit_cost=cost,
-            cost_period=period,
-            units_per_week=units,
-            payment_type=payment,
-            funding_source=funding,
-            team=team,
-            status=status,
-        )
-    for rid, carer, cared, start in STORY_RELATIONSHIPS:
-        add(
-            "carer_relationships",
-            relationship_id=rid,
-            carer_id=carer,
-            cared_for_id=cared,
-            start_date=start,
-            end_date=None,
-        )
+    cqc = common.cqc_location(CQC_PREFIX, "provider_code")
+    rows.keyed(
+        "service_agreements",
+        "agreement_id",
+        STORY_AGREEMENTS,
+        AGREEMENT_COLUMNS,
+        cqc_location_id=cqc,
+    )
+    columns = ("carer_id", "cared_for_id", "start_date")
+    rows.keyed(
+        "carer_relationships", "relationship_id", STORY_RELATIONSHIPS, columns, end_date=None
+    )
     return rows
 
 
