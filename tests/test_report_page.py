@@ -178,7 +178,9 @@ def test_the_page_loads_nothing_and_runs_nothing(hostile):
 def test_hostile_values_are_escaped(hostile):
     _, _, _, page = hostile
     assert HOSTILE_GENDER not in page
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # the message names the coded value
+    # Gender is a Person Details field: its value is hidden from messages, even escaped.
+    assert "&lt;img src=x onerror=alert(1)&gt;" not in page
+    assert "(personal data, not shown)" in page
     assert "</script>" not in page
     assert "<b>X</b>" not in page and "&lt;b&gt;X&lt;/b&gt;" in page  # an unmapped code
     assert "Sampleshire <Council>" not in page
@@ -191,13 +193,12 @@ def test_the_page_lists_findings_by_rule_with_line_event_reference_and_person_id
     gender = report.findings[report.findings["column"].eq("Gender")]
     assert len(gender) == 3
     frame = table.frame.set_index(pd.Index(table.lines))
+    # One row per rule and field, with its count and its first lines and identifiers.
+    assert '<td>Gender</td><td class="n">' in page
     for line in gender["line"]:
         reference = frame.loc[line, "Event Reference"]
         person = frame.loc[line, "LA Person Unique Identifier"]
-        cells = (
-            f'<td class="n">{line}</td><td>{_escaped(reference)}</td><td>{_escaped(person)}</td>'
-        )
-        assert cells in page
+        assert f"line {line} ({_escaped(reference)}, {_escaped(person)})" in page
 
 
 def _escaped(text: str) -> str:
@@ -239,7 +240,7 @@ def test_the_workbook_lists_every_finding_with_line_and_event_reference(hostile)
 
     table, report, files, _ = hostile
     book = load_workbook(files[1])
-    assert book.sheetnames == ["Summary", "Findings"]
+    assert book.sheetnames[:3] == ["Summary", "Findings by rule", "Findings"]
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert summary["Authority"] == "Sampleshire <Council>"
     assert summary["Reporting period"] == "1 October 2024 to 30 September 2025"
@@ -412,7 +413,7 @@ def test_cldetl_validate_report_writes_the_report_from_the_file_alone(tmp_path):
 
 
 def test_cells_show_missing_values_blank_numbers_grouped_and_flags_as_check():
-    from cldetl.report.page import cells
+    from cldetl.report.tables import cells
 
     values = [pd.NA, None, float("nan"), 1234, 2.5, True, False, "x"]
     assert cells(values) == ["", "", "", "1,234", "2.5", "check", "", "x"]
@@ -443,13 +444,18 @@ def test_the_workbook_continues_on_another_sheet_past_excels_row_limit(monkeypat
     from openpyxl import load_workbook
 
     import cldetl.report.workbook as workbook
+    from cldetl.report.book import findings_section
 
     monkeypatch.setattr(workbook, "SHEET_ROWS", 2)
     monkeypatch.setattr(workbook, "CHUNK_ROWS", 1)  # rows streamed in several pieces too
     rows = [[n, f"E{n}", f"P{n}", "Gender", "list.value", "error", f"m{n}"] for n in range(2, 7)]
     handle = io.BytesIO()
     workbook.write_workbook(
-        handle, summary=[("Authority", "X")], tables=[], findings=_findings_frame(rows)
+        handle,
+        [
+            workbook.Section("Summary", ["Item", "Value"], [("Authority", "X")]),
+            findings_section(_findings_frame(rows)),
+        ],
     )
     book = load_workbook(io.BytesIO(handle.getvalue()))
     assert book.sheetnames == ["Summary", "Findings", "Findings (2)", "Findings (3)"]
@@ -467,6 +473,7 @@ def test_workbook_text_round_trips_markup_line_breaks_and_blank_cells():
 
     from openpyxl import load_workbook
 
+    from cldetl.report.book import findings_section
     from cldetl.report.workbook import write_workbook
 
     rows = [
@@ -474,7 +481,7 @@ def test_workbook_text_round_trips_markup_line_breaks_and_blank_cells():
         [3, " x", "=1+1", "Gender", "list.value", "error", "-5"],
     ]
     handle = io.BytesIO()
-    write_workbook(handle, summary=[], tables=[], findings=_findings_frame(rows))
+    write_workbook(handle, [findings_section(_findings_frame(rows))])
     with zipfile.ZipFile(io.BytesIO(handle.getvalue())) as archive:
         for name in archive.namelist():
             if name.endswith(".xml"):

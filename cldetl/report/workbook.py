@@ -20,6 +20,7 @@ give the same bytes.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,6 +39,8 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.writer.excel import ExcelWriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The two noncharacters XML 1.0 does not allow either (openpyxl's own check covers controls).
+XML_ILLEGAL = re.compile("[\ufffe\uffff]")
 FIXED_STAMP = datetime(1980, 1, 1)  # the earliest time a zip archive records
 # Excel's rows per sheet, less the header row; a longer section continues on another sheet.
 SHEET_ROWS = 1_048_575
@@ -107,7 +110,7 @@ def _cell(sheet: Any, value: Any, number_format: str | None) -> Any:
     text cut to what Excel holds; a number format where the section gives one."""
     value = _plain(value)
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("?", value)[:CELL_CHARS]
+        value = XML_ILLEGAL.sub("?", ILLEGAL_CHARACTERS_RE.sub("?", value))[:CELL_CHARS]
         if value.startswith(FORMULA_STARTS):
             cell = WriteOnlyCell(sheet, value=value)
             cell.data_type = "s"
