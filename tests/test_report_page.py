@@ -508,3 +508,18 @@ def test_the_same_inputs_give_byte_identical_reports(tmp_path):
     second = make_report(tmp_path / "b")[2]
     for one, other in zip(first, second, strict=True):
         assert one.read_bytes() == other.read_bytes(), one.name
+
+
+def test_messages_show_no_defined_list_value_of_a_personal_field(tmp_path):
+    """Ethnicity is a Person Details field: a near miss's message would name the list entry
+    (all but the person's value), so neither the value nor any list entry is shown."""
+    from cldetl.spec import load_spec
+
+    _, report, files = make_report(tmp_path, {2: {"Ethnicity": "White British"}})
+    assert report.findings["column"].eq("Ethnicity").any()
+    page = files[0].read_text(encoding="utf-8")
+    findings = page[page.index('id="findings"') :]
+    assert "<td>Ethnicity</td>" in findings
+    assert "White British" not in page
+    for value in load_spec().field("Ethnicity").values:
+        assert _escaped(value) not in findings, value
