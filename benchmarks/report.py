@@ -112,6 +112,31 @@ def generated_file(rows: int, defect_rate: float, folder: Path) -> Path:
     return path
 
 
+def peak_of_command(args: list[str]) -> tuple[float, int]:
+    """Peak resident memory (MiB) and exit status of one command, from the kernel's account."""
+    import os
+
+    process = subprocess.Popen(args, env=common.environment(), stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    return usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def validate_memory(rows: int, defect_rate: float) -> None:
+    """`cldetl validate FILE` against `cldetl validate FILE --report DIR` at `rows` rows: the
+    report path should stay within validate's memory (issue 19, point 9)."""
+    cldetl = [str(Path(sys.executable).parent / "cldetl")]
+    with tempfile.TemporaryDirectory(prefix="cldetl_report_bench_") as folder:
+        path = generated_file(rows, defect_rate, Path(folder))
+        alone, _ = peak_of_command([*cldetl, "validate", str(path), "--format", "json"])
+        report, _ = peak_of_command(
+            [*cldetl, "validate", str(path), "--format", "json", "--report", f"{folder}/r"]
+        )
+    print(
+        f"{rows:,} rows, {defect_rate:.0%} with a finding: validate {alone:,.0f} MiB peak, "
+        f"validate --report {report:,.0f} MiB peak"
+    )
+
+
 def best(runs: list[dict]) -> dict:
     return min(runs, key=lambda r: r["seconds"])
 
@@ -163,11 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="repeats of the 30-row runs")
     parser.add_argument("--no-appendix", action="store_true")
     parser.add_argument("--out", help="update this markdown file's Report section")
+    parser.add_argument(
+        "--validate-memory",
+        action="store_true",
+        help="only compare the peak memory of `validate` and `validate --report` at --rows",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--appendix", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, args.appendix)
+        return 0
+    if args.validate_memory:
+        for rows in args.rows:
+            validate_memory(rows, args.defect_rate[0])
         return 0
 
     import os
