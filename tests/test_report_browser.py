@@ -158,7 +158,7 @@ window.addEventListener('load', () => {
   const out = {viewport: window.innerWidth, wide: [], blank: [], tables: 0};
   for (const t of document.querySelectorAll('table')) {
     out.tables += 1;
-    const box = t.parentElement.getBoundingClientRect();
+    const box = t.getBoundingClientRect();
     if (box.right > window.innerWidth + 0.5 || box.width > window.innerWidth)
       out.wide.push((t.id || t.querySelector('th').textContent) + ':' + box.width);
     for (const row of t.querySelectorAll('tbody tr')) {
@@ -196,6 +196,31 @@ def _quarter(path: Path, period: tuple[str, str], drop_types=(), ethnicity=None)
     return path
 
 
+def _reconciliation() -> pd.DataFrame:
+    """A reconciliation shaped like the transform's (cldetl.transform.ledger): LA code and
+    period on every row, totals and detail lines, long reasons and source names."""
+    from cldetl.transform.ledger import RECONCILIATION_COLUMNS
+
+    reason = (
+        "excluded: filter 'open_services_only' (service_provision.status_code in "
+        "('CLOSED','CANCELLED','DELETED_IN_ERROR','SUPERSEDED_BY_REVIEW'))"
+    )
+    rows = []
+    for source in ("mosaic_service_provision_detail_v2", "liquidlogic_assessment_outcomes"):
+        totals = [1_234_567, 12_345, 1_222_222, 1_100_000, 22_222, 100_000, 0]
+        rows.append(["999", "2024-10-01", "2025-09-30", source, "total", *totals, "", "", None])
+        for outcome in ("in output", "excluded", "left out in the database"):
+            rows.append(
+                ["999", "2024-10-01", "2025-09-30", source, "detail"]
+                + [None] * 7
+                + [outcome, reason, 123_456]
+            )
+    frame = pd.DataFrame(rows, columns=RECONCILIATION_COLUMNS)
+    for column in frame.columns[5:12].tolist() + ["rows"]:
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
 def _history_report(folder: Path, previous_period: tuple[str, str]):
     from cldetl.report.compare import compare_returns
     from cldetl.report.page import write_report
@@ -209,20 +234,7 @@ def _history_report(folder: Path, previous_period: tuple[str, str]):
     table = read_cld_csv(current)
     report = validate(table)
     comparison = compare_returns(previous, current)
-    reasons = "left out: " + "a long reason that an analyst reads in full " * 4
-    reconciliation = pd.DataFrame(
-        {
-            "la_code": ["999"] * 3,
-            "period_start": ["2024-10-01"] * 3,
-            "period_end": ["2025-09-30"] * 3,
-            "source": ["events", "people", "carers"],
-            "kind": ["total", "detail", "detail"],
-            "rows": [40, 25, 3],
-            "in_output": [30, 0, 3],
-            "excluded": [10, 25, 0],
-            "reason": ["", reasons, reasons],
-        }
-    )
+    reconciliation = _reconciliation()
     files = write_report(
         folder / "report",
         table=table,
