@@ -88,6 +88,7 @@ def fake_comparison():
     )
     changes = pd.DataFrame({"field": ["Event End Date", "Gender"], "changed_events": [3, 1]})
     return SimpleNamespace(
+        months=["2024-10", "2024-11"],
         by_event_type=by_type,
         by_event_type_month=by_month,
         by_service_type=by_service,

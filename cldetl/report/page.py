@@ -27,7 +27,14 @@ from cldetl.report.files import open_private, private_dir, write_private
 from cldetl.report.findings import finding_rows
 from cldetl.report.ge_appendix import write_ge_report
 from cldetl.report.html import render_template
-from cldetl.report.page_sections import compared, event_counts, rule_findings, swings
+from cldetl.report.page_sections import (
+    changed_fields,
+    compared,
+    event_counts,
+    rule_findings,
+    shown_swings,
+    swings,
+)
 from cldetl.report.tables import format_date, period_text, shown_table
 from cldetl.report.workbook import Section, write_workbook
 from cldetl.spec import load_spec
@@ -178,7 +185,7 @@ def write_report(
     rows = finding_rows(file.identifiers, report, spec)
     counts = event_counts(file, comparison, period)
     is_compared = compared(comparison)
-    changes = getattr(comparison, "field_changes", None) if is_compared else None
+    changes = changed_fields(comparison) if is_compared else None
     services = getattr(comparison, "by_service_type", None) if is_compared else None
     page = render_template(
         TEMPLATE,
@@ -193,7 +200,7 @@ def write_report(
         warnings=report.warnings,
         release=spec.release,
         event_counts=counts,
-        swings=shown_table(swings(comparison), limit=10_000) if is_compared else None,
+        swings=shown_table(shown_swings(comparison), limit=10_000) if is_compared else None,
         service_types=shown_table(services),
         field_changes=shown_table(changes),
         rules=rule_findings(rows, report, spec, WORKBOOK),

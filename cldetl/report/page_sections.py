@@ -75,6 +75,25 @@ def swings(comparison: Any) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def shown_swings(comparison: Any) -> pd.DataFrame:
+    """The swings as the page lists them: the change as a word ('new' from 0, '+25.0%')."""
+    frame = swings(comparison)
+    change = [
+        swing_note(p, c, True)
+        for p, c in zip(frame["previous"], frame["change_percent"], strict=True)
+    ]
+    return frame.drop(columns=["change_percent"]).assign(change=change)
+
+
+def changed_fields(comparison: Any) -> pd.DataFrame | None:
+    """The fields that changed on some event (the page leaves out the unchanged ones; the
+    workbook lists every field)."""
+    frame = getattr(comparison, "field_changes", None)
+    if frame is None or "changed_events" not in frame.columns:
+        return frame
+    return frame[frame["changed_events"] > 0]
+
+
 @dataclass
 class EventCounts:
     table: ShownTable
