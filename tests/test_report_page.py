@@ -524,3 +524,40 @@ def test_messages_show_no_defined_list_value_of_a_personal_field(tmp_path):
     assert "White British" not in page
     for value in load_spec().field("Ethnicity").values:
         assert _escaped(value) not in findings, value
+
+
+def test_the_report_on_a_file_reads_it_in_batches_never_whole(tmp_path, monkeypatch):
+    """Issue 19 point 9: `validate --report` stays within validate's memory, so the report is
+    gathered batch by batch (a whole-file read would hold every row at once)."""
+    from click.testing import CliRunner
+
+    import cldetl.cli
+    import cldetl.report.page
+    import cldetl.validate.csvfile
+    from cldetl.cli import cli
+
+    def whole_read(*args, **kwargs):
+        raise AssertionError("the whole file was read into memory")
+
+    for module in (cldetl.validate.csvfile, cldetl.report.page, cldetl.cli):
+        monkeypatch.setattr(module, "read_cld_csv", whole_read)
+    path = write_sample(tmp_path / "cld.csv", HOSTILE)
+    result = CliRunner().invoke(cli, ["validate", str(path), "--report", str(tmp_path / "r")])
+    assert result.exit_code == 1, result.output
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert 'id="period">1 October 2024 to 30 September 2025' in page
+    assert f"({_escaped(FORMULA_REFERENCE)}, " in page  # identifiers found in their batch
+
+
+def test_the_summary_of_a_file_in_batches_is_the_summary_of_the_table():
+    from cldetl.report.file_summary import BY_ASSOCIATION_LABEL, from_file, from_table
+    from cldetl.validate.csvfile import read_cld_csv
+
+    table = read_cld_csv(SAMPLE)
+    lines = table.lines[::3]
+    whole = from_table(table, lines)
+    batched = from_file(SAMPLE, lines, batch_bytes=512)  # many batches
+    assert whole.facts == batched.facts
+    assert whole.event_types.to_dict() == batched.event_types.to_dict()
+    assert BY_ASSOCIATION_LABEL in whole.event_types.index and "" not in whole.event_types.index
+    assert whole.identifiers.equals(batched.identifiers) and len(whole.identifiers) == len(lines)

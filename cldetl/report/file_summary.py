@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cldetl.validate.csvfile import CldTable, NotUtf8, open_cld_csv
+from cldetl.validate.csvfile import BATCH_BYTES, CldTable, NotUtf8, open_cld_csv
 
 EVENT_TYPE = "Event Type"
 CLIENT_TYPE = "Client Type"
@@ -126,9 +126,9 @@ def from_table(table: CldTable, lines: Any = ()) -> FileSummary:
     return gatherer.summary(table.path)
 
 
-def from_file(path: str | Path, lines: Any = ()) -> FileSummary:
+def from_file(path: str | Path, lines: Any = (), batch_bytes: int = BATCH_BYTES) -> FileSummary:
     """The summary of a file read batch by batch (identifiers for `lines`)."""
-    stream = open_cld_csv(path)
+    stream = open_cld_csv(path, batch_bytes)
     for attempt in (stream, stream.as_cp1252()):
         gatherer = _Gatherer(np.asarray(lines))
         try:
