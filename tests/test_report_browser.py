@@ -169,6 +169,8 @@ window.addEventListener('load', () => {
     if (!label.textContent.trim()) out.blank.push('chart label');
   const swings = document.querySelector('#swings-table');
   out.swing_rows = swings ? swings.querySelectorAll('tbody tr').length : null;
+  out.rules = Array.from(document.querySelectorAll('#rules-table tbody tr')).map(
+    r => [r.cells[1].textContent, Number(r.cells[2].textContent.replace(/,/g, ''))]);
   const unmapped = document.querySelector('#unmapped-table');
   out.unmapped_rows = unmapped ? unmapped.querySelectorAll('tbody tr').length : null;
   out.links = Array.from(document.querySelectorAll('#status a')).map(
@@ -306,6 +308,11 @@ def test_the_report_shows_what_its_banner_claims_on_a_two_quarter_history(tmp_pa
         True,
     )
     assert measured["unmapped_rows"] == len(UNMAPPED)
+    warnings = sum(n for severity, n in measured["rules"] if severity == "warning")
+    assert warnings > 0 and banner[f"{warnings:,} warning(s) to review before submitting."] == (
+        "#findings",
+        True,
+    )
     assert measured["viewport"] == VIEWPORT[0]
     assert measured["tables"] >= 6 and measured["wide"] == [], measured["wide"]
     assert measured["blank"] == [], measured["blank"]
