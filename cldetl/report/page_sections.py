@@ -15,6 +15,7 @@ from cldetl.report.tables import (
     ShownTable,
     cells,
     format_month,
+    long_columns,
     period_label,
     shown_table,
 )
@@ -229,6 +230,7 @@ def rule_findings(
                     table_rows,
                     {1},
                     rest,
+                    long=long_columns(table_rows),
                     more_text=(
                         f"The other {rest:,} finding(s) of this rule, one per row, are in "
                         f"{workbook} (sheet Findings)."

@@ -14,6 +14,7 @@ from pandas import NA
 from cldetl.report.findings import clean_text
 
 TABLE_ROWS = 200
+LONG_WORD = 24  # characters: a word this long is broken where it must be
 CELL_CHARS = 120
 # Columns the transform stamps on every accounting row (so files of many runs can be stacked):
 # on a page about one run they are the same on every row, so they are said once.
@@ -26,6 +27,8 @@ class ShownTable:
 
     stated: what every row shares, said once above the table ("LA code 999, ...").
     more_text: what to say of the rows left out (default: a count of them).
+    long: columns holding a word too long for a line (a filter, a code): the page may break
+        those anywhere, and only those, so that the table fits the page.
     """
 
     headers: list[str]
@@ -34,6 +37,7 @@ class ShownTable:
     more: int = 0
     stated: str = ""
     more_text: str = ""
+    long: set[int] = field(default_factory=set)
 
 
 def format_date(value: Any) -> str:
@@ -127,4 +131,16 @@ def shown_table(frame: pd.DataFrame | None, limit: int = TABLE_ROWS) -> ShownTab
     }
     rows = [list(r) for r in zip(*(texts[c].tolist() for c in head.columns), strict=True)]
     headers = [str(c).replace("_", " ").capitalize() for c in head.columns]
-    return ShownTable(headers, rows, numeric, max(len(frame) - limit, 0), stated)
+    return ShownTable(
+        headers, rows, numeric, max(len(frame) - limit, 0), stated, long=long_columns(rows)
+    )
+
+
+def long_columns(rows: list[list[str]]) -> set[int]:
+    """The columns where some cell holds a word of LONG_WORD characters or more."""
+    return {
+        i
+        for row in rows
+        for i, cell in enumerate(row)
+        if any(len(word) >= LONG_WORD for word in cell.split())
+    }
