@@ -40,7 +40,9 @@ def _chromium() -> str:
     pytest.skip("chromium is not installed (apt-get install chromium)")
 
 
-def _browse(chromium: str, page: Path, profile: Path, *mode: str) -> subprocess.CompletedProcess:
+def _browse(
+    chromium: str, page: Path, profile: Path, *mode: str, window: tuple[int, int] = WINDOW
+) -> subprocess.CompletedProcess:
     command = [
         chromium,
         "--headless",
@@ -52,7 +54,7 @@ def _browse(chromium: str, page: Path, profile: Path, *mode: str) -> subprocess.
         "--no-first-run",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--window-size={window[0]},{window[1]}",
         *mode,
         page.as_uri(),
     ]
@@ -271,22 +273,7 @@ def _measured(chromium: str, page: Path, folder: Path, name: str) -> tuple[dict,
 
 
 def _browse_at(chromium: str, page: Path, profile: Path, *mode: str):
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
-        *mode,
-        page.as_uri(),
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return _browse(chromium, page, profile, *mode, window=VIEWPORT)
 
 
 def test_the_report_shows_what_its_banner_claims_on_a_two_quarter_history(tmp_path):
