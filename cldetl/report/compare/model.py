@@ -71,11 +71,6 @@ class Comparison:
     columns_only_in: dict[str, list[str]] = field(default_factory=dict)
 
     @property
-    def compared(self) -> bool:
-        """False when the two files share no month: there is nothing to compare."""
-        return bool(self.months)
-
-    @property
     def flagged(self) -> int:
         """How many counts (by event type, by month, by service type) swung too far."""
         return int(
