@@ -561,3 +561,28 @@ def test_the_summary_of_a_file_in_batches_is_the_summary_of_the_table():
     assert whole.event_types.to_dict() == batched.event_types.to_dict()
     assert BY_ASSOCIATION_LABEL in whole.event_types.index and "" not in whole.event_types.index
     assert whole.identifiers.equals(batched.identifiers) and len(whole.identifiers) == len(lines)
+
+
+def test_repeated_findings_are_one_row_per_rule_and_field_and_the_workbook_named_for_the_rest(
+    tmp_path,
+):
+    from openpyxl import load_workbook
+
+    from cldetl.report.page_sections import FIRST_LINES
+
+    blank = {i: {"NHS Number": ""} for i in range(12)}
+    _, report, files = make_report(tmp_path, blank)
+    found = report.findings[report.findings["column"].eq("NHS Number")]
+    rule = found["rule"].iloc[0]
+    assert len(found) >= 12 and found["rule"].nunique() == 1
+    n = len(found)
+    page = files[0].read_text(encoding="utf-8")
+    listed = page[page.index(f"<code>{rule}</code>: {n} finding(s)") :]
+    listed = listed[: listed.index("</details>")]
+    assert listed.count("<tr>") == 2  # the header and one row for the rule and field
+    assert f'<td>NHS Number</td><td class="n">{n}</td>' in listed
+    assert listed.count("line ") == FIRST_LINES
+    assert f"The other {n - FIRST_LINES} finding(s) of this rule, one per row, are in " in listed
+    assert "findings.xlsx (sheet Findings)" in listed
+    sheet = load_workbook(files[1])["Findings"]
+    assert sum(1 for r in sheet.iter_rows(min_row=2, values_only=True) if r[3] == "NHS Number") == n
