@@ -322,6 +322,7 @@ def test_a_comparison_with_no_month_in_common_says_so_and_shows_no_empty_tables(
     assert "against last quarter" not in dom
     assert 'id="swings"' not in dom and measured["swing_rows"] is None
     assert dom.count("<svg ") == 1  # this file's counts only: no empty comparison chart
+    assert "<td>Unpaid carer known by association (no event)</td>" in dom  # named, not blank
     assert measured["blank"] == [] and measured["wide"] == []
     for table in re.findall(r"<tbody>(.*?)</tbody>", dom, re.S):
         assert "<tr>" in table  # no header-only table
