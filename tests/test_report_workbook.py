@@ -105,3 +105,9 @@ def test_formula_like_text_in_any_section_is_stored_as_text():
     assert sheet["A2"].data_type == "s" and sheet["A2"].quotePrefix
     assert sheet["A3"].data_type == "s" and sheet["A3"].quotePrefix
     assert not sheet["A4"].quotePrefix
+
+
+def test_another_part_of_the_report_adds_its_sheet_after_the_comparison(tmp_path):
+    preview = section_from_frame("National preview", pd.DataFrame({"measure": ["a"], "n": [1]}))
+    _, _, files = make_report(tmp_path, extra_sections=(preview,))
+    assert load_workbook(files[1]).sheetnames == [*SECTIONS, "National preview"]
