@@ -244,3 +244,16 @@ def test_the_chart_file_is_drawn_by_the_pages_chart_builder_in_its_palette(files
     fills = set(re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"', svg))
     assert fills == {SERIES_COLOURS[0], SERIES_COLOURS[1]}
     assert f'fill="{FLAG_COLOUR}" font-weight="bold">new</text>' in svg
+
+
+def test_json_and_text_are_byte_identical_to_the_code_before_the_split(files):
+    """tests/data/compare/ holds comparison.json and the console text as cldetl wrote them at
+    8c81caa, before compare.py was split into model and output: the split changed no byte."""
+    from pathlib import Path
+
+    from cldetl.report.compare import comparison_json
+
+    golden = Path(__file__).parent / "data" / "compare"
+    comparison = compare_returns(*files)
+    assert comparison_json(comparison) == (golden / "comparison.json").read_text(encoding="utf-8")
+    assert comparison_text(comparison) == (golden / "comparison.txt").read_text(encoding="utf-8")
