@@ -3,8 +3,8 @@
 An analyst fixing a file needs the line, the Event Reference and the LA Person ID to find the
 record in the case system; a manager needs the count by rule. Neither needs the submitted value
 of a personal field, so findings are shown without their `value`, and a message that would
-repeat a hidden value has it replaced (the console's rule, `cldetl.report.console.console_safe`). An
-identifier that the privacy check found holding the person's name, date of birth or postcode is
+repeat a hidden value has it replaced (`shown_on_report`: the console's rule, and stricter: a
+Person Details field's defined-list values are hidden too). An identifier that the privacy check found holding the person's name, date of birth or postcode is
 itself personal data, so it is hidden on that line too.
 
 Every value taken from the file is truncated and stripped of control characters here, once,

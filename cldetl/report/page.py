@@ -2,9 +2,11 @@
 Great Expectations technical appendix (`technical/`).
 
 The page answers a manager's questions first (which authority, which period, when it was run,
-and may it be submitted: red, amber or green), then an analyst's (counts by event type against
-last quarter, findings by rule with the line, Event Reference and LA Person ID to look up,
-codes the mapping did not know, the reconciliation). It is rendered from the Jinja2 template
+and may it be submitted: red, amber or green, each count in the status a link to the rows
+behind it), then an analyst's (counts by event type against last quarter and the counts that
+swung, findings by rule and field with the first lines, Event References and LA Person IDs to
+look up, codes the mapping did not know, the reconciliation). The workbook holds all of it, one
+sheet per section (`cldetl.report.book`). It is rendered from the Jinja2 template
 `cldetl/report/templates/report.html.j2` in a sandboxed, autoescaping environment, so every value
 from the file is escaped by construction; it has no script, loads nothing (charts are inline SVG and
 the style is in the page), and its Content-Security-Policy forbids loading anything, so it reads
