@@ -4,8 +4,9 @@ An analyst fixing a file needs the line, the Event Reference and the LA Person I
 record in the case system; a manager needs the count by rule. Neither needs the submitted value
 of a personal field, so findings are shown without their `value`, and a message that would
 repeat a hidden value has it replaced (`shown_on_report`: the console's rule, and stricter: a
-Person Details field's defined-list values are hidden too). An identifier that the privacy check found holding the person's name, date of birth or postcode is
-itself personal data, so it is hidden on that line too.
+Person Details field's defined-list values are hidden too). An identifier that the privacy
+check found holding the person's name, date of birth or postcode is itself personal data, so it
+is hidden on that line too.
 
 Every value taken from the file is truncated and stripped of control characters here, once,
 for both outputs (the page escapes markup through its template's autoescaping; the workbook
