@@ -586,3 +586,17 @@ def test_repeated_findings_are_one_row_per_rule_and_field_and_the_workbook_named
     assert "findings.xlsx (sheet Findings)" in listed
     sheet = load_workbook(files[1])["Findings"]
     assert sum(1 for r in sheet.iter_rows(min_row=2, values_only=True) if r[3] == "NHS Number") == n
+
+
+def test_the_batched_summary_reads_a_windows_1252_file_as_validate_does(tmp_path):
+    """A byte that is not UTF-8 in a late batch: the file is Windows-1252 from its start."""
+    from cldetl.report.file_summary import from_file, from_table
+    from cldetl.validate.csvfile import read_cld_csv
+
+    path = write_sample(tmp_path / "cld.csv", {29: {"Event Reference": "Zoë-1"}})
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    table = read_cld_csv(path)
+    lines = table.lines[-1:]
+    batched = from_file(path, lines, batch_bytes=512)
+    assert batched.identifiers["event_reference"].tolist() == ["Zoë-1"]
+    assert batched.identifiers.equals(from_table(table, lines).identifiers)
