@@ -112,25 +112,18 @@ def generated_file(rows: int, defect_rate: float, folder: Path) -> Path:
     return path
 
 
-def peak_of_command(args: list[str]) -> tuple[float, int]:
-    """Peak resident memory (MiB) and exit status of one command, from the kernel's account."""
-    import os
-
-    process = subprocess.Popen(args, env=common.environment(), stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    return usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
-
-
 def validate_memory(rows: int, defect_rate: float) -> None:
     """`cldetl validate FILE` against `cldetl validate FILE --report DIR` at `rows` rows: the
     report path should stay within validate's memory (issue 19, point 9)."""
     cldetl = [str(Path(sys.executable).parent / "cldetl")]
     with tempfile.TemporaryDirectory(prefix="cldetl_report_bench_") as folder:
         path = generated_file(rows, defect_rate, Path(folder))
-        alone, _ = peak_of_command([*cldetl, "validate", str(path), "--format", "json"])
-        report, _ = peak_of_command(
+        # Through GNU time (common.spawn): a child forked from this process, which generated
+        # the file, would otherwise report this process's peak as its own.
+        alone = common.spawn([*cldetl, "validate", str(path), "--format", "json"])["maxrss_mib"]
+        report = common.spawn(
             [*cldetl, "validate", str(path), "--format", "json", "--report", f"{folder}/r"]
-        )
+        )["maxrss_mib"]
     print(
         f"{rows:,} rows, {defect_rate:.0%} with a finding: validate {alone:,.0f} MiB peak, "
         f"validate --report {report:,.0f} MiB peak"
