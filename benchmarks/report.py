@@ -109,6 +109,24 @@ def generated_file(rows: int, defect_rate: float, folder: Path) -> Path:
     return path
 
 
+def validate_memory(rows: int, defect_rate: float) -> None:
+    """`cldetl validate FILE` against `cldetl validate FILE --report DIR` at `rows` rows: the
+    report path should stay within validate's memory (issue 19, point 9)."""
+    cldetl = [str(Path(sys.executable).parent / "cldetl")]
+    with tempfile.TemporaryDirectory(prefix="cldetl_report_bench_") as folder:
+        path = generated_file(rows, defect_rate, Path(folder))
+        # Through GNU time (common.spawn): a child forked from this process, which generated
+        # the file, would otherwise report this process's peak as its own.
+        alone = common.spawn([*cldetl, "validate", str(path), "--format", "json"])["maxrss_mib"]
+        report = common.spawn(
+            [*cldetl, "validate", str(path), "--format", "json", "--report", f"{folder}/r"]
+        )["maxrss_mib"]
+    print(
+        f"{rows:,} rows, {defect_rate:.0%} with a finding: validate {alone:,.0f} MiB peak, "
+        f"validate --report {report:,.0f} MiB peak"
+    )
+
+
 def best(runs: list[dict]) -> dict:
     return min(runs, key=lambda r: r["seconds"])
 
@@ -160,11 +178,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="repeats of the 30-row runs")
     parser.add_argument("--no-appendix", action="store_true")
     parser.add_argument("--out", help="update this markdown file's Report section")
+    parser.add_argument(
+        "--validate-memory",
+        action="store_true",
+        help="only compare the peak memory of `validate` and `validate --report` at --rows",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--appendix", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, args.appendix)
+        return 0
+    if args.validate_memory:
+        for rows in args.rows:
+            validate_memory(rows, args.defect_rate[0])
         return 0
 
     loads = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -231,3 +232,28 @@ def test_a_real_return_compared_with_itself_has_no_changes(tmp_path, monkeypatch
     assert (comparison.by_event_type["previous"] == comparison.by_event_type["current"]).all()
     assert comparison.events["changed"] == comparison.events["appeared"] == 0
     assert comparison.field_changes["changed_events"].sum() == 0
+
+
+def test_the_chart_file_is_drawn_by_the_pages_chart_builder_in_its_palette(files):
+    """One chart builder, one palette: comparison.svg's bars are the page's series colours,
+    and a flagged swing is marked in the builder's flag colour."""
+    from cldetl.report.charts import FLAG_COLOUR, SERIES_COLOURS
+
+    svg = comparison_svg(compare_returns(*files))
+    assert f'fill="{SERIES_COLOURS[0]}"' in svg and f'fill="{SERIES_COLOURS[1]}"' in svg
+    fills = set(re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"', svg))
+    assert fills == {SERIES_COLOURS[0], SERIES_COLOURS[1]}
+    assert f'fill="{FLAG_COLOUR}" font-weight="bold">new</text>' in svg
+
+
+def test_json_and_text_are_byte_identical_to_the_code_before_the_split(files):
+    """tests/data/compare/ holds comparison.json and the console text as cldetl wrote them at
+    8c81caa, before compare.py was split into model and output: the split changed no byte."""
+    from pathlib import Path
+
+    from cldetl.report.compare import comparison_json
+
+    golden = Path(__file__).parent / "data" / "compare"
+    comparison = compare_returns(*files)
+    assert comparison_json(comparison) == (golden / "comparison.json").read_text(encoding="utf-8")
+    assert comparison_text(comparison) == (golden / "comparison.txt").read_text(encoding="utf-8")

@@ -9,16 +9,22 @@ skipped on a developer's machine, and fails in CI (where `.ci/run` installs it).
 
 from __future__ import annotations
 
+import csv
+import html as html_module
+import json
 import os
+import re
 import shutil
 import struct
 import subprocess
 import zlib
+from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from tests.test_report_page import make_report
+from tests.test_report_page import UNMAPPED, make_report, sample_rows
 
 ARTIFACTS = Path(__file__).parent.parent / "out" / "test-artifacts"
 WINDOW = (1280, 2600)
@@ -34,7 +40,9 @@ def _chromium() -> str:
     pytest.skip("chromium is not installed (apt-get install chromium)")
 
 
-def _browse(chromium: str, page: Path, profile: Path, *mode: str) -> subprocess.CompletedProcess:
+def _browse(
+    chromium: str, page: Path, profile: Path, *mode: str, window: tuple[int, int] = WINDOW
+) -> subprocess.CompletedProcess:
     command = [
         chromium,
         "--headless",
@@ -46,7 +54,7 @@ def _browse(chromium: str, page: Path, profile: Path, *mode: str) -> subprocess.
         "--no-first-run",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--window-size={window[0]},{window[1]}",
         *mode,
         page.as_uri(),
     ]
@@ -127,7 +135,7 @@ def test_a_browser_shows_status_authority_period_charts_and_findings(tmp_path):
     assert "1 October 2024 to 30 September 2025" in dom
     assert dom.count("<svg ") == 2 and dom.count("<rect ") >= 12
     assert "<img" not in dom  # the hostile Gender stayed text
-    assert '<th scope="col">Event Reference</th>' in dom
+    assert '<th scope="col">First lines</th>' in dom
     assert "list.value" in dom
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -140,3 +148,181 @@ def test_a_browser_shows_status_authority_period_charts_and_findings(tmp_path):
     assert colour_count(pixels, "#1f5fa8") > 500  # this quarter's bars, drawn
     assert colour_count(pixels, "#9aa5b1") > 500  # last quarter's bars, drawn
     assert report.errors
+
+
+# --- issue 20 point 3: the report shows what it claims, on a two-quarter history -----------
+
+VIEWPORT = (1366, 3000)
+# Measured in the browser: the page gets this script (in a copy without its CSP), which writes
+# what it found into the DOM that --dump-dom prints.
+MEASURE = """<script>
+window.addEventListener('load', () => {
+  const out = {viewport: window.innerWidth, wide: [], blank: [], tables: 0};
+  for (const t of document.querySelectorAll('table')) {
+    out.tables += 1;
+    const box = t.getBoundingClientRect();
+    if (box.right > window.innerWidth + 0.5 || box.width > window.innerWidth)
+      out.wide.push((t.id || t.querySelector('th').textContent) + ':' + box.width);
+    for (const row of t.querySelectorAll('tbody tr')) {
+      if (!row.cells[0].textContent.trim()) out.blank.push(t.id || 'table');
+    }
+  }
+  for (const label of document.querySelectorAll('svg text[text-anchor="end"]'))
+    if (!label.textContent.trim()) out.blank.push('chart label');
+  const swings = document.querySelector('#swings-table');
+  out.swing_rows = swings ? swings.querySelectorAll('tbody tr').length : null;
+  out.rules = Array.from(document.querySelectorAll('#rules-table tbody tr')).map(
+    r => [r.cells[1].textContent, Number(r.cells[2].textContent.replace(/,/g, ''))]);
+  const unmapped = document.querySelector('#unmapped-table');
+  out.unmapped_rows = unmapped ? unmapped.querySelectorAll('tbody tr').length : null;
+  out.links = Array.from(document.querySelectorAll('#status a')).map(
+    a => [a.textContent, a.getAttribute('href'),
+          !!document.querySelector(a.getAttribute('href'))]);
+  const pre = document.createElement('pre');
+  pre.id = 'measured';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _quarter(path: Path, period: tuple[str, str], drop_types=(), ethnicity=None) -> Path:
+    header, rows = sample_rows()
+    kept = [r for r in rows if r["Event Type"] not in drop_types]
+    for r in kept:
+        r["Reporting Period Start Date"], r["Reporting Period End Date"] = period
+    if ethnicity:
+        kept[0]["Ethnicity"] = ethnicity
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(kept)
+    return path
+
+
+def _reconciliation() -> pd.DataFrame:
+    """A reconciliation shaped like the transform's (cldetl.transform.ledger): LA code and
+    period on every row, totals and detail lines, long reasons and source names."""
+    from cldetl.transform.ledger import RECONCILIATION_COLUMNS
+
+    reason = (
+        "excluded: filter 'open_services_only' (service_provision.status_code in "
+        "('CLOSED','CANCELLED','DELETED_IN_ERROR','SUPERSEDED_BY_REVIEW'))"
+    )
+    rows = []
+    for source in ("mosaic_service_provision_detail_v2", "liquidlogic_assessment_outcomes"):
+        totals = [1_234_567, 12_345, 1_222_222, 1_100_000, 22_222, 100_000, 0]
+        rows.append(["999", "2024-10-01", "2025-09-30", source, "total", *totals, "", "", None])
+        for outcome in ("in output", "excluded", "left out in the database"):
+            rows.append(
+                ["999", "2024-10-01", "2025-09-30", source, "detail"]
+                + [None] * 7
+                + [outcome, reason, 123_456]
+            )
+    frame = pd.DataFrame(rows, columns=RECONCILIATION_COLUMNS)
+    for column in frame.columns[5:12].tolist() + ["rows"]:
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _history_report(folder: Path, previous_period: tuple[str, str]):
+    from cldetl.report.compare import compare_returns
+    from cldetl.report.page import write_report
+    from cldetl.validate import validate
+    from cldetl.validate.csvfile import read_cld_csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # Last quarter had no reviews and no assessments: this quarter's are swings.
+    previous = _quarter(folder / "previous.csv", previous_period, ("Review", "Assessment"))
+    current = _quarter(folder / "cld_999_20250930.csv", ("01/10/2024", "30/09/2025"))
+    table = read_cld_csv(current)
+    report = validate(table)
+    comparison = compare_returns(previous, current)
+    reconciliation = _reconciliation()
+    files = write_report(
+        folder / "report",
+        table=table,
+        report=report,
+        authority="Sampleshire Council",
+        la_code="999",
+        period_start=date(2024, 10, 1),
+        period_end=date(2025, 9, 30),
+        run_date=date(2025, 10, 14),
+        unmapped=UNMAPPED,
+        reconciliation=reconciliation,
+        comparison=comparison,
+    )
+    return comparison, files
+
+
+def _measured(chromium: str, page: Path, folder: Path, name: str) -> tuple[dict, str]:
+    html = page.read_text(encoding="utf-8")
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    probe = page.with_name("measure.html")
+    probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = _browse_at(
+        chromium, probe, folder / f"profile-{name}", "--virtual-time-budget=3000", "--dump-dom"
+    ).stdout
+    found = re.search(r'<pre id="measured">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    shot = folder / f"{name}.png"
+    _browse_at(chromium, page, folder / f"profile-{name}-shot", f"--screenshot={shot}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, ARTIFACTS / shot.name)  # out/ is git-ignored
+    return json.loads(html_module.unescape(found.group(1))), dom
+
+
+def _browse_at(chromium: str, page: Path, profile: Path, *mode: str):
+    return _browse(chromium, page, profile, *mode, window=VIEWPORT)
+
+
+def test_the_report_shows_what_its_banner_claims_on_a_two_quarter_history(tmp_path):
+    from cldetl.report.page_sections import swings
+    from cldetl.spec import load_spec
+
+    chromium = _chromium()
+    comparison, files = _history_report(tmp_path / "two", ("01/07/2024", "30/06/2025"))
+    measured, dom = _measured(chromium, files[0], tmp_path, "report-two-quarters")
+
+    flagged = len(swings(comparison))
+    assert flagged == comparison.flagged > 0
+    banner = {text: (href, there) for text, href, there in measured["links"]}
+    swing_text = f"{flagged:,} count(s) changed more than expected since last quarter."
+    assert banner[swing_text] == ("#swings", True)
+    assert measured["swing_rows"] == flagged  # the banner's count, row for row
+    assert banner["1 source code(s) the mapping does not know (see Unmapped codes)."] == (
+        "#unmapped",
+        True,
+    )
+    assert measured["unmapped_rows"] == len(UNMAPPED)
+    warnings = sum(n for severity, n in measured["rules"] if severity == "warning")
+    assert warnings > 0 and banner[f"{warnings:,} warning(s) to review before submitting."] == (
+        "#findings",
+        True,
+    )
+    assert measured["viewport"] == VIEWPORT[0]
+    assert measured["tables"] >= 6 and measured["wide"] == [], measured["wide"]
+    assert measured["blank"] == [], measured["blank"]
+    # LA code and period said once above the reconciliation, not on each row.
+    reconciliation = dom[dom.index('id="reconciliation"') :]
+    assert "Every row: LA code 999, period start 1 October 2024" in reconciliation
+    assert "2024-10-01" not in reconciliation
+    # No value of a personal field, defined-list values included (Ethnicity).
+    for value in load_spec().field("Ethnicity").values:
+        assert html_module.escape(value, quote=False) not in dom, value
+
+
+def test_a_comparison_with_no_month_in_common_says_so_and_shows_no_empty_tables(tmp_path):
+    chromium = _chromium()
+    comparison, files = _history_report(tmp_path / "old", ("01/10/2023", "30/09/2024"))
+    assert comparison.months == []
+    measured, dom = _measured(chromium, files[0], tmp_path, "report-nothing-to-compare")
+    assert "Nothing to compare: the earlier run covers other months" in dom
+    assert "it found 1 October 2023 to 30 September 2024" in dom
+    assert "against last quarter" not in dom
+    assert 'id="swings"' not in dom and measured["swing_rows"] is None
+    assert dom.count("<svg ") == 1  # this file's counts only: no empty comparison chart
+    assert "<td>Unpaid carer known by association (no event)</td>" in dom  # named, not blank
+    assert measured["blank"] == [] and measured["wide"] == []
+    for table in re.findall(r"<tbody>(.*?)</tbody>", dom, re.S):
+        assert "<tr>" in table  # no header-only table

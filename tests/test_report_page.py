@@ -88,6 +88,7 @@ def fake_comparison():
     )
     changes = pd.DataFrame({"field": ["Event End Date", "Gender"], "changed_events": [3, 1]})
     return SimpleNamespace(
+        months=["2024-10", "2024-11"],
         by_event_type=by_type,
         by_event_type_month=by_month,
         by_service_type=by_service,
@@ -178,7 +179,9 @@ def test_the_page_loads_nothing_and_runs_nothing(hostile):
 def test_hostile_values_are_escaped(hostile):
     _, _, _, page = hostile
     assert HOSTILE_GENDER not in page
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # the message names the coded value
+    # Gender is a Person Details field: its value is hidden from messages, even escaped.
+    assert "&lt;img src=x onerror=alert(1)&gt;" not in page
+    assert "(personal data, not shown)" in page
     assert "</script>" not in page
     assert "<b>X</b>" not in page and "&lt;b&gt;X&lt;/b&gt;" in page  # an unmapped code
     assert "Sampleshire <Council>" not in page
@@ -191,13 +194,12 @@ def test_the_page_lists_findings_by_rule_with_line_event_reference_and_person_id
     gender = report.findings[report.findings["column"].eq("Gender")]
     assert len(gender) == 3
     frame = table.frame.set_index(pd.Index(table.lines))
+    # One row per rule and field, with its count and its first lines and identifiers.
+    assert '<td>Gender</td><td class="n">' in page
     for line in gender["line"]:
         reference = frame.loc[line, "Event Reference"]
         person = frame.loc[line, "LA Person Unique Identifier"]
-        cells = (
-            f'<td class="n">{line}</td><td>{_escaped(reference)}</td><td>{_escaped(person)}</td>'
-        )
-        assert cells in page
+        assert f"line {line} ({_escaped(reference)}, {_escaped(person)})" in page
 
 
 def _escaped(text: str) -> str:
@@ -239,7 +241,7 @@ def test_the_workbook_lists_every_finding_with_line_and_event_reference(hostile)
 
     table, report, files, _ = hostile
     book = load_workbook(files[1])
-    assert book.sheetnames == ["Summary", "Findings"]
+    assert book.sheetnames[:3] == ["Summary", "Findings by rule", "Findings"]
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert summary["Authority"] == "Sampleshire <Council>"
     assert summary["Reporting period"] == "1 October 2024 to 30 September 2025"
@@ -412,7 +414,7 @@ def test_cldetl_validate_report_writes_the_report_from_the_file_alone(tmp_path):
 
 
 def test_cells_show_missing_values_blank_numbers_grouped_and_flags_as_check():
-    from cldetl.report.page import cells
+    from cldetl.report.tables import cells
 
     values = [pd.NA, None, float("nan"), 1234, 2.5, True, False, "x"]
     assert cells(values) == ["", "", "", "1,234", "2.5", "check", "", "x"]
@@ -443,13 +445,18 @@ def test_the_workbook_continues_on_another_sheet_past_excels_row_limit(monkeypat
     from openpyxl import load_workbook
 
     import cldetl.report.workbook as workbook
+    from cldetl.report.book import findings_section
 
     monkeypatch.setattr(workbook, "SHEET_ROWS", 2)
     monkeypatch.setattr(workbook, "CHUNK_ROWS", 1)  # rows streamed in several pieces too
     rows = [[n, f"E{n}", f"P{n}", "Gender", "list.value", "error", f"m{n}"] for n in range(2, 7)]
     handle = io.BytesIO()
     workbook.write_workbook(
-        handle, summary=[("Authority", "X")], tables=[], findings=_findings_frame(rows)
+        handle,
+        [
+            workbook.Section("Summary", ["Item", "Value"], [("Authority", "X")]),
+            findings_section(_findings_frame(rows)),
+        ],
     )
     book = load_workbook(io.BytesIO(handle.getvalue()))
     assert book.sheetnames == ["Summary", "Findings", "Findings (2)", "Findings (3)"]
@@ -467,6 +474,7 @@ def test_workbook_text_round_trips_markup_line_breaks_and_blank_cells():
 
     from openpyxl import load_workbook
 
+    from cldetl.report.book import findings_section
     from cldetl.report.workbook import write_workbook
 
     rows = [
@@ -474,7 +482,7 @@ def test_workbook_text_round_trips_markup_line_breaks_and_blank_cells():
         [3, " x", "=1+1", "Gender", "list.value", "error", "-5"],
     ]
     handle = io.BytesIO()
-    write_workbook(handle, summary=[], tables=[], findings=_findings_frame(rows))
+    write_workbook(handle, [findings_section(_findings_frame(rows))])
     with zipfile.ZipFile(io.BytesIO(handle.getvalue())) as archive:
         for name in archive.namelist():
             if name.endswith(".xml"):
@@ -501,3 +509,94 @@ def test_the_same_inputs_give_byte_identical_reports(tmp_path):
     second = make_report(tmp_path / "b")[2]
     for one, other in zip(first, second, strict=True):
         assert one.read_bytes() == other.read_bytes(), one.name
+
+
+def test_messages_show_no_defined_list_value_of_a_personal_field(tmp_path):
+    """Ethnicity is a Person Details field: a near miss's message would name the list entry
+    (all but the person's value), so neither the value nor any list entry is shown."""
+    from cldetl.spec import load_spec
+
+    _, report, files = make_report(tmp_path, {2: {"Ethnicity": "White British"}})
+    assert report.findings["column"].eq("Ethnicity").any()
+    page = files[0].read_text(encoding="utf-8")
+    findings = page[page.index('id="findings"') :]
+    assert "<td>Ethnicity</td>" in findings
+    assert "White British" not in page
+    for value in load_spec().field("Ethnicity").values:
+        assert _escaped(value) not in findings, value
+
+
+def test_the_report_on_a_file_reads_it_in_batches_never_whole(tmp_path, monkeypatch):
+    """Issue 19 point 9: `validate --report` stays within validate's memory, so the report is
+    gathered batch by batch (a whole-file read would hold every row at once)."""
+    from click.testing import CliRunner
+
+    import cldetl.cli
+    import cldetl.report.page
+    import cldetl.validate.csvfile
+    from cldetl.cli import cli
+
+    def whole_read(*args, **kwargs):
+        raise AssertionError("the whole file was read into memory")
+
+    for module in (cldetl.validate.csvfile, cldetl.report.page, cldetl.cli):
+        monkeypatch.setattr(module, "read_cld_csv", whole_read)
+    path = write_sample(tmp_path / "cld.csv", HOSTILE)
+    result = CliRunner().invoke(cli, ["validate", str(path), "--report", str(tmp_path / "r")])
+    assert result.exit_code == 1, result.output
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert 'id="period">1 October 2024 to 30 September 2025' in page
+    assert f"({_escaped(FORMULA_REFERENCE)}, " in page  # identifiers found in their batch
+
+
+def test_the_summary_of_a_file_in_batches_is_the_summary_of_the_table():
+    from cldetl.report.file_summary import BY_ASSOCIATION_LABEL, from_file, from_table
+    from cldetl.validate.csvfile import read_cld_csv
+
+    table = read_cld_csv(SAMPLE)
+    lines = table.lines[::3]
+    whole = from_table(table, lines)
+    batched = from_file(SAMPLE, lines, batch_bytes=512)  # many batches
+    assert whole.facts == batched.facts
+    assert whole.event_types.to_dict() == batched.event_types.to_dict()
+    assert BY_ASSOCIATION_LABEL in whole.event_types.index and "" not in whole.event_types.index
+    assert whole.identifiers.equals(batched.identifiers) and len(whole.identifiers) == len(lines)
+
+
+def test_repeated_findings_are_one_row_per_rule_and_field_and_the_workbook_named_for_the_rest(
+    tmp_path,
+):
+    from openpyxl import load_workbook
+
+    from cldetl.report.page_sections import FIRST_LINES
+
+    blank = {i: {"NHS Number": ""} for i in range(12)}
+    _, report, files = make_report(tmp_path, blank)
+    found = report.findings[report.findings["column"].eq("NHS Number")]
+    rule = found["rule"].iloc[0]
+    assert len(found) >= 12 and found["rule"].nunique() == 1
+    n = len(found)
+    page = files[0].read_text(encoding="utf-8")
+    listed = page[page.index(f"<code>{rule}</code>: {n} finding(s)") :]
+    listed = listed[: listed.index("</details>")]
+    assert listed.count("<tr>") == 2  # the header and one row for the rule and field
+    assert f'<td>NHS Number</td><td class="n">{n}</td>' in listed
+    assert listed.count("line ") == FIRST_LINES
+    assert f"The other {n - FIRST_LINES} finding(s) of this rule, one per row, are in " in listed
+    assert "findings.xlsx (sheet Findings)" in listed
+    sheet = load_workbook(files[1])["Findings"]
+    assert sum(1 for r in sheet.iter_rows(min_row=2, values_only=True) if r[3] == "NHS Number") == n
+
+
+def test_the_batched_summary_reads_a_windows_1252_file_as_validate_does(tmp_path):
+    """A byte that is not UTF-8 in a late batch: the file is Windows-1252 from its start."""
+    from cldetl.report.file_summary import from_file, from_table
+    from cldetl.validate.csvfile import read_cld_csv
+
+    path = write_sample(tmp_path / "cld.csv", {29: {"Event Reference": "Zoë-1"}})
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    table = read_cld_csv(path)
+    lines = table.lines[-1:]
+    batched = from_file(path, lines, batch_bytes=512)
+    assert batched.identifiers["event_reference"].tolist() == ["Zoë-1"]
+    assert batched.identifiers.equals(from_table(table, lines).identifiers)

@@ -35,7 +35,7 @@ from cldetl.report.compare import (
     comparison_text,
 )
 from cldetl.report.console import print_report, report_json
-from cldetl.report.page import file_facts, write_report
+from cldetl.report.page import write_file_report
 from cldetl.spec import load_spec, spec_as_json
 from cldetl.spec.docs import spec_markdown
 from cldetl.validate import validate as run_validation
@@ -109,8 +109,9 @@ def validate(
 
     # The report pages need the rows; without --report the file is checked in batches, so
     # memory does not grow with it.
-    table = read_cld_csv(file) if report_dir else None
-    report = run_validation(table if table is not None else file, monthly=monthly)
+    # The file is checked in batches, so memory does not grow with it; the report reads it
+    # again batch by batch for what it shows.
+    report = run_validation(file, monthly=monthly)
     if fmt == "json":
         click.echo(report_json(report))
     else:
@@ -118,13 +119,12 @@ def validate(
 
         print_report(report, load_spec(), Console(highlight=False), examples=examples)
     if report_dir:
-        written = write_report(
+        written = write_file_report(
             report_dir,
-            table=table,
-            report=report,
+            file,
+            report,
             run_date=datetime.now(UTC).replace(microsecond=0),
             technical_appendix=technical_appendix,
-            **file_facts(table),
         )
         click.echo(f"HTML report: {shown(written[0], limit=300)}", err=fmt == "json")
     sys.exit(EXIT_DATA_ERRORS if report.errors else EXIT_OK)

@@ -1,4 +1,6 @@
-"""Charts for the report, as geometry the page's template draws as inline SVG.
+"""Charts for the report and the comparison: one builder (geometry and palette) and one
+renderer (the `chart` macro in templates/chart.svg.j2), used by the page's inline SVG and by
+the standalone `comparison.svg` alike, so both draw the same counts the same way.
 
 Why not a plotting library: the report must be one self-contained page that renders offline,
 and a bar chart of a dozen counts is a few rectangles. Computing the rectangles here and letting
@@ -15,15 +17,19 @@ from dataclasses import dataclass
 from cldetl.report.findings import CONTROL_CHARACTERS
 
 # One colour per series, in order (previous period grey, current period blue): readable in
-# greyscale print too, as the fills differ in lightness.
+# greyscale print too, as the fills differ in lightness. A flagged swing is marked in red.
 SERIES_COLOURS = ("#9aa5b1", "#1f5fa8", "#d08c1f")
+FLAG_COLOUR = "#b10e1e"
+TEXT_COLOUR = "#1b1b1b"
 BAR_HEIGHT = 14
 BAR_GAP = 2
 GROUP_GAP = 10
 LABEL_WIDTH = 230
 PLOT_WIDTH = 360
 VALUE_WIDTH = 70
+NOTE_WIDTH = 60
 LEGEND_ROW = 16
+HEADING_ROW = 24
 LABEL_CHARS = 34
 CONTROL = re.compile(CONTROL_CHARACTERS)
 
@@ -44,6 +50,7 @@ class Group:
     label: str
     y: float  # baseline of the label text
     bars: tuple[Bar, ...]
+    note: str = ""  # a flagged swing ("+25.0%", "new"): the label and the note drawn in red
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,11 @@ class BarChart:
     label_width: float
     groups: tuple[Group, ...]
     legend: tuple[tuple[str, str, float], ...]  # (series name, colour, y of its row)
+    heading: bool = False  # the title drawn as text at the top (a standalone file)
+    note_x: float = 0.0
+    empty_text: str = ""  # said in place of the bars when there are none
+    flag_colour: str = FLAG_COLOUR
+    text_colour: str = TEXT_COLOUR
 
 
 def _short(label: str) -> str:
@@ -65,16 +77,27 @@ def _short(label: str) -> str:
 
 
 def bar_chart(
-    title: str, categories: Sequence[str], series: dict[str, Sequence[int | float | None]]
+    title: str,
+    categories: Sequence[str],
+    series: dict[str, Sequence[int | float | None]],
+    *,
+    notes: Sequence[str] | None = None,
+    heading: bool = False,
+    empty_text: str = "",
 ) -> BarChart:
-    """Geometry for `series` (name -> one value per category; None draws no bar)."""
+    """Geometry for `series` (name -> one value per category; None draws no bar).
+
+    notes: one per category, blank or the flagged swing to mark it with.
+    heading: draw `title` as text above the legend (for a chart that is a file of its own).
+    """
     names = list(series)
-    legend_height = LEGEND_ROW * len(names) + 8
+    top = HEADING_ROW if heading else 0
+    legend_height = top + LEGEND_ROW * len(names) + 8
     peak = max((v for values in series.values() for v in values if v), default=0) or 1
     group_height = len(names) * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP
     groups = []
     for i, category in enumerate(categories):
-        top = legend_height + i * group_height
+        first = legend_height + i * group_height
         bars = []
         for j, name in enumerate(names):
             value = series[name][i]
@@ -83,7 +106,7 @@ def bar_chart(
             bars.append(
                 Bar(
                     x=LABEL_WIDTH,
-                    y=top + j * (BAR_HEIGHT + BAR_GAP),
+                    y=first + j * (BAR_HEIGHT + BAR_GAP),
                     width=round(PLOT_WIDTH * max(value, 0) / peak, 1),
                     height=BAR_HEIGHT,
                     colour=SERIES_COLOURS[j % len(SERIES_COLOURS)],
@@ -91,17 +114,21 @@ def bar_chart(
                     series=name,
                 )
             )
-        label_y = top + (len(names) * (BAR_HEIGHT + BAR_GAP)) / 2 + 4
-        groups.append(Group(_short(str(category)), label_y, tuple(bars)))
+        label_y = first + (len(names) * (BAR_HEIGHT + BAR_GAP)) / 2 + 4
+        note = _short(str(notes[i])) if notes is not None and notes[i] else ""
+        groups.append(Group(_short(str(category)), label_y, tuple(bars), note))
     legend = tuple(
-        (n, SERIES_COLOURS[j % len(SERIES_COLOURS)], 4 + j * LEGEND_ROW)
+        (n, SERIES_COLOURS[j % len(SERIES_COLOURS)], top + 4 + j * LEGEND_ROW)
         for j, n in enumerate(names)
     )
     return BarChart(
         title=title,
-        width=LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH,
+        width=LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH + NOTE_WIDTH,
         height=legend_height + max(len(groups), 1) * group_height,
         label_width=LABEL_WIDTH,
         groups=tuple(groups),
         legend=legend,
+        heading=heading,
+        note_x=LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH,
+        empty_text=empty_text,
     )

@@ -1,24 +1,32 @@
-"""The findings workbook (findings.xlsx): a summary sheet and every finding, one per row.
+"""The workbook (findings.xlsx): the whole report, one sheet per section.
 
-Analysts sort and filter findings in Excel and hand rows to the teams that fix the case system,
-so the workbook lists every finding (the page shows a sample per rule). Values come from the
-submitted file, so a text that Excel would read as a formula (starting = + - @, or a tab or
-carriage return that some versions skip before one) is written as text, with Excel's "quote
-prefix", never as a formula.
+Analysts sort and filter in Excel and hand rows to the teams that fix the case system, so the
+workbook holds everything the page shows and more: every finding (the page shows the first
+of each group), the unmapped codes, the reconciliation, the comparison. Each section is a
+`Section` (title, columns, rows, number formats) and every section is written the same way:
+a bold header row, frozen, with an AutoFilter over the table, numbers stored as numbers, and
+print set-up for a person who prints it (landscape, fit to one page wide, header row repeated
+on every page). Another part of the report adds a sheet by adding a `Section`.
 
-openpyxl writes the workbook (styles, frozen header, the Summary sheet); the findings rows, which
-can number a million, are built a column at a time and streamed into openpyxl's findings sheets
-in the same inline-string form openpyxl uses (see `_fill_findings`).
+Values come from the submitted file, so a text that Excel would read as a formula (starting
+= + - @, or a tab or carriage return that some versions skip before one) is written as text,
+with Excel's "quote prefix", never as a formula.
+
+Written with openpyxl's write-only API, so a million findings stream to disk rather than sit
+in memory; the archive records the run's time (not the time of saving), so the same inputs
+give the same bytes.
 """
 
 from __future__ import annotations
 
-import io
+import os
 import re
+import shutil
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -26,193 +34,226 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
-
-from cldetl.report.findings import FINDING_FIELDS
-
-if TYPE_CHECKING:
-    import pandas as pd
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.writer.excel import ExcelWriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-FORMULA_PATTERN = r"^[=+\-@\t\r]"
-QUOTE_MARKER = "=cldetl-quote-prefix-marker"
-# Characters XML 1.0 does not allow in a document (openpyxl's own check covers the controls).
-# Written with the two noncharacters as themselves: Arrow's regex engine (RE2) and Python's spell
-# their escapes differently. (A UTF-8 file cannot hold a lone surrogate.)
-XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f" + "\ufffe\uffff]"
-COLUMN_LETTERS = "ABCDEFG"
+# The two noncharacters XML 1.0 does not allow either (openpyxl's own check covers controls).
+XML_ILLEGAL = re.compile("[\ufffe\uffff]")
 FIXED_STAMP = datetime(1980, 1, 1)  # the earliest time a zip archive records
-TIMES = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
-CHUNK_ROWS = 100_000
-# Excel's rows per sheet, less the header row; more findings continue on another sheet.
+# Excel's rows per sheet, less the header row; a longer section continues on another sheet.
 SHEET_ROWS = 1_048_575
 CELL_CHARS = 32_000
+SHEET_NAME_CHARS = 31  # Excel's limit
+CHUNK_ROWS = 50_000
+INTEGER = "#,##0"
+DECIMAL = "0.0"
+TEXT_WIDTH = 60  # widest a column is made to fit its text (Excel wraps nothing by default)
 
 
-def _text_cell(sheet: Any, value: str) -> Any:
-    """A cell that holds `value` as text even when it looks like a formula."""
+@dataclass(frozen=True)
+class Section:
+    """One table of the report, written as a sheet of its own.
 
-    cell = WriteOnlyCell(sheet, value=value[:CELL_CHARS])
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell
+    title: the sheet's name (at most 31 characters; a long section continues on
+        "Title (2)" and on).
+    columns: the header row.
+    rows: the rows, a DataFrame (columns in order) or any iterable of sequences; numbers stay
+        numbers, None and NaN are blank cells.
+    formats: Excel number formats by column name (e.g. {"Rows": INTEGER}).
+    widths: column widths by column name (the rest are sized from the header and first rows).
+    """
 
-
-def safe_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
-    """A row for `sheet.append`: formula-like text becomes a text cell, illegal characters go."""
-
-    row: list[Any] = []
-    for value in values:
-        if isinstance(value, str):
-            value = ILLEGAL_CHARACTERS_RE.sub("?", value)
-            if value.startswith(FORMULA_STARTS):
-                row.append(_text_cell(sheet, value))
-                continue
-            value = value[:CELL_CHARS]
-        row.append(value)
-    return row
+    title: str
+    columns: Sequence[str]
+    rows: pd.DataFrame | Iterable[Sequence[Any]]
+    formats: dict[str, str] = field(default_factory=dict)
+    widths: dict[str, float] = field(default_factory=dict)
 
 
-def _bold_row(sheet: Any, values: Sequence[str]) -> list[Any]:
+def section_from_frame(
+    title: str, frame: pd.DataFrame, headers: dict[str, str] | None = None, **kwargs: Any
+) -> Section:
+    """A Section from a DataFrame: integer columns formatted with separators, floats with one
+    decimal place, headers renamed by `headers` (default: the name with spaces, capitalised)."""
+    headers = headers or {}
+    names = [headers.get(c, str(c).replace("_", " ").capitalize()) for c in frame.columns]
+    formats = dict(kwargs.pop("formats", {}))
+    for column, name in zip(frame.columns, names, strict=True):
+        dtype = frame[column].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            continue
+        if pd.api.types.is_integer_dtype(dtype):
+            formats.setdefault(name, INTEGER)
+        elif pd.api.types.is_float_dtype(dtype):
+            formats.setdefault(name, DECIMAL)
+    return Section(title, names, frame, formats=formats, **kwargs)
 
-    cells = []
-    for value in values:
+
+def _plain(value: Any) -> Any:
+    """A value as openpyxl takes it: numpy scalars as Python numbers, missing as None, flags
+    as 'yes' or blank (an analyst filters on a word, not TRUE)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _cell(sheet: Any, value: Any, number_format: str | None) -> Any:
+    """A cell for `sheet.append`: formula-like text stored as text, illegal characters gone,
+    text cut to what Excel holds; a number format where the section gives one."""
+    value = _plain(value)
+    if isinstance(value, str):
+        value = XML_ILLEGAL.sub("?", ILLEGAL_CHARACTERS_RE.sub("?", value))[:CELL_CHARS]
+        if value.startswith(FORMULA_STARTS):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            return cell
+        return value
+    if number_format and isinstance(value, int | float):
         cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = number_format
+        return cell
+    return value
+
+
+def safe_row(sheet: Any, values: Iterable[Any], formats: Sequence[str | None] = ()) -> list[Any]:
+    """A row for `sheet.append` (see `_cell`)."""
+    formats = list(formats)
+    return [_cell(sheet, v, formats[i] if i < len(formats) else None) for i, v in enumerate(values)]
+
+
+def _row_lists(rows: pd.DataFrame | Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+    """The rows as lists, a DataFrame a chunk at a time (never all of it as Python objects)."""
+    if isinstance(rows, pd.DataFrame):
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = rows.iloc[start : start + CHUNK_ROWS].astype(object)
+            chunk = chunk.where(chunk.notna(), None)
+            yield from (list(r) for r in chunk.itertuples(index=False, name=None))
+    else:
+        yield from (list(r) for r in rows)
+
+
+def _sheet_names(title: str, taken: set[str]) -> Iterator[str]:
+    """The sheet names of one section: the title, then "Title (2)", ... (unique, Excel-safe)."""
+    base = "".join("_" if c in "[]:*?/\\" else c for c in title)[:SHEET_NAME_CHARS] or "Sheet"
+    part = 1
+    while True:
+        suffix = "" if part == 1 else f" ({part})"
+        name = base[: SHEET_NAME_CHARS - len(suffix)] + suffix
+        part += 1
+        if name.lower() not in taken:
+            taken.add(name.lower())
+            yield name
+
+
+def _start_sheet(book: Workbook, name: str, section: Section, sample: list[list[Any]]) -> Any:
+    sheet = book.create_sheet(name)
+    sheet.freeze_panes = "A2"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.print_title_rows = "1:1"
+    for i, column in enumerate(section.columns):
+        width = section.widths.get(column)
+        if width is None:
+            longest = max([len(str(r[i])) for r in sample if i < len(r)] + [len(column)])
+            width = min(max(longest + 2, 8), TEXT_WIDTH)
+        sheet.column_dimensions[get_column_letter(i + 1)].width = width
+    header = []
+    for column in section.columns:
+        cell = WriteOnlyCell(sheet, value=column)
         cell.font = Font(bold=True)
-        cells.append(cell)
-    return cells
+        header.append(cell)
+    sheet.append(header)
+    return sheet
+
+
+def _finish_sheet(sheet: Any, columns: int, rows: int) -> None:
+    last = get_column_letter(max(columns, 1))
+    sheet.auto_filter.ref = f"A1:{last}{rows + 1}"
+    sheet.print_area = f"A1:{last}{rows + 1}"
+
+
+def _write_section(book: Workbook, section: Section, taken: set[str]) -> None:
+    formats = [section.formats.get(c) for c in section.columns]
+    names = _sheet_names(section.title, taken)
+    rows = _row_lists(section.rows)
+    pending = [row for _, row in zip(range(20), rows, strict=False)]
+    sheet = _start_sheet(book, next(names), section, pending)
+    written = 0
+
+    def all_rows() -> Iterator[list[Any]]:
+        yield from pending
+        yield from rows
+
+    for values in all_rows():
+        if written == SHEET_ROWS:
+            _finish_sheet(sheet, len(section.columns), written)
+            sheet = _start_sheet(book, next(names), section, pending)
+            written = 0
+        sheet.append(safe_row(sheet, values, formats))
+        written += 1
+    _finish_sheet(sheet, len(section.columns), written)
+
+
+class _StampedZip(zipfile.ZipFile):
+    """A zip archive whose every member records `stamp` (zipfile records the time of writing,
+    so the same workbook would never give the same bytes)."""
+
+    def __init__(self, handle: BinaryIO, stamp: datetime):
+        super().__init__(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._when = max(stamp, FIXED_STAMP).timetuple()[:6]
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self._when)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        return info
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(zinfo_or_arcname, str):
+            zinfo_or_arcname = self._info(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+        with (
+            open(filename, "rb") as source,
+            self.open(self._info(arcname or str(filename)), "w", force_zip64=True) as target,
+        ):
+            shutil.copyfileobj(source, target, 1 << 20)
 
 
 def write_workbook(
-    handle: BinaryIO,
-    *,
-    summary: list[tuple[str, Any]],
-    tables: list[tuple[str, list[str], list[list[Any]]]],
-    findings: pd.DataFrame,
-    stamp: datetime | None = None,
+    handle: BinaryIO, sections: Sequence[Section], *, stamp: datetime | None = None
 ) -> None:
-    """Write the workbook to `handle` (a binary file opened for writing).
+    """Write `sections`, one sheet each in order, to `handle` (a binary file opened for writing).
 
-    Args:
-        summary: (label, value) lines at the top of the Summary sheet (authority, period, ...).
-        tables: (title, headers, rows) blocks that follow on the Summary sheet.
-        findings: `report_findings.finding_rows` output, one row per finding.
-        stamp: the time recorded in the workbook's properties and archive (default: a fixed
-            date), so that the same inputs give the same bytes.
+    stamp: the time recorded in the workbook's properties and archive (default: a fixed date),
+        so that the same inputs give the same bytes.
     """
-
+    stamp = stamp or FIXED_STAMP
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("Summary")
-    sheet.column_dimensions["A"].width = 34
-    sheet.column_dimensions["B"].width = 40
-    for label, value in summary:
-        sheet.append([*_bold_row(sheet, [label]), *safe_row(sheet, [value])])
-    for title, headers, rows in tables:
-        sheet.append([])
-        sheet.append(_bold_row(sheet, [title]))
-        sheet.append(_bold_row(sheet, headers))
-        for values in rows:
-            sheet.append(safe_row(sheet, values))
-
-    headers = list(FINDING_FIELDS.values())
-    parts = max(1, -(-len(findings) // SHEET_ROWS))
-    for part in range(1, parts + 1):
-        findings_sheet = book.create_sheet("Findings" if part == 1 else f"Findings ({part})")
-        _findings_layout(findings_sheet)
-        findings_sheet.append(_bold_row(findings_sheet, headers))
-        # A marker row: the style openpyxl gives a quote-prefixed cell (read back, then dropped).
-        findings_sheet.append([_text_cell(findings_sheet, QUOTE_MARKER)])
-    placeholder = io.BytesIO()
-    book.save(placeholder)
-    first_sheet = len(book.worksheets) - parts + 1
-    sheets = {
-        f"xl/worksheets/sheet{first_sheet + i}.xml": findings.iloc[
-            i * SHEET_ROWS : (i + 1) * SHEET_ROWS
-        ]
-        for i in range(parts)
-    }
-    _fill_findings(placeholder, handle, sheets, stamp or FIXED_STAMP)
-
-
-def _fill_findings(
-    placeholder: io.BytesIO, handle: BinaryIO, sheets: dict[str, Any], stamp: datetime
-) -> None:
-    """Copy the openpyxl workbook to `handle`, writing the findings rows into each findings
-    sheet in place of its marker row, with `stamp` as every time it records (openpyxl records
-    the time of saving: the same inputs would never give the same file).
-
-    Why not openpyxl's own rows: it serialises cell by cell in Python (about 0.17 ms a finding:
-    three minutes for a million). The rows are built here a column at a time with Arrow string
-    kernels, in the form openpyxl writes them (inline strings), and streamed into the archive.
-    """
-
-    with (
-        zipfile.ZipFile(placeholder) as source,
-        zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        when = max(stamp, FIXED_STAMP).timetuple()[:6]
-        for original in source.infolist():
-            data = source.read(original.filename)
-            info = zipfile.ZipInfo(original.filename, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            if info.filename == "docProps/core.xml":
-                text = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-                data = TIMES.sub(rf"\g<1>{text}\g<2>", data.decode("utf-8")).encode("utf-8")
-            if info.filename not in sheets:
-                target.writestr(info, data)
-                continue
-            text = data.decode("utf-8")
-            marker = re.search(r'<row r="2">.*?</row>', text)
-            if marker is None or QUOTE_MARKER not in marker.group(0):
-                raise RuntimeError(f"{info.filename}: the findings sheet's marker row is missing")
-            quote_style = re.search(r' s="(\d+)"', marker.group(0))
-            style = quote_style.group(1) if quote_style else None
-            head, tail = text[: marker.start()], text[marker.end() :]
-            frame = sheets[info.filename]
-            with target.open(info.filename, "w", force_zip64=True) as out:
-                out.write(head.encode("utf-8"))
-                for start in range(0, len(frame), CHUNK_ROWS):
-                    chunk = frame.iloc[start : start + CHUNK_ROWS]
-                    out.write(_rows_xml(chunk, first_row=2 + start, quote_style=style))
-                out.write(tail.encode("utf-8"))
-
-
-def _rows_xml(frame: pd.DataFrame, *, first_row: int, quote_style: str | None) -> bytes:
-    """`<row>` elements for the findings in `frame`, built column by column."""
-
-    if frame.empty:
-        return b""
-    numbers = pd.Series(
-        np.arange(first_row, first_row + len(frame)).astype(str), index=frame.index, dtype="string"
-    )
-    row_xml = '<row r="' + numbers + '">'
-    for letter, name in zip(COLUMN_LETTERS, FINDING_FIELDS, strict=False):
-        values = frame[name]
-        ref = '<c r="' + letter + numbers + '"'
-        if name == "line":
-            filled = values.notna()
-            number = values.astype("string").fillna("")
-            cell = (ref + "><v>" + number + "</v></c>").where(filled, "")
-        else:
-            text = values.astype("string").fillna("")
-            text = text.str.replace(XML_ILLEGAL, "?", regex=True).str.slice(0, CELL_CHARS)
-            quoted = text.str.match(FORMULA_PATTERN).fillna(False).astype(bool)
-            style = pd.Series("", index=frame.index, dtype="string")
-            if quote_style is not None:
-                style = style.where(~quoted, f' s="{quote_style}"')
-            escaped = (
-                text.str.replace("&", "&amp;", regex=False)
-                .str.replace("<", "&lt;", regex=False)
-                .str.replace(">", "&gt;", regex=False)
-                .str.replace("\r", "&#13;", regex=False)
-            )
-            body = ' t="inlineStr"><is><t xml:space="preserve">' + escaped + "</t></is></c>"
-            cell = (ref + style + body).where(text != "", "")
-        row_xml = row_xml + cell
-    row_xml = row_xml + "</row>"
-    return "".join(row_xml.tolist()).encode("utf-8")
-
-
-def _findings_layout(sheet: Any) -> None:
-    sheet.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFG", (8, 18, 18, 28, 30, 10, 90), strict=True):
-        sheet.column_dimensions[letter].width = width
+    book.properties.created = book.properties.modified = stamp
+    taken: set[str] = set()
+    try:
+        for section in sections:
+            _write_section(book, section, taken)
+        if not book.worksheets:
+            _write_section(book, Section("Summary", ["Item", "Value"], []), taken)
+        ExcelWriter(book, _StampedZip(handle, stamp)).save()
+    finally:
+        # openpyxl streams each sheet through a temporary file, removed once the sheet is in the
+        # archive; on a failure part-way it would stay until exit, and the findings list Event
+        # References and LA Person IDs, so any left go now.
+        for sheet in book.worksheets:
+            writer = getattr(sheet, "_writer", None)
+            if writer is not None and os.path.exists(writer.out):
+                writer.cleanup()

@@ -1,43 +1,21 @@
-"""`compare`: this quarter's return against last quarter's, the check every LA team makes
-before submitting.
-
-Two CLD files cover twelve months each; consecutive quarters share nine. Over the months both
-files cover, this counts records by Event Type (in all and per month) and by Service Type, and
-flags a count that moves by more than a threshold (the mapping's
-`comparison.swing_threshold_percent`, default 20). It then matches people by LA Person Unique
-Identifier and events by Event Reference: those that appear, disappear, or whose fields
-changed, counted per field. It works on any two CLD files, including ones cldetl did not make.
-
-A record counts in a month when its event is open in that month: Event Start Date on or before
-the month's last day, and Event End Date blank or on or after its first day. Records whose
-Event Start Date is not a dd/mm/yyyy date are counted apart (`undated_records`), not lost.
-
-Nothing here shows a value of a personal field: the comparison holds counts, field names and
-Release 2 defined-list values (Event Type, Service Type) only; any other value in those two
-columns is counted as "(not a Release 2 value)".
-"""
+"""The comparison itself: two CLD files read, counted over the months both cover, and matched
+by person and event (what the package docstring describes). Presentation (console text, JSON,
+the chart) is in `cldetl.report.compare.output`."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cldetl.display import shown
 from cldetl.errors import InputError
-from cldetl.publish.write import write_text
 from cldetl.spec import load_spec
 from cldetl.spec.period import ReportingPeriod
 from cldetl.validate.csvfile import read_cld_csv
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 DEFAULT_THRESHOLD_PERCENT = 20.0
 EVENT_TYPE = "Event Type"
@@ -62,10 +40,6 @@ NOT_COMPARED = (PERIOD_START, PERIOD_END)
 OTHER_VALUE = "(not a Release 2 value)"
 BLANK_VALUE = "(blank)"
 DATE_FORMAT = "%d/%m/%Y"
-COMPARISON_JSON = "comparison.json"
-COMPARISON_SVG = "comparison.svg"
-SVG_NAMESPACE = ' xmlns="http://www.w3.org/2000/svg"'
-LABEL_WIDTH = 72  # the longest Release 2 Service Type fits
 
 
 @dataclass
@@ -379,181 +353,3 @@ def _mix(values):
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return z ^ (z >> np.uint64(31))
-
-
-# --- output -------------------------------------------------------------------------------------
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-
-    out = []
-    for record in frame.to_dict("records"):
-        row = {}
-        for k, v in record.items():
-            if isinstance(v, float) and pd.isna(v):
-                v = None
-            elif hasattr(v, "item"):
-                v = v.item()
-            row[str(k)] = v
-        out.append(row)
-    return out
-
-
-def comparison_dict(comparison: Comparison) -> dict:
-    """The comparison as JSON-ready data (counts and field names only)."""
-    c = comparison
-    return {
-        "previous_file": c.previous_file,
-        "current_file": c.current_file,
-        "previous_period": _period(c.previous_period),
-        "current_period": _period(c.current_period),
-        "months": c.months,
-        "threshold_percent": c.threshold_percent,
-        "flagged": c.flagged,
-        "records": c.records,
-        "people": c.people,
-        "events": c.events,
-        "columns_only_in": c.columns_only_in,
-        "by_event_type": _records(c.by_event_type),
-        "by_event_type_month": _records(c.by_event_type_month),
-        "by_service_type": _records(c.by_service_type),
-        "field_changes": _records(c.field_changes),
-        "person_field_changes": _records(c.person_field_changes),
-    }
-
-
-def comparison_json(comparison: Comparison) -> str:
-    return json.dumps(comparison_dict(comparison), indent=2, ensure_ascii=False) + "\n"
-
-
-def _period(period: ReportingPeriod) -> dict:
-    return {"start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"}
-
-
-def comparison_text(comparison: Comparison) -> str:
-    """A plain summary for the console (counts, field names, defined-list values only)."""
-
-    c = comparison
-    lines = [
-        f"{shown(c.current_file)} ({_span(c.current_period)}) against "
-        f"{shown(c.previous_file)} ({_span(c.previous_period)})",
-    ]
-    if not c.months:
-        lines.append("The two files share no months: nothing to compare.")
-        return "\n".join(lines) + "\n"
-    lines.append(
-        f"Months both cover: {c.months[0]} to {c.months[-1]} ({len(c.months)}); "
-        f"swings beyond {c.threshold_percent:g}% are flagged (!)."
-    )
-    for title, frame, column in (
-        ("Records by event type", c.by_event_type, "event_type"),
-        ("Records by service type", c.by_service_type, "service_type"),
-    ):
-        lines += ["", title, f"  {'':<{LABEL_WIDTH}} {'previous':>9} {'current':>9} {'change':>8}"]
-        for row in frame.itertuples(index=False):
-            lines.append(_count_line(getattr(row, column), row))
-    flagged_months = c.by_event_type_month[c.by_event_type_month["flagged"]]
-    if len(flagged_months):
-        lines += ["", "Months flagged, by event type"]
-        for row in flagged_months.itertuples(index=False):
-            lines.append(_count_line(f"{row.month} {row.event_type}", row))
-    for title, counts in (
-        ("People (LA Person Unique Identifier)", c.people),
-        ("Events (Event Reference)", c.events),
-    ):
-        lines += ["", f"{title}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())]
-    changed = c.field_changes[c.field_changes["changed_events"] > 0]
-    if len(changed):
-        lines += ["", "Events whose field changed, by field"]
-        for row in changed.itertuples(index=False):
-            lines.append(
-                f"  {shown(row.field, LABEL_WIDTH):<{LABEL_WIDTH}} {row.changed_events:>9,}"
-            )
-    for side in ("previous", "current"):
-        if c.records.get(side, {}).get("undated"):
-            lines.append(
-                f"{side} file: {c.records[side]['undated']:,} record(s) without a dd/mm/yyyy "
-                "Event Start Date are not in these counts."
-            )
-    lines += ["", f"{c.flagged} count(s) flagged."]
-    return "\n".join(lines) + "\n"
-
-
-def _count_line(label: str, row) -> str:
-
-    change = (
-        "new"
-        if row.previous == 0 and row.current
-        else ("" if row.change_percent != row.change_percent else f"{row.change_percent:+.1f}%")
-    )
-    flag = " !" if row.flagged else ""
-    label = shown(label, LABEL_WIDTH)
-    return f"  {label:<{LABEL_WIDTH}} {row.previous:>9,} {row.current:>9,} {change:>8}{flag}"
-
-
-def _span(period: ReportingPeriod) -> str:
-    return f"{period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}"
-
-
-def comparison_svg(comparison: Comparison) -> str:
-    """A bar chart (previous against current records by event type), a standalone SVG file
-    with no script, font or link from outside: it renders offline."""
-
-    c = comparison
-    rows = list(c.by_event_type.itertuples(index=False))
-    bar, gap, left, width = 14, 14, 230, 360
-    top = 56
-    height = top + max(1, len(rows)) * (2 * bar + gap) + 30
-    peak = max([1, *(max(r.previous, r.current) for r in rows)])
-    out = [
-        f'<svg{SVG_NAMESPACE} width="{left + width + 120}" '
-        f'height="{height}" viewBox="0 0 {left + width + 120} {height}" role="img" '
-        'font-family="sans-serif" font-size="12">',
-        f"<title>Records by event type: {escape(c.current_file)} against "
-        f"{escape(c.previous_file)}</title>",
-        f'<text x="8" y="18" font-size="14" font-weight="bold">Records by event type, '
-        f"{escape(c.months[0] if c.months else '')} to {escape(c.months[-1] if c.months else '')}"
-        "</text>",
-        f'<rect x="8" y="28" width="12" height="12" fill="#9e9e9e"/><text x="24" y="38">'
-        f"previous ({c.previous_period.end:%d/%m/%Y})</text>",
-        f'<rect x="170" y="28" width="12" height="12" fill="#1d70b8"/><text x="186" y="38">'
-        f"current ({c.current_period.end:%d/%m/%Y})</text>",
-    ]
-    if not rows:
-        out.append(f'<text x="8" y="{top + 14}">No months in common: nothing to compare.</text>')
-    for i, row in enumerate(rows):
-        y = top + i * (2 * bar + gap)
-        colour = "#d4351c" if row.flagged else "#0b0c0c"
-        out.append(
-            f'<text x="{left - 8}" y="{y + bar + 4}" text-anchor="end" fill="{colour}">'
-            f"{escape(str(row.event_type)[:40])}</text>"
-        )
-        for j, (value, fill) in enumerate(((row.previous, "#9e9e9e"), (row.current, "#1d70b8"))):
-            w = round(width * value / peak, 1)
-            out.append(
-                f'<rect x="{left}" y="{y + j * bar}" width="{w}" height="{bar - 2}" '
-                f'fill="{fill}"/><text x="{left + w + 4}" y="{y + j * bar + bar - 4}">'
-                f"{value:,}</text>"
-            )
-        if row.flagged:
-            label = "new" if row.previous == 0 else f"{row.change_percent:+.1f}%"
-            out.append(
-                f'<text x="{left + width + 60}" y="{y + bar + 4}" fill="#d4351c" '
-                f'font-weight="bold">{label}</text>'
-            )
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def write_comparison_files(comparison: Comparison, folder: str | Path) -> list[Path]:
-    """comparison.json and comparison.svg in `folder` (owner-only, like every run file)."""
-
-    folder = Path(folder)
-    written = []
-    for name, text in (
-        (COMPARISON_JSON, comparison_json(comparison)),
-        (COMPARISON_SVG, comparison_svg(comparison)),
-    ):
-        write_text(text, folder / name)
-        written.append(folder / name)
-    return written
