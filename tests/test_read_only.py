@@ -276,3 +276,143 @@ def test_odbc_connect_strings_get_read_only_intent():
 
     url = make_url("mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC%7D%3BSERVER%3Dh%3B")
     assert _mssql_read_only(url).query["odbc_connect"].endswith(";ApplicationIntent=ReadOnly")
+
+
+# --- the guard reads SQL as the database does (issue 19, point 8) -----------------------------
+
+HIDDEN = " COMMIT; SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; DROP TABLE person; "
+# Text a database runs that an earlier guard took for part of a literal or a comment.
+HIDING = {
+    "e_string": ("postgresql", "SELECT E'\\'' ;" + HIDDEN + "SELECT 'x' AS person_id"),
+    "dollar_quote": ("postgresql", "SELECT $$ ' $$ AS a;" + HIDDEN + "SELECT ' ' AS person_id"),
+    "tagged_dollar_quote": (
+        "postgresql",
+        "SELECT $q$ ' $q$ AS a;" + HIDDEN + "SELECT ' ' AS person_id",
+    ),
+    "nested_comment": ("postgresql", "SELECT 1 AS person_id /* /* */ ' */ ;" + HIDDEN + "-- '"),
+    "nested_subscript": ("postgresql", "SELECT a[b[1]] ;" + HIDDEN + "SELECT c[1] AS person_id"),
+    "bracket_escape": ("mssql", "SELECT [a]]' ];" + HIDDEN + "SELECT '' AS person_id"),
+    "oracle_q_quote": ("oracle", "SELECT q'[ ' ]' AS a FROM dual;" + HIDDEN + "SELECT ''"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HIDING))
+def test_text_hidden_in_dialect_quoting_is_refused(kind):
+    dialect, sql = HIDING[kind]
+    assert read_only_problem(sql, dialect) is not None
+    assert read_only_problem(sql) is not None  # a dialect the guard does not know: refused too
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("postgresql", "SELECT $$it's; DROP$$ AS x, E'it\\'s; DROP' AS y"),
+        ("postgresql", "SELECT 'C:\\' AS path, \"dropped\" FROM t"),
+        ("mssql", "SELECT [a]]; DROP] FROM t"),
+        ("sqlite", "SELECT `a; DROP` FROM t"),
+        ("oracle", "SELECT 'x' AS a FROM dual"),
+    ],
+)
+def test_each_dialects_own_quoting_still_reads_as_one_query(dialect, sql):
+    assert read_only_problem(sql, dialect) is None
+
+
+# The denylist, typed here on purpose: each word is a case, so dropping one from
+# cldetl.extract.read_only.WRITING_WORDS fails its case.
+DENIED = (
+    "INSERT|UPDATE|DELETE|MERGE|REPLACE INTO|INTO|DROP|CREATE|ALTER|TRUNCATE|GRANT|REVOKE|EXEC"
+    "|EXECUTE|CALL|ATTACH|DETACH|PRAGMA"
+).split("|")
+
+
+@pytest.mark.parametrize("word", DENIED)
+def test_every_writing_word_is_refused(word):
+    """One case per word of the denylist."""
+    sql = f"SELECT person_id FROM person WHERE x = 1 {word} y"
+    assert read_only_problem(sql) == f"it contains {word}"
+    assert read_only_problem(f"SELECT 1 AS {word.lower().replace(' ', '_')}x") is None
+
+
+def test_cldetl_sql_refuses_a_template_hiding_a_drop_in_a_dollar_quote(tmp_path):
+    template = "SELECT $$ ' $$ AS a;" + HIDDEN + "SELECT ' ' AS person_id FROM {{ t.people }}"
+    mapping, folder = people_mapping(tmp_path, template)
+    with pytest.raises(MappingError, match="is refused: it"):
+        render_source(mapping, "people", "postgresql", PERIOD, folder)
+
+
+def test_a_sqlite_uri_asking_for_read_write_is_opened_read_only(sqlite_db):
+    url, path = sqlite_db
+    for asked in (f"sqlite:///file:{path}?mode=rw&uri=true", f"sqlite:///file:{path}?uri=true"):
+        engine = create_engine(asked)
+        conn = connect(engine, "people", asked, "the url argument")
+        try:
+            with pytest.raises(sa.exc.OperationalError, match="readonly|read-only|query_only"):
+                conn.exec_driver_sql("DELETE FROM person")
+        finally:
+            conn.close()
+            engine.dispose()
+    assert person_rows(url) == 2
+
+
+def test_a_sqlite_database_attached_in_a_run_cannot_be_written(tmp_path, sqlite_db):
+    url, _ = sqlite_db
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as plain:
+        plain.execute("CREATE TABLE t (x INTEGER)")
+    engine = create_engine(url)
+    conn = connect(engine, "people", url, "the url argument")
+    try:
+        conn.exec_driver_sql(f"ATTACH DATABASE '{other}' AS other")
+        with pytest.raises(sa.exc.OperationalError, match="readonly|query_only"):
+            conn.exec_driver_sql("INSERT INTO other.t VALUES (1)")
+    finally:
+        conn.close()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_the_hidden_drop_and_the_table_is_intact(
+    tmp_path,
+    postgres_server,  # noqa: F811
+):
+    url = postgres_server.create_database("ro_hidden")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE person (person_id int, gender text, date_of_birth date)")
+        conn.exec_driver_sql("INSERT INTO person VALUES (1, 'F', '1950-01-01')")
+    engine.dispose()
+    for kind in ("e_string", "dollar_quote", "nested_comment"):
+        _, sql = HIDING[kind]
+        mapping, folder = people_mapping(
+            tmp_path / kind, sql.replace("DROP TABLE person", "DROP TABLE {{ t.people }}")
+        )
+        with pytest.raises(MappingError, match="one read-only query"):
+            extract(mapping, PERIOD, url=url, connectors_dir=folder)
+    ours = create_engine(url)
+    conn = connect(ours, "people", url, "the url argument")
+    try:
+        assert conn.exec_driver_sql("SHOW standard_conforming_strings").scalar_one() == "on"
+        assert conn.exec_driver_sql("SHOW transaction_read_only").scalar_one() == "on"
+    finally:
+        conn.close()
+        ours.dispose()
+    assert person_rows(url) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///file:/data/cms.db?mode=rw&uri=true",
+        "sqlite:///file:/data/cms.db?MODE=rwc&uri=true",
+        "sqlite:///file:/data/cms.db",
+        "sqlite:////data/cms.db",
+    ],
+)
+def test_every_sqlite_file_url_becomes_a_read_only_uri(url):
+    from sqlalchemy.engine import make_url
+
+    from cldetl.extract.database import _sqlite_read_only
+
+    parsed = _sqlite_read_only(make_url(url))
+    assert parsed.database.startswith("file:")
+    assert {k.lower(): v for k, v in parsed.query.items()} == {"mode": "ro", "uri": "true"}

@@ -67,6 +67,8 @@ def create_engine(
         elif backend == "postgresql":
             options = [str(parsed.query.get("options", "")).strip()]
             options.append("-c default_transaction_read_only=on")
+            # Backslashes in '...' are text, as the read-only guard reads them.
+            options.append("-c standard_conforming_strings=on")
             if statement_timeout:
                 options.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
             connect_args["options"] = " ".join(o for o in options if o)
@@ -101,13 +103,17 @@ def create_engine(
 def _sqlite_read_only(parsed):
     """sqlite:///path as a read-only URI (file:path?mode=ro), which never creates a file:
     `connect` reports a missing one, where SQLite would create an empty database and then
-    report "no such table"."""
+    report "no such table". A URL that is already a `file:` URI gets `mode=ro` too, whatever
+    mode it asked for (`?mode=rw&uri=true` would open the case system read-write)."""
 
     database = parsed.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
+    if database in ("", ":memory:"):
         return parsed
+    query = {k: v for k, v in parsed.query.items() if k.lower() not in ("mode", "uri")}
+    query.update(mode="ro", uri="true")
+    if database.startswith("file:"):
+        return parsed.set(query=query)
     path = Path(database).expanduser().resolve()
-    query = {**parsed.query, "mode": "ro", "uri": "true"}
     return parsed.set(database="file:" + quote(str(path)), query=query)
 
 
@@ -175,6 +181,9 @@ def connect(engine: Engine, name: str, url: str, origin: str) -> Connection:
     try:
         if engine.dialect.name in ("oracle", "postgresql"):
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        elif engine.dialect.name == "sqlite":
+            # mode=ro covers the file itself; query_only also any database ATTACHed to it.
+            conn.exec_driver_sql("PRAGMA query_only = ON")
     except DBAPIError as exc:
         conn.close()
         raise connection_error(exc, name, url, origin) from None
@@ -378,7 +387,7 @@ def stream_source(
 
     schema = arrow_schema(source.columns)
     name, template = rendered.name, rendered.template
-    problem = read_only_problem(rendered.sql)
+    problem = read_only_problem(rendered.sql, rendered.dialect or None)
     if problem:
         raise InputError(
             f"source '{name}': connectors/{template} is refused before it is sent: {problem}; "

@@ -395,7 +395,7 @@ def render_source(
             "t (identifiers), flags and dialect."
         ) from None
 
-    problem = read_only_problem(sql)
+    problem = read_only_problem(sql, dialect.name)
     if problem:
         raise MappingError(
             f"template {template} (source '{name}') is refused: {problem}. A template must "
