@@ -257,3 +257,34 @@ def test_same_keys_in_different_mappings_and_repeated_aliases_still_load():
 
     text = "a: &x {k: 1}\nb: *x\nc: *x\nd: [{k: 1}, {k: 2}]\n1: int\n'1': text\n"
     assert safe_yaml.load(text, "x.yaml")["c"] == {"k": 1}
+
+
+# --- the mapping's `defaults` (issue 19, point 10): each checked against the spec's lists ------
+
+DEFAULTS_CASES = [
+    ("unpaid_carer_route_of_access", "Community", "not a CLD Route of Access value"),
+    ("unpaid_carer_review_reason", "Planned review", "not a CLD Review Reason value"),
+]
+
+
+@pytest.mark.parametrize(("key", "wrong", "expected"), DEFAULTS_CASES)
+def test_a_default_not_on_its_defined_list_is_refused_with_its_line(tmp_path, key, wrong, expected):
+    text = BASE.read_text(encoding="utf-8") + f"defaults:\n  {key}: {wrong}\n"
+    path = _write(tmp_path, text)
+    with pytest.raises(MappingError) as info:
+        load_mapping(path)
+    assert f"la.yaml:{_line_of(path, key)} defaults.{key}: {expected}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "right"),
+    [
+        ("unpaid_carer_route_of_access", "Community or other route"),
+        ("unpaid_carer_review_reason", "Planned review of long term care and support plan"),
+        ("unpaid_carer_review_reason", "null"),
+    ],
+)
+def test_a_default_on_its_defined_list_loads(tmp_path, key, right):
+    text = BASE.read_text(encoding="utf-8") + f"defaults:\n  {key}: {right}\n"
+    mapping = load_mapping(_write(tmp_path, text))
+    assert getattr(mapping.defaults, key) == (None if right == "null" else right)
