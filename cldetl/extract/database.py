@@ -161,10 +161,25 @@ def _limit_statements(engine: Engine, seconds: float) -> None:
             deadlines[id(conn.connection.dbapi_connection)] = time.monotonic() + seconds
 
 
+# The first statement of the one transaction a connection reads in: read-only, and one
+# snapshot of the database for every statement in it, so that a source's count and its read
+# (and, in one extract, every source) see the same rows however busy the case system is.
+SNAPSHOT_TRANSACTION = {
+    "postgresql": "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    # Oracle: a read-only transaction reads as of its start (transaction-level consistency).
+    "oracle": "SET TRANSACTION READ ONLY",
+    # SQL Server: needs ALLOW_SNAPSHOT_ISOLATION on the database (or a readable secondary);
+    # without it the first read fails with a message saying so (`query_error`).
+    "mssql": "SET TRANSACTION ISOLATION LEVEL SNAPSHOT",
+    # SQLite: a deferred transaction holds its read snapshot (or shared lock) until it ends.
+    "sqlite": "BEGIN",
+}
+
+
 def connect(engine: Engine, name: str, url: str, origin: str) -> Connection:
-    """A connection in a read-only transaction where the dialect has one (Oracle:
-    SET TRANSACTION READ ONLY; PostgreSQL's is the session default). The caller closes it,
-    which rolls back: cldetl never commits."""
+    """A connection in one read-only transaction that sees one snapshot of the database
+    (SNAPSHOT_TRANSACTION; PostgreSQL's session is read-only by default too). The caller
+    closes it, which rolls back: cldetl never commits."""
 
     database = engine.url.database or ""
     if engine.dialect.name == "sqlite" and database.startswith("file:"):
@@ -179,11 +194,12 @@ def connect(engine: Engine, name: str, url: str, origin: str) -> Connection:
     except DBAPIError as exc:
         raise connection_error(exc, name, url, origin) from None
     try:
-        if engine.dialect.name in ("oracle", "postgresql"):
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-        elif engine.dialect.name == "sqlite":
+        if engine.dialect.name == "sqlite":
             # mode=ro covers the file itself; query_only also any database ATTACHed to it.
             conn.exec_driver_sql("PRAGMA query_only = ON")
+        begin = SNAPSHOT_TRANSACTION.get(engine.dialect.name)
+        if begin:
+            conn.exec_driver_sql(begin)
     except DBAPIError as exc:
         conn.close()
         raise connection_error(exc, name, url, origin) from None
@@ -261,6 +277,7 @@ _TIMEOUT = re.compile(
 _CORRUPT = re.compile(
     r"file is not a database|disk image is malformed|database corrupt", re.IGNORECASE
 )
+_NO_SNAPSHOT = re.compile(r"snapshot isolation|\b3952\b", re.IGNORECASE)
 _READ_ONLY = re.compile(
     r"readonly database|read-only transaction|read only transaction|ORA-01456",
     re.IGNORECASE,
@@ -295,6 +312,13 @@ def query_error(exc: BaseException, name: str, template: str, url: str) -> Input
         return InputError(
             f"source '{name}': the database file is damaged or not a database ({masked(url)}): "
             f"{message}; restore it from a copy or point the URL at the right file."
+        )
+    if _NO_SNAPSHOT.search(message):
+        return InputError(
+            f"source '{name}': the database does not allow snapshot isolation, which cldetl "
+            "reads in so that its row counts and its reads see the same rows. Ask the DBA to "
+            "run ALTER DATABASE <name> SET ALLOW_SNAPSHOT_ISOLATION ON (it changes no data), "
+            "or connect to a readable secondary (see docs/connectors.md)."
         )
     if _LOCKED.search(message):
         return TransientDatabaseError(
