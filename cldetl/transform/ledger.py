@@ -377,8 +377,8 @@ class _Ledger:
             raise ReconciliationError(
                 f"source '{name}': the database counted {table_rows} rows in its table(s) and "
                 f"left out {sum(left_out.values())}, but {read} were read "
-                f"({table_rows} != {sum(left_out.values())} + {read}). If the case system "
-                "changed during the run, run again; otherwise this is a cldetl bug."
+                f"({table_rows} != {sum(left_out.values())} + {read}), counted and read in "
+                "one snapshot of the database. This is a cldetl bug."
             )
         return table_rows, left_out
 
