@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from cldetl.cli import cli
 from cldetl.errors import InputError
 from cldetl.extract import extract
-from cldetl.extract.database import TransientDatabaseError, connect, create_engine
+from cldetl.extract.database import connect, create_engine
+from cldetl.extract.database_errors import TransientDatabaseError
 from cldetl.extract.read_only import read_only_problem
 from cldetl.extract.render import render_source
 from cldetl.mapping import Connection, MappingError, load_mapping
@@ -213,7 +214,7 @@ def test_statement_timeout_stops_a_slow_query(tmp_path, sqlite_db):
 
 
 def test_unknown_host_is_permanent_and_refused_port_transient():
-    from cldetl.extract.database import connection_error
+    from cldetl.extract.database_errors import connection_error
 
     class Refused(Exception):
         pass

@@ -136,3 +136,17 @@ def test_every_dialect_reads_in_one_snapshot_transaction(dialect):
     begin = SNAPSHOT_TRANSACTION[dialect]
     assert begin.startswith(("SET TRANSACTION", "BEGIN"))
     assert {"postgresql": "REPEATABLE READ", "mssql": "SNAPSHOT"}.get(dialect, "") in begin
+
+
+def test_sql_server_without_snapshot_isolation_says_what_the_dba_can_do():
+    from cldetl.extract.database_errors import query_error
+
+    class Refused(Exception):
+        pass
+
+    said = Refused(
+        "(3952) Snapshot isolation transaction failed accessing database 'cms' because "
+        "snapshot isolation is not allowed in this database."
+    )
+    error = query_error(said, "steps", "mosaic/workflow_steps.sql.j2", "mssql+pyodbc://")
+    assert "ALLOW_SNAPSHOT_ISOLATION ON" in str(error) and not error.transient

@@ -153,9 +153,7 @@ def extract_source(
     """One source read and counted in its own snapshot (`read_sources`' options): a flow runs
     one task per source, each retried on its own; the reconciliation is per source, so a
     transaction per source is enough."""
-    if name not in mapping.sources:
-        raise UsageError(f"the mapping has no source named {name!r}.")
-    single = mapping.model_copy(update={"sources": {name: mapping.sources[name]}})
+    single = mapping.model_copy(update={"sources": {name: mapping.source_named(name)}})
     return read_sources(single, period, **options)
 
 

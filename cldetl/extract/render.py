@@ -165,9 +165,7 @@ def render_source(
 def _find_template(mapping: Mapping, name: str, connectors_dir: str | Path | None) -> _Template:
     """Source `name`'s template and declaration, its parameters checked against the mapping's
     `params` (MappingError naming the mapping's line otherwise)."""
-    if name not in mapping.sources:
-        raise UsageError(f"the mapping has no source named {name!r}.")
-    source = mapping.sources[name]
+    source = mapping.source_named(name)
     if source.template is None:
         raise UsageError(f"source {name!r} is a file source ({source.file}); it has no SQL.")
     folders = template_folders(mapping, connectors_dir)

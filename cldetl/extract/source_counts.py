@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 
-from cldetl.extract.database import query_error
+from cldetl.extract.database_errors import query_error
 from cldetl.extract.render import render_source, statement
 from cldetl.mapping.template_declarations import declaration_for
 
