@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cldetl.cli import cli
 from cldetl.errors import InputError
 from cldetl.extract import extract
 from cldetl.extract.database import connect, create_engine
 from cldetl.extract.database_errors import TransientDatabaseError
-from cldetl.extract.read_only import read_only_problem
+from cldetl.extract.read_only import bare_sql, read_only_problem
 from cldetl.extract.render import render_source
 from cldetl.mapping import Connection, MappingError, load_mapping
 from cldetl.spec.period import ReportingPeriod
@@ -417,3 +419,38 @@ def test_every_sqlite_file_url_becomes_a_read_only_uri(url):
     parsed = _sqlite_read_only(make_url(url))
     assert parsed.database.startswith("file:")
     assert {k.lower(): v for k, v in parsed.query.items()} == {"mode": "ro", "uri": "true"}
+
+
+# --- the guard's lexer on any text (hypothesis) ------------------------------------------------
+
+GUARDED_DIALECTS = ["postgresql", "mssql", "sqlite", "oracle", None]
+ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=ANY_TEXT, dialect=st.sampled_from(GUARDED_DIALECTS))
+def test_any_text_inside_a_string_literal_stays_a_literal(text, dialect):
+    """Whatever a standard '...' literal holds (quotes doubled), the query is one SELECT."""
+    literal = "'" + text.replace("'", "''") + "'"
+    assert read_only_problem(f"SELECT {literal} AS x FROM t", dialect) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=ANY_TEXT)
+def test_any_text_in_a_postgresql_dollar_quote_stays_a_literal(text):
+    quote = "$q$" if "$q$" not in text else "$z$"
+    if quote in text:
+        return
+    assert read_only_problem(f"SELECT {quote}{text}{quote} AS x", "postgresql") is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=ANY_TEXT, dialect=st.sampled_from(GUARDED_DIALECTS))
+def test_the_lexer_reads_any_text_or_says_why_not(text, dialect):
+    """Never an exception other than the refusal, and never more text than it was given."""
+    try:
+        bare = bare_sql(text, dialect)
+    except ValueError as exc:
+        assert str(exc).startswith("it ")
+    else:
+        assert len(bare) <= len(text)
