@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cldetl.mapping import MappingError, load_mapping
 
@@ -288,3 +290,22 @@ def test_a_default_on_its_defined_list_loads(tmp_path, key, right):
     text = BASE.read_text(encoding="utf-8") + f"defaults:\n  {key}: {right}\n"
     mapping = load_mapping(_write(tmp_path, text))
     assert getattr(mapping.defaults, key) == (None if right == "null" else right)
+
+
+# Pieces of YAML that nest, anchor, alias and repeat keys: any text made of them either loads
+# or is refused with a YAML or loader error, never a value that contains itself (which made
+# the model's validation recurse: exit 70) or another exception.
+YAML_PIECES = ["a: ", "b: ", "&x ", "&y ", "*x", "*y", "[", "]", "{", "}", ", ", "\n", "  ", "- ",
+               "1", "'a'", "? ", ": "]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(YAML_PIECES), max_size=40))
+def test_any_yaml_loads_or_is_refused_with_a_loader_error(pieces):
+    from cldetl.mapping import safe_yaml
+
+    try:
+        value = safe_yaml.load("".join(pieces), "x.yaml")
+    except (yaml.YAMLError, safe_yaml.YamlLimitError):
+        return
+    assert "[...]" not in repr(value) and "{...}" not in repr(value), "a value holds itself"
