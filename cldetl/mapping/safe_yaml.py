@@ -77,6 +77,18 @@ def _check_key(name: str, parent: _Collection, event: yaml.ScalarEvent) -> None:
     parent.keys[identity] = event.start_mark.line + 1
 
 
+def _check_scalar(name: str, parent: _Collection, event: yaml.ScalarEvent) -> None:
+    if len(event.value) > MAX_SCALAR:
+        raise _refuse(
+            name,
+            event.start_mark,
+            f"a value of {len(event.value):,} characters (at most {MAX_SCALAR:,})",
+            "A mapping holds codes, labels and column names; shorten the value.",
+        )
+    if parent.next_is_key:
+        _check_key(name, parent, event)
+
+
 def check_bounds(text: str, name: str) -> None:
     """Walk the YAML events of `text` and raise YamlLimitError at the first excess, duplicate
     key or recursive alias.
@@ -101,15 +113,7 @@ def check_bounds(text: str, name: str) -> None:
                 )
             size = anchored.get(event.anchor, 1)
         elif isinstance(event, yaml.ScalarEvent):
-            if len(event.value) > MAX_SCALAR:
-                raise _refuse(
-                    name,
-                    event.start_mark,
-                    f"a value of {len(event.value):,} characters (at most {MAX_SCALAR:,})",
-                    "A mapping holds codes, labels and column names; shorten the value.",
-                )
-            if parent.next_is_key:
-                _check_key(name, parent, event)
+            _check_scalar(name, parent, event)
             size = 1
             if event.anchor:
                 anchored[event.anchor] = 1
