@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -61,6 +63,18 @@ def sqlite_db(tmp_path) -> tuple[str, Path]:
     return f"sqlite:///{path}", path
 
 
+@contextmanager
+def opened(url: str) -> Iterator[sa.Connection]:
+    """cldetl's own connection to `url` (read-only, one snapshot), closed afterwards."""
+    engine = create_engine(url)
+    conn = connect(engine, "people", url, "the url argument")
+    try:
+        yield conn
+    finally:
+        conn.close()
+        engine.dispose()
+
+
 def person_rows(url: str) -> int:
     engine = sa.create_engine(url)
     try:
@@ -101,14 +115,9 @@ def test_writing_template_is_refused_and_the_table_is_intact_sqlite(tmp_path, sq
 
 def test_sqlite_connection_is_read_only_even_past_the_check(sqlite_db):
     url, path = sqlite_db
-    engine = create_engine(url)
-    conn = connect(engine, "people", url, "the url argument")
-    try:
+    with opened(url) as conn:
         with pytest.raises(sa.exc.OperationalError, match="readonly"):
             conn.exec_driver_sql("DELETE FROM person")
-    finally:
-        conn.close()
-        engine.dispose()
     assert person_rows(url) == 2
 
 
@@ -128,14 +137,9 @@ def test_writing_template_is_refused_and_the_table_is_intact_postgresql(
     mapping, folder = people_mapping(tmp_path, WRITING_TEMPLATES[kind])
     with pytest.raises(MappingError, match="one read-only query"):
         extract(mapping, PERIOD, url=url, connectors_dir=folder)
-    ours = create_engine(url)
-    conn = connect(ours, "people", url, "the url argument")
-    try:
+    with opened(url) as conn:
         with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
             conn.exec_driver_sql("DELETE FROM person")
-    finally:
-        conn.close()
-        ours.dispose()
     assert person_rows(url) == 1
 
 
@@ -346,14 +350,9 @@ def test_cldetl_sql_refuses_a_template_hiding_a_drop_in_a_dollar_quote(tmp_path)
 def test_a_sqlite_uri_asking_for_read_write_is_opened_read_only(sqlite_db):
     url, path = sqlite_db
     for asked in (f"sqlite:///file:{path}?mode=rw&uri=true", f"sqlite:///file:{path}?uri=true"):
-        engine = create_engine(asked)
-        conn = connect(engine, "people", asked, "the url argument")
-        try:
+        with opened(asked) as conn:
             with pytest.raises(sa.exc.OperationalError, match="readonly|read-only|query_only"):
                 conn.exec_driver_sql("DELETE FROM person")
-        finally:
-            conn.close()
-            engine.dispose()
     assert person_rows(url) == 2
 
 
@@ -362,15 +361,10 @@ def test_a_sqlite_database_attached_in_a_run_cannot_be_written(tmp_path, sqlite_
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as plain:
         plain.execute("CREATE TABLE t (x INTEGER)")
-    engine = create_engine(url)
-    conn = connect(engine, "people", url, "the url argument")
-    try:
+    with opened(url) as conn:
         conn.exec_driver_sql(f"ATTACH DATABASE '{other}' AS other")
         with pytest.raises(sa.exc.OperationalError, match="readonly|query_only"):
             conn.exec_driver_sql("INSERT INTO other.t VALUES (1)")
-    finally:
-        conn.close()
-        engine.dispose()
 
 
 @pytest.mark.postgres
@@ -391,14 +385,9 @@ def test_postgresql_refuses_the_hidden_drop_and_the_table_is_intact(
         )
         with pytest.raises(MappingError, match="one read-only query"):
             extract(mapping, PERIOD, url=url, connectors_dir=folder)
-    ours = create_engine(url)
-    conn = connect(ours, "people", url, "the url argument")
-    try:
+    with opened(url) as conn:
         assert conn.exec_driver_sql("SHOW standard_conforming_strings").scalar_one() == "on"
         assert conn.exec_driver_sql("SHOW transaction_read_only").scalar_one() == "on"
-    finally:
-        conn.close()
-        ours.dispose()
     assert person_rows(url) == 1
 
 

@@ -80,35 +80,30 @@ def assert_reconciles_with_rows_added_midway(url: str, writer: Engine) -> None:
     )
 
 
-@pytest.mark.postgres
-@pytest.mark.slow
-def test_postgresql_rows_added_between_count_and_read_still_reconcile(
-    postgres_server,  # noqa: F811
-):
-    url = postgres_server.create_database("snapshot")
+@pytest.fixture
+def mosaic_on_postgresql(postgres_server, request) -> Iterator[tuple[str, Engine]]:  # noqa: F811
+    """The Eastmoor example in a fresh PostgreSQL database, and an engine that writes to it."""
+    url = postgres_server.create_database(f"snapshot_{request.node.name[-20:].lower()}")
     build_database("mosaic", url, people=SMALL, seed=SEED)
     writer = sa.create_engine(url)
-    try:
-        assert_reconciles_with_rows_added_midway(url, writer)
-    finally:
-        writer.dispose()
+    yield url, writer
+    writer.dispose()
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_postgresql_one_source_task_counts_and_reads_in_one_snapshot(
-    postgres_server,  # noqa: F811
-):
+def test_postgresql_rows_added_between_count_and_read_still_reconcile(mosaic_on_postgresql):
+    assert_reconciles_with_rows_added_midway(*mosaic_on_postgresql)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_postgresql_one_source_task_counts_and_reads_in_one_snapshot(mosaic_on_postgresql):
     """The flow's task per source (`extract_source`): its own transaction, count and read."""
-    url = postgres_server.create_database("snapshot_task")
-    build_database("mosaic", url, people=SMALL, seed=SEED)
+    url, writer = mosaic_on_postgresql
     mapping = load_mapping(ROOT / "mappings" / "eastmoor.yaml")
-    writer = sa.create_engine(url)
-    try:
-        with rows_added_after_the_count(writer) as added:
-            extracted = extract_source(mapping, "steps", PERIOD, url=url)
-    finally:
-        writer.dispose()
+    with rows_added_after_the_count(writer) as added:
+        extracted = extract_source(mapping, "steps", PERIOD, url=url)
     assert added
     counts = extracted.counts["steps"]
     assert counts.read == len(extracted.frames["steps"])
