@@ -340,11 +340,25 @@ def test_every_writing_word_is_refused(word):
     assert read_only_problem(f"SELECT 1 AS {word.lower().replace(' ', '_')}x") is None
 
 
-def test_cldetl_sql_refuses_a_template_hiding_a_drop_in_a_dollar_quote(tmp_path):
-    template = "SELECT $$ ' $$ AS a;" + HIDDEN + "SELECT ' ' AS person_id FROM {{ t.people }}"
-    mapping, folder = people_mapping(tmp_path, template)
-    with pytest.raises(MappingError, match="is refused: it"):
-        render_source(mapping, "people", "postgresql", PERIOD, folder)
+@pytest.mark.parametrize("kind", ["e_string", "dollar_quote", "nested_comment"])
+def test_cldetl_sql_refuses_a_template_hiding_a_drop_and_exits_2(tmp_path, kind):
+    _, sql = HIDING[kind]
+    (tmp_path / "mappings").mkdir()
+    mapping_text = (DATA / "mappings" / "testsys.yaml").read_text()
+    (tmp_path / "mappings" / "x.yaml").write_text(mapping_text)
+    (tmp_path / "mappings" / "carers.csv").write_text("carer_id,person_id,assessed_on,hours\n")
+    folder = tmp_path / "connectors" / "testsys"
+    folder.mkdir(parents=True)
+    (folder / "people.sql.j2").write_text(sql.replace("person;", "{{ t.people }};") + "\n")
+    (folder / "steps.sql.j2").write_text(
+        (DATA / "connectors" / "testsys" / "steps.sql.j2").read_text()
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["sql", "--mapping", str(tmp_path / "mappings" / "x.yaml"), "--dialect", "postgresql"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "is refused: it" in result.output and "DROP TABLE" not in result.output
 
 
 def test_a_sqlite_uri_asking_for_read_write_is_opened_read_only(sqlite_db):
