@@ -16,9 +16,8 @@ import pandas as pd
 
 from cldetl import __version__
 from cldetl.errors import CldetlError
-from cldetl.extract import extract
+from cldetl.extract import read_sources
 from cldetl.extract.database_url import database_url
-from cldetl.extract.source_counts import count_database_rows
 from cldetl.mapping import load_mapping
 from cldetl.publish.history import (
     MANIFEST,
@@ -336,20 +335,20 @@ def run(
     check_database_url(mapping)
     with open_run(out_dir) as staging:
         on_stage("extract", "start")
-        # Each database table's rows, and those its query leaves out: where the
-        # reconciliation starts (table rows = left out in the database + read).
-        counts = count_database_rows(mapping, period, connectors_dir)
-        frames = extract(
+        # Each source read, and its database table's rows and those its query leaves out
+        # counted, in one snapshot: where the reconciliation starts (table rows = left out
+        # in the database + read).
+        extracted = read_sources(
             mapping,
             period,
             connectors_dir=connectors_dir,
             staging_dir=staging.extract_dir,
             progress=progress,
         )
-        on_stage("extract", "done", sum(len(f) for f in frames.values()))
+        on_stage("extract", "done", sum(len(f) for f in extracted.frames.values()))
         on_stage("transform", "start")
-        result = transform(mapping, frames, period, database_counts=counts)
-        del frames
+        result = transform(mapping, extracted.frames, period, database_counts=extracted.counts)
+        del extracted
         on_stage("transform", "done", len(result.cld))
         on_stage("validate", "start")
         table, report = validate_output(mapping, period, result.cld)

@@ -41,6 +41,7 @@ from prefect.tasks import exponential_backoff  # noqa: E402
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cldetl.extract import Extracted
     from cldetl.mapping import Mapping
     from cldetl.pipeline import PublishedRun, RunResult
     from cldetl.publish.history import RunStaging
@@ -119,34 +120,16 @@ def extract_source_task(
     period: "ReportingPeriod",
     connectors_dir: str | None = None,
     staging_dir: str | None = None,
-) -> "pd.DataFrame":
+) -> "Extracted":
     """One source of the mapping, read for the period (staged inside the run's private
-    staging folder in the output area, never in /tmp)."""
+    staging folder in the output area, never in /tmp), and its database table counted in
+    the same snapshot as the read: where its reconciliation starts."""
     options = {"connectors_dir": Path(connectors_dir) if connectors_dir else None}
     if staging_dir is not None:
         options["staging_dir"] = Path(staging_dir) / name
-    frame = _extract_source(mapping, name, period, **options)
-    get_run_logger().info("source %s: %d rows", name, len(frame))
-    return frame
-
-
-@task(
-    name="count-sources",
-    retries=EXTRACT_RETRIES,
-    retry_delay_seconds=exponential_backoff(backoff_factor=RETRY_BACKOFF_SECONDS),
-    retry_condition_fn=worth_retrying,
-    **PRIVATE,
-)
-def count_sources_task(
-    mapping: "Mapping", period: "ReportingPeriod", connectors_dir: str | None = None
-) -> dict:
-    """Each database table's rows and those its query leaves out, by reason: where the
-    reconciliation starts (table rows = left out in the database + read)."""
-    from cldetl.extract import source_counts
-
-    return source_counts.count_database_rows(
-        mapping, period, Path(connectors_dir) if connectors_dir else None
-    )
+    extracted = _extract_source(mapping, name, period, **options)
+    get_run_logger().info("source %s: %d rows", name, len(extracted.frames[name]))
+    return extracted
 
 
 @task(name="transform", **PRIVATE)
@@ -322,13 +305,16 @@ def quarterly_return(
     # the extract's files stay in the run's private staging folder, and nothing is visible
     # until the whole run folder is published.
     with open_run(out) as staging:
-        counts = count_sources_task(mapping, period, connectors_dir)
         # One source after another: gentle on the case system's database, and in the main
         # thread Prefect's timeout can interrupt a source (in a worker thread it cannot).
-        frames = {
-            name: extract(mapping, name, period, connectors_dir, str(staging.extract_dir))
+        # Each task counts and reads its source in one snapshot of the database.
+        extracted = [
+            extract(mapping, name, period, connectors_dir, str(staging.extract_dir))
             for name in mapping.sources
-        }
+        ]
+        frames = {name: f for e in extracted for name, f in e.frames.items()}
+        counts = {name: c for e in extracted for name, c in e.counts.items()}
+        del extracted
         result = transform_task(mapping, frames, period, counts)
         del frames
         table, report = validate_task(mapping, period, result.cld)
@@ -397,7 +383,9 @@ def submission_date() -> date:
     return flow_run.scheduled_start_time.astimezone(LONDON).date()
 
 
-def _extract_source(mapping: "Mapping", name: str, period: "ReportingPeriod", **options) -> Any:
+def _extract_source(
+    mapping: "Mapping", name: str, period: "ReportingPeriod", **options
+) -> "Extracted":
     """`cldetl.extract.extract_source`, looked up when called (tests replace it)."""
     from cldetl import extract as extract_module
 

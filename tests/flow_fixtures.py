@@ -101,7 +101,8 @@ def missing_table(name: str) -> Exception:
 
 
 class FakeSources:
-    """Stands in for `cldetl.extract.extract_source`: the rows above as each source's frame.
+    """Stands in for `cldetl.extract.extract_source`: the rows above as each source's frame
+    (without table counts: the reconciliation's table rows stay blank).
 
     `fail` maps a source name to how many calls of it raise before one succeeds (an outage
     that a retry gets past), raising `error(name)` (default: a transient `outage`); `bad_nhs`
@@ -129,7 +130,10 @@ class FakeSources:
         rows = [dict(row) for row in ROWS.get(name, [])]
         if self.bad_nhs and name == "people":
             rows[0]["nhs"] = BAD_NHS
-        return pd.DataFrame(rows, columns=list(mapping.sources[name].columns))
+        from cldetl.extract import Extracted
+
+        frame = pd.DataFrame(rows, columns=list(mapping.sources[name].columns))
+        return Extracted(frames={name: frame})  # no database behind them: no table counts
 
 
 # --- a real Dask cluster: `dask scheduler` and `dask worker` processes on 127.0.0.1 ----------

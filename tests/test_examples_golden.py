@@ -17,8 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cldetl.extract import extract
-from cldetl.extract.source_counts import count_database_rows
+from cldetl.extract import read_sources
 from cldetl.mapping import load_mapping
 from cldetl.publish.write import write_csv
 from cldetl.spec.period import ReportingPeriod
@@ -62,9 +61,9 @@ def run_example(tmp_path: Path, name: str, period: ReportingPeriod = PERIOD):
     if not (tmp_path / f"{name}.db").exists():
         build_database(system, url, people=SMALL, seed=SEED)
     mapping = load_mapping(ROOT / mapping_path)
-    frames = extract(mapping, period, url=url)
-    counts = count_database_rows(mapping, period, url=url)
-    return mapping, frames, transform(mapping, frames, period, database_counts=counts)
+    extracted = read_sources(mapping, period, url=url)
+    frames = extracted.frames
+    return mapping, frames, transform(mapping, frames, period, database_counts=extracted.counts)
 
 
 @pytest.fixture(scope="module")

@@ -108,14 +108,10 @@ def mapping_path(tmp_path):
 def sources(monkeypatch):
     """Install a FakeSources as cldetl.extract.extract_source; returns a factory."""
     import cldetl.extract
-    import cldetl.extract.source_counts
 
     def install(**options) -> FakeSources:
         fake = FakeSources(**options)
         monkeypatch.setattr(cldetl.extract, "extract_source", fake, raising=False)
-        # No database behind the fake sources: no table counts (the reconciliation's table
-        # rows stay blank, as for a run without counts).
-        monkeypatch.setattr(cldetl.extract.source_counts, "count_database_rows", lambda *a, **k: {})
         # The flow checks the URL variable before it touches the output folder; the fakes
         # never open it.
         monkeypatch.setenv("TESTSHIRE_DB_URL", "sqlite:///never-opened-by-the-fakes.db")

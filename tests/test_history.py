@@ -242,7 +242,7 @@ def _extract_must_not_run(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("extract ran before the output folder was checked")
 
-    monkeypatch.setattr(pipeline, "extract", refuse)
+    monkeypatch.setattr(pipeline, "read_sources", refuse)
 
 
 def test_out_under_a_file_exits_2_before_extracting(database, tmp_path, monkeypatch):
@@ -301,16 +301,16 @@ def test_extract_staging_stays_inside_the_output_area(database, tmp_path, monkey
     import stat
 
     seen = {}
-    real = pipeline.extract
+    real = pipeline.read_sources
 
     def spy(*args, **kwargs):
         seen["staging"] = kwargs["staging_dir"]
-        frames = real(*args, **kwargs)
+        extracted = real(*args, **kwargs)
         seen["files"] = sorted(p.name for p in kwargs["staging_dir"].iterdir())
         seen["mode"] = stat.S_IMODE(kwargs["staging_dir"].parent.stat().st_mode)
-        return frames
+        return extracted
 
-    monkeypatch.setattr(pipeline, "extract", spy)
+    monkeypatch.setattr(pipeline, "read_sources", spy)
     out = tmp_path / "out"
     pipeline.run(MAPPING_PATH, out, PERIOD_END)
     assert seen["staging"].is_relative_to(out / ".cldetl" / "staging")

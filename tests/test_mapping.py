@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cldetl.mapping import MappingError, load_mapping
 
@@ -208,3 +210,102 @@ def test_docs_mapping_md_is_generated_from_the_schema():
     assert doc.read_text(encoding="utf-8") == mapping_markdown(
         automatic_reasons(), DETAILS_UNUSED
     ), "docs/mapping.md is stale: run `cldetl mapping-docs > docs/mapping.md`"
+
+
+# --- loader refusals (issue 19, points 4 and 5): duplicate keys and recursive aliases ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("la_name: &r [*r]\n", r"la\.yaml:1: the alias \*r stands inside the value its anchor"),
+        ("a: {x: 1, y: &q {z: *q}}\n", r"la\.yaml:1: the alias \*q stands inside"),
+        (
+            "version: 1\nconnection: {url_env: A}\nconnection: {url_env: OTHER_DB_URL}\n",
+            r"la\.yaml:3: the key 'connection' appears twice in one mapping \(first at line 2\)",
+        ),
+        ("a:\n  b: 1\n  'b': 2\n", r"la\.yaml:3: the key 'b' appears twice"),
+    ],
+    ids=["recursive_list", "recursive_mapping", "duplicate_connection", "duplicate_quoted"],
+)
+def test_recursive_aliases_and_duplicate_keys_are_refused_with_their_line(tmp_path, text, expected):
+    with pytest.raises(MappingError, match=expected):
+        load_mapping(_write(tmp_path, text))
+
+
+def test_a_duplicate_key_in_a_real_mapping_is_refused_not_silently_replaced(tmp_path):
+    text = BASE.read_text(encoding="utf-8")
+    path = _write(tmp_path, text + "connection: {url_env: OTHER_DB_URL}\n")
+    with pytest.raises(MappingError, match=r"the key 'connection' appears twice .*Keep one"):
+        load_mapping(path)
+
+
+@pytest.mark.parametrize(
+    "text", ["la_name: &r [*r]\n", "a: 1\na: 2\n"], ids=["recursive_alias", "duplicate_key"]
+)
+def test_the_cli_exits_2_with_one_line_not_70(tmp_path, text):
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+
+    path = _write(tmp_path, text)
+    result = CliRunner().invoke(cli, ["sql", "--mapping", str(path), "--dialect", "sqlite"])
+    assert result.exit_code == 2, result.output
+    assert "la.yaml:" in result.output and "Traceback" not in result.output
+
+
+def test_same_keys_in_different_mappings_and_repeated_aliases_still_load():
+    from cldetl.mapping import safe_yaml
+
+    text = "a: &x {k: 1}\nb: *x\nc: *x\nd: [{k: 1}, {k: 2}]\n1: int\n'1': text\n"
+    assert safe_yaml.load(text, "x.yaml")["c"] == {"k": 1}
+
+
+# --- the mapping's `defaults` (issue 19, point 10): each checked against the spec's lists ------
+
+DEFAULTS_CASES = [
+    ("unpaid_carer_route_of_access", "Community", "not a CLD Route of Access value"),
+    ("unpaid_carer_review_reason", "Planned review", "not a CLD Review Reason value"),
+]
+
+
+@pytest.mark.parametrize(("key", "wrong", "expected"), DEFAULTS_CASES)
+def test_a_default_not_on_its_defined_list_is_refused_with_its_line(tmp_path, key, wrong, expected):
+    text = BASE.read_text(encoding="utf-8") + f"defaults:\n  {key}: {wrong}\n"
+    path = _write(tmp_path, text)
+    with pytest.raises(MappingError) as info:
+        load_mapping(path)
+    assert f"la.yaml:{_line_of(path, key)} defaults.{key}: {expected}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "right"),
+    [
+        ("unpaid_carer_route_of_access", "Community or other route"),
+        ("unpaid_carer_review_reason", "Planned review of long term care and support plan"),
+        ("unpaid_carer_review_reason", "null"),
+    ],
+)
+def test_a_default_on_its_defined_list_loads(tmp_path, key, right):
+    text = BASE.read_text(encoding="utf-8") + f"defaults:\n  {key}: {right}\n"
+    mapping = load_mapping(_write(tmp_path, text))
+    assert getattr(mapping.defaults, key) == (None if right == "null" else right)
+
+
+# Pieces of YAML that nest, anchor, alias and repeat keys: any text made of them either loads
+# or is refused with a YAML or loader error, never a value that contains itself (which made
+# the model's validation recurse: exit 70) or another exception.
+YAML_PIECES = ["a: ", "b: ", "&x ", "&y ", "*x", "*y", "[", "]", "{", "}", ", ", "\n", "  ", "- ",
+               "1", "'a'", "? ", ": "]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(YAML_PIECES), max_size=40))
+def test_any_yaml_loads_or_is_refused_with_a_loader_error(pieces):
+    from cldetl.mapping import safe_yaml
+
+    try:
+        value = safe_yaml.load("".join(pieces), "x.yaml")
+    except (yaml.YAMLError, safe_yaml.YamlLimitError):
+        return
+    assert "[...]" not in repr(value) and "{...}" not in repr(value), "a value holds itself"

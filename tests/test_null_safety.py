@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData
 
-from cldetl.extract import extract
-from cldetl.extract.source_counts import count_database_rows
+from cldetl.extract import extract, read_sources
 from cldetl.mapping import load_mapping
 from cldetl.mapping.template_declarations import (
     builtin_connectors,
@@ -126,8 +125,8 @@ def test_a_null_never_loses_a_row(tmp_path, databases, baseline, system, name, t
     single = mapping.model_copy(update={"sources": {name: mapping.sources[name]}})
     url = with_nulls(databases[system], tmp_path / "x.db", {table: [column]}, every=2)
 
-    frame = extract(single, PERIOD, url=url)[name]
-    counts = count_database_rows(single, PERIOD, url=url)[name]
+    extracted = read_sources(single, PERIOD, url=url)
+    frame, counts = extracted.frames[name], extracted.counts[name]
     keys = key_values(frame, mapping.sources[name].key)
 
     assert counts.read == len(frame), (counts, len(frame))
@@ -146,9 +145,10 @@ def test_transform_accounts_for_rows_with_nulls_everywhere(tmp_path, databases, 
     mapping_path, _ = SYSTEMS[system]
     mapping = load_mapping(mapping_path)
     url = with_nulls(databases[system], tmp_path / "x.db", nullable_columns(system), every=3)
-    frames = extract(mapping, PERIOD, url=url)
-    counts = count_database_rows(mapping, PERIOD, url=url)
-    result = transform(mapping, frames, PERIOD)  # raises when the reconciliation fails
+    extracted = read_sources(mapping, PERIOD, url=url)
+    frames, counts = extracted.frames, extracted.counts
+    # Raises when the reconciliation (with the database counts) fails.
+    result = transform(mapping, frames, PERIOD, database_counts=counts)
     read = result.reconciliation.groupby("source")["read"].max()
     for name, source_counts in counts.items():
         assert source_counts.read == len(frames[name]) == read[name], name

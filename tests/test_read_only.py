@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cldetl.cli import cli
 from cldetl.errors import InputError
 from cldetl.extract import extract
-from cldetl.extract.database import TransientDatabaseError, connect, create_engine
-from cldetl.extract.read_only import read_only_problem
+from cldetl.extract.database import connect, create_engine
+from cldetl.extract.database_errors import TransientDatabaseError
+from cldetl.extract.read_only import bare_sql, read_only_problem
 from cldetl.extract.render import render_source
 from cldetl.mapping import Connection, MappingError, load_mapping
 from cldetl.spec.period import ReportingPeriod
@@ -56,6 +61,18 @@ def sqlite_db(tmp_path) -> tuple[str, Path]:
         conn.execute("CREATE TABLE person (person_id INTEGER, gender TEXT, date_of_birth TEXT)")
         conn.executemany("INSERT INTO person VALUES (?, 'F', '1950-01-01')", [(1,), (2,)])
     return f"sqlite:///{path}", path
+
+
+@contextmanager
+def opened(url: str) -> Iterator[sa.Connection]:
+    """cldetl's own connection to `url` (read-only, one snapshot), closed afterwards."""
+    engine = create_engine(url)
+    conn = connect(engine, "people", url, "the url argument")
+    try:
+        yield conn
+    finally:
+        conn.close()
+        engine.dispose()
 
 
 def person_rows(url: str) -> int:
@@ -98,14 +115,9 @@ def test_writing_template_is_refused_and_the_table_is_intact_sqlite(tmp_path, sq
 
 def test_sqlite_connection_is_read_only_even_past_the_check(sqlite_db):
     url, path = sqlite_db
-    engine = create_engine(url)
-    conn = connect(engine, "people", url, "the url argument")
-    try:
+    with opened(url) as conn:
         with pytest.raises(sa.exc.OperationalError, match="readonly"):
             conn.exec_driver_sql("DELETE FROM person")
-    finally:
-        conn.close()
-        engine.dispose()
     assert person_rows(url) == 2
 
 
@@ -125,14 +137,9 @@ def test_writing_template_is_refused_and_the_table_is_intact_postgresql(
     mapping, folder = people_mapping(tmp_path, WRITING_TEMPLATES[kind])
     with pytest.raises(MappingError, match="one read-only query"):
         extract(mapping, PERIOD, url=url, connectors_dir=folder)
-    ours = create_engine(url)
-    conn = connect(ours, "people", url, "the url argument")
-    try:
+    with opened(url) as conn:
         with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
             conn.exec_driver_sql("DELETE FROM person")
-    finally:
-        conn.close()
-        ours.dispose()
     assert person_rows(url) == 1
 
 
@@ -213,7 +220,7 @@ def test_statement_timeout_stops_a_slow_query(tmp_path, sqlite_db):
 
 
 def test_unknown_host_is_permanent_and_refused_port_transient():
-    from cldetl.extract.database import connection_error
+    from cldetl.extract.database_errors import connection_error
 
     class Refused(Exception):
         pass
@@ -276,3 +283,177 @@ def test_odbc_connect_strings_get_read_only_intent():
 
     url = make_url("mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC%7D%3BSERVER%3Dh%3B")
     assert _mssql_read_only(url).query["odbc_connect"].endswith(";ApplicationIntent=ReadOnly")
+
+
+# --- the guard reads SQL as the database does (issue 19, point 8) -----------------------------
+
+HIDDEN = " COMMIT; SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; DROP TABLE person; "
+# Text a database runs that an earlier guard took for part of a literal or a comment.
+HIDING = {
+    "e_string": ("postgresql", "SELECT E'\\'' ;" + HIDDEN + "SELECT 'x' AS person_id"),
+    "dollar_quote": ("postgresql", "SELECT $$ ' $$ AS a;" + HIDDEN + "SELECT ' ' AS person_id"),
+    "tagged_dollar_quote": (
+        "postgresql",
+        "SELECT $q$ ' $q$ AS a;" + HIDDEN + "SELECT ' ' AS person_id",
+    ),
+    "nested_comment": ("postgresql", "SELECT 1 AS person_id /* /* */ ' */ ;" + HIDDEN + "-- '"),
+    "nested_subscript": ("postgresql", "SELECT a[b[1]] ;" + HIDDEN + "SELECT c[1] AS person_id"),
+    "bracket_escape": ("mssql", "SELECT [a]]' ];" + HIDDEN + "SELECT '' AS person_id"),
+    "oracle_q_quote": ("oracle", "SELECT q'[ ' ]' AS a FROM dual;" + HIDDEN + "SELECT ''"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HIDING))
+def test_text_hidden_in_dialect_quoting_is_refused(kind):
+    dialect, sql = HIDING[kind]
+    assert read_only_problem(sql, dialect) is not None
+    assert read_only_problem(sql) is not None  # a dialect the guard does not know: refused too
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("postgresql", "SELECT $$it's; DROP$$ AS x, E'it\\'s; DROP' AS y"),
+        ("postgresql", "SELECT 'C:\\' AS path, \"dropped\" FROM t"),
+        ("mssql", "SELECT [a]]; DROP] FROM t"),
+        ("sqlite", "SELECT `a; DROP` FROM t"),
+        ("oracle", "SELECT 'x' AS a FROM dual"),
+    ],
+)
+def test_each_dialects_own_quoting_still_reads_as_one_query(dialect, sql):
+    assert read_only_problem(sql, dialect) is None
+
+
+# The denylist, typed here on purpose: each word is a case, so dropping one from
+# cldetl.extract.read_only.WRITING_WORDS fails its case.
+DENIED = (
+    "INSERT|UPDATE|DELETE|MERGE|REPLACE INTO|INTO|DROP|CREATE|ALTER|TRUNCATE|GRANT|REVOKE|EXEC"
+    "|EXECUTE|CALL|ATTACH|DETACH|PRAGMA"
+).split("|")
+
+
+@pytest.mark.parametrize("word", DENIED)
+def test_every_writing_word_is_refused(word):
+    """One case per word of the denylist."""
+    sql = f"SELECT person_id FROM person WHERE x = 1 {word} y"
+    assert read_only_problem(sql) == f"it contains {word}"
+    assert read_only_problem(f"SELECT 1 AS {word.lower().replace(' ', '_')}x") is None
+
+
+@pytest.mark.parametrize("kind", ["e_string", "dollar_quote", "nested_comment"])
+def test_cldetl_sql_refuses_a_template_hiding_a_drop_and_exits_2(tmp_path, kind):
+    _, sql = HIDING[kind]
+    (tmp_path / "mappings").mkdir()
+    mapping_text = (DATA / "mappings" / "testsys.yaml").read_text()
+    (tmp_path / "mappings" / "x.yaml").write_text(mapping_text)
+    (tmp_path / "mappings" / "carers.csv").write_text("carer_id,person_id,assessed_on,hours\n")
+    folder = tmp_path / "connectors" / "testsys"
+    folder.mkdir(parents=True)
+    (folder / "people.sql.j2").write_text(sql.replace("person;", "{{ t.people }};") + "\n")
+    (folder / "steps.sql.j2").write_text(
+        (DATA / "connectors" / "testsys" / "steps.sql.j2").read_text()
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["sql", "--mapping", str(tmp_path / "mappings" / "x.yaml"), "--dialect", "postgresql"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "is refused: it" in result.output and "DROP TABLE" not in result.output
+
+
+def test_a_sqlite_uri_asking_for_read_write_is_opened_read_only(sqlite_db):
+    url, path = sqlite_db
+    for asked in (f"sqlite:///file:{path}?mode=rw&uri=true", f"sqlite:///file:{path}?uri=true"):
+        with opened(asked) as conn:
+            with pytest.raises(sa.exc.OperationalError, match="readonly|read-only|query_only"):
+                conn.exec_driver_sql("DELETE FROM person")
+    assert person_rows(url) == 2
+
+
+def test_a_sqlite_database_attached_in_a_run_cannot_be_written(tmp_path, sqlite_db):
+    url, _ = sqlite_db
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as plain:
+        plain.execute("CREATE TABLE t (x INTEGER)")
+    with opened(url) as conn:
+        conn.exec_driver_sql(f"ATTACH DATABASE '{other}' AS other")
+        with pytest.raises(sa.exc.OperationalError, match="readonly|query_only"):
+            conn.exec_driver_sql("INSERT INTO other.t VALUES (1)")
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_the_hidden_drop_and_the_table_is_intact(
+    tmp_path,
+    postgres_server,  # noqa: F811
+):
+    url = postgres_server.create_database("ro_hidden")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE person (person_id int, gender text, date_of_birth date)")
+        conn.exec_driver_sql("INSERT INTO person VALUES (1, 'F', '1950-01-01')")
+    engine.dispose()
+    for kind in ("e_string", "dollar_quote", "nested_comment"):
+        _, sql = HIDING[kind]
+        mapping, folder = people_mapping(
+            tmp_path / kind, sql.replace("DROP TABLE person", "DROP TABLE {{ t.people }}")
+        )
+        with pytest.raises(MappingError, match="one read-only query"):
+            extract(mapping, PERIOD, url=url, connectors_dir=folder)
+    with opened(url) as conn:
+        assert conn.exec_driver_sql("SHOW standard_conforming_strings").scalar_one() == "on"
+        assert conn.exec_driver_sql("SHOW transaction_read_only").scalar_one() == "on"
+    assert person_rows(url) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///file:/data/cms.db?mode=rw&uri=true",
+        "sqlite:///file:/data/cms.db?MODE=rwc&uri=true",
+        "sqlite:///file:/data/cms.db",
+        "sqlite:////data/cms.db",
+    ],
+)
+def test_every_sqlite_file_url_becomes_a_read_only_uri(url):
+    from sqlalchemy.engine import make_url
+
+    from cldetl.extract.database import _sqlite_read_only
+
+    parsed = _sqlite_read_only(make_url(url))
+    assert parsed.database.startswith("file:")
+    assert {k.lower(): v for k, v in parsed.query.items()} == {"mode": "ro", "uri": "true"}
+
+
+# --- the guard's lexer on any text (hypothesis) ------------------------------------------------
+
+GUARDED_DIALECTS = ["postgresql", "mssql", "sqlite", "oracle", None]
+ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=ANY_TEXT, dialect=st.sampled_from(GUARDED_DIALECTS))
+def test_any_text_inside_a_string_literal_stays_a_literal(text, dialect):
+    """Whatever a standard '...' literal holds (quotes doubled), the query is one SELECT."""
+    literal = "'" + text.replace("'", "''") + "'"
+    assert read_only_problem(f"SELECT {literal} AS x FROM t", dialect) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=ANY_TEXT)
+def test_any_text_in_a_postgresql_dollar_quote_stays_a_literal(text):
+    quote = "$q$" if "$q$" not in text else "$z$"
+    if quote in text:
+        return
+    assert read_only_problem(f"SELECT {quote}{text}{quote} AS x", "postgresql") is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=ANY_TEXT, dialect=st.sampled_from(GUARDED_DIALECTS))
+def test_the_lexer_reads_any_text_or_says_why_not(text, dialect):
+    """Never an exception other than the refusal, and never more text than it was given."""
+    try:
+        bare = bare_sql(text, dialect)
+    except ValueError as exc:
+        assert str(exc).startswith("it ")
+    else:
+        assert len(bare) <= len(text)

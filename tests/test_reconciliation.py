@@ -159,7 +159,48 @@ def test_a_record_the_ledger_loses_track_of_fails_the_run(monkeypatch):
         transform(MAPPING, hand_made_input(), PERIOD)
 
 
-def test_reconciliation_error_is_a_cldetl_error_with_exit_2():
-    from cldetl.errors import CldetlError
+def miscount_person_details(monkeypatch) -> None:
+    """The person details total summed over an outcome no record has (always 0)."""
+    outcomes = {
+        ("person details, miscounted" if k == "person details" else k): v
+        for k, v in ledger_module.OUTCOMES.items()
+    }
+    monkeypatch.setattr(ledger_module, "OUTCOMES", outcomes)
 
-    assert issubclass(ReconciliationError, CldetlError)
+
+def test_a_miscounted_total_fails_the_run(monkeypatch):
+    """The per-source sum read = in output + person details + excluded: with the person
+    details total miscounted (every record still has an outcome), the run must stop."""
+    miscount_person_details(monkeypatch)
+    with pytest.raises(
+        ReconciliationError,
+        match=r"source 'people': read \d+ records but 0 in the output \+ 0 used as details",
+    ):
+        transform(MAPPING, hand_made_input(), PERIOD)
+
+
+def test_reconciliation_error_is_an_internal_error_with_exit_70():
+    """Its message says "This is a cldetl bug": it exits 70 with a crash report, not 2."""
+    from cldetl.errors import InternalError
+
+    assert issubclass(ReconciliationError, InternalError)
+    assert ReconciliationError("x").exit_code == 70
+
+
+def test_cldetl_run_with_an_unreconciled_source_exits_70_with_a_crash_report(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+    from tests.testshire import MAPPING_PATH, build_database
+
+    monkeypatch.setenv("TESTSHIRE_DB_URL", build_database(tmp_path / "testshire.db"))
+    monkeypatch.setenv("CLDETL_CRASH_DIR", str(tmp_path / "crashes"))
+    miscount_person_details(monkeypatch)
+    args = ["run", "--mapping", str(MAPPING_PATH), "--period-end", "2025-09-30"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 70, result.output
+    said = " ".join(result.output.split())
+    assert "(ReconciliationError), exit 70: source 'people'" in said
+    assert "This is a cldetl bug" in said
+    assert len(list((tmp_path / "crashes").glob("crash-*.txt"))) == 1
+    assert not list((tmp_path / "out").glob("*/run-*")), "nothing published"

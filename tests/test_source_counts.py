@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cldetl.extract import extract
-from cldetl.extract.source_counts import SourceCounts, count_database_rows
+from cldetl.extract import read_sources
+from cldetl.extract.source_counts import SourceCounts
 from cldetl.mapping import load_mapping
 from cldetl.mapping.template_declarations import builtin_connectors, read_declaration
 from cldetl.spec.period import ReportingPeriod
@@ -34,13 +34,8 @@ def examples(tmp_path_factory):
         path = folder / f"{system}.db"
         build_database(system, f"sqlite:///{path}", people=SMALL, seed=SEED)
         mapping = load_mapping(REPO / mapping_path)
-        url = f"sqlite:///{path}"
-        out[system] = (
-            path,
-            mapping,
-            extract(mapping, PERIOD, url=url),
-            count_database_rows(mapping, PERIOD, url=url),
-        )
+        extracted = read_sources(mapping, PERIOD, url=f"sqlite:///{path}")
+        out[system] = (path, mapping, extracted.frames, extracted.counts)
     return out
 
 
@@ -84,8 +79,10 @@ def test_a_source_counts_reads_what_is_not_left_out():
 def test_a_template_without_a_base_table_is_not_counted_and_says_so(tmp_path, caplog):
     """An authority's own template without a declaration still runs; its table count stays
     blank (never guessed) and the log says what to declare."""
-    mapping = load_mapping(REPO / "tests" / "data" / "mappings" / "testsys.yaml")
+    from tests.testshire import MAPPING, build_database
+
+    url = build_database(tmp_path / "testshire.db")
     with caplog.at_level("WARNING", logger="cldetl.extract.source_counts"):
-        counts = count_database_rows(mapping, PERIOD, url=f"sqlite:///{tmp_path / 'x.db'}")
-    assert counts == {}
+        extracted = read_sources(MAPPING, PERIOD, url=url)
+    assert extracted.counts == {} and len(extracted.frames["people"])
     assert "declares no base table" in caplog.text and "add base:" in caplog.text

@@ -8,6 +8,8 @@ checked by `cldetl.extract.file_sources`.
 
     frames = extract(mapping, period)                     # URL from the mapping's connection
     frames = extract(mapping, period, progress=True)      # a progress bar per source (stderr)
+    extracted = read_sources(mapping, period)             # frames, and the tables' counts
+    extracted.frames, extracted.counts                    # read in one database snapshot
 
 Staging files hold personal data: by default they are written to a private temporary folder
 that is removed when the extract ends; with `staging_dir` they are kept there (the caller then
@@ -21,8 +23,9 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
@@ -33,21 +36,26 @@ from cldetl.extract.database import connect, create_engine, stream_source
 from cldetl.extract.database_url import database_url, masked, url_origin
 from cldetl.extract.file_sources import read_file_source
 from cldetl.extract.render import RenderedSource, format_rendered, render_all, render_source
+from cldetl.extract.source_counts import SourceCounts, count_query, run_count
 
 if TYPE_CHECKING:
     import pandas as pd
+    from sqlalchemy.engine import Connection, Engine
 
     from cldetl.mapping import Mapping
     from cldetl.spec.period import ReportingPeriod
 
 __all__ = [
+    "Extracted",
     "RenderedSource",
+    "SourceCounts",
     "database_url",
     "extract",
+    "extract_source",
     "format_rendered",
     "masked",
-    "extract_source",
     "read_file_source",
+    "read_sources",
     "render_all",
     "render_source",
 ]
@@ -57,7 +65,17 @@ log = logging.getLogger(__name__)
 DEFAULT_CHUNK_ROWS = 50_000
 
 
-def extract(
+@dataclass
+class Extracted:
+    """What an extract read: each source's frame, and each database source's counts (base
+    table rows and those left out in the database, by reason) taken in the same snapshot as
+    its read. A source whose template declares no base table has no counts."""
+
+    frames: dict[str, pd.DataFrame]
+    counts: dict[str, SourceCounts] = field(default_factory=dict)
+
+
+def read_sources(
     mapping: Mapping,
     period: ReportingPeriod,
     *,
@@ -66,8 +84,14 @@ def extract(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: bool = False,
     url: str | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Read every source of `mapping` for `period`.
+    counted: bool = True,
+) -> Extracted:
+    """Read every source of `mapping` for `period`, and count its database sources' tables.
+
+    The database sources are read through one connection in one read-only transaction that
+    sees one snapshot of the database (`cldetl.extract.database.connect`): each source's
+    count and its read, and all the sources, see the same rows however busy the case system
+    is, so the reconciliation's table rows = left out in the database + read holds.
 
     Args:
         mapping: the authority's mapping (`load_mapping`).
@@ -79,9 +103,11 @@ def extract(
         chunk_rows: rows fetched and written per chunk.
         progress: show a progress bar per source on stderr.
         url: a database URL to use instead of the mapping's connection.
+        counted: count the database sources' base tables (False: frames only).
 
     Returns:
-        One DataFrame per source, in mapping order, with exactly the declared columns.
+        One DataFrame per source, in mapping order, with exactly the declared columns, and
+        the counts of each database source whose template declares a base table.
 
     Raises:
         MappingError for template problems (before the database is touched), UsageError for a
@@ -89,71 +115,94 @@ def extract(
     """
     if chunk_rows < 1:
         raise UsageError(f"chunk_rows must be at least 1, not {chunk_rows}.")
-    database_sources = [n for n, s in mapping.sources.items() if s.template is not None]
-    frames: dict[str, pd.DataFrame] = {}
+    extracted = Extracted(frames={})
     with contextlib.ExitStack() as stack:
         stack.enter_context(collector.paused())  # see cldetl.collector
         bar = stack.enter_context(_Progress.open(progress))
-        engine, origin, staging = None, "the url argument", Path()
-        rendered: dict[str, RenderedSource] = {}
-        if database_sources:
-            origin = url_origin(mapping) if url is None else "the url argument"
-            url = url if url is not None else database_url(mapping)
-            timeout = mapping.connection.statement_timeout if mapping.connection else None
-            engine = create_engine(url, origin, statement_timeout=timeout)
-            stack.callback(engine.dispose)
-            # Every template renders before the database is touched: mistakes surface first.
-            for name in database_sources:
-                rendered[name] = render_source(
-                    mapping, name, engine.dialect, period, connectors_dir
-                )
-            staging = _staging(stack, staging_dir)
-        conn = None
+        database = _Database.open(stack, mapping, period, connectors_dir, url, counted)
+        staging = _staging(stack, staging_dir) if database else Path()
         for name, source in mapping.sources.items():
             task = bar.add(name)
             if source.file is not None:
-                frames[name] = read_file_source(mapping, name)
-                bar.advance(task, len(frames[name]))
-                bar.finish(task)
-                continue
-            assert engine is not None and url is not None
-            if conn is None:
-                log.info("connecting to %s", masked(url))
-                conn = connect(engine, name, url, origin)
-                stack.callback(conn.close)
-            path = staging / f"{_file_stem(name, len(frames))}.parquet"
-            log.info("source %s: extracting with %s to %s", name, rendered[name].template, path)
-            _stage(conn, rendered[name], source, path, chunk_rows, url, bar, task)
-            frames[name] = _read_staged(path)
+                extracted.frames[name] = read_file_source(mapping, name)
+                bar.advance(task, len(extracted.frames[name]))
+            else:
+                assert database is not None
+                conn = database.connection(stack, name)
+                if name in database.count_queries:
+                    query = database.count_queries[name]
+                    extracted.counts[name] = run_count(conn, query, database.url)
+                path = staging / f"{_file_stem(name, len(extracted.frames))}.parquet"
+                rendered = database.rendered[name]
+                log.info("source %s: extracting with %s to %s", name, rendered.template, path)
+                _stage(conn, rendered, source, path, chunk_rows, database.url, bar, task)
+                extracted.frames[name] = _read_staged(path)
             bar.finish(task)
-    return frames
+    return extracted
+
+
+def extract(mapping: Mapping, period: ReportingPeriod, **options: Any) -> dict[str, pd.DataFrame]:
+    """Every source's frame, without the counts (`read_sources` takes the same options): for
+    profiling, starter mappings and anything that does not reconcile."""
+    return read_sources(mapping, period, counted=False, **options).frames
 
 
 def extract_source(
-    mapping: Mapping,
-    name: str,
-    period: ReportingPeriod,
-    *,
-    connectors_dir: Path | None = None,
-    staging_dir: Path | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    progress: bool = False,
-    url: str | None = None,
-) -> pd.DataFrame:
-    """Read one source (a flow runs one task per source, each retried on its own)."""
-    if name not in mapping.sources:
-        raise UsageError(f"the mapping has no source named {name!r}.")
-    single = mapping.model_copy(update={"sources": {name: mapping.sources[name]}})
-    frames = extract(
-        single,
-        period,
-        connectors_dir=connectors_dir,
-        staging_dir=staging_dir,
-        chunk_rows=chunk_rows,
-        progress=progress,
-        url=url,
-    )
-    return frames[name]
+    mapping: Mapping, name: str, period: ReportingPeriod, **options: Any
+) -> Extracted:
+    """One source read and counted in its own snapshot (`read_sources`' options): a flow runs
+    one task per source, each retried on its own; the reconciliation is per source, so a
+    transaction per source is enough."""
+    single = mapping.model_copy(update={"sources": {name: mapping.source_named(name)}})
+    return read_sources(single, period, **options)
+
+
+@dataclass
+class _Database:
+    """The case system's side of an extract: every template rendered (and each count query)
+    before the database is touched, then one connection, opened when first needed."""
+
+    engine: Engine
+    url: str
+    origin: str
+    rendered: dict[str, RenderedSource]
+    count_queries: dict[str, RenderedSource]
+    conn: Connection | None = None
+
+    @classmethod
+    def open(
+        cls,
+        stack: contextlib.ExitStack,
+        mapping: Mapping,
+        period: ReportingPeriod,
+        connectors_dir: Path | None,
+        url: str | None,
+        counted: bool,
+    ) -> _Database | None:
+        names = [n for n, s in mapping.sources.items() if s.template is not None]
+        if not names:
+            return None
+        origin = url_origin(mapping) if url is None else "the url argument"
+        url = url if url is not None else database_url(mapping)
+        timeout = mapping.connection.statement_timeout if mapping.connection else None
+        engine = create_engine(url, origin, statement_timeout=timeout)
+        stack.callback(engine.dispose)
+        dialect = engine.dialect
+        # Every template renders before the database is touched: mistakes surface first.
+        rendered = {n: render_source(mapping, n, dialect, period, connectors_dir) for n in names}
+        queries = {}
+        for name in names if counted else ():
+            query = count_query(mapping, name, dialect, period, connectors_dir)
+            if query is not None:
+                queries[name] = query
+        return cls(engine, url, origin, rendered, queries)
+
+    def connection(self, stack: contextlib.ExitStack, name: str) -> Connection:
+        if self.conn is None:
+            log.info("connecting to %s", masked(self.url))
+            self.conn = connect(self.engine, name, self.url, self.origin)
+            stack.callback(self.conn.close)
+        return self.conn
 
 
 def _staging(stack: contextlib.ExitStack, staging_dir: Path | None) -> Path:

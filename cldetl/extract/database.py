@@ -2,20 +2,18 @@
 rendered source streamed as Arrow tables of the declared columns.
 
 Database errors become `InputError`s that name the source and what to check, without row
-data; faults that may pass by themselves (a refused or dropped connection, a timeout, a
-deadlock) are marked `transient` for schedulers' retries.
+data (`cldetl.extract.database_errors`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import quote, unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,7 +25,8 @@ from sqlalchemy.pool import NullPool
 
 from cldetl.errors import InputError, UsageError
 from cldetl.extract.column_types import CONVERTERS, arrow_schema, split_lists
-from cldetl.extract.database_url import _mask_text, _password, masked
+from cldetl.extract.database_errors import connection_error, query_error
+from cldetl.extract.database_url import masked
 from cldetl.extract.read_only import read_only_problem
 from cldetl.extract.render import statement
 
@@ -67,6 +66,8 @@ def create_engine(
         elif backend == "postgresql":
             options = [str(parsed.query.get("options", "")).strip()]
             options.append("-c default_transaction_read_only=on")
+            # Backslashes in '...' are text, as the read-only guard reads them.
+            options.append("-c standard_conforming_strings=on")
             if statement_timeout:
                 options.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
             connect_args["options"] = " ".join(o for o in options if o)
@@ -101,13 +102,17 @@ def create_engine(
 def _sqlite_read_only(parsed):
     """sqlite:///path as a read-only URI (file:path?mode=ro), which never creates a file:
     `connect` reports a missing one, where SQLite would create an empty database and then
-    report "no such table"."""
+    report "no such table". A URL that is already a `file:` URI gets `mode=ro` too, whatever
+    mode it asked for (`?mode=rw&uri=true` would open the case system read-write)."""
 
     database = parsed.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
+    if database in ("", ":memory:"):
         return parsed
+    query = {k: v for k, v in parsed.query.items() if k.lower() not in ("mode", "uri")}
+    query.update(mode="ro", uri="true")
+    if database.startswith("file:"):
+        return parsed.set(query=query)
     path = Path(database).expanduser().resolve()
-    query = {**parsed.query, "mode": "ro", "uri": "true"}
     return parsed.set(database="file:" + quote(str(path)), query=query)
 
 
@@ -155,10 +160,25 @@ def _limit_statements(engine: Engine, seconds: float) -> None:
             deadlines[id(conn.connection.dbapi_connection)] = time.monotonic() + seconds
 
 
+# The first statement of the one transaction a connection reads in: read-only, and one
+# snapshot of the database for every statement in it, so that a source's count and its read
+# (and, in one extract, every source) see the same rows however busy the case system is.
+SNAPSHOT_TRANSACTION = {
+    "postgresql": "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    # Oracle: a read-only transaction reads as of its start (transaction-level consistency).
+    "oracle": "SET TRANSACTION READ ONLY",
+    # SQL Server: needs ALLOW_SNAPSHOT_ISOLATION on the database (or a readable secondary);
+    # without it the first read fails with a message saying so (`query_error`).
+    "mssql": "SET TRANSACTION ISOLATION LEVEL SNAPSHOT",
+    # SQLite: a deferred transaction holds its read snapshot (or shared lock) until it ends.
+    "sqlite": "BEGIN",
+}
+
+
 def connect(engine: Engine, name: str, url: str, origin: str) -> Connection:
-    """A connection in a read-only transaction where the dialect has one (Oracle:
-    SET TRANSACTION READ ONLY; PostgreSQL's is the session default). The caller closes it,
-    which rolls back: cldetl never commits."""
+    """A connection in one read-only transaction that sees one snapshot of the database
+    (SNAPSHOT_TRANSACTION; PostgreSQL's session is read-only by default too). The caller
+    closes it, which rolls back: cldetl never commits."""
 
     database = engine.url.database or ""
     if engine.dialect.name == "sqlite" and database.startswith("file:"):
@@ -173,8 +193,12 @@ def connect(engine: Engine, name: str, url: str, origin: str) -> Connection:
     except DBAPIError as exc:
         raise connection_error(exc, name, url, origin) from None
     try:
-        if engine.dialect.name in ("oracle", "postgresql"):
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        if engine.dialect.name == "sqlite":
+            # mode=ro covers the file itself; query_only also any database ATTACHed to it.
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+        begin = SNAPSHOT_TRANSACTION.get(engine.dialect.name)
+        if begin:
+            conn.exec_driver_sql(begin)
     except DBAPIError as exc:
         conn.close()
         raise connection_error(exc, name, url, origin) from None
@@ -187,150 +211,6 @@ _INSTALL = {
     "psycopg": 'pip install "cldetl[postgres]" (psycopg)',
     "psycopg2": "pip install psycopg2-binary, or use postgresql+psycopg:// with cldetl[postgres]",
 }
-
-
-_MISSING_OBJECT = re.compile(
-    r"no such (table|column)|invalid (object|column) name|does not exist|ORA-00942|ORA-00904"
-    r"|undefined (table|column)|unknown column|no such function",
-    re.IGNORECASE,
-)
-_SYNTAX = re.compile(
-    r"syntax error at or near|incorrect syntax near|(?<!input )syntax error|ORA-0093[36]"
-    r"|ORA-00923",
-    re.IGNORECASE,
-)
-
-
-def _driver_message(exc: BaseException, url: str) -> str:
-    """The driver's own message, first line, short, any password removed."""
-    orig = getattr(exc, "orig", None) or exc
-    text = " ".join(str(orig).split()) if str(orig) else type(orig).__name__
-    password = _password(url)
-    if password:
-        for form in {password, quote_plus(password)}:
-            text = text.replace(form, "***")
-    text = _mask_text(text)
-    text = text.rstrip(" .")
-    return text[:300] + ("..." if len(text) > 300 else "")
-
-
-def _error_code(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    for attr in ("pgcode", "sqlstate", "code"):
-        code = getattr(orig, attr, None)
-        if isinstance(code, str | int) and code:
-            return f", code {code}"
-    args = getattr(orig, "args", ())
-    if args and isinstance(args[0], str | int) and re.fullmatch(r"[A-Z0-9]{5}|\d+", str(args[0])):
-        return f", code {args[0]}"
-    return ""
-
-
-class TransientDatabaseError(InputError):
-    """A database fault that may pass by itself (a refused or dropped connection, a time-out,
-    a lock or deadlock): schedulers retry these, and only these."""
-
-    transient = True
-
-
-_PERMANENT_CONNECT = re.compile(
-    r"could not translate host name|name or service not known|nodename nor servname"
-    r"|no such host|getaddrinfo failed|unknown host|password authentication failed"
-    r"|login failed|ORA-01017|authentication failed|role .* does not exist"
-    r"|database .* does not exist|unable to open database file|file is not a database",
-    re.IGNORECASE,
-)
-_LOCKED = re.compile(
-    r"database is locked|database table is locked|lock timeout|ORA-00054", re.IGNORECASE
-)
-_DEADLOCK = re.compile(r"deadlock", re.IGNORECASE)
-_TIMEOUT = re.compile(
-    r"statement timeout|canceling statement|query timeout|timeout expired|interrupted"
-    r"|DPY-4024|ORA-03156|ORA-01013",
-    re.IGNORECASE,
-)
-_CORRUPT = re.compile(
-    r"file is not a database|disk image is malformed|database corrupt", re.IGNORECASE
-)
-_READ_ONLY = re.compile(
-    r"readonly database|read-only transaction|read only transaction|ORA-01456",
-    re.IGNORECASE,
-)
-
-
-def connection_error(exc: BaseException, name: str, url: str, origin: str) -> InputError:
-    """An error connecting as an InputError that names the source and what to check;
-    transient unless the host is unknown, the login is refused or the database is missing."""
-    message = _driver_message(exc, url)
-    stop = "" if message.endswith(("?", "!")) else "."
-    text = (
-        f"source '{name}': the database refused the connection or could not be reached "
-        f"({masked(url)}): {message}{stop} Check the server is running and "
-        f"reachable from here, and the credentials in {origin}."
-    )
-    if _CORRUPT.search(message):
-        return InputError(
-            f"source '{name}': {masked(url)} is not a readable database (damaged, or not a "
-            "database file); restore it from a copy or point the URL at the right file."
-        )
-    if _PERMANENT_CONNECT.search(message):
-        return InputError(text)
-    return TransientDatabaseError(text)
-
-
-def query_error(exc: BaseException, name: str, template: str, url: str) -> InputError:
-    """An error running a source's SQL as an InputError. The driver's message is shown only
-    when it names tables, columns or syntax: others (a failed conversion) can quote values."""
-    message = _driver_message(exc, url)
-    if _CORRUPT.search(message):
-        return InputError(
-            f"source '{name}': the database file is damaged or not a database ({masked(url)}): "
-            f"{message}; restore it from a copy or point the URL at the right file."
-        )
-    if _LOCKED.search(message):
-        return TransientDatabaseError(
-            f"source '{name}': the database is locked by another program ({message}); run the "
-            "extract again when it has finished."
-        )
-    if _DEADLOCK.search(message):
-        return TransientDatabaseError(
-            f"source '{name}': the database chose this query as a deadlock victim; run the "
-            "extract again."
-        )
-    if _TIMEOUT.search(message):
-        return TransientDatabaseError(
-            f"source '{name}': connectors/{template} ran longer than the statement time-out "
-            "(connection.statement_timeout) and was stopped; raise the time-out or run the "
-            "extract when the database is less busy."
-        )
-    if _READ_ONLY.search(message):
-        return InputError(
-            f"source '{name}': connectors/{template} tried to change the database, which "
-            "cldetl opens read-only; nothing was changed. Templates may only SELECT."
-        )
-    if _MISSING_OBJECT.search(message):
-        return InputError(
-            f"source '{name}': table or column missing: {message}; check identifiers in "
-            f"sources.{name}.params.identifiers or the template connectors/{template} "
-            "(names with capitals are quoted, so their case must match on PostgreSQL and "
-            "Oracle)."
-        )
-    if _SYNTAX.search(message):
-        return InputError(
-            f"source '{name}': the database rejected the SQL of connectors/{template}: "
-            f"{message}; review it with `cldetl sql`."
-        )
-    if getattr(exc, "connection_invalidated", False):
-        return TransientDatabaseError(
-            f"source '{name}': the connection to the database was lost while reading "
-            f"({type(getattr(exc, 'orig', exc)).__name__}); run the extract again."
-        )
-    return InputError(
-        f"source '{name}': the database could not run connectors/{template} "
-        f"({type(getattr(exc, 'orig', None) or exc).__name__}{_error_code(exc)}); the "
-        "database's message is not shown as it may quote record values. Run the SQL from "
-        "`cldetl sql` in the database to see it."
-    )
 
 
 # --- streaming a source --------------------------------------------------------------------
@@ -378,7 +258,7 @@ def stream_source(
 
     schema = arrow_schema(source.columns)
     name, template = rendered.name, rendered.template
-    problem = read_only_problem(rendered.sql)
+    problem = read_only_problem(rendered.sql, rendered.dialect or None)
     if problem:
         raise InputError(
             f"source '{name}': connectors/{template} is refused before it is sent: {problem}; "

@@ -67,9 +67,7 @@ def normalise_header(header: str) -> str:
 def read_file_source(mapping: Mapping, name: str) -> pd.DataFrame:
     """Read and check file source `name`; raises InputError naming file, row and column."""
 
-    if name not in mapping.sources:
-        raise UsageError(f"the mapping has no source named {name!r}.")
-    source = mapping.sources[name]
+    source = mapping.source_named(name)
     if source.file is None:
         raise UsageError(f"source {name!r} is a database source ({source.template}), not a file.")
     path = file_path(mapping, name)

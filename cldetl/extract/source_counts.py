@@ -14,8 +14,12 @@ first condition it meets and counts them:
 
 The template's own WHERE is `{{ in_scope }}`, the same CASE = 0, so the two cannot drift.
 
-    counts = count_database_rows(mapping, period)
-    counts["steps"].table_rows, counts["steps"].left_out
+The count runs in the same read-only transaction as the source's read, so both see one
+snapshot of the database (`cldetl.extract.database.connect`): a case system written to during
+the run cannot make them disagree.
+
+    extracted = extract_counted(mapping, period)          # cldetl.extract
+    extracted.counts["steps"].table_rows, extracted.counts["steps"].left_out
     # 1200, {"completed before the reporting period (filtered in the database)": 800, ...}
 """
 
@@ -28,13 +32,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 
-from cldetl.extract.database import connect, create_engine, query_error
-from cldetl.extract.database_url import database_url, url_origin
+from cldetl.extract.database_errors import query_error
 from cldetl.extract.render import render_source, statement
 from cldetl.mapping.template_declarations import declaration_for
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Dialect
 
     from cldetl.extract.render import RenderedSource
     from cldetl.mapping import Mapping
@@ -56,55 +59,27 @@ class SourceCounts:
         return self.table_rows - sum(self.left_out.values())
 
 
-def count_database_rows(
+def count_query(
     mapping: Mapping,
+    name: str,
+    dialect: str | Dialect,
     period: ReportingPeriod,
     connectors_dir: str | Path | None = None,
-    *,
-    url: str | None = None,
-) -> dict[str, SourceCounts]:
-    """Count every database source's base table for `period` (file sources are not in the
-    result: their rows are all read). Opens its own read-only connection; the URL comes from
-    the mapping's connection unless `url` is given.
-
-    A template that declares no base table is left out (logged; its count stays blank).
-    Raises InputError for a
-    database that cannot be read (transient faults marked as such)."""
-
-    names = []
-    for name, source in mapping.sources.items():
-        if source.template is None:
-            continue
-        declared = declaration_for(mapping, name, connectors_dir)
-        if declared is None or not declared.base_table:
-            # An authority's own template without a declaration still runs; its table count
-            # stays blank in the reconciliation (never guessed) until it declares `base:`.
-            log.warning(
-                "source %s: template %s declares no base table, so its table rows are not "
-                "counted (add base: {table: ..., alias: ...} to its declaration)",
-                name,
-                source.template,
-            )
-            continue
-        names.append(name)
-    if not names:
-        return {}
-    origin = url_origin(mapping) if url is None else "the url argument"
-    url = url if url is not None else database_url(mapping)
-    timeout = mapping.connection.statement_timeout if mapping.connection else None
-    engine = create_engine(url, origin, statement_timeout=timeout)
-    try:
-        queries = {
-            name: render_source(mapping, name, engine.dialect, period, connectors_dir, counts=True)
-            for name in names
-        }
-        conn = connect(engine, names[0], url, origin)
-        try:
-            return {name: run_count(conn, query, url) for name, query in queries.items()}
-        finally:
-            conn.close()  # rolls back: nothing is ever committed
-    finally:
-        engine.dispose()
+) -> RenderedSource | None:
+    """Source `name`'s count query (render_source(..., counts=True)), or None when its
+    template declares no base table: an authority's own template without a declaration still
+    runs, and its table count stays blank in the reconciliation (never guessed), with a
+    warning saying what to declare."""
+    declared = declaration_for(mapping, name, connectors_dir)
+    if declared is None or not declared.base_table:
+        log.warning(
+            "source %s: template %s declares no base table, so its table rows are not "
+            "counted (add base: {table: ..., alias: ...} to its declaration)",
+            name,
+            mapping.sources[name].template,
+        )
+        return None
+    return render_source(mapping, name, dialect, period, connectors_dir, counts=True)
 
 
 def run_count(conn: Connection, query: RenderedSource, url: str) -> SourceCounts:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cldetl.errors import CldetlError
+from cldetl.errors import CldetlError, UsageError
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TEMPLATE_PART = re.compile(r"\{([^{}]*)\}")
@@ -434,3 +434,9 @@ class Mapping(Strict):
 
     # Set by load_mapping: where the file is, for relative file sources and messages.
     path: str = ""
+
+    def source_named(self, name: str) -> Source:
+        """Source `name`; UsageError when the mapping has no such source."""
+        if name not in self.sources:
+            raise UsageError(f"the mapping has no source named {name!r}.")
+        return self.sources[name]

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from cldetl.display import shown
 from cldetl.errors import CldetlError
 
 MAX_DEPTH = 40
@@ -29,32 +30,91 @@ class YamlLimitError(CldetlError):
 
 def _refuse(name: str, mark: Any, what: str, fix: str) -> YamlLimitError:
     line = f":{mark.line + 1}" if mark is not None else ""
-    return YamlLimitError(f"{name}{line}: {what}. {fix}")
+    stop = "" if fix.endswith(".") else "."
+    return YamlLimitError(f"{name}{line}: {what}. {fix}{stop}")
+
+
+class _Collection:
+    """One open list or mapping while walking the events: its size so far, its anchor, and
+    (for a mapping) the keys seen and whether the next node is a key."""
+
+    __slots__ = ("anchor", "is_mapping", "keys", "next_is_key", "size")
+
+    def __init__(self, anchor: str | None, is_mapping: bool) -> None:
+        self.size, self.anchor, self.is_mapping = 1, anchor, is_mapping
+        self.keys: dict[tuple[str, str], int] = {}
+        self.next_is_key = is_mapping
+
+    def child_done(self, size: int) -> None:
+        self.size += size
+        if self.is_mapping:
+            self.next_is_key = not self.next_is_key
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _key_identity(event: yaml.ScalarEvent) -> tuple[str, str]:
+    """A scalar key as the loader will build it: its resolved tag and text (`1` and `'1'` are
+    different keys; `a` and `'a'` the same)."""
+    tag = event.tag or _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+    return tag, event.value
+
+
+def _check_key(name: str, parent: _Collection, event: yaml.ScalarEvent) -> None:
+    """Refuse a key its mapping already holds: PyYAML would silently keep the last one, so a
+    second `connection:` further down could replace the first unseen."""
+    identity = _key_identity(event)
+    first = parent.keys.get(identity)
+    if first is not None:
+        raise _refuse(
+            name,
+            event.start_mark,
+            f"the key '{shown(event.value, 80)}' appears twice in one mapping (first at line "
+            f"{first})",
+            "Keep one of them: YAML would silently use the last",
+        )
+    parent.keys[identity] = event.start_mark.line + 1
+
+
+def _check_scalar(name: str, parent: _Collection, event: yaml.ScalarEvent) -> None:
+    if len(event.value) > MAX_SCALAR:
+        raise _refuse(
+            name,
+            event.start_mark,
+            f"a value of {len(event.value):,} characters (at most {MAX_SCALAR:,})",
+            "A mapping holds codes, labels and column names; shorten the value.",
+        )
+    if parent.next_is_key:
+        _check_key(name, parent, event)
 
 
 def check_bounds(text: str, name: str) -> None:
-    """Walk the YAML events of `text` and raise YamlLimitError at the first excess.
+    """Walk the YAML events of `text` and raise YamlLimitError at the first excess, duplicate
+    key or recursive alias.
 
     Expansion is counted as the loader would build it: an alias adds the size of the node its
-    anchor names, so nested aliases multiply as they would in memory.
+    anchor names, so nested aliases multiply as they would in memory. An alias inside the very
+    list or mapping its anchor names would make a value that contains itself.
     """
     anchored: dict[str, int] = {}
-    stack: list[list[Any]] = [[0, None]]  # per open collection: [size so far, anchor]
+    stack: list[_Collection] = [_Collection(None, False)]
     total = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        parent = stack[-1]
         if isinstance(event, yaml.AliasEvent):
-            size = anchored.get(event.anchor, 1)
-            total += size
-        elif isinstance(event, yaml.ScalarEvent):
-            if len(event.value) > MAX_SCALAR:
+            if any(open_.anchor == event.anchor for open_ in stack):
                 raise _refuse(
                     name,
                     event.start_mark,
-                    f"a value of {len(event.value):,} characters (at most {MAX_SCALAR:,})",
-                    "A mapping holds codes, labels and column names; shorten the value.",
+                    f"the alias *{shown(event.anchor, 80)} stands inside the value its anchor "
+                    f"&{shown(event.anchor, 80)} names (a value that contains itself)",
+                    "Write the values out instead of the alias",
                 )
+            size = anchored.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            _check_scalar(name, parent, event)
             size = 1
-            total += 1
             if event.anchor:
                 anchored[event.anchor] = 1
         elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
@@ -65,26 +125,32 @@ def check_bounds(text: str, name: str) -> None:
                     f"lists or mappings nested more than {MAX_DEPTH} deep",
                     "A mapping needs far less; flatten the structure.",
                 )
-            stack.append([1, event.anchor])
+            stack.append(_Collection(event.anchor, isinstance(event, yaml.MappingStartEvent)))
             total += 1
+            _check_total(name, event, total)
+            continue
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            size, anchor = stack.pop()
-            if anchor:
-                anchored[anchor] = size
-            stack[-1][0] += size
+            done = stack.pop()
+            if done.anchor:
+                anchored[done.anchor] = done.size
+            stack[-1].child_done(done.size)
             continue
         else:
             continue
-        if isinstance(event, (yaml.AliasEvent, yaml.ScalarEvent)):
-            stack[-1][0] += size
-        if total > MAX_NODES:
-            raise _refuse(
-                name,
-                event.start_mark,
-                f"the document expands to more than {MAX_NODES:,} values "
-                "(aliases repeat what their anchor names)",
-                "Write the values out, or use fewer nested aliases.",
-            )
+        total += size
+        parent.child_done(size)
+        _check_total(name, event, total)
+
+
+def _check_total(name: str, event: yaml.Event, total: int) -> None:
+    if total > MAX_NODES:
+        raise _refuse(
+            name,
+            event.start_mark,
+            f"the document expands to more than {MAX_NODES:,} values "
+            "(aliases repeat what their anchor names)",
+            "Write the values out, or use fewer nested aliases.",
+        )
 
 
 def load(text: str, name: str) -> Any:

@@ -181,6 +181,27 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
     unknown = set(raw) - {"about", "columns", "base", "left_out", *KINDS}
     if unknown:
         raise bad(f"unknown key(s) {', '.join(sorted(unknown))}")
+    parameters = _declared_parameters(raw, bad)
+    columns, column_about = _declared_columns(raw, bad)
+    base = _declared_base(raw, parameters, bad)
+    left_out = _declared_left_out(raw, bad)
+    if left_out and not base:
+        raise bad("left_out needs base (the table whose rows are left out)")
+    return Declaration(
+        template=template,
+        path=path,
+        about=" ".join(str(raw.get("about", "")).split()),
+        parameters=parameters,
+        columns=columns,
+        column_about=column_about,
+        base_table=str(base.get("table", "")),
+        base_alias=str(base.get("alias", "")),
+        left_out=left_out,
+    )
+
+
+def _declared_parameters(raw: dict, bad) -> dict[str, Parameter]:
+    """identifiers, flags and values: each name once, with an optional default and about."""
     parameters: dict[str, Parameter] = {}
     for kind in KINDS:
         entries = raw.get(kind) or {}
@@ -196,6 +217,11 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
             if kind == "flags" and default is not _NO_DEFAULT and not isinstance(default, bool):
                 raise bad(f"flags.{name}: the default must be true or false")
             parameters[name] = Parameter(name, kind, default, str(spec.get("about", "")).strip())
+    return parameters
+
+
+def _declared_columns(raw: dict, bad) -> tuple[dict[str, str], dict[str, str]]:
+    """The output columns' types and what each holds."""
     columns, column_about = {}, {}
     for name, spec in (raw.get("columns") or {}).items():
         spec = spec if isinstance(spec, dict) else {"type": spec}
@@ -203,6 +229,11 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
             raise bad(f"columns.{name}: type must be one of {', '.join(COLUMN_TYPES)}")
         columns[name] = spec["type"]
         column_about[name] = str(spec.get("about", "")).strip()
+    return columns, column_about
+
+
+def _declared_base(raw: dict, parameters: dict[str, Parameter], bad) -> dict:
+    """The base table (a declared identifier) and its alias in the SQL; {} when none."""
     base = raw.get("base") or {}
     if not isinstance(base, dict) or set(base) - {"table", "alias"}:
         raise bad("base must be {table: <identifier name>, alias: <alias in the SQL>}")
@@ -212,24 +243,17 @@ def read_declaration(path: Path, template: str) -> Declaration | None:
         raise bad(f"base.table {base.get('table')!r} is not one of the declared identifiers")
     if base and not IDENTIFIER.match(str(base.get("alias", ""))):
         raise bad("base.alias must be the base table's alias in the SQL (letters, digits, _)")
+    return base
+
+
+def _declared_left_out(raw: dict, bad) -> tuple[tuple[str, str], ...]:
+    """The rows the SQL leaves out: (reason, SQL condition on the base alias), in order."""
     left_out = []
     for i, entry in enumerate(raw.get("left_out") or []):
         if not isinstance(entry, dict) or set(entry) != {"reason", "when"}:
             raise bad(f"left_out[{i}] must be {{reason: ..., when: <SQL condition>}}")
         left_out.append((" ".join(str(entry["reason"]).split()), str(entry["when"]).strip()))
-    if left_out and not base:
-        raise bad("left_out needs base (the table whose rows are left out)")
-    return Declaration(
-        template=template,
-        path=path,
-        about=" ".join(str(raw.get("about", "")).split()),
-        parameters=parameters,
-        columns=columns,
-        column_about=column_about,
-        base_table=str(base.get("table", "")),
-        base_alias=str(base.get("alias", "")),
-        left_out=tuple(left_out),
-    )
+    return tuple(left_out)
 
 
 def declaration_for(mapping: Mapping, name: str, connectors_dir=None) -> Declaration | None:

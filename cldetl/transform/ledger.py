@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
-from cldetl.errors import CldetlError
+from cldetl.errors import InternalError
 from cldetl.transform.filters import as_text, member_of
 from cldetl.transform.person_details import PERSON
 from cldetl.transform.service_lines import MEMBERS
@@ -30,8 +30,10 @@ class SourceCount(Protocol):
     left_out: dict[str, int]
 
 
-class ReconciliationError(CldetlError):
-    """Source records and output + exclusions do not add up: a bug, never to be shipped."""
+class ReconciliationError(InternalError):
+    """Source records and output + exclusions do not add up: a bug, never to be shipped (exit
+    70 with a crash report). The counts and the read share one database snapshot per source
+    (`cldetl.extract`), so a case system written to during the run cannot cause one."""
 
 
 @dataclass
@@ -375,8 +377,8 @@ class _Ledger:
             raise ReconciliationError(
                 f"source '{name}': the database counted {table_rows} rows in its table(s) and "
                 f"left out {sum(left_out.values())}, but {read} were read "
-                f"({table_rows} != {sum(left_out.values())} + {read}). If the case system "
-                "changed during the run, run again; otherwise this is a cldetl bug."
+                f"({table_rows} != {sum(left_out.values())} + {read}), counted and read in "
+                "one snapshot of the database. This is a cldetl bug."
             )
         return table_rows, left_out
 
