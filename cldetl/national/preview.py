@@ -1,0 +1,280 @@
+"""What DHSC's central processing will make of a CLD file, before it is submitted.
+
+The steps, each in its own module and each following one of DHSC's SQL files (commit e6f5749
+of DataS-DHSC/ASC-CLD-LA-Dashboard; files, lines and every threshold in
+cldetl/spec/national.yaml):
+
+1. period.py: the reporting period derived from event end dates, gap and missing-type flags.
+2. filter.py: events in that period, end dates corrected by the date of death.
+3. dedup.py: the person ID, the unique event, the row kept per event.
+4. data_quality.py: the DQ status and result of each of DHSC's fields on each row.
+5. fates.py: one fate per row, reconciled to the row count.
+
+The reference period the filter uses is the derived one: DHSC selects a file only when its
+derived period covers the period published (GetSubmissionsV2). With none derived, every row's
+fate says the file would not be selected. All output is counts, dates, line numbers and Event
+References: no value of a personal field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cldetl.national.data_quality import dq_codes, dq_summary
+from cldetl.national.dedup import (
+    as_numeric_18_2,
+    cleaned,
+    null_text_blank,
+    outcome_rank,
+    person_id,
+    unique_events,
+)
+from cldetl.national.fates import FATE_COLUMNS, assign_fates
+from cldetl.national.filter import filter_to_period
+from cldetl.national.method import national_method
+from cldetl.national.period import DerivedPeriod, classify, derive_period
+from cldetl.national.text import warnings_for
+from cldetl.spec import Spec, load_spec
+from cldetl.validate.checks.context import CheckContext
+from cldetl.validate.csvfile import CldTable
+from cldetl.validate.findings import FindingSink, ValidationReport
+
+# The rules the preview gives (warnings: what DHSC will do, not what the file breaks).
+PREVIEW_RULES = (
+    "national.period_not_derived",
+    "national.period_differs",
+    "national.period_gap",
+    "national.missing_event_type",
+    "national.same_event",
+    "national.no_person_id",
+    "national.dropped",
+)
+# Fields DHSC maps to Release 2 before comparing them for its unique event.
+CLEANED_KEYS = (
+    "Client Type",
+    "Request: Route of Access",
+    "Assessment Type",
+    "Service Type",
+    "Service Component",
+    "Delivery Mechanism",
+    "Cost Frequency (Unit Type)",
+    "Event Outcome",
+)
+
+
+@dataclass
+class Preview:
+    file: str
+    rows: int
+    period: DerivedPeriod
+    reference_period: tuple[date, date] | None
+    fates: pd.DataFrame  # FATE_COLUMNS, one row per row of the file
+    fate_counts: pd.Series  # per fate key, adding up to `rows`
+    dq: pd.DataFrame  # per row, DHSC's DQ status and code per field
+    quality: pd.DataFrame  # dq summed per field, status and result
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def same_events(self) -> list[tuple[int, list[int]]]:
+        """Each kept line with the lines merged into it."""
+        merged = self.fates[self.fates["fate"] == "merged"]
+        groups = merged.groupby("merged_into_line")["line"].apply(sorted)
+        return [(int(k), [int(x) for x in v]) for k, v in groups.items()]
+
+    @property
+    def no_person_id(self) -> list[int]:
+        return [int(x) for x in self.fates.loc[self.fates["fate"] == "no_person", "line"]]
+
+    def quality_csv(self) -> str:
+        out = io.StringIO()
+        self.quality.to_csv(out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        return out.getvalue()
+
+    def fates_csv(self) -> str:
+        """Line, Event Reference, fate (in words), merged-into line, then each DQ code."""
+        labels = national_method()["fates"]
+        table = self.fates.assign(fate=self.fates["fate"].map(labels))
+        table = pd.concat([table, self.dq.reset_index(drop=True)], axis=1)
+        out = io.StringIO()
+        table.to_csv(out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        return out.getvalue()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        method = national_method()
+        p = self.period
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "source": method["source"],
+            "commit": method["commit"],
+            "reporting_period": {
+                "stated": [_iso(p.stated_start), _iso(p.stated_end)],
+                "derived": [_iso(p.start), _iso(p.end)],
+                "matches": p.matches,
+                "import_month": _iso(p.import_month),
+                "exception": p.exception,
+                "gap_flag": p.gap_flag,
+                "missing_event_type_flag": p.missing_type_flag,
+                "by_event_type": [
+                    {
+                        "event_type": t.event_type,
+                        "events": t.total,
+                        "median_month": t.median_month,
+                        "enough_volume": t.enough_volume,
+                        "derived": [_iso(t.start), _iso(t.end)],
+                        "complete": [_iso(t.first_complete), _iso(t.last_complete)],
+                        "gap": t.gap,
+                    }
+                    for t in p.by_type
+                ],
+                "cite": method["reporting_period"]["cite"],
+            },
+            "fates": {
+                "rows": self.rows,
+                "counts": {
+                    key: {"label": method["fates"][key], "rows": int(n)}
+                    for key, n in self.fate_counts.items()
+                },
+                "reconciles": int(self.fate_counts.sum()) == self.rows,
+            },
+            "same_events": [{"kept_line": k, "merged_lines": v} for k, v in self.same_events],
+            "rows_without_person_id": self.no_person_id,
+            "data_quality": self.quality.to_dict(orient="records"),
+            "warnings": [{"rule": r, "message": m} for r, m in self.warnings],
+        }
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def stated_period(ctx: CheckContext) -> tuple[date | None, date | None]:
+    """The earliest start and latest end stated in the file (LA_Submissions: MIN and MAX)."""
+    start = ctx.dates("Reporting Period Start Date").min()
+    end = ctx.dates("Reporting Period End Date").max()
+    return (
+        start.date() if pd.notna(start) else None,
+        end.date() if pd.notna(end) else None,
+    )
+
+
+def default_import_month(stated_end: date | None) -> date:
+    """The month after the stated period ends: the earliest month DHSC can load the file."""
+    if stated_end is None:
+        return date.today().replace(day=1)
+    return (pd.Timestamp(stated_end) + pd.offsets.MonthBegin(1)).date()
+
+
+def preview(
+    table: CldTable,
+    report: ValidationReport,
+    spec: Spec | None = None,
+    import_month: date | None = None,
+    reference: tuple[date, date] | None = None,
+) -> Preview:
+    """The national-processing preview of a file already read and validated.
+
+    import_month: when DHSC loads the file (default: the month after the stated period ends);
+    reference: the period published, to filter to (default: the derived period)."""
+    spec = spec or load_spec()
+    method = national_method()
+    ctx = CheckContext(spec=spec, table=table, sink=FindingSink(spec, table.lines, spec.headers))
+    n = ctx.n
+    lines = np.asarray(table.lines, dtype=np.int64)
+    la_codes = ctx.column("LA Code").astype("string").str.strip()
+    la_code = la_codes.mode().iloc[0] if la_codes.notna().any() and n else None
+    stated = stated_period(ctx)
+    month = (import_month or default_import_month(stated[1])).replace(day=1)
+    derived_text = method["derived_fields"]
+    event_type = null_text_blank(ctx.column("Event Type"), derived_text["null_text"])
+    period = derive_period(
+        classify(event_type, method["reporting_period"]["event_types"]),
+        ctx.dates("Event End Date"),
+        la_code,
+        stated,
+        month,
+        method["reporting_period"],
+    )
+    if reference is None and period.start and period.end:
+        reference = (period.start, period.end)
+    start, end = ctx.dates("Event Start Date"), ctx.dates("Event End Date")
+    died = ctx.dates("Date of Death")
+    if reference is None:
+        reason = np.full(n, "no_period", dtype=object)
+        der_end, death_end = end, np.zeros(n, dtype=bool)
+    else:
+        filtered = filter_to_period(
+            ctx.column("Event Type"), start, end, died, reference, method["period_filter"]
+        )
+        reason, der_end = filtered.reason.astype(object), filtered.der_end
+        death_end = filtered.death_end.to_numpy()
+    person = person_id(
+        ctx.column("NHS Number"), ctx.column("LA Person Unique Identifier"), la_codes
+    )
+    candidates = (reason == "") & person.notna().to_numpy()
+    merged_into = np.zeros(n, dtype=np.int64)
+    if candidates.any():
+        frame = _candidate_frame(ctx, spec, method, candidates, event_type, der_end, person)
+        frame["line"] = lines[candidates]
+        events = unique_events(frame, method)
+        merged_into[candidates] = events["kept_line"].to_numpy()
+    no_person = (reason == "") & person.isna().to_numpy()
+    fate, counts = assign_fates(
+        n, reason, no_person, merged_into, lines, death_end, method["fates"]
+    )
+    fates = pd.DataFrame(
+        {
+            "line": lines,
+            "event_reference": ctx.column("Event Reference").astype("string").to_numpy(),
+            "fate": fate,
+            "merged_into_line": np.where(fate == "merged", merged_into, 0),
+        },
+        columns=list(FATE_COLUMNS),
+    )
+    codes = dq_codes(ctx, report.findings, method)
+    out = Preview(
+        file=table.path,
+        rows=n,
+        period=period,
+        reference_period=reference,
+        fates=fates,
+        fate_counts=counts,
+        dq=codes,
+        quality=dq_summary(codes, method),
+    )
+    out.warnings = warnings_for(out, method)
+    return out
+
+
+def _candidate_frame(ctx, spec, method, rows, event_type, der_end, person) -> pd.DataFrame:
+    """The rows that reach deduplication, with the cleaned fields DHSC compares."""
+    null_text = method["derived_fields"]["null_text"]
+    nulled = set(method["derived_fields"]["null_text_fields"])
+    frame = pd.DataFrame(index=ctx.frame.index[rows])
+
+    def value(name):
+        column = ctx.column(name)[rows]
+        if name in nulled:
+            return null_text_blank(column, null_text)
+        return column.astype("string").str.strip().replace("", pd.NA)
+
+    kind = cleaned(event_type[rows], "Event Type", spec)
+    frame["event_type"] = kind
+    frame["Event Type"] = kind
+    frame["la_code"] = ctx.column("LA Code")[rows].astype("string").str.strip()
+    frame["person"] = person[rows]
+    frame["Event Start Date"] = ctx.dates("Event Start Date")[rows]
+    frame["der_end"] = der_end[rows]
+    for name in CLEANED_KEYS:
+        frame[name] = cleaned(value(name), name, spec)
+    for name in method["deduplication"]["numeric_fields"]:
+        frame[name] = as_numeric_18_2(value(name))
+    frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"])
+    return frame
