@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from cldetl.cli import cli
-from cldetl.national import PREVIEW_RULES, national_method, preview
+from cldetl.national import PREVIEW_RULES, preview
 from cldetl.spec import load_spec
 from cldetl.validate import validate
 from cldetl.validate.csvfile import read_cld_csv
