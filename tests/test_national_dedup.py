@@ -98,3 +98,20 @@ def test_fates(tmp_path, rows, expected):
     p = _preview(tmp_path, rows)
     assert _fates(p) == expected
     assert int(p.fate_counts.sum()) == p.rows == len(rows)
+
+
+def test_warnings_name_merged_dropped_and_unidentified_rows(tmp_path):
+    rows = [
+        row(REQUEST),
+        row(REQUEST, **{"Event Reference": "REQ0002"}),
+        row(**{"NHS Number": "", "LA Person Unique Identifier": ""}),
+        row(REQUEST, **{"Event Start Date": "01/09/2024", "Event End Date": "30/09/2024"}),
+    ]
+    p = _preview(tmp_path, rows)
+    rules = {rule: message for rule, message in p.warnings}
+    assert rules["national.same_event"].startswith("1 row(s) are merged")
+    assert rules["national.no_person_id"].startswith("1 row(s) have neither")
+    assert rules["national.dropped"].startswith("1 row(s) are dropped by DHSC's period filter")
+    assert p.same_events == [(3, [2])]
+    assert p.no_person_id == [4]
+    assert p.fates_csv().splitlines()[0].startswith("line,event_reference,fate,merged_into_line,")

@@ -74,7 +74,7 @@ def warnings_for(p: Preview, method: dict) -> list[tuple[str, str]]:
     dropped = sum(
         int(n) for k, n in counts.items() if k.startswith(("no_", "outside", "death_before"))
     ) - int(counts.get("no_person", 0))
-    if dropped and period.start is not None:
+    if dropped and p.reference_period is not None:
         out.append(
             (
                 "national.dropped",
