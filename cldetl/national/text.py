@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from cldetl.national.method import national_method
-
-if TYPE_CHECKING:
-    from cldetl.national.preview import Preview
+from cldetl.national.model import Preview
 
 
 def _fmt(d: date | None) -> str:
