@@ -24,6 +24,8 @@ class Preview:
     fate_counts: pd.Series  # per fate key, adding up to `rows`
     dq: pd.DataFrame  # per row, DHSC's DQ status and code per field
     quality: pd.DataFrame  # dq summed per field, status and result
+    # The rows that stand for DHSC's unique events, with the cleaned fields the measures use.
+    events: pd.DataFrame | None = None
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
     @property

@@ -131,11 +131,12 @@ def preview(
     )
     candidates = (reason == "") & person.notna().to_numpy()
     merged_into = np.zeros(n, dtype=np.int64)
+    frame = _candidate_frame(ctx, spec, method, candidates, event_type, der_end, person)
+    frame["line"] = lines[candidates]
     if candidates.any():
-        frame = _candidate_frame(ctx, spec, method, candidates, event_type, der_end, person)
-        frame["line"] = lines[candidates]
-        events = unique_events(frame, method)
-        merged_into[candidates] = events["kept_line"].to_numpy()
+        grouped = unique_events(frame, method)
+        merged_into[candidates] = grouped["kept_line"].to_numpy()
+        frame = frame[grouped["kept_line"].to_numpy() == frame["line"].to_numpy()]
     no_person = (reason == "") & person.isna().to_numpy()
     fate, counts = assign_fates(
         n, reason, no_person, merged_into, lines, death_end, method["fates"]
@@ -159,6 +160,7 @@ def preview(
         fate_counts=counts,
         dq=codes,
         quality=dq_summary(codes, method),
+        events=frame.reset_index(drop=True),
     )
     out.warnings = warnings_for(out, method)
     return out
@@ -188,4 +190,12 @@ def _candidate_frame(ctx, spec, method, rows, event_type, der_end, person) -> pd
     for name in method["deduplication"]["numeric_fields"]:
         frame[name] = as_numeric_18_2(value(name))
     frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"])
+    # For the measures: who the row is about and the person-level fields DHSC takes the latest
+    # known value of (ASCOF_measures/Create_personal_details_table.sql).
+    frame["event_reference"] = ctx.column("Event Reference")[rows].astype("string")
+    frame["la_person"] = ctx.column("LA Person Unique Identifier")[rows].astype("string")
+    frame["birth"] = ctx.dates("Date of Birth")[rows]
+    frame["died"] = ctx.dates("Date of Death")[rows]
+    for name in ("Accommodation Status", "Primary Support Reason"):
+        frame[name] = cleaned(value(name), name, spec)
     return frame

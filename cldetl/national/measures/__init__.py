@@ -1,0 +1,40 @@
+"""The measures DHSC publishes from CLD, computed from the file before it is submitted.
+
+One module per measure, each following DHSC's ASCOF_measures/ SQL (lists in
+cldetl/spec/national_measures.yaml). They run on the preview's unique events (after DHSC's
+period filter and deduplication), over the derived reporting period as the measure year.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from cldetl.national.measures.ascof_2bc import ascof_2bc
+from cldetl.national.measures.ascof_3d import ascof_3d
+from cldetl.national.measures.result import Figure
+from cldetl.national.model import Preview
+
+
+@cache
+def measures_method() -> dict[str, Any]:
+    """national_measures.yaml: every list and threshold of the measures."""
+    path = resources.files("cldetl").joinpath("spec/national_measures.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figure]:
+    """Every figure the preview can compute; none when DHSC derives no period (the file would
+    not be selected). `population`: ONS mid-year estimates by age band ('18 to 64', '65 and
+    above'); without it 2B/2C are counts with no rate."""
+    if p.reference_period is None or p.events is None:
+        return []
+    method = measures_method()
+    year = p.reference_period
+    return ascof_2bc(p.events, year, population, method) + ascof_3d(p.events, year, method)
+
+
+__all__ = ["Figure", "measures", "measures_method"]

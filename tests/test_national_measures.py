@@ -1,0 +1,143 @@
+"""ASCOF measures on small populations counted by hand from DHSC's SQL (ASCOF_measures/,
+commit 69fe2e4). The year is the reference period 01/10/2024 - 30/09/2025; every person has
+their own NHS number.
+
+2B/2C (Create_ASCOF_2B2C_2425_Onwards.sql, sections 1-4):
+  P1 born 1950, residential from 01/01/2025, open: new, 65+  -> 2C
+  P2 born 1980, nursing from 01/02/2025, open: new, 18-64     -> 2B
+  P3 born 1950, residential 01/01/2024-15/10/2024 and again from 01/03/2025: the earlier one
+     ended 137 days before (< 365): not new
+  P4 born 1950, residential 01/04/2025-30/06/2025 ended self-funded: out
+  P5 born 2010, residential from 01/02/2025: under 18, out
+  P6 born 1950, residential from 01/08/2024: started before the year, out
+  2B = 1, 2C = 1; with populations 200,000 and 50,000: 0.5 and 2.0 per 100,000.
+
+3D clients (Create_ASCOF_3D_2425_Onwards.sql, client section), open at 30/09/2025:
+  Q1 born 1950 community, direct payment                     -> 1a yes, 2a yes (65+)
+  Q2 born 1980 community, managed personal budget             -> 1a yes, 2a no (18-64)
+  Q3 born 1950 community commissioned + residential: the residential setting ranks higher (2 < 5)
+     -> not in the community denominator
+  Q4 born 1950 community direct payment ended 31/05/2025      -> not open at the year end
+  Q5 born 1950 community, component Direct payment, mechanism commissioned: the component
+     makes it a direct payment                                 -> 1a yes, 2a yes (65+)
+  Total: denominator 3, 1a 3, 2a 2; 65+: 2, 2, 2; 18-64: 1, 1, 0.
+3D carers (carer section), in the year:
+  C1 carer support direct, direct payment                      -> Direct Payment only
+  C2 carer support direct, commissioned, and an assessment     -> commissioned (rank 3 < 6)
+  C3 an assessment only                                        -> no direct support: out
+  Total: denominator 2, 1b 1, 2b 1.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cldetl.national import preview
+from cldetl.national.measures import measures, measures_method
+from cldetl.validate import validate
+from cldetl.validate.csvfile import read_cld_csv
+from tests.conftest import ASSESSMENT, NOT_A_SERVICE, OTHER_NHS, UNPAID_CARER, row, write_rows
+
+PERIOD = (date(2024, 10, 1), date(2025, 9, 30))
+RES = {"Service Type": "Long term support: Residential care",
+       "Service Component": "Long term residential care", "Delivery Mechanism": "",
+       "Accommodation Status": "Registered care home"}  # fmt: skip
+NURS = {**RES, "Service Type": "Long term support: Nursing care",
+        "Service Component": "Long term nursing care"}  # fmt: skip
+
+
+def person(n: int, born: str = "14/03/1950") -> dict[str, str]:
+    nhs = (OTHER_NHS + ("9434765919",) * 20)[n] if n < 4 else ""
+    return {"NHS Number": nhs, "LA Person Unique Identifier": f"P{n:03d}", "Date of Birth": born}
+
+
+def _figures(tmp_path, rows, population=None):
+    for i, r in enumerate(rows):
+        r["Event Reference"] = f"E{i:03d}"
+    path = write_rows(tmp_path / "cld.csv", rows)
+    table = read_cld_csv(path)
+    p = preview(table, validate(table), reference=PERIOD)
+    return {(f.measure, f.group): f for f in measures(p, population)}
+
+
+ADMISSIONS = [
+    row(RES, person(1), **{"Event Start Date": "01/01/2025"}),
+    row(NURS, person(2, "14/03/1980"), **{"Event Start Date": "01/02/2025"}),
+    row(RES, person(3), **{"Event Start Date": "01/01/2024", "Event End Date": "15/10/2024",
+                           "Event Outcome": "NFA: Other"}),
+    row(RES, person(3), **{"Event Start Date": "01/03/2025"}),
+    row(RES, person(4), **{"Event Start Date": "01/04/2025", "Event End Date": "30/06/2025",
+                           "Event Outcome": "NFA: Self-funded client or under 12wk disregard"}),
+    row(RES, person(5, "14/03/2010"), **{"Event Start Date": "01/02/2025"}),
+    row(RES, person(6), **{"Event Start Date": "01/08/2024"}),
+]  # fmt: skip
+
+
+def test_ascof_2b_2c_new_admissions_counted_by_hand(tmp_path):
+    population = {"18 to 64": 200_000, "65 and above": 50_000}
+    figures = _figures(tmp_path, [dict(r) for r in ADMISSIONS], population)
+    b, c = figures[("ASCOF 2B", "18 to 64")], figures[("ASCOF 2C", "65 and above")]
+    assert (b.numerator, b.denominator, b.value) == (1, 200_000, 0.5)
+    assert (c.numerator, c.denominator, c.value) == (1, 50_000, 2.0)
+    counted = c.records[c.records["counted"]]
+    assert list(counted["la_person"]) == ["P001"]
+    reasons = dict(zip(c.records["la_person"], c.records["reason"], strict=False))
+    assert reasons["P004"] == "ended as self-funded"
+    assert reasons["P005"] == "under 18"
+    assert reasons["P006"] == "started outside the year"
+    assert (
+        c.records.loc[c.records["event_reference"] == "E003", "reason"].item().startswith("not new")
+    )
+
+
+def test_without_a_population_2b_is_a_count_with_no_rate(tmp_path):
+    figures = _figures(tmp_path, [dict(r) for r in ADMISSIONS])
+    b = figures[("ASCOF 2B", "18 to 64")]
+    assert (b.numerator, b.denominator, b.value) == (1, None, None)
+
+
+def test_the_365_day_rule_is_spec_data():
+    assert measures_method()["ascof_2bc"]["not_new_within_days"] == 365
+
+
+COMMUNITY = {"Service Type": "Long term support: Community",
+             "Service Component": "Home support or domiciliary care"}  # fmt: skip
+CARER_SERVICE = {**UNPAID_CARER, "Service Type": "Unpaid carer support: Direct to unpaid carer",
+                 "Service Component": "Unpaid carer respite"}  # fmt: skip
+CLIENTS_AND_CARERS = [
+    row(COMMUNITY, person(1), **{"Delivery Mechanism": "Direct payment"}),
+    row(COMMUNITY, person(2, "14/03/1980"),
+        **{"Delivery Mechanism": "CASSR managed personal budget"}),
+    row(COMMUNITY, person(3), **{"Delivery Mechanism": "CASSR commissioned support"}),
+    row(RES, person(3)),
+    row(COMMUNITY, person(4), **{"Delivery Mechanism": "Direct payment",
+                                 "Event End Date": "31/05/2025", "Event Outcome": "NFA: Other"}),
+    row(COMMUNITY, person(5), **{"Service Component": "Direct payment",
+                                 "Delivery Mechanism": "CASSR commissioned support"}),
+    row(CARER_SERVICE, person(11, "01/01/1970"), **{"Delivery Mechanism": "Direct payment"}),
+    row(CARER_SERVICE, person(12, "01/01/1970"),
+        **{"Delivery Mechanism": "CASSR commissioned support"}),
+    row(NOT_A_SERVICE, ASSESSMENT, UNPAID_CARER, person(12, "01/01/1970")),
+    row(NOT_A_SERVICE, ASSESSMENT, UNPAID_CARER, person(13, "01/01/1970")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("measure", "group", "numerator", "denominator"),
+    [
+        ("ASCOF 3D1a", "Total", 3, 3),
+        ("ASCOF 3D2a", "Total", 2, 3),
+        ("ASCOF 3D1a", "65 and above", 2, 2),
+        ("ASCOF 3D2a", "65 and above", 2, 2),
+        ("ASCOF 3D1a", "18 to 64", 1, 1),
+        ("ASCOF 3D2a", "18 to 64", 0, 1),
+        ("ASCOF 3D1b", "Total", 1, 2),
+        ("ASCOF 3D2b", "Total", 1, 2),
+    ],
+)
+def test_ascof_3d_counted_by_hand(tmp_path, measure, group, numerator, denominator):
+    figures = _figures(tmp_path, [dict(r) for r in CLIENTS_AND_CARERS])
+    f = figures[(measure, group)]
+    assert (f.numerator, f.denominator) == (numerator, denominator)
