@@ -141,3 +141,42 @@ def test_ascof_3d_counted_by_hand(tmp_path, measure, group, numerator, denominat
     figures = _figures(tmp_path, [dict(r) for r in CLIENTS_AND_CARERS])
     f = figures[(measure, group)]
     assert (f.numerator, f.denominator) == (numerator, denominator)
+
+
+# 2E (Create_ASCOF_2E_2425_Onwards.sql; accommodation from Create_personal_details_table.sql):
+#   A1 born 1950, community, owner occupier                       -> settled, 65+
+#   A2 born 1950, residential, registered care home               -> not settled, 65+
+#   A3 born 1980, community home support, accommodation Unknown:
+#      deduced "Unknown: Presumed at home"                         -> settled, 18-64
+#   A4 born 1980, learning disability, private tenant             -> settled, 18-64 and LD
+#   A5 born 1980, two services on the same dates with conflicting statuses: Unknown; deduced
+#      from day support in the community: "presumed in community"  -> not settled, 18-64
+#   18-64: 2 / 3 = 66.7%; 65+: 1 / 2 = 50.0%; LD 18-64: 1 / 1 = 100.0%.
+DAY = {"Service Component": "Day support"}
+SETTLED = [
+    row(person(1)),
+    row(RES, person(2)),
+    row(person(3, "14/03/1980"), **{"Accommodation Status": "Unknown"}),
+    row(person(4, "14/03/1980"), **{"Primary Support Reason": "Learning disability support",
+                                    "Accommodation Status": "Tenant: Private landlord"}),
+    row(DAY, person(5, "14/03/1980"), **{"Accommodation Status": "Tenant: Private landlord"}),
+    row(DAY, person(5, "14/03/1980"), **{"Accommodation Status": "Registered care home",
+                                         "Delivery Mechanism": "Direct payment"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("measure", "group", "numerator", "denominator", "value"),
+    [
+        ("ASCOF 2E", "18 to 64", 2, 3, 66.7),
+        ("ASCOF 2E", "65 and above", 1, 2, 50.0),
+        ("ASCOF 2E LD", "18 to 64", 1, 1, 100.0),
+    ],
+)
+def test_ascof_2e_counted_by_hand(tmp_path, measure, group, numerator, denominator, value):
+    f = _figures(tmp_path, [dict(r) for r in SETTLED])[(measure, group)]
+    assert (f.numerator, f.denominator, f.value) == (numerator, denominator, value)
+    if measure == "ASCOF 2E" and group == "18 to 64":
+        reasons = dict(zip(f.records["la_person"], f.records["reason"], strict=False))
+        assert reasons["P003"] == "settled: Unknown: Presumed at home"
+        assert reasons["P005"] == "not settled: Unknown: Presumed in community"

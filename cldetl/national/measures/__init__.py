@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from cldetl.national.measures.ascof_2bc import ascof_2bc
+from cldetl.national.measures.ascof_2e import ascof_2e
 from cldetl.national.measures.ascof_3d import ascof_3d
 from cldetl.national.measures.result import Figure
 from cldetl.national.model import Preview
@@ -34,7 +35,11 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
         return []
     method = measures_method()
     year = p.reference_period
-    return ascof_2bc(p.events, year, population, method) + ascof_3d(p.events, year, method)
+    return (
+        ascof_2bc(p.events, year, population, method)
+        + ascof_2e(p.events, year, method)
+        + ascof_3d(p.events, year, method)
+    )
 
 
 __all__ = ["Figure", "measures", "measures_method"]
