@@ -180,3 +180,41 @@ def test_ascof_2e_counted_by_hand(tmp_path, measure, group, numerator, denominat
         reasons = dict(zip(f.records["la_person"], f.records["reason"], strict=False))
         assert reasons["P003"] == "settled: Unknown: Presumed at home"
         assert reasons["P005"] == "not settled: Unknown: Presumed in community"
+
+
+def test_measures_command_text_json_records_and_previous(tmp_path):
+    """`cldetl measures FILE --previous FILE`: the figures, the records CSV, the measures not
+    computed said so, and a figure that moved more than the threshold flagged with the records
+    that moved it."""
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+
+    now = write_rows(
+        tmp_path / "now.csv",
+        [dict(r, **{"Event Reference": f"N{i}"}) for i, r in enumerate(CLIENTS_AND_CARERS)],
+    )
+    then = write_rows(
+        tmp_path / "then.csv",
+        [dict(r, **{"Event Reference": f"N{i}"}) for i, r in enumerate(CLIENTS_AND_CARERS[:2])],
+    )
+    out = tmp_path / "records.csv"
+    runner = CliRunner()
+    text = runner.invoke(cli, ["measures", str(now), "--previous", str(then),
+                               "--records-csv", str(out)])  # fmt: skip
+    assert text.exit_code == 0, text.output
+    assert "ASCOF 3D1a (Total): 3 / 3 = 100.0%" in text.output
+    assert "ASCOF 2D: Not computed" in text.output
+    assert "MOVED MORE THAN THE THRESHOLD" in text.output
+    assert out.read_text().startswith("measure,group,line,event_reference,la_person,counted,")
+    as_json = runner.invoke(cli, ["measures", "--format", "json", str(now), "--previous",
+                                  str(then)])  # fmt: skip
+    import json
+
+    data = json.loads(as_json.stdout)
+    moved = {(m["measure"], m["group"]): m for m in data["against_previous"]}
+    # 3D2a: 1 / 2 = 50.0% last quarter (Q1 of Q1, Q2), 2 / 3 = 66.7% now: +33.4% > 20%.
+    assert not moved[("ASCOF 3D1a", "Total")]["flagged"]  # 100% both times
+    total = moved[("ASCOF 3D2a", "Total")]
+    assert total["flagged"] and total["previous_value"] == 50.0 and total["change_percent"] == 33.4
+    assert total["counted_now_not_before"] == [{"event_reference": "N5", "la_person": "P005"}]

@@ -89,11 +89,14 @@ def preview(
     spec: Spec | None = None,
     import_month: date | None = None,
     reference: tuple[date, date] | None = None,
+    stated_when_underived: bool = False,
 ) -> Preview:
     """The national-processing preview of a file already read and validated.
 
     import_month: when DHSC loads the file (default: the month after the stated period ends);
-    reference: the period published, to filter to (default: the derived period)."""
+    reference: the period published, to filter to (default: the derived period);
+    stated_when_underived: with no derived period, filter to the stated one (for the measures:
+    what DHSC would publish were the file selected) rather than give every row that fate."""
     spec = spec or load_spec()
     method = national_method()
     ctx = CheckContext(spec=spec, table=table, sink=FindingSink(spec, table.lines, spec.headers))
@@ -115,6 +118,8 @@ def preview(
     )
     if reference is None and period.start and period.end:
         reference = (period.start, period.end)
+    elif reference is None and stated_when_underived and all(stated):
+        reference = stated
     start, end = ctx.dates("Event Start Date"), ctx.dates("Event End Date")
     died = ctx.dates("Date of Death")
     if reference is None:

@@ -7,12 +7,17 @@ period filter and deduplication), over the derived reporting period as the measu
 
 from __future__ import annotations
 
+import csv
+import io
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from cldetl.display import shown
+from cldetl.errors import InputError
 from cldetl.national.measures.ascof_2bc import ascof_2bc
 from cldetl.national.measures.ascof_2e import ascof_2e
 from cldetl.national.measures.ascof_3d import ascof_3d
@@ -42,4 +47,29 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
     )
 
 
-__all__ = ["Figure", "measures", "measures_method"]
+__all__ = ["Figure", "measures", "measures_method", "read_population"]
+
+
+def read_population(path: Path) -> dict[str, int]:
+    """ONS mid-year estimates by age band from a CSV with columns age_band,population; a bad
+    file is an InputError naming the line and what to fix."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the population file ({exc.strerror}).") from None
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or not {"age_band", "population"} <= set(rows[0]):
+        raise InputError(
+            f"{path}: the population file needs the columns age_band,population "
+            "(e.g. '18 to 64,250000')."
+        )
+    out = {}
+    for line, r in enumerate(rows, start=2):
+        value = (r["population"] or "").replace(",", "").strip()
+        if not value.isdigit():
+            raise InputError(
+                f"{path}: line {line}, column population: {shown(value, 40)} is not a whole "
+                "number of people; write it without decimals."
+            )
+        out[(r["age_band"] or "").strip()] = int(value)
+    return out

@@ -35,9 +35,10 @@ def _band(age: pd.Series) -> np.ndarray:
     )
 
 
-def _figures(code, groups, people, counted_1, counted_2, rows, why, m, labels) -> list[Figure]:
+def _figures(code, groups, people, counted_1, counted_2, rows, keep, why, m, labels):
     """Per group ('18 to 64', '65 and above', 'Total' over all bands incl. unknown): the
-    numerator and denominator of parts 1 and 2 (Unknown is in the Total only)."""
+    numerator and denominator of parts 1 and 2 (Unknown is in the Total only). A record is
+    counted when it is the one placing its person in the numerator (`keep`)."""
     out = []
     for part, counted, title in ((1, counted_1, labels[0]), (2, counted_2, labels[1])):
         for group in ("18 to 64", "65 and above", "Total"):
@@ -45,7 +46,7 @@ def _figures(code, groups, people, counted_1, counted_2, rows, why, m, labels) -
             denominator = len(chosen)
             yes = counted[counted.astype(bool)].index
             numerator = int(chosen.isin(yes).sum())
-            in_figure = rows["person"].isin(chosen) & rows["person"].isin(yes)
+            in_figure = keep & (rows["person"].isin(chosen) & rows["person"].isin(yes)).to_numpy()
             out.append(
                 Figure(
                     measure=f"ASCOF 3D{part}{code}",
@@ -56,7 +57,7 @@ def _figures(code, groups, people, counted_1, counted_2, rows, why, m, labels) -
                     value=ratio(numerator, denominator, 100, m["places"]),
                     unit="%",
                     cite=m["cite"],
-                    records=records(rows, in_figure.to_numpy(), why),
+                    records=records(rows, in_figure, why),
                 )
             )
     return out
@@ -110,7 +111,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         default="community support at the year end",
     )
     figures = _figures(
-        "a", groups, people, counted_1, counted_2, rows, why, m,
+        "a", groups, people, counted_1, counted_2, rows, keep, why, m,
         ("Clients receiving self-directed support", "Clients receiving direct payments"),
     )  # fmt: skip
 
@@ -168,7 +169,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         default=pd.Series(support).to_numpy(),
     )
     figures += _figures(
-        "b", groups, people, counted_1, counted_2, rows, why, m,
+        "b", groups, people, counted_1, counted_2, rows, keep, why, m,
         ("Carers receiving self-directed support", "Carers receiving direct payments"),
     )  # fmt: skip
     return figures
