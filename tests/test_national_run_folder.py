@@ -30,3 +30,30 @@ def test_run_folder_files_reconcile_to_the_row_count(tmp_path):
     assert measures["over_the_stated_period"] is True
     assert "ASCOF 2D" in measures["not_computable"]
     assert {f["measure"] for f in measures["figures"]} >= {"ASCOF 2B", "ASCOF 2E", "ASCOF 3D1a"}
+
+
+def test_the_report_shows_what_dhsc_will_see_and_the_workbook_a_sheet_per_measure(tmp_path):
+    from openpyxl import load_workbook
+
+    from cldetl.report.page import write_report
+    from tests.conftest import OTHER_NHS
+
+    rows = [row(), row(**{"NHS Number": OTHER_NHS[0], "LA Person Unique Identifier": "P2",
+                          "Delivery Mechanism": "Direct payment"})]  # fmt: skip
+    path = write_rows(tmp_path / "cld.csv", rows)
+    table = read_cld_csv(path)
+    page_path, book_path = write_report(
+        tmp_path / "report", table=table, report=validate(table), authority="Testshire",
+        la_code="503", period_start="2024-10-01", period_end="2025-09-30",
+        run_date="2025-10-05",
+    )[:2]  # fmt: skip
+    page = page_path.read_text()
+    section = page[page.index('id="national"') :]
+    assert "What DHSC will see" in section
+    assert '<td>All rows</td><td class="n">2</td>' in section
+    assert '<td>ASCOF 3D2a</td><td>Total</td><td class="n">1</td><td class="n">2</td>' in (section)
+    book = load_workbook(book_path)
+    sheet = book["ASCOF 3D2a Total"]
+    records = list(sheet.iter_rows(values_only=True))
+    assert records[0] == ("line", "event_reference", "la_person", "counted", "reason")
+    assert [(r[2], r[3]) for r in records[1:]] == [("P000123", False), ("P2", True)]

@@ -29,6 +29,7 @@ from cldetl.report.files import open_private, private_dir, write_private
 from cldetl.report.findings import FINDING_FIELDS, clean_text, finding_rows
 from cldetl.report.ge_appendix import write_ge_report
 from cldetl.report.html import render_template
+from cldetl.report.national_section import national_section
 from cldetl.report.workbook import write_workbook
 from cldetl.spec import load_spec
 
@@ -393,6 +394,7 @@ def write_report(
     counts = event_counts(table, comparison, period)
     changes = None if comparison is None else getattr(comparison, "field_changes", None)
     services = None if comparison is None else getattr(comparison, "by_service_type", None)
+    national = national_section(table, report)  # issue 17: "What DHSC will see"
     page = render_template(
         TEMPLATE,
         authority=authority,
@@ -413,6 +415,7 @@ def write_report(
         reconciliation=shown_table(reconciliation),
         technical_link=technical_link,
         workbook=WORKBOOK,
+        national=national.page,  # issue 17
     )
     page_path = out / REPORT_PAGE
     write_private(page_path, page)
@@ -443,10 +446,16 @@ def write_report(
             )
         )
     blocks.append(("Events by event type", counts.table.headers, counts.table.rows))
+    blocks += national.summary_tables  # issue 17
     book_path = out / WORKBOOK
     with open_private(book_path) as handle:
         write_workbook(
-            handle, summary=summary, tables=blocks, findings=rows, stamp=_stamp(run_date)
+            handle,
+            summary=summary,
+            tables=blocks,
+            findings=rows,
+            stamp=_stamp(run_date),
+            sheets=national.sheets,  # issue 17: a sheet per measure
         )
     return [page_path, book_path, *written]
 

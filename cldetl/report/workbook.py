@@ -89,6 +89,7 @@ def write_workbook(
     tables: list[tuple[str, list[str], list[list[Any]]]],
     findings: pd.DataFrame,
     stamp: datetime | None = None,
+    sheets: Sequence[tuple[str, list[str], list[list[Any]]]] = (),
 ) -> None:
     """Write the workbook to `handle` (a binary file opened for writing).
 
@@ -98,6 +99,7 @@ def write_workbook(
         findings: `report_findings.finding_rows` output, one row per finding.
         stamp: the time recorded in the workbook's properties and archive (default: a fixed
             date), so that the same inputs give the same bytes.
+        sheets: (name, headers, rows) sheets after the findings (the national measures).
     """
 
     book = Workbook(write_only=True)
@@ -121,9 +123,15 @@ def write_workbook(
         findings_sheet.append(_bold_row(findings_sheet, headers))
         # A marker row: the style openpyxl gives a quote-prefixed cell (read back, then dropped).
         findings_sheet.append([_text_cell(findings_sheet, QUOTE_MARKER)])
+    first_sheet = len(book.worksheets) - parts + 1
+    # Issue 17: a sheet per national measure, after the findings sheets.
+    for name, sheet_headers, sheet_rows in sheets:
+        extra = book.create_sheet(name)
+        extra.append(_bold_row(extra, sheet_headers))
+        for values in sheet_rows:
+            extra.append(safe_row(extra, values))
     placeholder = io.BytesIO()
     book.save(placeholder)
-    first_sheet = len(book.worksheets) - parts + 1
     sheets = {
         f"xl/worksheets/sheet{first_sheet + i}.xml": findings.iloc[
             i * SHEET_ROWS : (i + 1) * SHEET_ROWS
