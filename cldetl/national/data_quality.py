@@ -87,14 +87,24 @@ def dq_summary(codes: pd.DataFrame, method: dict) -> pd.DataFrame:
     status_label = {s["code"]: s["label"] for s in dq["statuses"].values()}
     parts = []
     for module, data_field, name in dq["fields"]:
-        pair = pd.DataFrame(
-            {"status": codes[f"{data_field} status"], "code": codes[f"{data_field} code"]}
+        # status 0..2 and code -7..1 as one small number, counted with bincount.
+        pair = codes[f"{data_field} status"].to_numpy(np.int64) * 16 + (
+            codes[f"{data_field} code"].to_numpy(np.int64) + 8
         )
-        counted = pair.value_counts().rename("rows").reset_index()
-        counted.insert(0, "field", name)
-        counted.insert(0, "data_field", data_field)
-        counted.insert(0, "module", module)
-        parts.append(counted)
+        counts = np.bincount(pair, minlength=48)
+        found = np.nonzero(counts)[0]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "module": module,
+                    "data_field": data_field,
+                    "field": name,
+                    "status": found // 16,
+                    "code": found % 16 - 8,
+                    "rows": counts[found],
+                }
+            )
+        )
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     table["label"] = table["code"].map(label)
     table["status"] = table["status"].map(status_label)

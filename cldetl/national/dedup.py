@@ -32,22 +32,23 @@ INVALID = "Invalid and not mapped"
 def null_text_blank(values: pd.Series, null_text: str) -> pd.Series:
     """A column with blanks and the literal text NULL (any case, as SQL Server compares) as NA."""
     text = values.astype("string").str.strip()
-    return text.mask(text.eq("") | text.str.casefold().eq(null_text.casefold()))
+    return text.mask(text.eq("") | text.str.lower().eq(null_text.lower()))
 
 
 def cleaned(values: pd.Series, name: str, spec: Spec) -> pd.Series:
     """The Release 2 value DHSC's mapping tables give: the value itself, a Release 1 value's
-    Release 2 equivalent, else 'Invalid and not mapped' (matching ignores case)."""
+    Release 2 equivalent, else 'Invalid and not mapped' (matching ignores case). Each distinct
+    value is looked up once."""
     f = spec.field(name)
+    if not f.values:
+        return values
     table = {v.casefold(): v for v in f.values}
     for r in spec.release1_values:
         if r.field == name:
             table.setdefault(r.release1.casefold(), r.release2 or INVALID)
-    uniques = values.dropna().unique()
-    mapping = {u: table.get(str(u).casefold(), INVALID) for u in uniques} if table else {}
-    if not table:
-        return values
-    return values.map(mapping).astype("string")
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([table.get(str(u).casefold(), INVALID) for u in uniques] + [None], object)
+    return pd.Series(mapped[codes], index=values.index, dtype="string")
 
 
 def as_numeric_18_2(values: pd.Series) -> pd.Series:
@@ -61,8 +62,9 @@ def as_numeric_18_2(values: pd.Series) -> pd.Series:
         except InvalidOperation:
             return text
 
-    uniques = values.dropna().unique()
-    return values.map({u: convert(str(u)) for u in uniques}).astype("string")
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([convert(str(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype="string")
 
 
 def person_id(nhs: pd.Series, la_person: pd.Series, la_code: pd.Series) -> pd.Series:
@@ -75,11 +77,11 @@ def person_id(nhs: pd.Series, la_person: pd.Series, la_code: pd.Series) -> pd.Se
 
 def outcome_rank(outcome: pd.Series, method: dict) -> np.ndarray:
     """Event_Outcome_Hierarchy of a cleaned outcome (1 is highest), 999 when none."""
-    order = {v.casefold(): i + 1 for i, v in enumerate(method["outcome_hierarchy"])}
+    order = {v.lower(): i + 1 for i, v in enumerate(method["outcome_hierarchy"])}
     missing = method["missing_hierarchy"]
-    text = outcome.astype("string").str.casefold()
-    ranks = text.map(lambda v: order.get(v, missing) if isinstance(v, str) else missing)
-    return ranks.to_numpy(dtype=np.int64)
+    codes, uniques = pd.factorize(outcome)
+    ranks = np.array([order.get(str(u).lower(), missing) for u in uniques] + [missing], np.int64)
+    return ranks[codes]
 
 
 def unique_events(frame: pd.DataFrame, method: dict) -> pd.DataFrame:

@@ -49,7 +49,7 @@ def filter_to_period(
     der_end = end.mask(replaced, died)
     text = event_type.astype("string").str.strip()
     no_type = text.isna() | text.eq("")
-    service = text.str.casefold().str.contains(method["service_word"], regex=False)
+    service = text.str.lower().str.contains(method["service_word"], regex=False)
     service = service.fillna(False).astype(bool)
     starts_in = (start <= p_end).fillna(False)
     other_in = ~service & (der_end >= p_start).fillna(False) & (der_end <= p_end).fillna(False)

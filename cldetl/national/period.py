@@ -82,10 +82,10 @@ class DerivedPeriod:
 def classify(event_type: pd.Series, types: list[str]) -> pd.Series:
     """Request/Assessment/Service by the word the Event Type starts with (LIKE 'Request%'), case
     insensitive as SQL Server compares; anything else (reviews, blanks) is None."""
-    text = event_type.astype("string").str.strip().str.casefold()
+    text = event_type.astype("string").str.strip().str.lower()
     out = pd.Series(pd.NA, index=event_type.index, dtype="string")
     for kind in types:
-        out = out.mask(text.str.startswith(kind.casefold()).fillna(False), kind)
+        out = out.mask(text.str.startswith(kind.lower()).fillna(False), kind)
     return out
 
 

@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import yaml
 
 from cldetl.display import shown
@@ -21,6 +23,7 @@ from cldetl.errors import InputError
 from cldetl.national.measures.ascof_2bc import ascof_2bc
 from cldetl.national.measures.ascof_2e import ascof_2e
 from cldetl.national.measures.ascof_3d import ascof_3d
+from cldetl.national.measures.persons import person_details
 from cldetl.national.measures.result import Figure
 from cldetl.national.model import Preview
 
@@ -40,11 +43,32 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
         return []
     method = measures_method()
     year = p.reference_period
+    events = with_person_details(p.events)
     return (
-        ascof_2bc(p.events, year, population, method)
-        + ascof_2e(p.events, year, method)
-        + ascof_3d(p.events, year, method)
+        ascof_2bc(events, year, population, method)
+        + ascof_2e(events, year, method)
+        + ascof_3d(events, year, method)
     )
+
+
+def with_person_details(events: pd.DataFrame) -> pd.DataFrame:
+    """The unique events with the person as a whole number (fast to group and match) and each
+    person's latest known birth date, date of death and primary support reason on every row
+    (`person_birth`, `person_died`, `person_reason`)."""
+    out = events.copy()
+    codes, _ = pd.factorize(out["person"])
+    out["person"] = codes
+    details = person_details(out, ["birth", "died", "Primary Support Reason"])
+    details = details.reindex(np.arange(len(_)))
+    for name, column in (
+        ("birth", "birth"),
+        ("died", "died"),
+        ("reason", "Primary Support Reason"),
+    ):
+        out[f"person_{name}"] = details[column].to_numpy()[codes]
+    out["person_birth"] = pd.to_datetime(out["person_birth"])
+    out["person_died"] = pd.to_datetime(out["person_died"])
+    return out
 
 
 __all__ = ["Figure", "measures", "measures_method", "read_population"]

@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cldetl.national.measures.persons import latest_known, whole_years
+from cldetl.national.measures.persons import whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
 
@@ -33,8 +33,7 @@ def ascof_2bc(
 ) -> list[Figure]:
     m = method["ascof_2bc"]
     start, end = (pd.Timestamp(d) for d in year)
-    birth = events["person"].map(latest_known(events, "birth"))
-    died = events["person"].map(latest_known(events, "died"))
+    birth, died = events["person_birth"], events["person_died"]
     component = events["Service Component"].astype("string")
     has_word = pd.Series(False, index=events.index)
     for word in m["component_words"]:
@@ -42,7 +41,7 @@ def ascof_2bc(
     short = component.str.contains(m["component_excluded_word"], case=False, regex=False)
     build = (
         events["event_type"].eq("Service").fillna(False)
-        & events["Client Type"].str.casefold().eq(m["client_type"].casefold()).fillna(False)
+        & events["Client Type"].str.lower().eq(m["client_type"].lower()).fillna(False)
         & events["Service Type"].isin(m["service_types"]).fillna(False)
         & birth.notna()
         & (died.isna() | (died >= start).fillna(False))
@@ -60,9 +59,10 @@ def ascof_2bc(
     starts = rows["Event Start Date"].to_numpy()
     ends = rows["der_end"].to_numpy()
     window = np.timedelta64(m["not_new_within_days"], "D")
+    admitted = admission.to_numpy()
     for idx in by_person.values():
         for i in idx:
-            if not admission.iloc[i]:
+            if not admitted[i]:
                 continue
             earlier = starts[idx] < starts[i]
             recent = np.isnat(ends[idx]) | ((starts[i] - ends[idx]) < window)

@@ -52,27 +52,31 @@ def _deduced(events: pd.DataFrame, people: pd.Index, m: dict) -> pd.Series:
     tied["type"] = tied["type"].where(tied["type_rank"] != 99)
     tied["component"] = tied["component"].where(tied["telling"])
 
-    def single(values: pd.Series):
-        known = values.dropna().unique()
-        return known[0] if len(known) == 1 else None
-
-    kind = tied.groupby("person")["type"].agg(single)
-    component = tied.groupby("person")["component"].agg(single)
-    out = {}
-    for person in kind.index:
-        t, c = kind[person], component[person]
-        t, c = (None if pd.isna(t) else t), (None if pd.isna(c) else c)
-        if t in d["by_type"]:
-            out[person] = d["by_type"][t]
-        elif c in d["by_component"]:
-            out[person] = d["by_component"][c]
-        elif t == d["community"] and c == d["community_home_support"]:
-            out[person] = d["presumed_at_home"]
-        elif t == d["community"] and c is None:
-            out[person] = d["presumed_in_community"]
-        else:
-            out[person] = "Unknown"
-    return pd.Series(out, dtype=object)
+    grouped = tied.groupby("person")
+    # One known value among the tied rows, else none (COUNT(DISTINCT ...) = 1).
+    kind = grouped["type"].first().where(grouped["type"].nunique() == 1)
+    component = grouped["component"].first().where(grouped["component"].nunique() == 1)
+    community = kind.eq(d["community"])
+    out = pd.Series(
+        np.select(
+            [
+                kind.isin(list(d["by_type"])),
+                component.isin(list(d["by_component"])),
+                community & component.eq(d["community_home_support"]),
+                community & component.isna(),
+            ],
+            [
+                kind.map(d["by_type"]).astype(object),
+                component.map(d["by_component"]).astype(object),
+                d["presumed_at_home"],
+                d["presumed_in_community"],
+            ],
+            default="Unknown",
+        ),
+        index=kind.index,
+        dtype=object,
+    )
+    return out
 
 
 def accommodation(events: pd.DataFrame, m: dict) -> pd.Series:
@@ -91,7 +95,7 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     start, end = (pd.Timestamp(d) for d in year)
     s, e = events["Event Start Date"], events["der_end"]
     build = (
-        events["Client Type"].str.casefold().eq(m["client_type"].casefold()).fillna(False)
+        events["Client Type"].str.lower().eq(m["client_type"].lower()).fillna(False)
         & events["event_type"].eq("Service").fillna(False)
         & events["Service Type"].isin(m["service_types"]).fillna(False)
         & s.notna()
@@ -102,9 +106,7 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     rows = events[build]
     capped = rows["der_end"].fillna(FAR).clip(upper=end)
     person_end = capped.groupby(rows["person"]).transform("max")
-    birth = rows["person"].map(latest_known(events, "birth"))
-    died = rows["person"].map(latest_known(events, "died"))
-    reason = rows["person"].map(latest_known(events, "Primary Support Reason"))
+    birth, died, reason = rows["person_birth"], rows["person_died"], rows["person_reason"]
     age = whole_years(birth, person_end)
     band = pd.Series(
         np.select(
@@ -121,8 +123,8 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     alive = (died.isna() | (died >= start).fillna(False)).to_numpy()
     adult = (age.isna() | (age >= 18).fillna(False)).to_numpy()
     status = rows["person"].map(accommodation(events, m)) if len(rows) else rows["person"]
-    settled = status.str.casefold().isin([x.casefold() for x in m["settled"]]).fillna(False)
-    ld = reason.str.casefold().eq(m["ld_support_reason"].casefold()).fillna(False).to_numpy()
+    settled = status.str.lower().isin([x.lower() for x in m["settled"]]).fillna(False)
+    ld = reason.str.lower().eq(m["ld_support_reason"].lower()).fillna(False).to_numpy()
     figures = []
     variants = [
         ("ASCOF 2E", "18 to 64", None),

@@ -23,7 +23,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cldetl.national.measures.persons import latest_known, whole_years
+from cldetl.national.measures.persons import whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
 
@@ -66,17 +66,16 @@ def _figures(code, groups, people, counted_1, counted_2, rows, keep, why, m, lab
 def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> list[Figure]:
     m = method["ascof_3d"]
     start, end = (pd.Timestamp(d) for d in year)
-    birth = events["person"].map(latest_known(events, "birth"))
-    died = events["person"].map(latest_known(events, "died"))
+    birth, died = events["person_birth"], events["person_died"]
     age_end = whole_years(birth, end)
     s, e = events["Event Start Date"], events["der_end"]
     stype = events["Service Type"]
-    client_type = events["Client Type"].str.casefold()
+    client_type = events["Client Type"].str.lower()
 
     # Clients.
     clients = (
         stype.isin(m["client_service_types"]).fillna(False)
-        & client_type.eq(m["client_type"].casefold()).fillna(False)
+        & client_type.eq(m["client_type"].lower()).fillna(False)
         & (s <= end).fillna(False)
         & (e.isna() | (e >= s).fillna(False))
         & (e.isna() | (e >= end).fillna(False))
@@ -118,7 +117,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     # Carers.
     outcome = events["Event Outcome"]
     carers = (
-        client_type.isin([c.casefold() for c in m["carer_client_types"]]).fillna(False)
+        client_type.isin([c.lower() for c in m["carer_client_types"]]).fillna(False)
         & (s <= end).fillna(False)
         & (e.isna() | (e >= start).fillna(False))
         & (e.isna() | (e >= s).fillna(False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 RECORD_COLUMNS = ("line", "event_reference", "la_person", "counted", "reason")
@@ -47,7 +48,7 @@ def records(rows: pd.DataFrame, counted, reason) -> pd.DataFrame:
             "event_reference": rows["event_reference"].astype("string").to_numpy(),
             "la_person": rows["la_person"].astype("string").to_numpy(),
             "counted": pd.Series(counted).astype(bool).to_numpy(),
-            "reason": pd.Series(reason).astype("string").to_numpy(),
+            "reason": np.asarray(reason, dtype=object),
         },
         columns=list(RECORD_COLUMNS),
     )
