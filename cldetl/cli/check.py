@@ -179,7 +179,9 @@ def _preview_file(file: str, monthly: bool, stated_when_underived: bool = False)
     table = read_cld_csv(file)
     if table.too_large:
         raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
-    report = run_validation(table, monthly=monthly)
+    # The file validated in batches (in worker processes for a large file: as `cldetl validate`
+    # does), then previewed on the table read whole.
+    report = run_validation(file, monthly=monthly)
     return national_preview(table, report, stated_when_underived=stated_when_underived)
 
 
