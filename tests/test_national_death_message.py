@@ -1,7 +1,7 @@
 """The validator's open-service-after-death warning says when the person died, relative to the
 reporting period: "within" only when the death is inside it (issue 17). DHSC drops events of a
 person who died before the period starts (create_FilterToEventsInPeriod_procedure.sql, e6f5749,
-lines 60-62), so telling that person's LA the death was "within the reporting period" is wrong.
+lines 59-61), so telling that person's LA the death was "within the reporting period" is wrong.
 """
 
 from __future__ import annotations

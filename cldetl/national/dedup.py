@@ -48,7 +48,8 @@ def cleaned(values: pd.Series, name: str, spec: Spec) -> pd.Series:
             table.setdefault(r.release1.casefold(), r.release2 or INVALID)
     codes, uniques = pd.factorize(values)
     mapped = np.array([table.get(str(u).casefold(), INVALID) for u in uniques] + [None], object)
-    return pd.Series(mapped[codes], index=values.index, dtype="string")
+    # Object, not Arrow strings: built by a take, compared only with the spec's own spellings.
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def as_numeric_18_2(values: pd.Series) -> pd.Series:
@@ -64,7 +65,7 @@ def as_numeric_18_2(values: pd.Series) -> pd.Series:
 
     codes, uniques = pd.factorize(values)
     mapped = np.array([convert(str(u)) for u in uniques] + [None], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype="string")
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def person_id(nhs: pd.Series, la_person: pd.Series, la_code: pd.Series) -> pd.Series:
@@ -96,24 +97,29 @@ def unique_events(frame: pd.DataFrame, method: dict) -> pd.DataFrame:
     spec_key = derived["unique_event"]
     is_type = {k: frame["event_type"].eq(k).fillna(False) for k in ("Request", "Assessment")}
     service = frame["event_type"].eq("Service").fillna(False)
-    key = pd.DataFrame(
-        {
-            "la": frame["la_code"],
-            "person": frame["person"],
-            # End date only for events that are not services (NULL for a NULL event type).
-            "end": frame["der_end"].where(frame["event_type"].notna() & ~service),
-        },
-        index=frame.index,
-    )
+
+    # Each key field as whole-number codes (-1 for blank: ISNULL(x, '')), grouped at once.
+    def codes(values: pd.Series, applies: pd.Series | None = None) -> np.ndarray:
+        found = pd.factorize(values)[0]
+        return found if applies is None else np.where(applies.to_numpy(), found, -2)
+
+    not_service = frame["event_type"].notna() & ~service
+    key = {
+        "la": codes(frame["la_code"]),
+        "person": codes(frame["person"]),
+        # End date only for events that are not services (NULL for a NULL event type).
+        "end": codes(frame["der_end"], not_service),
+    }
     for name in spec_key["all"]:
-        key[name] = frame[name]
+        key[name] = codes(frame[name])
     for kind, names in spec_key["by_event_type"].items():
         applies = service if kind == "Service" else is_type[kind]
         for name in names:
-            key[f"{kind}:{name}"] = frame[name].where(applies)
+            key[f"{kind}:{name}"] = codes(frame[name], applies)
     for name in dedup["service_fields"]:
-        key[f"service:{name}"] = frame[name].fillna("").where(service)
-    group = key.groupby(list(key.columns), dropna=False, sort=False).ngroup()
+        key[f"service:{name}"] = codes(frame[name], service)
+    key = pd.DataFrame(key, index=frame.index)
+    group = key.groupby(list(key.columns), sort=False).ngroup()
     far = pd.Timestamp("9999-01-01")
     order = pd.DataFrame(
         {

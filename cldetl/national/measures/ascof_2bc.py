@@ -41,7 +41,7 @@ def ascof_2bc(
     short = component.str.contains(m["component_excluded_word"], case=False, regex=False)
     build = (
         events["event_type"].eq("Service").fillna(False)
-        & events["Client Type"].str.lower().eq(m["client_type"].lower()).fillna(False)
+        & events["Client Type"].eq(m["client_type"]).fillna(False)
         & events["Service Type"].isin(m["service_types"]).fillna(False)
         & birth.notna()
         & (died.isna() | (died >= start).fillna(False))

@@ -95,7 +95,7 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     start, end = (pd.Timestamp(d) for d in year)
     s, e = events["Event Start Date"], events["der_end"]
     build = (
-        events["Client Type"].str.lower().eq(m["client_type"].lower()).fillna(False)
+        events["Client Type"].eq(m["client_type"]).fillna(False)
         & events["event_type"].eq("Service").fillna(False)
         & events["Service Type"].isin(m["service_types"]).fillna(False)
         & s.notna()
@@ -123,8 +123,8 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     alive = (died.isna() | (died >= start).fillna(False)).to_numpy()
     adult = (age.isna() | (age >= 18).fillna(False)).to_numpy()
     status = rows["person"].map(accommodation(events, m)) if len(rows) else rows["person"]
-    settled = status.str.lower().isin([x.lower() for x in m["settled"]]).fillna(False)
-    ld = reason.str.lower().eq(m["ld_support_reason"].lower()).fillna(False).to_numpy()
+    settled = status.isin(m["settled"]).fillna(False)
+    ld = reason.eq(m["ld_support_reason"]).fillna(False).to_numpy()
     figures = []
     variants = [
         ("ASCOF 2E", "18 to 64", None),

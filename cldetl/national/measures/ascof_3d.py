@@ -70,12 +70,12 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     age_end = whole_years(birth, end)
     s, e = events["Event Start Date"], events["der_end"]
     stype = events["Service Type"]
-    client_type = events["Client Type"].str.lower()
+    client_type = events["Client Type"]
 
     # Clients.
     clients = (
         stype.isin(m["client_service_types"]).fillna(False)
-        & client_type.eq(m["client_type"].lower()).fillna(False)
+        & client_type.eq(m["client_type"]).fillna(False)
         & (s <= end).fillna(False)
         & (e.isna() | (e >= s).fillna(False))
         & (e.isna() | (e >= end).fillna(False))
@@ -117,7 +117,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     # Carers.
     outcome = events["Event Outcome"]
     carers = (
-        client_type.isin([c.lower() for c in m["carer_client_types"]]).fillna(False)
+        client_type.isin(m["carer_client_types"]).fillna(False)
         & (s <= end).fillna(False)
         & (e.isna() | (e >= start).fillna(False))
         & (e.isna() | (e >= s).fillna(False))

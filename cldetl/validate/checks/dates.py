@@ -108,7 +108,7 @@ def _life_dates(ctx: CheckContext) -> None:
         open_service = ctx.column("Event Type").eq("Service") & ctx.blank("Event End Date")
         still_open = open_service & (died <= period_end).fillna(False)
         # A death before the period starts is not "within" it: say which, since DHSC drops
-        # such events altogether (create_FilterToEventsInPeriod_procedure.sql, e6f5749, l.60-62).
+        # such events altogether (create_FilterToEventsInPeriod_procedure.sql, e6f5749, l.59-61).
         if "Reporting Period Start Date" in ctx.present:
             before = still_open & (died < ctx.dates("Reporting Period Start Date")).fillna(False)
         else:
