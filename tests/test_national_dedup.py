@@ -87,6 +87,12 @@ CASES = [
     ("dedup on corrected end dates",
      [row(**{"Date of Death": "01/05/2025"}), row()],
      [("merged", 3), ("kept", 0)]),
+    # The literal text NULL is blank in the fields DHSC lists (GetDerivedFields lines 42-113):
+    # a route of access of NULL and a blank one are one event.
+    ("NULL text is blank",
+     [row(REQUEST, **{"Request: Route of Access": "NULL"}),
+      row(REQUEST, **{"Request: Route of Access": ""})],
+     [("merged", 3), ("kept", 0)]),
     ("outside the period", [row(REQUEST, **{"Event Start Date": "01/09/2024",
                                             "Event End Date": "30/09/2024"})],
      [("outside", 0)]),
@@ -115,3 +121,11 @@ def test_warnings_name_merged_dropped_and_unidentified_rows(tmp_path):
     assert p.same_events == [(3, [2])]
     assert p.no_person_id == [4]
     assert p.fates_csv().splitlines()[0].startswith("line,event_reference,fate,merged_into_line,")
+
+
+def test_the_stated_period_is_the_earliest_start_and_the_latest_end(tmp_path):
+    """LA_Submissions (REF_Submission_Reporting_Periods_V2, lines 113-134): MIN of the start
+    dates, MAX of the end dates; not the most common value."""
+    july = {"Reporting Period Start Date": "01/07/2024", "Reporting Period End Date": "30/06/2025"}
+    p = _preview(tmp_path, [row(), row(REQUEST), row(july)])
+    assert (p.period.stated_start, p.period.stated_end) == (date(2024, 7, 1), date(2025, 9, 30))
