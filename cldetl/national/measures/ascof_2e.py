@@ -125,6 +125,13 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     status = rows["person"].map(accommodation(events, m)) if len(rows) else rows["person"]
     settled = status.isin(m["settled"]).fillna(False)
     ld = reason.eq(m["ld_support_reason"]).fillna(False).to_numpy()
+    # "settled: <status>" / "not settled: <status>", made once per distinct status.
+    found, statuses = pd.factorize(status.astype(object).fillna("Unknown"))
+    labels = np.array(
+        [("settled: " if x in m["settled"] else "not settled: ") + str(x) for x in statuses],
+        dtype=object,
+    )
+    described = labels[found] if len(found) else np.array([], dtype=object)
     figures = []
     variants = [
         ("ASCOF 2E", "18 to 64", None),
@@ -140,9 +147,7 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         why = np.select(
             [~alive, ~adult, (band != group).to_numpy(), ~ld if psr else np.zeros(len(rows), bool)],
             ["died before the year", "under 18", f"not {group}", "not learning disability"],
-            default=np.where(
-                settled, "settled: " + status.astype(str), "not settled: " + status.astype(str)
-            ),
+            default=described,
         )
         figures.append(
             Figure(

@@ -87,10 +87,14 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     delivery = rows["Delivery Mechanism"].where(~component.eq(dp).fillna(False), dp)
     hierarchy = {(t, d): h for t, d, h in m["client_hierarchy"]}
     types = rows["Service Type"].tolist()
-    pairs = list(zip(types, delivery.fillna("").tolist(), strict=True))
-    delivery = delivery.fillna("").where(np.array([p in hierarchy for p in pairs], dtype=bool), "")
-    pairs = list(zip(types, delivery.tolist(), strict=True))
-    rank = np.array([hierarchy.get(p, np.nan) for p in pairs], dtype=float)
+    # Each distinct (type, mechanism) looked up once.
+    pair = pd.MultiIndex.from_arrays([pd.Index(types, dtype=object), delivery.fillna("")])
+    found, distinct = pd.factorize(pair)
+    listed = np.array([p in hierarchy for p in distinct], dtype=bool)[found]
+    delivery = delivery.fillna("").where(listed, "")
+    pair = pd.MultiIndex.from_arrays([pd.Index(types, dtype=object), delivery])
+    found, distinct = pd.factorize(pair)
+    rank = np.array([hierarchy.get(p, np.nan) for p in distinct] + [np.nan], dtype=float)[found]
     community = rows["Service Type"].eq(m["community"]).fillna(False).to_numpy()
     rank[community & component.eq(dp).fillna(False).to_numpy()] = 3
     best = pd.Series(rank, index=rows.index).groupby(rows["person"]).transform("min")
@@ -149,7 +153,9 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         [names[0], names[1], names[2], names[3], names[5], names[5], names[4], names[4]],
         default="",
     )
-    rank = pd.Series([names.index(x) if x in names else 99 for x in support], index=rows.index)
+    order = {name: i for i, name in enumerate(names)}
+    found, distinct = pd.factorize(support)
+    rank = pd.Series(np.array([order.get(x, 99) for x in distinct] + [99])[found], index=rows.index)
     best = rank.groupby(rows["person"]).transform("min")
     top = (rank == best).to_numpy()
     min_age = whole_years(birth[carers], end).groupby(rows["person"]).transform("min")
