@@ -204,7 +204,7 @@ def _preview_file(file: str, monthly: bool, stated_when_underived: bool = False)
     show_default=True,
     help="Flag a figure that moves more than this percentage since --previous.",
 )
-@format_option(["text", "json"], "A readable summary, or JSON with every figure's records.")
+@format_option(["text", "json"], "A readable summary, or JSON: each figure, its records by reason.")
 @click.option(
     "--records-csv",
     type=click.Path(dir_okay=False, path_type=str),

@@ -94,7 +94,7 @@ def preview_text(p: Preview, limit: int = 10) -> str:
         f"  stated  {_fmt(period.stated_start)} to {_fmt(period.stated_end)}",
         f"  derived {_fmt(period.start)} to {_fmt(period.end)}"
         + ("  (matches)" if period.matches else ""),
-        f"  events counted up to the import month {_fmt(period.import_month)}",
+        f"  counted: events ending before the import month ({_fmt(period.import_month)})",
         f"  gap flag: {'yes' if period.gap_flag else 'no'}; missing event type flag: "
         f"{'yes' if period.missing_type_flag else 'no'}",
     ]

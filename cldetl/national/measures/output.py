@@ -60,10 +60,15 @@ def compare(current: list[Figure], previous: list[Figure], threshold: float) -> 
 
 
 def measures_json(
-    figures: list[Figure], not_computable: dict[str, str], movements: list[Movement] | None
+    figures: list[Figure],
+    not_computable: dict[str, str],
+    movements: list[Movement] | None,
+    records: bool = False,
 ) -> dict:
+    """Every figure with its records counted by reason; each record itself only when
+    `records` (a large file's records belong in the records CSV)."""
     out = {
-        "figures": [f.as_dict() for f in figures],
+        "figures": [f.as_dict(records) for f in figures],
         "not_computable": not_computable,
     }
     if movements is not None:

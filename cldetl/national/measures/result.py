@@ -24,7 +24,9 @@ class Figure:
     cite: str
     records: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RECORD_COLUMNS))
 
-    def as_dict(self, records: bool = True) -> dict:
+    def as_dict(self, records: bool = False) -> dict:
+        """The figure; its records summed by reason (each record is in the records CSV), or
+        listed when `records`."""
         out = {
             "measure": self.measure,
             "group": self.group,
@@ -34,6 +36,10 @@ class Figure:
             "value": self.value,
             "unit": self.unit,
             "cite": self.cite,
+        }
+        out["records_counted"] = int(self.records["counted"].sum())
+        out["records_by_reason"] = {
+            str(k): int(v) for k, v in self.records["reason"].value_counts(sort=False).items()
         }
         if records:
             out["records"] = self.records.to_dict(orient="records")
