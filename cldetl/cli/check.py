@@ -46,7 +46,7 @@ from cldetl.spec import load_spec, spec_as_json
 from cldetl.spec.docs import spec_markdown
 from cldetl.validate import validate as run_validation
 from cldetl.validate.catalogue import catalogue_text
-from cldetl.validate.csvfile import read_cld_csv
+from cldetl.validate.csvfile import open_cld_csv, read_cld_csv
 
 # --- the specification ---------------------------------------------------------------------
 
@@ -176,13 +176,12 @@ def preview(
 
 
 def _preview_file(file: str, monthly: bool, stated_when_underived: bool = False):
-    table = read_cld_csv(file)
-    if table.too_large:
+    """The file validated in batches (in worker processes for a large file, as `cldetl
+    validate` does), then previewed a batch at a time."""
+    if open_cld_csv(file).too_large:
         raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
-    # The file validated in batches (in worker processes for a large file: as `cldetl validate`
-    # does), then previewed on the table read whole.
     report = run_validation(file, monthly=monthly)
-    return national_preview(table, report, stated_when_underived=stated_when_underived)
+    return national_preview(file, report, stated_when_underived=stated_when_underived)
 
 
 @click.command()

@@ -19,6 +19,7 @@ References: no value of a personal field.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ from cldetl.national.period import classify, derive_period
 from cldetl.national.text import warnings_for
 from cldetl.spec import Spec, load_spec
 from cldetl.validate.checks.context import CheckContext
-from cldetl.validate.csvfile import CldTable
+from cldetl.validate.csvfile import CldTable, open_cld_csv
 from cldetl.validate.findings import FindingSink, ValidationReport
 
 # The rules the preview gives (warnings: what DHSC will do, not what the file breaks).
@@ -66,16 +67,6 @@ CLEANED_KEYS = (
 )
 
 
-def stated_period(ctx: CheckContext) -> tuple[date | None, date | None]:
-    """The earliest start and latest end stated in the file (LA_Submissions: MIN and MAX)."""
-    start = ctx.dates("Reporting Period Start Date").min()
-    end = ctx.dates("Reporting Period End Date").max()
-    return (
-        start.date() if pd.notna(start) else None,
-        end.date() if pd.notna(end) else None,
-    )
-
-
 def default_import_month(stated_end: date | None) -> date:
     """The month after the stated period ends: the earliest month DHSC can load the file."""
     if stated_end is None:
@@ -84,33 +75,52 @@ def default_import_month(stated_end: date | None) -> date:
 
 
 def preview(
-    table: CldTable,
+    source: CldTable | str | Path,
     report: ValidationReport,
     spec: Spec | None = None,
     import_month: date | None = None,
     reference: tuple[date, date] | None = None,
     stated_when_underived: bool = False,
 ) -> Preview:
-    """The national-processing preview of a file already read and validated.
+    """The national-processing preview of a file and its validation report.
 
+    source: the file (read a batch at a time: only the dozen fields DHSC's steps use are kept
+    for the whole file) or a table already read (one batch);
     import_month: when DHSC loads the file (default: the month after the stated period ends);
     reference: the period published, to filter to (default: the derived period);
     stated_when_underived: with no derived period, filter to the stated one (for the measures:
     what DHSC would publish were the file selected) rather than give every row that fate."""
     spec = spec or load_spec()
     method = national_method()
-    ctx = CheckContext(spec=spec, table=table, sink=FindingSink(spec, table.lines, spec.headers))
-    n = ctx.n
-    lines = np.asarray(table.lines, dtype=np.int64)
-    la_codes = ctx.column("LA Code").astype("string").str.strip()
-    la_code = la_codes.mode().iloc[0] if la_codes.notna().any() and n else None
-    stated = stated_period(ctx)
+    if isinstance(source, CldTable):
+        path, batches = source.path, [source]
+    else:
+        stream = open_cld_csv(source)
+        path, batches = str(source), stream.batches()
+    findings = report.findings[report.findings["line"].notna()]
+    parts, dq_parts = [], []
+    for batch in batches:
+        ctx = CheckContext(
+            spec=spec, table=batch, sink=FindingSink(spec, batch.lines, spec.headers)
+        )
+        parts.append(_rows(ctx, spec, method))
+        lines = np.asarray(batch.lines, dtype=np.int64)
+        if len(lines):
+            mine = findings[findings["line"].between(int(lines[0]), int(lines[-1]))]
+        else:
+            mine = findings.iloc[:0]
+        dq_parts.append(dq_codes(ctx, mine, method))
+    rows = pd.concat(parts, ignore_index=True)
+    codes = pd.concat(dq_parts, ignore_index=True)
+    del parts, dq_parts
+    n = len(rows)
+    lines = rows["line"].to_numpy()
+    la_code = rows["la_code"].mode().iloc[0] if rows["la_code"].notna().any() else None
+    stated = _stated(rows)
     month = (import_month or default_import_month(stated[1])).replace(day=1)
-    derived_text = method["derived_fields"]
-    event_type = null_text_blank(ctx.column("Event Type"), derived_text["null_text"])
     period = derive_period(
-        classify(event_type, method["reporting_period"]["event_types"]),
-        ctx.dates("Event End Date"),
+        classify(rows["event_type_nulled"], method["reporting_period"]["event_types"]),
+        rows["end"],
         la_code,
         stated,
         month,
@@ -120,24 +130,26 @@ def preview(
         reference = (period.start, period.end)
     elif reference is None and stated_when_underived and all(stated):
         reference = stated
-    start, end = ctx.dates("Event Start Date"), ctx.dates("Event End Date")
-    died = ctx.dates("Date of Death")
     if reference is None:
         reason = np.full(n, "no_period", dtype=object)
-        der_end, death_end = end, np.zeros(n, dtype=bool)
+        der_end, death_end = rows["end"], np.zeros(n, dtype=bool)
     else:
         filtered = filter_to_period(
-            ctx.column("Event Type"), start, end, died, reference, method["period_filter"]
+            rows["event_type_raw"],
+            rows["Event Start Date"],
+            rows["end"],
+            rows["died"],
+            reference,
+            method["period_filter"],
         )
         reason, der_end = filtered.reason.astype(object), filtered.der_end
         death_end = filtered.death_end.to_numpy()
-    person = person_id(
-        ctx.column("NHS Number"), ctx.column("LA Person Unique Identifier"), la_codes
-    )
+    person = person_id(rows["nhs"], rows["la_person"], rows["la_code"])
     candidates = (reason == "") & person.notna().to_numpy()
     merged_into = np.zeros(n, dtype=np.int64)
-    frame = _candidate_frame(ctx, spec, method, candidates, event_type, der_end, person)
-    frame["line"] = lines[candidates]
+    frame = rows[candidates].copy()
+    frame["person"] = person[candidates]
+    frame["der_end"] = der_end[candidates]
     if candidates.any():
         grouped = unique_events(frame, method)
         merged_into[candidates] = grouped["kept_line"].to_numpy()
@@ -149,15 +161,14 @@ def preview(
     fates = pd.DataFrame(
         {
             "line": lines,
-            "event_reference": ctx.column("Event Reference").astype("string").to_numpy(),
+            "event_reference": rows["event_reference"].to_numpy(),
             "fate": fate,
             "merged_into_line": np.where(fate == "merged", merged_into, 0),
         },
         columns=list(FATE_COLUMNS),
     )
-    codes = dq_codes(ctx, report.findings, method)
     out = Preview(
-        file=table.path,
+        file=path,
         rows=n,
         period=period,
         reference_period=reference,
@@ -171,36 +182,53 @@ def preview(
     return out
 
 
-def _candidate_frame(ctx, spec, method, rows, event_type, der_end, person) -> pd.DataFrame:
-    """The rows that reach deduplication, with the cleaned fields DHSC compares."""
+def _stated(rows: pd.DataFrame) -> tuple[date | None, date | None]:
+    """The earliest start and latest end stated in the file (LA_Submissions: MIN and MAX)."""
+    start, end = rows["stated_start"].min(), rows["stated_end"].max()
+    return (
+        start.date() if pd.notna(start) else None,
+        end.date() if pd.notna(end) else None,
+    )
+
+
+def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
+    """One batch's rows as DHSC's steps use them: dates parsed, the literal text NULL blank in
+    the fields DHSC lists, key fields cleaned to Release 2, costs as NUMERIC(18,2); nothing
+    else of the row is kept."""
     null_text = method["derived_fields"]["null_text"]
     nulled = set(method["derived_fields"]["null_text_fields"])
-    frame = pd.DataFrame(index=ctx.frame.index[rows])
 
     def value(name):
-        column = ctx.column(name)[rows]
+        column = ctx.column(name)
         if name in nulled:
             return null_text_blank(column, null_text)
         return column.astype("string").str.strip().replace("", pd.NA)
 
-    kind = cleaned(event_type[rows], "Event Type", spec)
+    event_type = null_text_blank(ctx.column("Event Type"), null_text)
+    frame = pd.DataFrame(
+        {
+            "line": np.asarray(ctx.table.lines, dtype=np.int64),
+            "la_code": ctx.column("LA Code").astype("string").str.strip(),
+            "stated_start": ctx.dates("Reporting Period Start Date"),
+            "stated_end": ctx.dates("Reporting Period End Date"),
+            "event_type_raw": ctx.column("Event Type").astype("category"),
+            "event_type_nulled": event_type.astype("category"),
+            "Event Start Date": ctx.dates("Event Start Date"),
+            "end": ctx.dates("Event End Date"),
+            "died": ctx.dates("Date of Death"),
+            "birth": ctx.dates("Date of Birth"),
+            "nhs": ctx.column("NHS Number"),
+            "la_person": ctx.column("LA Person Unique Identifier").astype("string"),
+            "event_reference": ctx.column("Event Reference").astype("string"),
+        },
+        index=ctx.frame.index,
+    )
+    kind = cleaned(event_type, "Event Type", spec)
     frame["event_type"] = kind
     frame["Event Type"] = kind
-    frame["la_code"] = ctx.column("LA Code")[rows].astype("string").str.strip()
-    frame["person"] = person[rows]
-    frame["Event Start Date"] = ctx.dates("Event Start Date")[rows]
-    frame["der_end"] = der_end[rows]
-    for name in CLEANED_KEYS:
+    for name in (*CLEANED_KEYS, "Accommodation Status", "Primary Support Reason"):
         frame[name] = cleaned(value(name), name, spec)
     for name in method["deduplication"]["numeric_fields"]:
         frame[name] = as_numeric_18_2(value(name))
     frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"])
-    # For the measures: who the row is about and the person-level fields DHSC takes the latest
-    # known value of (ASCOF_measures/Create_personal_details_table.sql).
-    frame["event_reference"] = ctx.column("Event Reference")[rows].astype("string")
-    frame["la_person"] = ctx.column("LA Person Unique Identifier")[rows].astype("string")
-    frame["birth"] = ctx.dates("Date of Birth")[rows]
-    frame["died"] = ctx.dates("Date of Death")[rows]
-    for name in ("Accommodation Status", "Primary Support Reason"):
-        frame[name] = cleaned(value(name), name, spec)
     return frame
