@@ -51,6 +51,12 @@ CASES = [
     # A request whose person died mid-request: the end becomes the death, still in the period.
     ("death inside a request", "Request", "2025-03-01", "2025-03-20", "2025-03-10", "",
      "2025-03-10", True),
+    # BETWEEN is inclusive: a death on the start date of a closed event ends it there.
+    ("death on the start of a closed request", "Request", "2025-03-01", "2025-03-20",
+     "2025-03-01", "", "2025-03-01", True),
+    # A death on the first day of the period is not before it (>=, line 61): kept.
+    ("died on the first day of the period", "Service", "2020-01-01", None, "2024-10-01", "",
+     "2024-10-01", True),
     # Died before the period started: dropped (line 61), though the service is open.
     ("died before the period", "Service", "2020-01-01", None, "2024-09-30",
      "death_before_period", "2024-09-30", True),
