@@ -31,8 +31,8 @@ def test_run_folder_files_reconcile_to_the_row_count(tmp_path):
     assert "ASCOF 2D" in measures["not_computable"]
     assert {f["measure"] for f in measures["figures"]} >= {"ASCOF 2B", "ASCOF 2E", "ASCOF 3D1a"}
     # The JSON counts each figure's records by reason; the records themselves are in the CSV.
-    total = next(f for f in measures["figures"] if (f["measure"], f["group"]) == ("ASCOF 3D1a",
-                                                                                  "Total"))  # fmt: skip
+    by_key = {(f["measure"], f["group"]): f for f in measures["figures"]}
+    total = by_key[("ASCOF 3D1a", "Total")]
     assert total["records_counted"] == 1 and "records" not in total
     assert sum(total["records_by_reason"].values()) == 1
 
