@@ -19,6 +19,7 @@ from cldetl.errors import CldetlError
 from cldetl.extract import read_sources
 from cldetl.extract.database_url import database_url
 from cldetl.mapping import load_mapping
+from cldetl.national.run_files import national_run
 from cldetl.publish.history import (
     MANIFEST,
     OutputError,
@@ -171,6 +172,11 @@ def write_run(
             # reported, never dropped unseen.
             write_csv(result.linked_people_left_out, staging.path(LINKED_LEFT_OUT))
         write_text(report_json(report) + "\n", staging.path(VALIDATION))
+        # --- What DHSC will make of the return (issue 17): preview, row fates, measures. ---
+        national = national_run(table, report) if table is not None else None
+        for national_name, text in (national.files() if national else {}).items():
+            write_text(text, staging.path(national_name))
+        # --- end of the national preview ---
         previous = earlier_run(out, period.end)
         comparison, compared = _compare_with(previous, staging.path(name), mapping, staging)
         if html_report and table is not None:

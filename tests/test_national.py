@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from cldetl.cli import cli
-from cldetl.national import PREVIEW_RULES, national_method, preview
+from cldetl.national import PREVIEW_RULES, preview
 from cldetl.spec import load_spec
 from cldetl.validate import validate
 from cldetl.validate.csvfile import read_cld_csv
-from tests.conftest import ASSESSMENT, NOT_A_SERVICE, REQUEST, row, write_rows
+from tests.conftest import ASSESSMENT, REQUEST, row, write_rows
 
 # The 12 months of the stated period, as (year, month) with a mid-month end date.
 MONTHS = [(2024, m) for m in (10, 11, 12)] + [(2025, m) for m in range(1, 10)]
@@ -100,23 +100,9 @@ def test_a_file_without_assessments_has_no_derived_period(tmp_path):
     ]
 
 
-def test_rows_treated_as_one_event_and_rows_without_a_person_id(tmp_path):
-    same = {"LA Person Unique Identifier": "P1", "NHS Number": ""}
-    rows = [
-        row(REQUEST, same),
-        row(REQUEST, same, **{"Event Reference": "REQ0002", "Event Description": "Phone"}),
-        row(REQUEST, same, **{"Request: Route of Access": "Self-funder"}),
-        row(**{"NHS Number": "", "LA Person Unique Identifier": ""}),
-        row(NOT_A_SERVICE, REQUEST, **{"LA Person Unique Identifier": "P2"}),
-    ]
-    p = _preview(tmp_path, rows)
-    assert p.same_events == [("Request", [2, 3])]
-    assert p.no_person_id == [5]
-    rules = [rule for rule, _ in p.warnings]
-    assert "national.same_event" in rules and "national.no_person_id" in rules
-
-
-def test_data_quality_counts_per_field_with_dhsc_codes(tmp_path):
+def test_data_quality_codes_per_row_and_field_as_dhsc_codes_them(tmp_path):
+    """create_GetDQValues_procedure.sql (7396fab) lines 36-48: status 2/1/0, result 1 valid,
+    0 blank allowed, -1 blank mandatory, below -1 invalid; -7 a Release 1 value (issue 17)."""
     rows = [
         row(),
         row(Gender="F"),
@@ -124,18 +110,25 @@ def test_data_quality_counts_per_field_with_dhsc_codes(tmp_path):
         row(**{"Event Reference": "SVC2", "Ethnicity": ""}),
     ]
     p = _preview(tmp_path, rows)
-    by_field = p.quality.set_index("field")
-    assert by_field.loc["Gender"].to_dict() == {
-        "applicable": 4, "valid": 3, "blank": 0, "missing": 0, "invalid": 1, "release1": 0,
-    }  # fmt: skip
-    assert by_field.loc["Client Type", "release1"] == 1
-    assert by_field.loc["Ethnicity", "missing"] == 1
-    assert by_field.loc["Date of Death", "blank"] == 4
-    assert p.quality_csv().splitlines()[0] == (
-        "field,applicable,valid,blank,missing,invalid,release1"
-    )
-    codes = national_method()["data_quality"]["codes"]
-    assert [codes[k]["code"] for k in ("valid", "blank", "missing")] == ["1", "0", "-1"]
+    assert list(p.dq["Gender code"]) == [1, -2, 1, 1]
+    assert list(p.dq["Client_Type code"]) == [1, 1, -7, 1]
+    assert list(p.dq["Ethnicity code"]) == [1, 1, 1, -1]
+    assert list(p.dq["Ethnicity status"]) == [2, 2, 2, 2]
+    assert list(p.dq["Date_of_Death code"]) == [0, 0, 0, 0]
+    # A request's service fields are not applicable (status 0).
+    assert list(p.dq["Service_Type status"]) == [2, 2, 2, 2]
+    # DHSC's field list has no First Name or Last Name items.
+    assert not any(c.startswith(("First", "Last")) for c in p.dq.columns)
+    assert len(p.dq.columns) == 2 * 48
+    gender = p.quality[p.quality["field"] == "Gender"].set_index("code")["rows"].to_dict()
+    assert gender == {-2: 1, 1: 3}
+    assert p.quality_csv().splitlines()[0] == "module,data_field,field,status,code,label,rows"
+
+
+def test_a_requests_service_fields_are_not_applicable(tmp_path):
+    p = _preview(tmp_path, [row(REQUEST)])
+    assert int(p.dq["Service_Type status"].iloc[0]) == 0
+    assert int(p.dq["Request_Route_of_Access status"].iloc[0]) == 2
 
 
 def test_preview_command_text_json_and_quality_csv(tmp_path):
@@ -146,10 +139,15 @@ def test_preview_command_text_json_and_quality_csv(tmp_path):
     assert text.exit_code == 0, text.output
     assert "derived 01/10/2024 to 31/07/2025" in text.output
     assert "WARNING national.period_differs" in text.output
-    assert out.read_text().startswith("field,applicable,valid,blank,missing,invalid,release1\n")
+    assert out.read_text().startswith("module,data_field,field,status,code,label,rows\n")
     as_json = runner.invoke(cli, ["preview", "--format", "json", str(path)])
     data = json.loads(as_json.stdout)
     assert data["reporting_period"]["derived"] == ["2024-10-01", "2025-07-31"]
+    # Every row's fate, adding up to the row count; all end inside the derived period.
+    fates = data["fates"]
+    assert fates["reconciles"] and fates["rows"] == 360
+    assert sum(f["rows"] for f in fates["counts"].values()) == 360
+    assert fates["counts"]["kept"]["rows"] == 360
     # Counts and line numbers only: no person's ID or name.
     assert "P000001" not in text.output + as_json.stdout
     assert "Lovelock" not in text.output + as_json.stdout

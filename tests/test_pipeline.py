@@ -51,6 +51,11 @@ def test_run_writes_every_file_owner_only_into_its_run_folder(database, tmp_path
             "reconciliation.csv",
             "unmapped_codes.csv",
             "validation.json",
+            # What DHSC will make of the return (cldetl/national/run_files.py).
+            "national_preview.json",
+            "national_fates.csv",
+            "national_measures.json",
+            "national_measures_records.csv",
         ]
     )
     assert result.files["cld"] == run_dir / CLD_NAME
@@ -268,6 +273,11 @@ def test_two_periods_in_one_folder_stay_whole_and_the_second_compares_with_the_f
             "reconciliation.csv",
             "unmapped_codes.csv",
             "validation.json",
+            # What DHSC will make of the return (cldetl/national/run_files.py).
+            "national_preview.json",
+            "national_fates.csv",
+            "national_measures.json",
+            "national_measures_records.csv",
         ]
     )
     comparison = json.loads((september.run_dir / "comparison.json").read_text())

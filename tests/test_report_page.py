@@ -242,6 +242,8 @@ def test_the_workbook_lists_every_finding_with_line_and_event_reference(hostile)
     table, report, files, _ = hostile
     book = load_workbook(files[1])
     assert book.sheetnames[:3] == ["Summary", "Findings by rule", "Findings"]
+    # Then the national preview: each row's fate, the measures, a sheet per measure (issue 17).
+    assert "ASCOF 3D1a Total" in book.sheetnames
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert summary["Authority"] == "Sampleshire <Council>"
     assert summary["Reporting period"] == "1 October 2024 to 30 September 2025"
@@ -459,12 +461,13 @@ def test_the_workbook_continues_on_another_sheet_past_excels_row_limit(monkeypat
         ],
     )
     book = load_workbook(io.BytesIO(handle.getvalue()))
-    assert book.sheetnames == ["Summary", "Findings", "Findings (2)", "Findings (3)"]
+    found = [n for n in book.sheetnames if not n.startswith("ASCOF")]  # measures: issue 17
+    assert found == ["Summary", "Findings", "Findings (2)", "Findings (3)"]
     listed = [
-        r for name in book.sheetnames[1:] for r in book[name].iter_rows(min_row=2, values_only=True)
+        r for name in found[1:] for r in book[name].iter_rows(min_row=2, values_only=True)
     ]
     assert listed == [tuple(r) for r in rows]
-    assert all(book[n]["A1"].value == "Line" and book[n]["A1"].font.b for n in book.sheetnames[1:])
+    assert all(book[n]["A1"].value == "Line" and book[n]["A1"].font.b for n in found[1:])
 
 
 def test_workbook_text_round_trips_markup_line_breaks_and_blank_cells():

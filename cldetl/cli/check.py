@@ -1,4 +1,5 @@
-"""Commands that check a CLD file or explain the rules: validate, preview, compare, rules, spec.
+"""Commands that check a CLD file or explain the rules: validate, preview, measures, compare,
+rules, spec.
 
 Each only calls library code (validate, national, report, spec) and turns the result into
 output and an exit code (`cldetl.cli.exit_codes`).
@@ -25,6 +26,11 @@ from cldetl.errors import InputError, UsageError
 from cldetl.mapping import load_mapping
 from cldetl.national import preview as national_preview
 from cldetl.national import preview_text
+from cldetl.national.measures import measures as national_measures
+from cldetl.national.measures import measures_method, read_population
+from cldetl.national.measures.output import compare as compare_measures
+from cldetl.national.measures.output import measures_json, measures_text
+from cldetl.national.measures.output import records_csv as records_csv_text
 from cldetl.pipeline import swing_threshold
 from cldetl.publish.write import write_text
 from cldetl.report.compare import (
@@ -40,7 +46,7 @@ from cldetl.spec import load_spec, spec_as_json
 from cldetl.spec.docs import spec_markdown
 from cldetl.validate import validate as run_validation
 from cldetl.validate.catalogue import catalogue_text
-from cldetl.validate.csvfile import read_cld_csv
+from cldetl.validate.csvfile import open_cld_csv, read_cld_csv
 
 # --- the specification ---------------------------------------------------------------------
 
@@ -138,19 +144,24 @@ def validate(
     type=click.Path(dir_okay=False, path_type=str),
     help="Also write the data quality table (one row per field) to this CSV file.",
 )
+@click.option(
+    "--fates-csv",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also write each row's fate and DQ codes (one row per row of FILE) to this CSV file.",
+)
 @monthly_option("The authority submits monthly.")
 @verbose_option
-def preview(file: str, fmt: str, quality_csv: str | None, monthly: bool) -> None:
+def preview(
+    file: str, fmt: str, quality_csv: str | None, fates_csv: str | None, monthly: bool
+) -> None:
     """Preview what DHSC's national processing will make of a CLD FILE: the derived reporting
-    period, rows treated as one event, rows without a person ID, data quality per field.
+    period and its flags, what happens to each row (kept, dropped and why, merged into which
+    row, end date set to the date of death), data quality per field.
 
     Exit status: 0 (the preview warns, it does not fail), 2 the file cannot be read.
     """
 
-    table = read_cld_csv(file)
-    if table.too_large:
-        raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
-    result = national_preview(table, run_validation(table, monthly=monthly))
+    result = _preview_file(file, monthly)
     if fmt == "json":
         click.echo(json.dumps(result.to_json_dict(), indent=2))
     else:
@@ -158,6 +169,84 @@ def preview(file: str, fmt: str, quality_csv: str | None, monthly: bool) -> None
     if quality_csv:
         write_text(result.quality_csv(), Path(quality_csv))
         click.echo(f"Data quality table: {quality_csv}", err=fmt == "json")
+    if fates_csv:
+        write_text(result.fates_csv(), Path(fates_csv))
+        click.echo(f"Row fates: {fates_csv}", err=fmt == "json")
+    sys.exit(EXIT_OK)
+
+
+def _preview_file(file: str, monthly: bool, stated_when_underived: bool = False):
+    """The file validated in batches (in worker processes for a large file, as `cldetl
+    validate` does), then previewed a batch at a time."""
+    if open_cld_csv(file).too_large:
+        raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
+    report = run_validation(file, monthly=monthly)
+    return national_preview(file, report, stated_when_underived=stated_when_underived)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Last quarter's file: each figure is compared with it, and moves are flagged.",
+)
+@click.option(
+    "--population",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="A CSV of ONS mid-year estimates (columns age_band,population) for rates per 100,000.",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=DEFAULT_THRESHOLD_PERCENT,
+    show_default=True,
+    help="Flag a figure that moves more than this percentage since --previous.",
+)
+@format_option(["text", "json"], "A readable summary, or JSON: each figure, its records by reason.")
+@click.option(
+    "--records-csv",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also write the records behind every figure (one row per record) to this CSV file.",
+)
+@monthly_option("The authority submits monthly.")
+@verbose_option
+def measures(
+    file: str,
+    previous: str | None,
+    population: str | None,
+    threshold: float,
+    fmt: str,
+    records_csv: str | None,
+    monthly: bool,
+) -> None:
+    """The measures DHSC will publish from a CLD FILE (ASCOF 2B/2C, 2E, 3D), each with its
+    numerator, denominator and the records behind it, computed as DHSC's SQL does.
+
+    Exit status: 0, 2 a file cannot be read.
+    """
+
+    people = read_population(Path(population)) if population else None
+    current = _preview_file(file, monthly, stated_when_underived=True)
+    figures = national_measures(current, people)
+    movements = None
+    if previous:
+        before = national_measures(_preview_file(previous, monthly, True), people)
+        movements = compare_measures(figures, before, threshold)
+    method = measures_method()
+    not_computable = {**method["not_computable"], **method["not_yet"]}
+    if fmt == "json":
+        click.echo(json.dumps(measures_json(figures, not_computable, movements), indent=2))
+    else:
+        if current.period.start is None:
+            click.echo(
+                "DHSC derives no reporting period from this file and would not select it; the "
+                "measures below are over the stated period."
+            )
+        click.echo(measures_text(figures, not_computable, movements), nl=False)
+    if records_csv:
+        write_text(records_csv_text(figures), Path(records_csv))
+        click.echo(f"Records behind each figure: {records_csv}", err=fmt == "json")
     sys.exit(EXIT_OK)
 
 

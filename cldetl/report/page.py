@@ -29,6 +29,7 @@ from cldetl.report.files import open_private, private_dir, write_private
 from cldetl.report.findings import finding_rows
 from cldetl.report.ge_appendix import write_ge_report
 from cldetl.report.html import render_template
+from cldetl.report.national_section import national_section
 from cldetl.report.page_sections import (
     changed_fields,
     compared,
@@ -189,6 +190,7 @@ def write_report(
     is_compared = compared(comparison)
     changes = changed_fields(comparison) if is_compared else None
     services = getattr(comparison, "by_service_type", None) if is_compared else None
+    national = national_section(table, report)  # issue 17: "What DHSC will see"
     page = render_template(
         TEMPLATE,
         authority=authority,
@@ -210,6 +212,7 @@ def write_report(
         reconciliation=shown_table(reconciliation),
         technical_link=technical_link,
         workbook=WORKBOOK,
+        national=national.page,
     )
     page_path = out / REPORT_PAGE
     write_private(page_path, page)
@@ -236,7 +239,7 @@ def write_report(
         unmapped=unmapped,
         reconciliation=reconciliation,
         comparison=comparison,
-        extra=extra_sections,
+        extra=(*national.sections(), *extra_sections),
     )
     book_path = out / WORKBOOK
     with open_private(book_path) as handle:

@@ -100,12 +100,20 @@ def _life_dates(ctx: CheckContext) -> None:
             ctx.column("Event Start Date"),
             "Event Start Date is before the person's Date of Birth.",
         )
-    if ctx.usable(["Date of Death", "Event End Date", "Event Type", "Reporting Period End Date"]):
+    needed = ["Date of Death", "Event End Date", "Event Type", "Reporting Period End Date"]
+    if ctx.usable(needed):
         end = ctx.dates("Event End Date")
         period_end = ctx.dates("Reporting Period End Date")
         ended_after = (end > died).fillna(False)
         open_service = ctx.column("Event Type").eq("Service") & ctx.blank("Event End Date")
         still_open = open_service & (died <= period_end).fillna(False)
+        # A death before the period starts is not "within" it: say which, since DHSC drops
+        # such events altogether (create_FilterToEventsInPeriod_procedure.sql, e6f5749, l.59-61).
+        if "Reporting Period Start Date" in ctx.present:
+            before = still_open & (died < ctx.dates("Reporting Period Start Date")).fillna(False)
+        else:
+            before = pd.Series(False, index=still_open.index)
+        still_open &= ~before
         ctx.sink.rows(
             "cross.event_after_death",
             "Event End Date",
@@ -121,6 +129,14 @@ def _life_dates(ctx: CheckContext) -> None:
             None,
             "The service is open but the person died within the reporting period; end it at the "
             "date of death.",
+        )
+        ctx.sink.rows(
+            "cross.event_after_death",
+            "Event End Date",
+            before,
+            None,
+            "The service is open but the person died before the reporting period began; end it "
+            "at the date of death (DHSC drops events of people who died before the period).",
         )
 
 

@@ -1,0 +1,99 @@
+"""The measures DHSC publishes from CLD, computed from the file before it is submitted.
+
+One module per measure, each following DHSC's ASCOF_measures/ SQL (lists in
+cldetl/spec/national_measures.yaml). They run on the preview's unique events (after DHSC's
+period filter and deduplication), over the derived reporting period as the measure year.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from cldetl.display import shown
+from cldetl.errors import InputError
+from cldetl.national.measures.ascof_2bc import ascof_2bc
+from cldetl.national.measures.ascof_2e import ascof_2e
+from cldetl.national.measures.ascof_3d import ascof_3d
+from cldetl.national.measures.persons import person_details
+from cldetl.national.measures.result import Figure
+from cldetl.national.model import Preview
+
+
+@cache
+def measures_method() -> dict[str, Any]:
+    """national_measures.yaml: every list and threshold of the measures."""
+    path = resources.files("cldetl").joinpath("spec/national_measures.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figure]:
+    """Every figure the preview can compute; none when DHSC derives no period (the file would
+    not be selected). `population`: ONS mid-year estimates by age band ('18 to 64', '65 and
+    above'); without it 2B/2C are counts with no rate."""
+    if p.reference_period is None or p.events is None:
+        return []
+    method = measures_method()
+    year = p.reference_period
+    events = with_person_details(p.events)
+    return (
+        ascof_2bc(events, year, population, method)
+        + ascof_2e(events, year, method)
+        + ascof_3d(events, year, method)
+    )
+
+
+def with_person_details(events: pd.DataFrame) -> pd.DataFrame:
+    """The unique events with the person as a whole number (fast to group and match) and each
+    person's latest known birth date, date of death and primary support reason on every row
+    (`person_birth`, `person_died`, `person_reason`)."""
+    out = events.copy()
+    codes, _ = pd.factorize(out["person"])
+    out["person"] = codes
+    details = person_details(out, ["birth", "died", "Primary Support Reason"])
+    details = details.reindex(np.arange(len(_)))
+    for name, column in (
+        ("birth", "birth"),
+        ("died", "died"),
+        ("reason", "Primary Support Reason"),
+    ):
+        out[f"person_{name}"] = details[column].to_numpy()[codes]
+    out["person_birth"] = pd.to_datetime(out["person_birth"])
+    out["person_died"] = pd.to_datetime(out["person_died"])
+    return out
+
+
+__all__ = ["Figure", "measures", "measures_method", "read_population"]
+
+
+def read_population(path: Path) -> dict[str, int]:
+    """ONS mid-year estimates by age band from a CSV with columns age_band,population; a bad
+    file is an InputError naming the line and what to fix."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the population file ({exc.strerror}).") from None
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or not {"age_band", "population"} <= set(rows[0]):
+        raise InputError(
+            f"{path}: the population file needs the columns age_band,population "
+            "(e.g. '18 to 64,250000')."
+        )
+    out = {}
+    for line, r in enumerate(rows, start=2):
+        value = (r["population"] or "").replace(",", "").strip()
+        if not value.isdigit():
+            raise InputError(
+                f"{path}: line {line}, column population: {shown(value, 40)} is not a whole "
+                "number of people; write it without decimals."
+            )
+        out[(r["age_band"] or "").strip()] = int(value)
+    return out

@@ -1,0 +1,113 @@
+"""ASCOF 2B and 2C: new long-term admissions to residential and nursing care, 18-64 and 65+.
+
+Follows ASCOF_measures/Create_ASCOF_2B2C_2425_Onwards.sql (commit 69fe2e4; lists in
+cldetl/spec/national_measures.yaml, `ascof_2bc`), section by section:
+
+1. Select data: services of service users, long term residential or nursing, with a known
+   birth date (the person's latest known one), alive at the year start, whose component names
+   residential or nursing and not short term (a blank component is left out: the SQL's
+   NOT LIKE is unknown for it). Age at the event start: FLOOR(days / 365.25).
+2. Admissions: such services starting in the year, not ended as self-funded.
+3. New admissions: no earlier such service of the person that ended under 365 days before
+   this one started, or is still open.
+4. One band per person, 18 and over; a person with new admissions in both bands counts in the
+   lower (MIN over the band names); the rate is per 100,000 of the band's population.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from cldetl.national.measures.persons import whole_years
+from cldetl.national.measures.result import Figure, ratio, records
+
+
+def ascof_2bc(
+    events: pd.DataFrame,
+    year: tuple[date, date],
+    population: dict[str, int] | None,
+    method: dict,
+) -> list[Figure]:
+    m = method["ascof_2bc"]
+    start, end = (pd.Timestamp(d) for d in year)
+    birth, died = events["person_birth"], events["person_died"]
+    component = events["Service Component"].astype("string")
+    has_word = pd.Series(False, index=events.index)
+    for word in m["component_words"]:
+        has_word |= component.str.contains(word, case=False, regex=False).fillna(False)
+    short = component.str.contains(m["component_excluded_word"], case=False, regex=False)
+    build = (
+        events["event_type"].eq("Service").fillna(False)
+        & events["Client Type"].eq(m["client_type"]).fillna(False)
+        & events["Service Type"].isin(m["service_types"]).fillna(False)
+        & birth.notna()
+        & (died.isna() | (died >= start).fillna(False))
+        & has_word
+        & short.eq(False).fillna(False)
+    )
+    rows = events[build]
+    age = whole_years(birth[build], rows["Event Start Date"])
+    in_year = (rows["Event Start Date"] >= start) & (rows["Event Start Date"] <= end)
+    self_funded = rows["Event Outcome"].eq(m["excluded_outcome"]).fillna(False)
+    admission = in_year & ~self_funded
+    # Section 3: an earlier build service of the same person ending < 365 days before (or open).
+    existing = np.zeros(len(rows), dtype=bool)
+    by_person = rows.groupby("person").indices
+    starts = rows["Event Start Date"].to_numpy()
+    ends = rows["der_end"].to_numpy()
+    window = np.timedelta64(m["not_new_within_days"], "D")
+    admitted = admission.to_numpy()
+    for idx in by_person.values():
+        for i in idx:
+            if not admitted[i]:
+                continue
+            earlier = starts[idx] < starts[i]
+            recent = np.isnat(ends[idx]) | ((starts[i] - ends[idx]) < window)
+            existing[i] = bool((earlier & recent).any())
+    new = admission.to_numpy() & ~existing
+    adult = (age >= 18).fillna(False).to_numpy()
+    bands = m["bands"]
+    label = np.where(
+        (age <= bands["2B"]["max"]).fillna(False).to_numpy(),
+        bands["2B"]["label"],
+        bands["2C"]["label"],
+    )
+    counted = new & adult
+    # One band per person: MIN over band names ('18 to 64' < '65 and above').
+    person_band = pd.Series(label[counted], index=rows["person"][counted]).groupby(level=0).min()
+    reason = np.select(
+        [~in_year.to_numpy(), self_funded.to_numpy(), existing, ~adult],
+        [
+            "started outside the year",
+            "ended as self-funded",
+            "not new: an earlier residential or nursing service ended under 365 days before",
+            "under 18",
+        ],
+        default="new admission",
+    )
+    figures = []
+    for code in ("2B", "2C"):
+        band = bands[code]["label"]
+        people = person_band[person_band == band].index
+        numerator = len(people)
+        denominator = (population or {}).get(band)
+        in_band = counted & rows["person"].isin(people).to_numpy()
+        why = np.where(in_band, f"new admission, {band}", reason)
+        why = np.where(counted & ~in_band, "counted in the other age band", why)
+        figures.append(
+            Figure(
+                measure=f"ASCOF {code}",
+                group=band,
+                title=m["title"],
+                numerator=numerator,
+                denominator=denominator,
+                value=ratio(numerator, denominator, m["per"], m["places"]),
+                unit="per 100,000",
+                cite=m["cite"],
+                records=records(rows, in_band, why),
+            )
+        )
+    return figures

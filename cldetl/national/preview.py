@@ -1,0 +1,234 @@
+"""What DHSC's central processing will make of a CLD file, before it is submitted.
+
+The steps, each in its own module and each following one of DHSC's SQL files (commit e6f5749
+of DataS-DHSC/ASC-CLD-LA-Dashboard; files, lines and every threshold in
+cldetl/spec/national.yaml):
+
+1. period.py: the reporting period derived from event end dates, gap and missing-type flags.
+2. filter.py: events in that period, end dates corrected by the date of death.
+3. dedup.py: the person ID, the unique event, the row kept per event.
+4. data_quality.py: the DQ status and result of each of DHSC's fields on each row.
+5. fates.py: one fate per row, reconciled to the row count.
+
+The reference period the filter uses is the derived one: DHSC selects a file only when its
+derived period covers the period published (GetSubmissionsV2). With none derived, every row's
+fate says the file would not be selected. All output is counts, dates, line numbers and Event
+References: no value of a personal field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cldetl.national.data_quality import dq_codes, dq_summary
+from cldetl.national.dedup import (
+    as_numeric_18_2,
+    cleaned,
+    null_text_blank,
+    outcome_rank,
+    person_id,
+    unique_events,
+)
+from cldetl.national.fates import FATE_COLUMNS, assign_fates
+from cldetl.national.filter import filter_to_period
+from cldetl.national.method import national_method
+from cldetl.national.model import Preview
+from cldetl.national.period import classify, derive_period
+from cldetl.national.text import warnings_for
+from cldetl.spec import Spec, load_spec
+from cldetl.validate.checks.context import CheckContext
+from cldetl.validate.csvfile import CldTable, open_cld_csv
+from cldetl.validate.findings import FindingSink, ValidationReport
+
+# The rules the preview gives (warnings: what DHSC will do, not what the file breaks).
+PREVIEW_RULES = (
+    "national.period_not_derived",
+    "national.period_differs",
+    "national.period_gap",
+    "national.missing_event_type",
+    "national.same_event",
+    "national.no_person_id",
+    "national.dropped",
+)
+# Fields DHSC maps to Release 2 before comparing them for its unique event.
+CLEANED_KEYS = (
+    "Client Type",
+    "Request: Route of Access",
+    "Assessment Type",
+    "Service Type",
+    "Service Component",
+    "Delivery Mechanism",
+    "Cost Frequency (Unit Type)",
+    "Event Outcome",
+)
+
+
+def default_import_month(stated_end: date | None) -> date:
+    """The month after the stated period ends: the earliest month DHSC can load the file."""
+    if stated_end is None:
+        return date.today().replace(day=1)
+    return (pd.Timestamp(stated_end) + pd.offsets.MonthBegin(1)).date()
+
+
+def preview(
+    source: CldTable | str | Path,
+    report: ValidationReport,
+    spec: Spec | None = None,
+    import_month: date | None = None,
+    reference: tuple[date, date] | None = None,
+    stated_when_underived: bool = False,
+) -> Preview:
+    """The national-processing preview of a file and its validation report.
+
+    source: the file (read a batch at a time: only the dozen fields DHSC's steps use are kept
+    for the whole file) or a table already read (one batch);
+    import_month: when DHSC loads the file (default: the month after the stated period ends);
+    reference: the period published, to filter to (default: the derived period);
+    stated_when_underived: with no derived period, filter to the stated one (for the measures:
+    what DHSC would publish were the file selected) rather than give every row that fate."""
+    spec = spec or load_spec()
+    method = national_method()
+    if isinstance(source, CldTable):
+        path, batches = source.path, [source]
+    else:
+        stream = open_cld_csv(source)
+        path, batches = str(source), stream.batches()
+    findings = report.findings[report.findings["line"].notna()]
+    parts, dq_parts = [], []
+    for batch in batches:
+        ctx = CheckContext(
+            spec=spec, table=batch, sink=FindingSink(spec, batch.lines, spec.headers)
+        )
+        parts.append(_rows(ctx, spec, method))
+        lines = np.asarray(batch.lines, dtype=np.int64)
+        if len(lines):
+            mine = findings[findings["line"].between(int(lines[0]), int(lines[-1]))]
+        else:
+            mine = findings.iloc[:0]
+        dq_parts.append(dq_codes(ctx, mine, method))
+    rows = pd.concat(parts, ignore_index=True)
+    codes = pd.concat(dq_parts, ignore_index=True)
+    del parts, dq_parts
+    n = len(rows)
+    lines = rows["line"].to_numpy()
+    la_code = rows["la_code"].mode().iloc[0] if rows["la_code"].notna().any() else None
+    stated = _stated(rows)
+    month = (import_month or default_import_month(stated[1])).replace(day=1)
+    period = derive_period(
+        classify(rows["event_type_nulled"], method["reporting_period"]["event_types"]),
+        rows["end"],
+        la_code,
+        stated,
+        month,
+        method["reporting_period"],
+    )
+    if reference is None and period.start and period.end:
+        reference = (period.start, period.end)
+    elif reference is None and stated_when_underived and all(stated):
+        reference = stated
+    if reference is None:
+        reason = np.full(n, "no_period", dtype=object)
+        der_end, death_end = rows["end"], np.zeros(n, dtype=bool)
+    else:
+        filtered = filter_to_period(
+            rows["event_type_raw"],
+            rows["Event Start Date"],
+            rows["end"],
+            rows["died"],
+            reference,
+            method["period_filter"],
+        )
+        reason, der_end = filtered.reason.astype(object), filtered.der_end
+        death_end = filtered.death_end.to_numpy()
+    person = person_id(rows["nhs"], rows["la_person"], rows["la_code"])
+    candidates = (reason == "") & person.notna().to_numpy()
+    merged_into = np.zeros(n, dtype=np.int64)
+    frame = rows[candidates].copy()
+    frame["person"] = person[candidates]
+    frame["der_end"] = der_end[candidates]
+    if candidates.any():
+        grouped = unique_events(frame, method)
+        merged_into[candidates] = grouped["kept_line"].to_numpy()
+        frame = frame[grouped["kept_line"].to_numpy() == frame["line"].to_numpy()]
+    no_person = (reason == "") & person.isna().to_numpy()
+    fate, counts = assign_fates(
+        n, reason, no_person, merged_into, lines, death_end, method["fates"]
+    )
+    fates = pd.DataFrame(
+        {
+            "line": lines,
+            "event_reference": rows["event_reference"].to_numpy(),
+            "fate": fate,
+            "merged_into_line": np.where(fate == "merged", merged_into, 0),
+        },
+        columns=list(FATE_COLUMNS),
+    )
+    out = Preview(
+        file=path,
+        rows=n,
+        period=period,
+        reference_period=reference,
+        fates=fates,
+        fate_counts=counts,
+        dq=codes,
+        quality=dq_summary(codes, method),
+        events=frame.reset_index(drop=True),
+    )
+    out.warnings = warnings_for(out, method)
+    return out
+
+
+def _stated(rows: pd.DataFrame) -> tuple[date | None, date | None]:
+    """The earliest start and latest end stated in the file (LA_Submissions: MIN and MAX)."""
+    start, end = rows["stated_start"].min(), rows["stated_end"].max()
+    return (
+        start.date() if pd.notna(start) else None,
+        end.date() if pd.notna(end) else None,
+    )
+
+
+def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
+    """One batch's rows as DHSC's steps use them: dates parsed, the literal text NULL blank in
+    the fields DHSC lists, key fields cleaned to Release 2, costs as NUMERIC(18,2); nothing
+    else of the row is kept."""
+    null_text = method["derived_fields"]["null_text"]
+    nulled = set(method["derived_fields"]["null_text_fields"])
+
+    def value(name):
+        column = ctx.column(name)
+        if name in nulled:
+            return null_text_blank(column, null_text)
+        return column.astype("string").str.strip().replace("", pd.NA)
+
+    event_type = null_text_blank(ctx.column("Event Type"), null_text)
+    frame = pd.DataFrame(
+        {
+            "line": np.asarray(ctx.table.lines, dtype=np.int64),
+            "la_code": ctx.column("LA Code").astype("string").str.strip(),
+            "stated_start": ctx.dates("Reporting Period Start Date"),
+            "stated_end": ctx.dates("Reporting Period End Date"),
+            "event_type_raw": ctx.column("Event Type").astype("category"),
+            "event_type_nulled": event_type.astype("category"),
+            "Event Start Date": ctx.dates("Event Start Date"),
+            "end": ctx.dates("Event End Date"),
+            "died": ctx.dates("Date of Death"),
+            "birth": ctx.dates("Date of Birth"),
+            "nhs": ctx.column("NHS Number"),
+            "la_person": ctx.column("LA Person Unique Identifier").astype("string"),
+            "event_reference": ctx.column("Event Reference").astype("string"),
+        },
+        index=ctx.frame.index,
+    )
+    kind = cleaned(event_type, "Event Type", spec)
+    frame["event_type"] = kind
+    frame["Event Type"] = kind
+    for name in (*CLEANED_KEYS, "Accommodation Status", "Primary Support Reason"):
+        frame[name] = cleaned(value(name), name, spec)
+    for name in method["deduplication"]["numeric_fields"]:
+        frame[name] = as_numeric_18_2(value(name))
+    frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"])
+    return frame
