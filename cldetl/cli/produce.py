@@ -71,6 +71,7 @@ from cldetl.pipeline import run as run_pipeline
 def run(
     mapping_path: str,
     period_end: date | None,
+    allow_future: bool,
     out_dir: str | None,
     html_report: bool,
     connectors_dir: Path | None,
@@ -99,7 +100,16 @@ def run(
                 "the mapping's folder."
             )
         flows = flows_module(mapping_path, "quarterly_return")
-        numbers = flows.run_quarterly_return(mapping_path, period_end, out, html_report)
+        numbers = flows.run_quarterly_return(
+            mapping_path,
+            period_end,
+            out,
+            html_report,
+            encoding=encoding,
+            use_gzip=use_gzip,
+            technical_appendix=technical_appendix,
+            allow_future=allow_future,
+        )
         print_run_summary(console, numbers)
         if numbers.get("state") == "FAILED":
             message = shown(numbers.get("state_message"), limit=300)
@@ -260,6 +270,7 @@ def print_run_summary(console, numbers: dict) -> None:
 def run_all(
     mappings_dir: str,
     period_end: date | None,
+    allow_future: bool,
     out_dir: str,
     cluster_address: str | None,
     n_workers: int,
@@ -290,6 +301,7 @@ def run_all(
         n_workers,
         html_report,
         str(connectors_dir.resolve()) if connectors_dir else None,
+        allow_future=allow_future,
     )
     console = Console(highlight=False)
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -322,7 +334,11 @@ def run_all(
 @connectors_option
 @verbose_option
 def sql(
-    mapping_path: str, dialect: str, period_end: date | None, connectors_dir: Path | None
+    mapping_path: str,
+    dialect: str,
+    period_end: date | None,
+    allow_future: bool,
+    connectors_dir: Path | None,
 ) -> None:
     """Print the SQL every source runs, for review by the authority's DBA.
 
