@@ -25,6 +25,7 @@ from cldetl.cli.options import (
     technical_appendix_option,
     verbose_option,
 )
+from cldetl.cli.terminal import output_console
 from cldetl.display import shown
 from cldetl.errors import UsageError
 from cldetl.extract import format_rendered, render_all
@@ -86,9 +87,7 @@ def run(
     Exit status: 0 the file validates, 1 it has errors (files still written), 2 could not run.
     """
 
-    from rich.console import Console
-
-    console = Console(highlight=False)
+    console = output_console()
     if dry_run:
         click.echo(describe(mapping_path, period_end, connectors_dir))
         sys.exit(EXIT_OK)
@@ -283,7 +282,6 @@ def run_all(
     not run. Starts a temporary local Prefect server unless PREFECT_API_URL is set.
     """
 
-    from rich.console import Console
     from rich.table import Table
 
     if cluster_address and not cluster_address.startswith(("tcp://", "tls://", "inproc://")):
@@ -303,7 +301,7 @@ def run_all(
         str(connectors_dir.resolve()) if connectors_dir else None,
         allow_future=allow_future,
     )
-    console = Console(highlight=False)
+    console = output_console()
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("authority", "LA", "state", "rows", "errors", "output / reason"):
         table.add_column(column)
