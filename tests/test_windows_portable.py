@@ -8,10 +8,15 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import sqlite3
 from datetime import date
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from cldetl.extract.database import _sqlite_read_only, create_engine
 from cldetl.publish import history
 from cldetl.publish.history import (
     LATEST,
@@ -111,3 +116,18 @@ def test_a_folder_that_cannot_be_opened_is_not_fsynced(monkeypatch, tmp_path):
 
     monkeypatch.setattr(os, "open", windows_open)
     history._fsync_dir(tmp_path)  # no error: Windows cannot open a folder, nothing to flush
+
+
+def test_a_sqlite_path_is_opened_by_its_file_uri(tmp_path):
+    """SQLite's documented URI form (file:///C:/Users/... on Windows): spaces and '#' in a
+    folder name, as in 'C:\\Users\\Ann Smith\\OneDrive - Council', still open it read-only."""
+    path = tmp_path / "OneDrive - Council #2" / "cms reporting.db"
+    path.parent.mkdir()
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (a INTEGER)")
+    url = f"sqlite:///{path}"
+    assert _sqlite_read_only(make_url(url)).database == path.as_uri()
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM t")).scalar() == 0
+        with pytest.raises(OperationalError, match="readonly"):
+            connection.execute(text("INSERT INTO t VALUES (1)"))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import quote_plus, unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -108,7 +108,9 @@ def _sqlite_read_only(parsed):
         return parsed
     path = Path(database).expanduser().resolve()
     query = {**parsed.query, "mode": "ro", "uri": "true"}
-    return parsed.set(database="file:" + quote(str(path)), query=query)
+    # file:///C:/Users/... on Windows, file:///home/... elsewhere: SQLite's documented URI form
+    # (a Windows path's drive colon and backslashes must not be percent-encoded into it).
+    return parsed.set(database=path.as_uri(), query=query)
 
 
 def _mssql_read_only(parsed):
