@@ -189,17 +189,8 @@ def write_task(
     rename (cldetl.pipeline.write_run)."""
     from cldetl.pipeline import write_run
 
-    return write_run(
-        staging,
-        mapping,
-        period,
-        result,
-        report,
-        table,
-        html_report,
-        started=started,
-        technical_appendix=technical_appendix,
-    )
+    options = {"started": started, "technical_appendix": technical_appendix}
+    return write_run(staging, mapping, period, result, report, table, html_report, **options)
 
 
 @task(name="publish", **PRIVATE)
@@ -362,17 +353,8 @@ def quarterly_return(
         result = transform_task(mapping, frames, period, counts)
         del frames
         table, report = validate_task(mapping, period, result.cld)
-        published = write_task(
-            staging,
-            mapping,
-            period,
-            result,
-            report,
-            table,
-            html_report,
-            started,
-            technical_appendix,
-        )
+        written = (staging, mapping, period, result, report, table)
+        published = write_task(*written, html_report, started, technical_appendix)
     numbers = publish_task(published.run_result(mapping, period, result, report))
     if report.errors:
         message = failure_message(numbers, report, out)
