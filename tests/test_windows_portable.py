@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+import cldetl.validate
 from cldetl.extract.database import _sqlite_read_only, create_engine
 from cldetl.publish import history
 from cldetl.publish.history import (
@@ -28,6 +29,7 @@ from cldetl.publish.history import (
     run_lock,
     switch_latest,
 )
+from tests.conftest import base_row, write_rows
 
 
 class StandInMsvcrt:
@@ -131,3 +133,27 @@ def test_a_sqlite_path_is_opened_by_its_file_uri(tmp_path):
         assert connection.execute(text("SELECT COUNT(*) FROM t")).scalar() == 0
         with pytest.raises(OperationalError, match="readonly"):
             connection.execute(text("INSERT INTO t VALUES (1)"))
+
+
+def test_without_fork_a_large_file_is_checked_in_threads_alike(monkeypatch, tmp_path):
+    """Windows cannot fork: the batches of a file large enough for worker processes are
+    checked in threads instead, with the same findings."""
+    rows = [base_row() for _ in range(40)] + [{**base_row(), "Gender": "female"}]
+    path = write_rows(tmp_path / "cld.csv", rows)
+    monkeypatch.setattr(cldetl.validate, "PROCESS_MIN_BYTES", 1)
+    monkeypatch.setattr(cldetl.validate, "WORKERS", 2)
+    in_processes = []
+    real = cldetl.validate._each_batch_in_processes
+
+    def spy(*args):
+        in_processes.append(True)
+        yield from real(*args)
+
+    monkeypatch.setattr(cldetl.validate, "_each_batch_in_processes", spy)
+    forked = cldetl.validate.validate(path)
+    assert in_processes == [True]
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    threads = cldetl.validate.validate(path)
+    assert in_processes == [True]  # not again: threads
+    assert [f.as_dict() for f in threads.records()] == [f.as_dict() for f in forked.records()]
+    assert threads.errors == forked.errors > 0
