@@ -1102,3 +1102,16 @@ def test_the_flow_takes_a_period_end_as_analysts_write_it(
     state = run_flow(qr, mapping_path, tmp_path / "out", period_end="30/09/2025")
     assert state.is_completed(), state.message
     assert state.result()["period"] == "01/10/2024 to 30/09/2025"
+
+
+def test_all_authorities_fails_a_bad_period_end_with_the_cli_message(prefect_server, tmp_path):
+    aa = load_flow_module("all_authorities")
+    state = aa.all_authorities(
+        mappings_dir=str(tmp_path), period_end="31/09/2025", return_state=True
+    )
+    assert state.is_failed()
+    assert state.message == (
+        "period end '31/09/2025': the day is 31, but September 2025 has 30 days; use 30/09/2025."
+    )
+    logs = "\n".join(logs_of(state))
+    assert "Traceback" not in logs and "validation error" not in logs, logs
