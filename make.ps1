@@ -48,7 +48,7 @@ function Install-Venv {
         if ($LASTEXITCODE -ne 0) { Invoke-Checked "py" @("-3", "-m", "venv", $Venv) }
     }
     $changed = (Get-Item pyproject.toml, constraints.txt |
-        Measure-Object -Property LastWriteTime -Maximum).Maximum
+        Sort-Object LastWriteTime | Select-Object -Last 1).LastWriteTime
     if (-not (Test-Path $Stamp) -or (Get-Item $Stamp).LastWriteTime -lt $changed) {
         Invoke-Python -m pip install -c constraints.txt -e ".[dev,ge]"
         New-Item -ItemType File -Force -Path $Stamp | Out-Null
