@@ -116,6 +116,15 @@ class PublishedRun:
         )
 
 
+def with_output(mapping: Mapping, output: dict | None) -> Mapping:
+    """`mapping` with its `output` section's options (encoding, gzip) overridden for one run by
+    those given (None or absent: the mapping's own), as `cldetl run` and the flow both take."""
+    given = {key: value for key, value in (output or {}).items() if value is not None}
+    if not given:
+        return mapping
+    return mapping.model_copy(update={"output": mapping.output.model_copy(update=given)})
+
+
 def reporting_period(mapping: Mapping, period_end: date | None, today: date | None = None):
     """The period to produce for this mapping's cadence: the given end, or the last completed
     quarter (or month)."""
@@ -333,9 +342,7 @@ def run(
     """
 
     started = now_utc()
-    mapping = load_mapping(mapping_path)
-    if output:
-        mapping = mapping.model_copy(update={"output": mapping.output.model_copy(update=output)})
+    mapping = with_output(load_mapping(mapping_path), output)
     period = reporting_period(mapping, period_end)
     log.info("producing %s for the 12 months to %s", mapping.metadata.la_name, period.end)
     check_database_url(mapping)

@@ -31,6 +31,7 @@ from typing import Any
 import cloudpickle
 
 from cldetl.cli.flows_loader import telemetry_off
+from cldetl.spec.period import parse_period_end
 
 telemetry_off()  # before Prefect is imported: no analytics from a server cldetl starts
 
@@ -146,12 +147,13 @@ def authority_task(
     connectors_dir: str | None,
     as_of: date,
     retries: dict,
+    allow_future: bool = False,
 ) -> dict | State:
     """Run `quarterly-return` for one mapping. Its outcome (a summary row) is the result; a
     run that did not complete makes this task Failed too, with the outcome in its error, so
     the authority shows red in the UI (the `quarterly-return` subflow is Failed already)."""
     outcome = _authority_outcome(
-        mapping_path, period_end, out_dir, html_report, connectors_dir, as_of, retries
+        mapping_path, period_end, out_dir, html_report, connectors_dir, as_of, retries, allow_future
     )
     if outcome["state"] != "COMPLETED":
         error = AuthorityFailed(outcome)
@@ -167,6 +169,7 @@ def _authority_outcome(
     connectors_dir: str | None,
     as_of: date,
     retries: dict,
+    allow_future: bool = False,
 ) -> dict:
     """What happened to one authority's run; never raises."""
     validation_failed = _quarterly.ValidationErrorsFound
@@ -178,6 +181,7 @@ def _authority_outcome(
             html_report=html_report,
             connectors_dir=connectors_dir,
             as_of=as_of,
+            allow_future=allow_future,
             return_state=True,
             **retries,
         )
@@ -246,6 +250,7 @@ def run_on_cluster(
     connectors_dir: str | None,
     as_of: date,
     retries: dict,
+    allow_future: bool = False,
 ) -> list[dict]:
     out_root = Path(out_dir).resolve()
     futures = [
@@ -258,6 +263,7 @@ def run_on_cluster(
             connectors_dir=connectors_dir,
             as_of=as_of,
             retries=retries,
+            allow_future=allow_future,
         )
         for path in mapping_paths
     ]
@@ -298,8 +304,7 @@ def _period_label(folder: Path, period_end: Any) -> str:
     as_of = submission_date()
     try:
         if period_end is not None:
-            end = period_end if isinstance(period_end, date) else date.fromisoformat(period_end)
-            return f"{end:%Y-%m-%d}"
+            return f"{parse_period_end(period_end):%Y-%m-%d}"
         ends = {reporting_period(load_mapping(p), None, as_of).end for p in mapping_files(folder)}
     except (CldetlError, ValueError, OSError):
         ends = set()
@@ -313,7 +318,7 @@ def _period_label(folder: Path, period_end: Any) -> str:
 )
 def all_authorities(
     mappings_dir: str = "mappings",
-    period_end: date | None = None,
+    period_end: date | str | None = None,
     out_dir: str = "out",
     cluster_address: str | None = None,
     n_workers: int = 2,
@@ -323,6 +328,7 @@ def all_authorities(
     retry_backoff_seconds: float = _quarterly.RETRY_BACKOFF_SECONDS,
     source_timeout_seconds: float = _quarterly.SOURCE_TIMEOUT_SECONDS,
     dashboard_address: str | None = None,
+    allow_future: bool = False,
 ) -> list[dict] | State:
     """Produce every authority's return, one `quarterly-return` run per mapping file.
 
@@ -340,6 +346,8 @@ def all_authorities(
             extract retry settings (as `quarterly-return`'s parameters of those names).
         dashboard_address: start the local cluster's Dask dashboard there (":8787"); default
             none.
+        allow_future: produce a period that ends after the day the run is for (as
+            `quarterly-return`'s parameter of that name).
 
     Returns:
         One outcome per authority (authority, la_code, period, rows, errors, warnings, state,
@@ -349,6 +357,11 @@ def all_authorities(
     from cldetl.errors import UsageError
 
     logger = get_run_logger()
+    try:  # as `cldetl run-all --period-end`: the same parser, the same one-line message
+        period_end = None if period_end is None else parse_period_end(period_end)
+    except UsageError as exc:
+        logger.error("%s", exc)
+        return Failed(message=str(exc), data=exc)
     paths = mapping_files(mappings_dir)
     if not paths:
         raise UsageError(f"no mapping files (*.yaml) in {Path(mappings_dir).resolve()}")
@@ -366,6 +379,7 @@ def all_authorities(
         html_report=html_report,
         connectors_dir=connectors_dir,
         as_of=submission_date(),
+        allow_future=allow_future,
         retries={
             "extract_retries": extract_retries,
             "retry_backoff_seconds": retry_backoff_seconds,
@@ -405,6 +419,8 @@ def run_all_authorities(
     n_workers: int = 2,
     html_report: bool = False,
     connectors_dir: str | Path | None = None,
+    *,
+    allow_future: bool = False,
     **retries: Any,
 ) -> dict:
     """Run the flow in this process (`cldetl run-all`). Returns {"authorities": [outcome, ...],
@@ -419,6 +435,7 @@ def run_all_authorities(
         n_workers=n_workers,
         html_report=html_report,
         connectors_dir=None if connectors_dir is None else str(connectors_dir),
+        allow_future=allow_future,
         return_state=True,
         **retries,
     )

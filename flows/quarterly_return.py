@@ -25,10 +25,11 @@ workers, where Prefect must still resolve the flow's parameter types (`date`).
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from cldetl.cli.flows_loader import telemetry_off
+from cldetl.spec.period import parse_period_end
 
 telemetry_off()  # before Prefect is imported: no analytics from a server cldetl starts
 
@@ -165,12 +166,14 @@ def write_task(
     table: Any,
     html_report: bool,
     started: datetime,
+    technical_appendix: bool = False,
 ) -> "PublishedRun":
     """Write every file of the run into its staging folder and publish the run folder with one
     rename (cldetl.pipeline.write_run)."""
     from cldetl.pipeline import write_run
 
-    return write_run(staging, mapping, period, result, report, table, html_report, started=started)
+    options = {"started": started, "technical_appendix": technical_appendix}
+    return write_run(staging, mapping, period, result, report, table, html_report, **options)
 
 
 @task(name="publish", **PRIVATE)
@@ -209,10 +212,8 @@ def _period_label(parameters: dict) -> str:
     as_of = parameters.get("as_of") or submission_date()
     try:
         as_of = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
-        if end is not None and not isinstance(end, date):
-            end = date.fromisoformat(str(end))
         if end is not None:
-            return f"{end:%Y-%m-%d}"
+            return f"{parse_period_end(end):%Y-%m-%d}"
         mapping = load_mapping(str(parameters.get("mapping_path")))
         return f"{reporting_period(mapping, None, as_of).end:%Y-%m-%d}"
     except (CldetlError, ValueError, OSError):
@@ -241,7 +242,7 @@ class ValidationErrorsFound(Exception):
 )
 def quarterly_return(
     mapping_path: str,
-    period_end: date | None = None,
+    period_end: date | str | None = None,
     out_dir: str | None = None,
     html_report: bool = False,
     connectors_dir: str | None = None,
@@ -249,15 +250,21 @@ def quarterly_return(
     retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS,
     source_timeout_seconds: float = SOURCE_TIMEOUT_SECONDS,
     as_of: date | None = None,
+    encoding: Literal["windows-1252", "utf-8"] | None = None,
+    gzip: bool | None = None,
+    technical_appendix: bool = False,
+    allow_future: bool = False,
 ) -> dict | State:
     """Produce one authority's CLD return for one reporting period.
 
     Args:
         mapping_path: the authority's mapping file (mappings/<la>.yaml).
         period_end: the last day of the 12-month period (a quarter end, or a month end for a
-            monthly mapping). Default: the last completed quarter (or month) on the day the
-            run was scheduled for, in England: a January run covers the year to 31 December,
-            an April run the year to 31 March, and so on (guidance, "Collection schedule").
+            monthly mapping), as 30/09/2025 or 2025-09-30. Default: the last completed quarter
+            (or month) on the day the run was scheduled for, in England: a January run covers
+            the year to 31 December, an April run the year to 31 March, and so on (guidance,
+            "Collection schedule"). One that is not a date, or is after the day the run is
+            for, fails the run with the one-line message `cldetl run` gives.
         out_dir: output folder (default: out/<mapping file name>), made absolute.
         html_report: also write the report for analysts and managers (report.html) and the
             findings workbook (findings.xlsx).
@@ -269,18 +276,32 @@ def quarterly_return(
             thread; on a Dask worker the database's statement timeout bounds a source).
         as_of: the day the run is for, which decides the default period (default: the day
             this run was scheduled for; `all-authorities` passes its own).
+        encoding: the CLD file's encoding (default: the mapping's output.encoding).
+        gzip: write the CLD file gzipped (default: the mapping's output.gzip).
+        technical_appendix: with html_report, also the Great Expectations cross-check.
+        allow_future: produce a period that ends after the day the run is for.
 
     Returns:
         The run's summary (`cldetl.pipeline.summary`), or a Failed state (carrying a
         `ValidationErrorsFound` with the summary) when the output has validation errors; the
         files are written either way.
     """
-    from cldetl.pipeline import reporting_period
+    from cldetl.errors import UsageError
+    from cldetl.pipeline import reporting_period, with_output
+    from cldetl.spec.period import refuse_future
 
     logger = get_run_logger()
+    day = as_of or submission_date()
+    try:  # as `cldetl run --period-end`: the same parser, the same one-line message
+        end = None if period_end is None else parse_period_end(period_end)
+        if end is not None and not allow_future:
+            refuse_future(end, day)
+    except UsageError as exc:
+        logger.error("%s", exc)  # the message only: a wrong parameter is not a crash
+        return Failed(message=str(exc), data=exc)
     out = str(Path(out_dir or Path("out") / Path(mapping_path).stem).resolve())
-    mapping = load_mapping_task(mapping_path)
-    period = reporting_period(mapping, period_end, as_of or submission_date())
+    mapping = with_output(load_mapping_task(mapping_path), {"encoding": encoding, "gzip": gzip})
+    period = reporting_period(mapping, end, day)
     logger.info(
         "producing %s (LA %s) for %s to %s",
         mapping.metadata.la_name,
@@ -318,9 +339,8 @@ def quarterly_return(
         result = transform_task(mapping, frames, period, counts)
         del frames
         table, report = validate_task(mapping, period, result.cld)
-        published = write_task(
-            staging, mapping, period, result, report, table, html_report, started
-        )
+        written = (staging, mapping, period, result, report, table)
+        published = write_task(*written, html_report, started, technical_appendix)
     numbers = publish_task(published.run_result(mapping, period, result, report))
     if report.errors:
         message = failure_message(numbers, report, out)
@@ -342,8 +362,15 @@ def run_quarterly_return(
     period_end: date | str | None = None,
     out_dir: str | Path | None = None,
     html_report: bool = False,
+    *,
+    encoding: str | None = None,
+    use_gzip: bool | None = None,
+    technical_appendix: bool = False,
+    allow_future: bool = False,
 ) -> dict:
-    """Run the flow in this process and return its summary with the final state.
+    """Run the flow in this process and return its summary with the final state: every option
+    of `cldetl run` (encoding, gzip, report, technical appendix, allow future) is a parameter
+    of the flow run, as a deployment run would get it.
 
     Returns `cldetl.pipeline.summary`'s dict plus "state" ("COMPLETED" or "FAILED") and
     "state_message" (why it failed: validation errors by rule). Exit codes as `cldetl run`:
@@ -360,6 +387,10 @@ def run_quarterly_return(
         period_end=period_end,
         out_dir=None if out_dir is None else str(out_dir),
         html_report=html_report,
+        encoding=encoding,
+        gzip=use_gzip,
+        technical_appendix=technical_appendix,
+        allow_future=allow_future,
         return_state=True,
     )
     data = state.result(raise_on_failure=False)

@@ -194,13 +194,16 @@ def validate_rows(tmp_path):
     """validate_rows(rows, header=None, monthly=False) -> ValidationReport of those rows."""
     from cldetl.validate import validate
 
-    def run(rows, header=None, monthly=False, bom=False, gzip_file=False, max_bytes=None):
+    def run(
+        rows, header=None, monthly=False, bom=False, gzip_file=False, max_bytes=None, newline="\r\n"
+    ):
         """`bom` starts the file with a UTF-8 byte order mark, `gzip_file` compresses it,
-        `max_bytes` patches the DLP's size limits to (uncompressed, gzipped) bytes."""
+        `max_bytes` patches the DLP's size limits to (uncompressed, gzipped) bytes, `newline`
+        ends each line."""
         import gzip
         from unittest import mock
 
-        path = write_rows(tmp_path / "cld.csv", rows, header)
+        path = write_rows(tmp_path / "cld.csv", rows, header, newline=newline)
         if bom:
             path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
         if gzip_file:

@@ -13,7 +13,7 @@ import pytest
 
 from cldetl.errors import InputError
 from cldetl.validate import validate
-from cldetl.validate.csvfile import read_cld_csv
+from cldetl.validate.csvfile import SAVE_AS, read_cld_csv
 from tests.conftest import base_row, findings, row, write_rows
 
 HEADERS = list(base_row())
@@ -102,13 +102,12 @@ def test_values_are_kept_as_submitted_text(tmp_path):
         (csv_line(HEADERS).encode(), "the file has a header but no data rows."),
         (
             (";".join(HEADERS) + "\r\n" + ";".join(base_row().values()) + "\r\n").encode(),
-            "line 1 is separated by semicolons, not commas. CLD files are comma-separated: save "
-            "as 'CSV UTF-8 (Comma delimited)'.",
+            f"line 1 is separated by semicolons, not commas. CLD files are comma-separated. "
+            f"{SAVE_AS}",
         ),
         (
             ("\t".join(HEADERS) + "\n" + "\t".join(base_row().values()) + "\n").encode(),
-            "line 1 is separated by tabs, not commas. CLD files are comma-separated: save as "
-            "'CSV UTF-8 (Comma delimited)'.",
+            f"line 1 is separated by tabs, not commas. CLD files are comma-separated. {SAVE_AS}",
         ),
     ],
     ids=[

@@ -937,8 +937,11 @@ def test_run_all_passes_the_cluster_on_and_lists_each_authority(tmp_path, monkey
     aa = load_flow_module("all_authorities")
     calls = []
 
-    def fake_run(mappings_dir, period_end, out_dir, cluster_address, n_workers, html, connectors):
+    def fake_run(
+        mappings_dir, period_end, out_dir, cluster_address, n_workers, html, connectors, **options
+    ):
         calls.append((mappings_dir, period_end, out_dir, cluster_address, n_workers, connectors))
+        assert options == {"allow_future": False}
         done = {"authority": "Eastmoor", "la_code": "998", "rows": 1234, "errors": 0}
         done.update(state="COMPLETED", out_dir="/srv/out/eastmoor", message="")
         broken = {"authority": "Brokenvale", "la_code": "996", "rows": None, "errors": None}
@@ -959,3 +962,152 @@ def test_run_all_passes_the_cluster_on_and_lists_each_authority(tmp_path, monkey
     ]
     assert "Eastmoor" in result.output and "1,234" in result.output
     assert "BROKENVALE_DB_URL is not set" in result.output
+
+
+# --- every option of `cldetl run` through the flow (issue 20, points 6 and 8) -----------------
+
+
+@pytest.fixture
+def spied(monkeypatch):
+    """What the run's writers were asked for: the portal file's encoding and gzip, and the
+    report's technical appendix (a stand-in writes the report, as in test_flows)."""
+    import cldetl.pipeline
+    import cldetl.report.page
+
+    asked: dict = {}
+    real_writer = cldetl.pipeline.write_portal_csv
+
+    def portal_csv(frame, path, **options):
+        asked.update(encoding=options["encoding"], gzip=options["use_gzip"])
+        return real_writer(frame, path, **options)
+
+    def report(out_dir, **options):
+        asked["technical_appendix"] = options["technical_appendix"]
+        page = Path(out_dir) / "report.html"
+        page.write_text("<html></html>")
+        return [page]
+
+    monkeypatch.setattr(cldetl.pipeline, "write_portal_csv", portal_csv)
+    monkeypatch.setattr(cldetl.report.page, "write_run_report", report)
+    return asked
+
+
+# Each option of `cldetl run`, the keyword `run_quarterly_return` takes it as, and what the
+# writers must then be asked for (the mapping says windows-1252, no gzip).
+OPTIONS = [
+    (["--encoding", "utf-8"], {"encoding": "utf-8"}, {"encoding": "utf-8"}),
+    (["--gzip"], {"use_gzip": True}, {"gzip": True}),
+    (["--report"], {"html_report": True}, {"technical_appendix": False}),
+    (
+        ["--report", "--technical-appendix"],
+        {"html_report": True, "technical_appendix": True},
+        {"technical_appendix": True},
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "keywords", "expected"), OPTIONS)
+def test_each_run_option_reaches_the_flow_run(
+    prefect_server, qr, mapping_path, sources, spied, tmp_path, args, keywords, expected
+):
+    sources()
+    options = {k: v for k, v in keywords.items() if k != "html_report"}
+    result = qr.run_quarterly_return(
+        mapping_path, "30/09/2025", tmp_path / "out", keywords.get("html_report", False), **options
+    )
+    assert result["state"] == "COMPLETED", result["state_message"]
+    for key, value in expected.items():
+        assert spied[key] == value, key
+    cld = Path(result["files"]["cld"])
+    assert cld.name.endswith(".csv.gz") == bool(keywords.get("use_gzip"))
+    assert ("report.html" in result["files"]) == bool(keywords.get("html_report"))
+
+
+@pytest.mark.parametrize(("args", "keywords", "expected"), OPTIONS)
+def test_run_prefect_passes_each_option_on(
+    monkeypatch, mapping_path, tmp_path, args, keywords, expected
+):
+    """The command hands the flow what it was given (the flow itself is run above)."""
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+
+    module = load_flow_module("quarterly_return")
+    calls = []
+
+    def fake(path, period_end, out, html_report, **options):
+        calls.append({"html_report": html_report, **options})
+        return {
+            "authority": "T", "la_code": "901", "period": "p", "rows_written": 0,
+            "excluded_by_reason": {}, "unmapped_codes": 0, "unmapped_rows": 0,
+            "validation_errors": 0, "validation_warnings": 0, "files": {}, "state": "COMPLETED",
+        }  # fmt: skip
+
+    monkeypatch.setattr(module, "run_quarterly_return", fake)
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--mapping", str(mapping_path), "--prefect", "--out", str(tmp_path), *args],
+    )
+    assert result.exit_code == 0, result.output
+    (call,) = calls
+    defaults = {
+        "html_report": False,
+        "encoding": None,
+        "use_gzip": None,
+        "technical_appendix": False,
+        "allow_future": False,
+    }
+    assert call == {**defaults, **keywords}
+
+
+@pytest.mark.parametrize(
+    ("period_end", "message"),
+    [
+        ("2025-09-31", "period end '2025-09-31': the day is 31, but September 2025 has 30 days"),
+        ("30/13/2025", "period end '30/13/2025': the month is 13, not 1 to 12"),
+        ("Sept 2025", "period end 'Sept 2025' is not a date: give it as dd/mm/yyyy"),
+        ("2099-12-31", "period end 31/12/2099 is after today"),
+    ],
+)
+def test_a_bad_period_end_fails_the_flow_run_with_the_cli_message(
+    prefect_server, qr, mapping_path, sources, tmp_path, period_end, message
+):
+    from click.testing import CliRunner
+
+    sources()
+    state = run_flow(qr, mapping_path, tmp_path / "out", period_end=period_end)
+    assert state.is_failed()
+    assert state.message.startswith(message) and "\n" not in state.message
+    from cldetl.cli import cli as command
+
+    cli = CliRunner().invoke(
+        command,
+        ["sql", "--mapping", str(mapping_path), "--period-end", period_end],
+    )
+    assert cli.exit_code == 2
+    assert cli.output == f"Error: {state.message}\n"  # the same one line
+    logs = "\n".join(logs_of(state))
+    assert "Traceback" not in logs and "validation error" not in logs, logs
+    assert not (tmp_path / "out").exists()  # refused before anything was touched
+
+
+def test_the_flow_takes_a_period_end_as_analysts_write_it(
+    prefect_server, qr, mapping_path, sources, tmp_path
+):
+    sources()
+    state = run_flow(qr, mapping_path, tmp_path / "out", period_end="30/09/2025")
+    assert state.is_completed(), state.message
+    assert state.result()["period"] == "01/10/2024 to 30/09/2025"
+
+
+def test_all_authorities_fails_a_bad_period_end_with_the_cli_message(prefect_server, tmp_path):
+    aa = load_flow_module("all_authorities")
+    state = aa.all_authorities(
+        mappings_dir=str(tmp_path), period_end="31/09/2025", return_state=True
+    )
+    assert state.is_failed()
+    assert state.message == (
+        "period end '31/09/2025': the day is 31, but September 2025 has 30 days; use 30/09/2025."
+    )
+    logs = "\n".join(logs_of(state))
+    assert "Traceback" not in logs and "validation error" not in logs, logs

@@ -61,4 +61,5 @@ def test_the_report_shows_what_dhsc_will_see_and_the_workbook_a_sheet_per_measur
     sheet = book["ASCOF 3D2a Total"]
     records = list(sheet.iter_rows(values_only=True))
     assert records[0] == ("line", "event_reference", "la_person", "counted", "reason")
-    assert [(r[2], r[3]) for r in records[1:]] == [("P000123", False), ("P2", True)]
+    # a flag is "yes" or blank in the workbook (an analyst filters on a word)
+    assert [(r[2], r[3]) for r in records[1:]] == [("P000123", None), ("P2", "yes")]

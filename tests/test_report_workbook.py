@@ -35,7 +35,16 @@ def book(tmp_path_factory):
 
 def test_a_sheet_per_section(book):
     _, workbook = book
-    assert workbook.sheetnames == SECTIONS
+    assert workbook.sheetnames[: len(SECTIONS)] == SECTIONS
+    # Then the national preview (issue 17): each row's fate, the measures, one per measure.
+    assert workbook.sheetnames[len(SECTIONS) : len(SECTIONS) + 2] == ["DHSC fates", "DHSC measures"]
+
+
+def test_the_national_sheets_have_filters_and_frozen_headers_too(book):
+    _, workbook = book
+    for name in workbook.sheetnames[len(SECTIONS) :]:
+        sheet = workbook[name]
+        assert sheet.auto_filter.ref and sheet.freeze_panes == "A2", name
 
 
 @pytest.mark.parametrize("name", SECTIONS)
@@ -110,4 +119,5 @@ def test_formula_like_text_in_any_section_is_stored_as_text():
 def test_another_part_of_the_report_adds_its_sheet_after_the_comparison(tmp_path):
     preview = section_from_frame("National preview", pd.DataFrame({"measure": ["a"], "n": [1]}))
     _, _, files = make_report(tmp_path, extra_sections=(preview,))
-    assert load_workbook(files[1]).sheetnames == [*SECTIONS, "National preview"]
+    names = load_workbook(files[1]).sheetnames
+    assert names[: len(SECTIONS)] == SECTIONS and names[-1] == "National preview"

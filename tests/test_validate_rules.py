@@ -2060,6 +2060,13 @@ NOT_CP1252 = (
     "transliteration."
 )
 
+LF_ONLY = (
+    "Lines end with LF only (as Linux and macOS tools write), not CRLF, which the DLP data sender "
+    "user guide asks for. Save it from Excel as 'CSV (Comma delimited)', which writes what the "
+    "DLP asks for (Windows-1252, CRLF line endings, no byte order mark), not 'CSV UTF-8', whose "
+    "byte order mark the DLP rejects; or write the file with `cldetl run`."
+)
+
 DLP_CASES = [
     dlp_case("dlp.bom", [row()], [], "no byte order mark"),
     dlp_case(
@@ -2071,13 +2078,30 @@ DLP_CASES = [
                 None,
                 "error",
                 "The file starts with a UTF-8 byte order mark (BOM); the DLP reads it as part of "
-                "the first column name and fails the submission. Save from Excel as 'CSV (Comma "
-                "delimited)', not 'CSV UTF-8', or write the file with `cldetl run`, which writes "
-                "no BOM.",
+                "the first column name and fails the submission. Save it from Excel as 'CSV "
+                "(Comma delimited)', which writes what the DLP asks for (Windows-1252, CRLF line "
+                "endings, no byte order mark), not 'CSV UTF-8', whose byte order mark the DLP "
+                "rejects; or write the file with `cldetl run`.",
             )
         ],
         "Excel's CSV UTF-8",
         bom=True,
+    ),
+    dlp_case("dlp.line_endings", [row()], [], "CRLF, as Excel writes"),
+    dlp_case(
+        "dlp.line_endings",
+        [row(**{"Event Description": "two\nlines"})],
+        [],
+        "LF inside a quoted value, as Excel writes it",
+    ),
+    dlp_case("dlp.line_endings", [row()], [F(1, None, "warning", LF_ONLY)], "LF", newline="\n"),
+    dlp_case(
+        "dlp.line_endings",
+        [row()],
+        [F(1, None, "warning", LF_ONLY)],
+        "LF, gzipped",
+        newline="\n",
+        gzip_file=True,
     ),
     dlp_case("dlp.leading_character", [row(**{"Unit Cost": "-12.50"})], [], "negative cost"),
     dlp_case(

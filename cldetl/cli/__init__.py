@@ -18,7 +18,8 @@ exception into one of the codes above.
 The commands live in one module per kind of work, and every click command defined in one of
 them is a `cldetl` command (`_register`): produce.py (run, run-all, sql), check.py (validate,
 preview, compare, rules, spec) and onboard.py (init-mapping, profile, test-mapping,
-mapping-docs). Shared options are defined once, in options.py.
+mapping-docs). Shared options are defined once, in options.py; the console the commands
+print through (never wrapping when not on a terminal), in terminal.py.
 
 Options mean the same on every command that has them (--mapping, --period-end, --connectors,
 --verbose), and logs never carry row values, whatever the level. Every value from an input (a

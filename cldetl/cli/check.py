@@ -21,6 +21,7 @@ from cldetl.cli.options import (
     technical_appendix_option,
     verbose_option,
 )
+from cldetl.cli.terminal import output_console
 from cldetl.display import shown
 from cldetl.errors import InputError, UsageError
 from cldetl.mapping import load_mapping
@@ -121,9 +122,7 @@ def validate(
     if fmt == "json":
         click.echo(report_json(report))
     else:
-        from rich.console import Console
-
-        print_report(report, load_spec(), Console(highlight=False), examples=examples)
+        print_report(report, load_spec(), output_console(), examples=examples)
     if report_dir:
         written = write_file_report(
             report_dir,

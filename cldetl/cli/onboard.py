@@ -85,6 +85,7 @@ def init_mapping(
     out_path: str | None,
     force: bool,
     period_end: date | None,
+    allow_future: bool,
     connectors_dir: Path | None,
 ) -> None:
     """Write a starter mapping from the authority's own database: the system's sources with
@@ -129,7 +130,9 @@ def init_mapping(
 @period_end_option
 @connectors_option
 @verbose_option
-def profile(mapping_path: str, period_end: date | None, connectors_dir: Path | None) -> None:
+def profile(
+    mapping_path: str, period_end: date | None, allow_future: bool, connectors_dir: Path | None
+) -> None:
     """Profile a mapping's lookups against its database: for each lookup column, the codes
     present, their counts, and which the mapping does not map.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from cldetl.spec.period import parse_period_end
+from cldetl.spec.period import parse_period_end, refuse_future
 
 Decorator = Callable[[Callable], Callable]
 
@@ -50,16 +50,30 @@ def mapping_option(command):
 
 
 def _period_end(ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    return None if value is None else parse_period_end(value)
+    if value is None:
+        return None
+    end = parse_period_end(value)
+    if not ctx.params.get("allow_future"):  # --allow-future is eager: already parsed
+        refuse_future(end, date.today())
+    return end
 
 
 def period_end_option(command):
-    """`--period-end`, passed to the command as a `date` (None: the default period)."""
+    """`--period-end`, passed to the command as a `date` (None: the default period), and
+    `--allow-future` (passed as `allow_future`), without which a period end after today is
+    refused."""
+    command = click.option(
+        "--allow-future",
+        is_flag=True,
+        is_eager=True,
+        help="Allow a --period-end after today (a test run: the return misses months that "
+        "have not happened).",
+    )(command)
     return click.option(
         "--period-end",
         callback=_period_end,
-        help="Last day of the 12-month reporting period, YYYY-MM-DD (default: the last "
-        "completed quarter, or month for monthly submitters).",
+        help="Last day of the 12-month reporting period, as 30/09/2025 or 2025-09-30 "
+        "(default: the last completed quarter, or month for monthly submitters).",
     )(command)
 
 

@@ -25,6 +25,7 @@ from cldetl.cli.options import (
     technical_appendix_option,
     verbose_option,
 )
+from cldetl.cli.terminal import output_console
 from cldetl.display import shown
 from cldetl.errors import UsageError
 from cldetl.extract import format_rendered, render_all
@@ -71,6 +72,7 @@ from cldetl.pipeline import run as run_pipeline
 def run(
     mapping_path: str,
     period_end: date | None,
+    allow_future: bool,
     out_dir: str | None,
     html_report: bool,
     connectors_dir: Path | None,
@@ -85,9 +87,7 @@ def run(
     Exit status: 0 the file validates, 1 it has errors (files still written), 2 could not run.
     """
 
-    from rich.console import Console
-
-    console = Console(highlight=False)
+    console = output_console()
     if dry_run:
         click.echo(describe(mapping_path, period_end, connectors_dir))
         sys.exit(EXIT_OK)
@@ -99,7 +99,16 @@ def run(
                 "the mapping's folder."
             )
         flows = flows_module(mapping_path, "quarterly_return")
-        numbers = flows.run_quarterly_return(mapping_path, period_end, out, html_report)
+        numbers = flows.run_quarterly_return(
+            mapping_path,
+            period_end,
+            out,
+            html_report,
+            encoding=encoding,
+            use_gzip=use_gzip,
+            technical_appendix=technical_appendix,
+            allow_future=allow_future,
+        )
         print_run_summary(console, numbers)
         if numbers.get("state") == "FAILED":
             message = shown(numbers.get("state_message"), limit=300)
@@ -260,6 +269,7 @@ def print_run_summary(console, numbers: dict) -> None:
 def run_all(
     mappings_dir: str,
     period_end: date | None,
+    allow_future: bool,
     out_dir: str,
     cluster_address: str | None,
     n_workers: int,
@@ -272,7 +282,6 @@ def run_all(
     not run. Starts a temporary local Prefect server unless PREFECT_API_URL is set.
     """
 
-    from rich.console import Console
     from rich.table import Table
 
     if cluster_address and not cluster_address.startswith(("tcp://", "tls://", "inproc://")):
@@ -290,8 +299,9 @@ def run_all(
         n_workers,
         html_report,
         str(connectors_dir.resolve()) if connectors_dir else None,
+        allow_future=allow_future,
     )
-    console = Console(highlight=False)
+    console = output_console()
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("authority", "LA", "state", "rows", "errors", "output / reason"):
         table.add_column(column)
@@ -322,7 +332,11 @@ def run_all(
 @connectors_option
 @verbose_option
 def sql(
-    mapping_path: str, dialect: str, period_end: date | None, connectors_dir: Path | None
+    mapping_path: str,
+    dialect: str,
+    period_end: date | None,
+    allow_future: bool,
+    connectors_dir: Path | None,
 ) -> None:
     """Print the SQL every source runs, for review by the authority's DBA.
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -113,7 +113,9 @@ def _sqlite_read_only(parsed):
     if database.startswith("file:"):
         return parsed.set(query=query)
     path = Path(database).expanduser().resolve()
-    return parsed.set(database="file:" + quote(str(path)), query=query)
+    # file:///C:/Users/... on Windows, file:///home/... elsewhere: SQLite's documented URI form
+    # (a Windows path's drive colon and backslashes must not be percent-encoded into it).
+    return parsed.set(database=path.as_uri(), query=query)
 
 
 def _mssql_read_only(parsed):

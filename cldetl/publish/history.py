@@ -36,6 +36,13 @@ from pathlib import Path
 from cldetl.errors import CldetlError
 from cldetl.publish.write import DIR_MODE, FILE_MODE, ensure_private_dir, write_text
 
+# The system's file locks: fcntl (Linux, macOS), else msvcrt (Windows). A module attribute, so
+# that the tests can run the Windows branch on Linux with a stand-in for msvcrt.
+try:
+    import fcntl as LOCKS  # noqa: N812
+except ImportError:  # pragma: no cover - Windows (tests/test_windows_portable.py)
+    import msvcrt as LOCKS  # noqa: N812
+
 STATE_DIR = ".cldetl"
 LOCK_FILE = "lock"
 STAGING_DIR = "staging"
@@ -196,44 +203,72 @@ def space_needed(out_dir: str | Path) -> int:
 @contextlib.contextmanager
 def run_lock(out_dir: str | Path) -> Iterator[Path]:
     """Hold `<out>/.cldetl/lock` while a run writes into `out_dir`: a second run into the same
-    folder stops at once with a clear message. The lock is an fcntl lock, released by the
-    system when the process ends however it ends, so a killed run never blocks the next one."""
+    folder stops at once with a clear message. The lock is the system's (fcntl's flock, or on
+    Windows msvcrt's byte lock), released by the system when the process ends however it ends,
+    so a killed run never blocks the next one."""
     path = ensure_private_dir(Path(out_dir) / STATE_DIR) / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
-        if not _try_lock(fd, path):
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        if not _try_lock(fd):
             raise RunLockedError(
-                f"another cldetl run (process {holder}) is writing into {out_dir}; wait for "
-                "it to finish, or choose another --out."
+                f"another cldetl run (process {_holder(fd)}) is writing into {out_dir}; wait "
+                "for it to finish, or choose another --out."
             )
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         try:
-            yield path
+            _write_holder(fd, f"{os.getpid()}\n")
+            try:
+                yield path
+            finally:
+                with contextlib.suppress(OSError):
+                    _write_holder(fd, "")
         finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
+            _unlock(fd)
     finally:
-        os.close(fd)  # releases the lock
+        os.close(fd)  # releases the lock (fcntl)
 
 
-def _try_lock(fd: int, path: Path) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: msvcrt's lock, also freed on exit
-        import msvcrt
+# Windows locks byte ranges, and another process cannot read a locked byte: the lock is one
+# byte far past the holder's pid (locking past the end of a file is allowed), so that the
+# process refused can still read and name the holder.
+WINDOWS_LOCK_OFFSET = 1 << 20
 
+
+def _try_lock(fd: int) -> bool:
+    if hasattr(LOCKS, "flock"):
         try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
+            LOCKS.flock(fd, LOCKS.LOCK_EX | LOCKS.LOCK_NB)
+        except BlockingIOError:
             return False
         return True
+    os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        LOCKS.locking(fd, LOCKS.LK_NBLCK, 1)
+    except OSError:
         return False
     return True
+
+
+def _unlock(fd: int) -> None:
+    """Windows asks for a lock to be released before the file is closed; flock needs not."""
+    if not hasattr(LOCKS, "flock"):
+        os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            LOCKS.locking(fd, LOCKS.LK_UNLCK, 1)
+
+
+def _holder(fd: int) -> str:
+    """The pid the lock's holder wrote (lseek and read: os.pread is not on Windows)."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def _write_holder(fd: int, text: str) -> None:
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, text.encode("ascii"))
 
 
 @dataclass

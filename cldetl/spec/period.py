@@ -8,9 +8,11 @@ that submit monthly.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from cldetl.display import shown
 from cldetl.errors import UsageError
 
 QUARTER_END_MONTHS = (3, 6, 9, 12)
@@ -65,11 +67,47 @@ class ReportingPeriod:
         return f"{self.end:%Y-%m-%d}"
 
 
-def parse_period_end(text: str) -> date:
+# The two forms a period end is written in: the CLD's own dd/mm/yyyy (every date in the return
+# is written so) and ISO yyyy-mm-dd (what the scheduler and the docs use).
+_DAY_FIRST = re.compile(r"(?P<day>[0-9]{1,2})/(?P<month>[0-9]{1,2})/(?P<year>[0-9]{4})")
+_ISO = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})")
+_FORMS = "give it as dd/mm/yyyy (30/09/2025) or yyyy-mm-dd (2025-09-30)"
+
+
+def parse_period_end(text: str | date) -> date:
     """The end of a reporting period as given on the command line (--period-end) or as a flow
-    parameter: the one parser of a period end, so both accept and refuse the same text. Whether
-    it is a month or quarter end is `ReportingPeriod.ending`'s check, once the cadence is known."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--period-end {text!r} is not a date in YYYY-MM-DD form.") from None
+    parameter: the one parser of a period end, so both accept and refuse the same text, in the
+    same words. A date that cannot be says which part is wrong. Whether it is a month or quarter
+    end is `ReportingPeriod.ending`'s check, once the cadence is known."""
+    if isinstance(text, date):
+        return text
+    value = str(text).strip()
+    found = _DAY_FIRST.fullmatch(value) or _ISO.fullmatch(value)
+    if found is None:
+        raise UsageError(f"period end '{shown(text)}' is not a date: {_FORMS}.")
+    year, month, day = (int(found[part]) for part in ("year", "month", "day"))
+    if year < 1:
+        raise UsageError(f"period end '{shown(text)}': the year is 0; {_FORMS}.")
+    if not 1 <= month <= 12:
+        raise UsageError(
+            f"period end '{shown(text)}': the month is {month}, not 1 to 12; {_FORMS}."
+        )
+    last_day = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last_day:
+        raise UsageError(
+            f"period end '{shown(text)}': the day is {day}, but {calendar.month_name[month]} "
+            f"{year} has {last_day} days; use {date(year, month, last_day):%d/%m/%Y}."
+        )
+    return date(year, month, day)
+
+
+def refuse_future(end: date, today: date) -> None:
+    """A period that ends after `today` holds months that have not happened: its return would
+    be short and look complete, so it is refused unless the user says it is meant
+    (--allow-future, or the flow's allow_future)."""
+    if end > today:
+        raise UsageError(
+            f"period end {end:%d/%m/%Y} is after today ({today:%d/%m/%Y}): the return would "
+            "miss months that have not happened; give a past period end, or --allow-future "
+            "if you mean it (a test run)."
+        )

@@ -49,7 +49,11 @@ WIDE_BOMS = {
 # The longest value read (a CLD value is a code, a date, a name or a short description).
 MAX_FIELD_CHARS = 131_072
 # How a file is saved, for messages.
-SAVE_AS = "Save it from Excel as 'CSV (Comma delimited)' (Windows-1252) or 'CSV UTF-8'."
+SAVE_AS = (
+    "Save it from Excel as 'CSV (Comma delimited)', which writes what the DLP asks for "
+    "(Windows-1252, CRLF line endings, no byte order mark), not 'CSV UTF-8', whose byte order "
+    "mark the DLP rejects; or write the file with `cldetl run`."
+)
 
 
 @dataclass
@@ -82,10 +86,7 @@ def _decode_header(first_line: bytes, path: str) -> tuple[str, str]:
             return first_line.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise InputError(
-        f"{path}: line 1 is neither UTF-8 nor Windows-1252 text. Save the file from Excel as "
-        "'CSV UTF-8 (Comma delimited)'."
-    )
+    raise InputError(f"{path}: line 1 is neither UTF-8 nor Windows-1252 text. {SAVE_AS}")
 
 
 def _header_fields(text: str, path: str) -> list[str]:
@@ -99,14 +100,14 @@ def _header_fields(text: str, path: str) -> list[str]:
     except (csv.Error, StopIteration):
         raise InputError(
             f"{path}: line 1, the header, cannot be read as CSV (a stray carriage return or "
-            "quote). Save the file again from Excel as CSV."
+            f"quote). {SAVE_AS}"
         ) from None
     if len(names) <= 1:
         for delimiter, word in OTHER_DELIMITERS.items():
             if delimiter in text:
                 raise InputError(
                     f"{path}: line 1 is separated by {word}s, not commas. CLD files are "
-                    "comma-separated: save as 'CSV UTF-8 (Comma delimited)'."
+                    f"comma-separated. {SAVE_AS}"
                 )
     return [n.strip() for n in names]
 
@@ -375,8 +376,7 @@ class CldStream:
                     if self.text_encoding == "utf8":
                         raise NotUtf8 from None
                     raise InputError(
-                        f"{self.path}: the file is neither UTF-8 nor Windows-1252 text. Save it "
-                        "from Excel as 'CSV UTF-8 (Comma delimited)'."
+                        f"{self.path}: the file is neither UTF-8 nor Windows-1252 text. {SAVE_AS}"
                     ) from None
                 if newlines_in_values:
                     raise InputError(
@@ -669,8 +669,8 @@ def _refuse_unreadable_text(path: str, data: bytes) -> None:
         )
     if b"\n" not in data and b"\r" in data:
         raise InputError(
-            f"{path}: lines end with a carriage return only (an old Mac format); the DLP reads "
-            "CRLF or LF. Save the file again from Excel as CSV."
+            f"{path}: lines end with a carriage return only (an old Mac format); the DLP asks "
+            f"for CRLF. {SAVE_AS}"
         )
 
 

@@ -23,6 +23,45 @@ def bare_key(value: str) -> str:
     return re.sub(r"[^a-z0-9]", "", value.casefold())
 
 
+# Words that say nothing about which entry is meant ("or" is in half the ethnicity list).
+_MINOR_WORDS = frozenset({"a", "an", "and", "by", "for", "in", "of", "on", "or", "the", "to"})
+# A value with no word in common with any entry is suggested one only if it is this close a
+# spelling (difflib's ratio): a typo, not a different thing.
+_TYPO_RATIO = 0.75
+
+
+def words(value: str) -> frozenset[str]:
+    """The value's words, case and punctuation ignored, minor words left out."""
+    return frozenset(re.findall(r"[a-z0-9]+", value.casefold())) - _MINOR_WORDS
+
+
+def nearest(value: str, values: list[str]) -> str | None:
+    """The list entry `value` most likely means: the one sharing the most words with it
+    ("White British" -> "White: English, Welsh, Scottish, Northern Irish or British", not
+    "White: Irish", which is the closer spelling), then the one with fewest other words. When
+    that leaves more than one, or no word is shared, only a likely typo (the closest spelling,
+    if close enough) is suggested; a guess among equals would mislead, so then None."""
+    mine = words(value)
+    key = loose_key(value)
+
+    def overlap(entry: str) -> tuple[int, float]:
+        theirs = words(entry)
+        shared = len(mine & theirs)
+        return shared, shared / len(mine | theirs) if shared else 0.0
+
+    def spelling(entry: str) -> float:
+        return difflib.SequenceMatcher(None, key, loose_key(entry)).ratio()
+
+    if not values:
+        return None
+    best = max(overlap(v) for v in values)
+    tied = [v for v in values if overlap(v) == best]
+    if best[0] and len(tied) == 1:
+        return tied[0]
+    closest = max(tied, key=spelling)
+    return closest if spelling(closest) >= _TYPO_RATIO else None
+
+
 def classify(spec: Spec, field: Field, value: str) -> tuple[str, str]:
     """(rule, message) for a non-blank value that is not on the field's Release 2 list."""
     name = field.name
@@ -63,13 +102,8 @@ def classify(spec: Spec, field: Field, value: str) -> tuple[str, str]:
             f"{name} '{value}' differs from '{bare[bare_key(value)]}' in punctuation. "
             f"Did you mean '{bare[bare_key(value)]}'?",
         )
-    close = difflib.get_close_matches(value, field.values, n=1, cutoff=0.75)
-    if not close:
-        close = [
-            loose[m]
-            for m in difflib.get_close_matches(loose_key(value), list(loose), n=1, cutoff=0.75)
-        ]
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    close = nearest(value, field.values)
+    hint = f" Did you mean '{close}'?" if close else ""
     if len(field.values) <= 6:
         hint += " Allowed: " + ", ".join(f"'{v}'" for v in field.values) + "."
     return "list.value", f"{name} '{value}' is not on the Release 2 list.{hint}"

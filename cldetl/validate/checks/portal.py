@@ -1,11 +1,13 @@
 """What NHS England's Data Landing Portal (DLP) rejects, whatever the CLD specification says:
 a UTF-8 byte order mark, a value starting with a spreadsheet formula character, a file over
 the size limit, and (in a UTF-8 file) characters Windows-1252 cannot carry, which the portal
-reads as Windows-1252. Source: the DLP data sender user guide, General information. The limits
-are spec data (`dlp:` in release2.yaml).
+reads as Windows-1252; and it asks for CRLF line endings (LF only is a warning). Source: the
+DLP data sender user guide, General information. The limits are spec data (`dlp:` in release2.yaml).
 """
 
 from __future__ import annotations
+
+import gzip
 
 import numpy as np
 import pandas as pd
@@ -18,9 +20,14 @@ from cldetl.validate.cp1252 import NOT_CP1252
 
 FIX_BOM = (
     "The file starts with a UTF-8 byte order mark (BOM); the DLP reads it as part of the first "
-    "column name and fails the submission. Save from Excel as 'CSV (Comma delimited)', not "
-    "'CSV UTF-8', or write the file with `cldetl run`, which writes no BOM."
+    f"column name and fails the submission. {csvfile.SAVE_AS}"
 )
+FIX_LF = (
+    "Lines end with LF only (as Linux and macOS tools write), not CRLF, which the DLP data "
+    f"sender user guide asks for. {csvfile.SAVE_AS}"
+)
+# How far into the file the header's line ending is looked for (a header is ~900 bytes).
+HEADER_BYTES = 1 << 16
 
 
 def _arrow(column):
@@ -41,7 +48,23 @@ def check_file(ctx: CheckContext) -> None:
     """What the DLP sees of the file as a whole: its byte order mark and its size."""
     if ctx.table.bom:
         ctx.sink.file("dlp.bom", FIX_BOM, line=1)
+    if _ends_lines_with_lf(ctx.table):
+        ctx.sink.file("dlp.line_endings", FIX_LF, line=1)
     _size(ctx)
+
+
+def _ends_lines_with_lf(table) -> bool:
+    """Whether the file's first line (the header) ends in a bare LF. Only the header is
+    looked at: Excel writes a line break inside a quoted value as LF in a CRLF file, so later
+    bare LFs prove nothing. An in-memory table (`cldetl run`'s, size 0: the writer writes CRLF)
+    is not looked at."""
+    if not table.size or table.too_large:
+        return False
+    opener = gzip.open if table.gzip_size is not None else open
+    with opener(table.path, "rb") as handle:
+        start = handle.read(HEADER_BYTES)
+    end = start.find(b"\n")
+    return end >= 0 and start[end - 1 : end] != b"\r"
 
 
 def check(ctx: CheckContext) -> None:
