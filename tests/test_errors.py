@@ -45,7 +45,7 @@ def _crash_files(folder: Path) -> list[Path]:
 def test_an_internal_error_exits_70_with_one_line_and_a_private_report(
     crash_dir, good_csv, monkeypatch
 ):
-    monkeypatch.setattr("cldetl.cli.run_validation", _failing_validate)
+    monkeypatch.setattr("cldetl.cli.check.run_validation", _failing_validate)
     result = CliRunner().invoke(cli, ["validate", str(good_csv)])
     assert result.exit_code == EXIT_INTERNAL == 70
     lines = result.output.strip().splitlines()
@@ -96,7 +96,7 @@ def test_the_chained_exceptions_are_in_the_report_without_their_messages(
         except ValueError as exc:
             raise RuntimeError(said) from exc
 
-    monkeypatch.setattr("cldetl.cli.run_validation", failing)
+    monkeypatch.setattr("cldetl.cli.check.run_validation", failing)
     result = CliRunner().invoke(cli, ["validate", str(good_csv)])
     assert result.exit_code == EXIT_INTERNAL
     text = _crash_files(crash_dir)[0].read_text()
@@ -115,7 +115,7 @@ def test_an_unwritable_crash_folder_falls_back_to_a_private_temporary_one(
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)
-    monkeypatch.setattr("cldetl.cli.run_validation", _failing_validate)
+    monkeypatch.setattr("cldetl.cli.check.run_validation", _failing_validate)
     result = CliRunner().invoke(cli, ["validate", str(good_csv)])
     assert result.exit_code == EXIT_INTERNAL
     (report,) = tmp_path.glob("cldetl-crash-*/crash-*.txt")
@@ -129,7 +129,7 @@ def test_a_crash_folder_open_to_others_is_made_private(tmp_path, good_csv, monke
     folder.mkdir(mode=0o777)
     os.chmod(folder, 0o777)
     monkeypatch.setenv("CLDETL_CRASH_DIR", str(folder))
-    monkeypatch.setattr("cldetl.cli.run_validation", _failing_validate)
+    monkeypatch.setattr("cldetl.cli.check.run_validation", _failing_validate)
     CliRunner().invoke(cli, ["validate", str(good_csv)])
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert len(_crash_files(folder)) == 1
@@ -165,7 +165,7 @@ def test_ctrl_c_exits_130_quietly(good_csv, monkeypatch, crash_dir):
     def interrupted(table, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("cldetl.cli.run_validation", interrupted)
+    monkeypatch.setattr("cldetl.cli.check.run_validation", interrupted)
     result = CliRunner().invoke(cli, ["validate", str(good_csv)])
     assert result.exit_code == EXIT_INTERRUPTED == 130
     assert result.output.strip() == ""
@@ -176,7 +176,7 @@ def test_out_of_memory_is_a_clear_message_and_exit_2(good_csv, monkeypatch, cras
     def too_big(table, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr("cldetl.cli.run_validation", too_big)
+    monkeypatch.setattr("cldetl.cli.check.run_validation", too_big)
     result = CliRunner().invoke(cli, ["validate", str(good_csv)])
     assert result.exit_code == 2
     assert result.output.startswith("Error: out of memory.")
@@ -188,7 +188,7 @@ def test_an_environment_error_names_the_file_and_exits_2(good_csv, monkeypatch, 
     def disk_full(table, **kwargs):
         raise OSError(28, "No space left on device", "/srv/cld/out/staging")
 
-    monkeypatch.setattr("cldetl.cli.run_validation", disk_full)
+    monkeypatch.setattr("cldetl.cli.check.run_validation", disk_full)
     result = CliRunner().invoke(cli, ["validate", str(good_csv)])
     assert result.exit_code == 2
     assert result.output.strip() == "Error: No space left on device: /srv/cld/out/staging"
@@ -227,10 +227,10 @@ def test_markup_in_the_mapping_is_printed_as_text_not_a_crash(tmp_path, monkeypa
 def test_markup_and_control_characters_in_the_run_summary_are_shown_escaped():
     from rich.console import Console
 
-    from cldetl.cli import _print_run_summary
+    from cldetl.cli.produce import print_run_summary
 
     console = Console(record=True, width=200, color_system=None)
-    _print_run_summary(
+    print_run_summary(
         console,
         {
             "authority": "[/]\x1b[2J",
@@ -262,7 +262,7 @@ def test_an_internal_check_failing_is_exit_70_with_its_message_and_a_report(
     def unreconciled(table, **kwargs):
         raise InternalError("source 'steps': read 7 records but 6 accounted for.\nA bug.")
 
-    monkeypatch.setattr("cldetl.cli.run_validation", unreconciled)
+    monkeypatch.setattr("cldetl.cli.check.run_validation", unreconciled)
     result = CliRunner().invoke(cli, ["validate", str(good_csv)])
     assert result.exit_code == EXIT_INTERNAL
     (line,) = result.output.strip().splitlines()

@@ -65,10 +65,11 @@ class ReportingPeriod:
         return f"{self.end:%Y-%m-%d}"
 
 
-def parse_period_end(text: str, cadence: str = "quarterly") -> ReportingPeriod:
-    """A period from the command line's YYYY-MM-DD."""
+def parse_period_end(text: str) -> date:
+    """The end of a reporting period as given on the command line (--period-end) or as a flow
+    parameter: the one parser of a period end, so both accept and refuse the same text. Whether
+    it is a month or quarter end is `ReportingPeriod.ending`'s check, once the cadence is known."""
     try:
-        end = date.fromisoformat(text)
+        return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"period end {text!r} is not a date in YYYY-MM-DD form.") from None
-    return ReportingPeriod.ending(end, cadence)
+        raise UsageError(f"--period-end {text!r} is not a date in YYYY-MM-DD form.") from None
