@@ -20,6 +20,8 @@ from cldetl.extract import extract
 from cldetl.extract.database_url import database_url
 from cldetl.extract.source_counts import count_database_rows
 from cldetl.mapping import load_mapping
+from cldetl.onboarding import refuse_unchecked
+from cldetl.onboarding.run_checks import run_findings
 from cldetl.publish.history import (
     MANIFEST,
     OutputError,
@@ -79,6 +81,7 @@ class RunResult:
     manifest_path: Path | None = None
     compared_with: Path | None = None
     comparison: Comparison | None = None
+    trial: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -141,6 +144,7 @@ def write_run(
     *,
     started: datetime,
     technical_appendix: bool = False,
+    trial: bool = False,
 ) -> PublishedRun:
     """Write every file of the run into `staging`, compare with the latest run of an earlier
     period, write the manifest, and publish the run folder with one rename.
@@ -191,6 +195,7 @@ def write_run(
                 technical_appendix=technical_appendix,
             )
         about = _manifest_about(mapping, period, result, report, name, started, compared)
+        about["trial"] = trial  # a trial run of an unchecked mapping: not for submission
         write_manifest(staging, about)
         run_dir = publish(staging, period.end, started)
     except OSError as exc:
@@ -313,6 +318,7 @@ def run(
     on_stage: Callable[..., None] = _no_stage,
     output: dict | None = None,
     technical_appendix: bool = False,
+    trial: bool = False,
 ) -> RunResult:
     """Produce one authority's return for one period, as a new run in `out_dir`'s history.
     Raises CldetlError when it cannot run; validation errors in the output are in the result
@@ -325,9 +331,14 @@ def run(
     `on_stage(stage, "start"|"done", rows)` is told as each stage starts and ends (the CLI's
     progress display); rows are counts only, never values. `output` overrides the mapping's
     `output` section (encoding, gzip) for this run.
+
+    A mapping with TODO or unchecked marks left by init-mapping is refused (exit 2) unless
+    `trial`; a trial run is marked in its manifest, report and console (issue 18).
     """
 
     started = now_utc()
+    if not trial:
+        refuse_unchecked(mapping_path)
     mapping = load_mapping(mapping_path)
     if output:
         mapping = mapping.model_copy(update={"output": mapping.output.model_copy(update=output)})
@@ -353,6 +364,17 @@ def run(
         on_stage("transform", "done", len(result.cld))
         on_stage("validate", "start")
         table, report = validate_output(mapping, period, result.cld)
+        # Onboarding's warnings (a trial run; a rule that stopped producing rows) join the
+        # findings, so the report and the workbook show them like any other.
+        report.add_findings(
+            run_findings(
+                mapping_path,
+                trial=trial,
+                out_dir=out_dir,
+                period_end=period.end,
+                lineage=result.lineage,
+            )
+        )
         on_stage("validate", "done", report.rows)
         on_stage("write", "start")
         published = write_run(
@@ -365,9 +387,12 @@ def run(
             html_report,
             started=started,
             technical_appendix=technical_appendix,
+            trial=trial,
         )
         on_stage("write", "done", len(published.files) - 1)
-    return published.run_result(mapping, period, result, report)
+    run_result = published.run_result(mapping, period, result, report)
+    run_result.trial = trial
+    return run_result
 
 
 def dry_run(
@@ -443,5 +468,6 @@ def summary(run_result: RunResult) -> dict:
         "files": {k: str(v) for k, v in run_result.files.items()},
         "run_folder": str(run_result.run_dir) if run_result.run_dir else None,
         "manifest": str(run_result.manifest_path) if run_result.manifest_path else None,
+        "trial": bool(run_result.trial),
         "compared_with": str(run_result.compared_with) if run_result.compared_with else None,
     }

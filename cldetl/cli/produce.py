@@ -67,6 +67,12 @@ from cldetl.pipeline import run as run_pipeline
     help="Write the CLD file gzipped (.csv.gz), which the DLP accepts (default: the mapping's "
     "output.gzip).",
 )
+@click.option(
+    "--trial",
+    is_flag=True,
+    help="Run a mapping that still has TODO or unchecked marks (refused otherwise); the run "
+    "is marked as a trial in its manifest, report and console: not for submission.",
+)
 @verbose_option
 def run(
     mapping_path: str,
@@ -79,6 +85,7 @@ def run(
     encoding: str | None = None,
     use_gzip: bool | None = None,
     technical_appendix: bool = False,
+    trial: bool = False,
 ) -> None:
     """Extract, transform, validate and write one authority's CLD return.
 
@@ -93,6 +100,8 @@ def run(
         sys.exit(EXIT_OK)
     out = out_dir or str(Path("out") / Path(mapping_path).stem)
     if prefect:
+        if trial:  # a flow (scheduled or not) never runs an unchecked mapping
+            raise UsageError("--trial does not apply with --prefect: flows run checked mappings.")
         if connectors_dir:
             raise UsageError(
                 "--connectors does not apply with --prefect: the flow uses connectors/ beside "
@@ -117,6 +126,7 @@ def run(
             on_stage=stages.update,
             output={k: v for k, v in (("encoding", encoding), ("gzip", use_gzip)) if v is not None},
             technical_appendix=technical_appendix,
+            trial=trial,
         )
     print_run_summary(console, summary(result))
     sys.exit(result.exit_code)
@@ -183,6 +193,8 @@ def print_run_summary(console, numbers: dict) -> None:
         f"[bold]{shown(numbers['authority'])}[/bold] (LA {shown(numbers['la_code'])}), "
         f"{shown(numbers['period'])}"
     )
+    if numbers.get("trial"):
+        console.print("  [bold yellow]TRIAL RUN of an unchecked mapping: not for submission[/]")
     console.print(f"  rows written: {shown(numbers['rows_written'])}")
     if numbers.get("reconciliation"):
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
