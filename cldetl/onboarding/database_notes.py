@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import column as sql_column
 from sqlalchemy import func, inspect, select
@@ -48,12 +49,31 @@ def empty_columns_text(mapping, frames, connectors_dir) -> str:
     return "\n".join(head + [yaml_text.comment(line) for line in lines])
 
 
-def parameter_values_text(mapping, connectors_dir, url: str) -> str:
-    """For each template value parameter that names a code column ("question_user_code of the
-    Route of Access"), the values that column holds in the template's tables, with counts, and
-    the one closest to the default: where an install's codes differ, this is where to look."""
+@dataclass
+class ParameterCodes:
+    """A template value parameter naming a code column, and the codes that column holds."""
 
-    lines: list[str] = []
+    source: str
+    parameter: str
+    table: str
+    column: str
+    found: dict[str, int]
+
+    def listed(self) -> str:
+        ordered = sorted(self.found.items(), key=lambda i: -i[1])
+        return "; ".join(f"{v}: {n:,}" for v, n in ordered)
+
+    def closest(self, value: str) -> str | None:
+        keyed = {norm(v): v for v in self.found}
+        best = difflib.get_close_matches(norm(value), keyed, n=1, cutoff=0)
+        return keyed.get(best[0]) if best else None
+
+
+def parameter_codes(mapping, connectors_dir, url: str) -> list[ParameterCodes]:
+    """For each template value parameter whose description names a code column ("question
+    code of the Route of Access"), the codes that column holds in the template's tables."""
+
+    out: list[ParameterCodes] = []
     limits = thresholds()
     engine = create_engine(url)
     try:
@@ -91,30 +111,34 @@ def parameter_values_text(mapping, connectors_dir, url: str) -> str:
                                 found if len(found) <= limits.max_codes else None
                             )
                         found = cache[(table, code_column)]
-                        if not found:
-                            continue
-                        given = source.params.values if source.params else {}
-                        value = given.get(pname, param.default)
-                        defaults = value if isinstance(value, list) else [value]
-                        listed = "; ".join(
-                            f"{v}: {n:,}" for v, n in sorted(found.items(), key=lambda i: -i[1])
-                        )
-                        present = all(str(d) in found for d in defaults)
-                        if present:
-                            verdict = "present"
-                        else:
-                            best = difflib.get_close_matches(
-                                norm(str(defaults[0])), {norm(v): v for v in found}, n=1, cutoff=0
-                            )
-                            guess = {norm(v): v for v in found}.get(best[0]) if best else None
-                            verdict = f"NOT FOUND; closest: {guess}" if guess else "NOT FOUND"
-                        lines.append(
-                            f"#   {name}.params.values.{pname} = {defaults} ({verdict}); "
-                            f"{code_column} in {table}: {listed}"
-                        )
+                        if found:
+                            out.append(ParameterCodes(name, pname, table, code_column, found))
                         break
     finally:
         engine.dispose()
+    return out
+
+
+def parameter_values_text(sources: dict, codes: list[ParameterCodes]) -> str:
+    """The value parameters as written (`sources` of the starter) against the codes their
+    column holds: where a value is not found, this is where to look."""
+
+    lines = []
+    for found in codes:
+        values = ((sources.get(found.source) or {}).get("params") or {}).get("values") or {}
+        value = values.get(found.parameter)
+        if value is None:
+            continue
+        written = value if isinstance(value, list) else [value]
+        if all(str(d) in found.found for d in written):
+            verdict = "present"
+        else:
+            guess = found.closest(str(written[0]))
+            verdict = f"NOT FOUND; closest: {guess}" if guess else "NOT FOUND"
+        lines.append(
+            f"#   {found.source}.params.values.{found.parameter} = {written} ({verdict}); "
+            f"{found.column} in {found.table}: {found.listed()}"
+        )
     if not lines:
         return ""
     head = [

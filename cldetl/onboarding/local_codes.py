@@ -260,6 +260,15 @@ def table_candidates(conn, where: dict[str, Any], known: set[str]) -> Candidates
     counts = {str(v).strip(): int(n) for v, n in conn.execute(query) if v is not None}
     if len(counts) > thresholds().max_codes:
         return None
+    texts: dict[str, str] = {}
+    about = where.get("description")
+    if about and about in names:  # a type table's own text (a step type's name), not personal
+        query = select(sql_column(code), func.min(sql_column(about))).select_from(
+            sql_table(table)
+        )
+        for c, text in conn.execute(query.group_by(sql_column(code))):
+            if c is not None and text is not None:
+                texts[str(c).strip()] = str(text)
     values: dict[str, set[str]] = {}
     distinct: dict[str, int] = {}
     for name in where.get("values") or []:
@@ -285,7 +294,7 @@ def table_candidates(conn, where: dict[str, Any], known: set[str]) -> Candidates
         for c, v in conn.execute(query):
             if c is not None:
                 values.setdefault(str(c).strip(), set()).add(str(v).strip())
-    return Candidates(counts=counts, values=values, distinct=distinct)
+    return Candidates(counts=counts, texts=texts, values=values, distinct=distinct)
 
 
 def frame_candidates(frames: dict[str, pd.DataFrame], where: dict[str, Any]) -> Candidates | None:

@@ -25,6 +25,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from cldetl.mapping import load_mapping, safe_yaml
 from cldetl.onboarding import yaml_text
@@ -44,6 +45,8 @@ UNCHECKED_LINE = re.compile(
 )
 MARK_NOTE = re.compile(r"^#\s*(TODO:|unchecked\b)")
 FORMULA_START = ("=", "+", "-", "@")
+LEAVE_UNMAPPED = "(unmapped)"
+"""A review decision that a code stays unmapped on purpose (reported, the default used)."""
 
 
 @dataclass
@@ -213,12 +216,36 @@ def _signed(row: dict, value_column: str) -> bool:
     return all(_filled(row.get(c)) for c in (value_column, "checked by", "date"))
 
 
-def _without_decided(text: str, decided: set[tuple[str, str]]) -> str:
-    """The text without the `# unchecked <code>` line of each decided (lookup, code)."""
+def _as_text(value: str) -> str:
+    """Text that the loader (YAML 1.1: `No`, `on`, `1.0`) would read as something else is
+    written double-quoted; ruamel's YAML 1.2 rules would leave it plain."""
+    try:
+        plain = yaml.safe_load(value)
+    except yaml.YAMLError:
+        plain = None
+    return value if plain == value else DoubleQuotedScalarString(value)
+
+
+def _day(value: Any) -> str:
+    return f"{value:%Y-%m-%d}" if isinstance(value, date | datetime) else str(value)
+
+
+def _without_decided(text: str, decided: dict, signed: dict) -> str:
+    """The text without the `# unchecked <code>` line of each decided (lookup, code); a code
+    left unmapped on purpose gets a plain comment saying so, and who decided it when."""
 
     lines = text.splitlines(keepends=True)
-    drop = {s.line for key, s in lookup_suggestions(text).items() if key in decided}
-    return "".join(line for number, line in enumerate(lines, 1) if number not in drop)
+    found = {s.line: key for key, s in lookup_suggestions(text).items() if key in decided}
+    out = []
+    for number, line in enumerate(lines, 1):
+        key = found.get(number)
+        if key is None:
+            out.append(line)
+        elif decided[key] is None:
+            indent = line[: len(line) - len(line.lstrip())]
+            note = f"{yaml_text.scalar(key[1])}: left unmapped on review ({signed[key]})"
+            out.append(f"{indent}# {yaml_text.comment(note)}\n")
+    return "".join(out)
 
 
 def apply_review(
@@ -261,27 +288,35 @@ def apply_review(
     mapping_file = Path(mapping_path)
     text = mapping_file.read_text(encoding="utf-8")
     document = _round_trip().load(text)
-    decided: dict[tuple[str, str], str] = {}
+    decided: dict[tuple[str, str], str | None] = {}
+    signed: dict[tuple[str, str], str] = {}
     for row in codes:
         if not _signed(row, "CLD value") or row["status"] == "checked":
             continue
         lookup, code, value = str(row["lookup"]), str(row["code"]), str(row["CLD value"]).strip()
+        where = f"{path}: {CODES_SHEET} line {row['_line']}"
         allowed = spec.field(str(row["field"])).values
-        if allowed and value not in allowed:
+        if value != LEAVE_UNMAPPED and allowed and value not in allowed:
             raise OnboardingError(
-                f"{path}: {CODES_SHEET} line {row['_line']}: '{yaml_text.comment(value)}' is "
-                f"not a {row['field']} value; write one of the field's values exactly."
+                f"{where}: '{yaml_text.comment(value)}' is not a {row['field']} value; write "
+                f"one of the field's values exactly, or {LEAVE_UNMAPPED} to leave it unmapped."
             )
-        yaml_text.check_code(code, f"{path}: {CODES_SHEET} line {row['_line']}", limit)
-        decided[(lookup, code)] = value
+        yaml_text.check_code(code, where, limit)
+        choice = None if value == LEAVE_UNMAPPED else value
+        if (lookup, code) in decided and decided[(lookup, code)] != choice:
+            raise OnboardingError(f"{where}: {lookup} {code} is decided twice, differently.")
+        decided[(lookup, code)] = choice
+        signed[(lookup, code)] = f"{row['checked by']}, {_day(row['date'])}"
     for (lookup, code), value in decided.items():
+        if value is None:
+            continue
         values = document["lookups"][lookup].get("values")
         if not isinstance(values, CommentedMap):
             values = CommentedMap()
             document["lookups"][lookup]["values"] = values
         if values.fa.flow_style() and len(values) == 0:
             values.fa.set_block_style()
-        values[code] = value
+        values[_as_text(code)] = _as_text(value)
 
     by_path = {
         where: (parent, key, value) for where, parent, key, value, _ in marked_values(document)
@@ -301,7 +336,7 @@ def apply_review(
         yaml_text.check_code(new, f"{path}: {MARKS_SHEET} line {row['_line']}", limit)
         if isinstance(old, int) and re.fullmatch(r"-?\d+", new):
             new = int(new)
-        parent[key] = new
+        parent[key] = new if isinstance(new, int) else _as_text(new)
         entry = parent.ca.items.get(key)
         index = 2 if isinstance(parent, CommentedMap) else 0
         token = entry[index]
@@ -311,10 +346,10 @@ def apply_review(
 
     buffer = io.StringIO()
     _round_trip().dump(document, buffer)
-    written = _without_decided(buffer.getvalue(), set(decided))
+    written = _without_decided(buffer.getvalue(), decided, signed)
     check = safe_yaml.load(written, str(mapping_file))
     for (lookup, code), value in decided.items():
-        if (check["lookups"][lookup].get("values") or {}).get(code) != value:
+        if (check["lookups"][lookup].get("values") or {}).get(code) != value:  # None: unmapped
             raise OnboardingError(f"{mapping_file}: {lookup} {code} did not read back (bug).")
     staged = mapping_file.with_name(f".{mapping_file.name}.review-{datetime.now():%H%M%S}")
     staged.write_text(written, encoding="utf-8")

@@ -35,19 +35,25 @@ from sqlalchemy import table as sql_table
 from cldetl.extract.database import create_engine
 from cldetl.mapping.template_declarations import find_template, read_declaration, template_folders
 from cldetl.onboarding import yaml_text
-from cldetl.onboarding.database_notes import empty_columns_text, parameter_values_text
+from cldetl.onboarding.database_notes import (
+    ParameterCodes,
+    empty_columns_text,
+    parameter_codes,
+    parameter_values_text,
+)
 from cldetl.onboarding.local_codes import load_meanings
 from cldetl.onboarding.profile import profile_lookups
 from cldetl.onboarding.reference import OnboardingError, meanings_data, reference_mapping
 from cldetl.onboarding.reference import thresholds as load_thresholds
 from cldetl.onboarding.staging import onboarding_staging
-from cldetl.onboarding.starter_codes import Marks, find_codes, probe, with_codes
+from cldetl.onboarding.starter_codes import Marks, code_filters, find_codes, probe, with_codes
 from cldetl.onboarding.starter_lookups import (
     LookupCodes,
     filters_text,
     lookups_text,
     tests_skeleton,
 )
+from cldetl.onboarding.usages import code_counts, filter_usages
 from cldetl.spec import load_spec
 from cldetl.spec.period import ReportingPeriod
 from cldetl.transform.sources import prepare_sources
@@ -193,6 +199,9 @@ def starter_mapping(
         written_sources, written_rules = with_codes(sources, rules, kinds, found, marks)
         _mark_patterns(written_sources, patterns, marks, url, limits.max_codes)
         _mark_reference_prefixes(written_rules, marks)
+        param_found = parameter_codes(mapping, connectors_dir, url)
+        _mark_absent_parameters(written_sources, param_found, marks)
+        _mark_absent_filter_codes(written_rules, mapping, frames, marks, limits.max_codes)
         typed_as_text = _type_columns(sources, written_sources, frames)
         skeleton["sources"] = written_sources
         prepared = prepare_sources(mapping, frames)
@@ -203,7 +212,7 @@ def starter_mapping(
             _header(name, la_code, system, url_env, reference_name, period),
             marks.apply(yaml_text.dump(skeleton).rstrip()),
             empty_columns_text(mapping, frames, connectors_dir),
-            parameter_values_text(mapping, connectors_dir, url),
+            parameter_values_text(marks.unmarked(written_sources), param_found),
             "",
             lookups,
             "",
@@ -302,6 +311,64 @@ def _mark_patterns(sources: dict, patterns: dict, marks: Marks, url: str, max_co
                 )
     finally:
         engine.dispose()
+
+
+def _placeholder(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("cldetl_mark_")
+
+
+def _mark_absent_parameters(sources: dict, found: list[ParameterCodes], marks: Marks) -> None:
+    """A template parameter naming a code its column does not hold here (a respite service
+    code, a question code no meanings file describes) is a TODO listing the codes held."""
+
+    for codes in found:
+        values = ((sources.get(codes.source) or {}).get("params") or {}).get("values") or {}
+        value = values.get(codes.parameter)
+        if value is None:
+            continue
+        where = f"sources.{codes.source}.params.values.{codes.parameter}"
+
+        def mark(item: Any, codes: ParameterCodes = codes, where: str = where) -> Any:
+            if _placeholder(item) or str(item) in codes.found:
+                return item
+            marks.todo.append(f"{where}: {item}")
+            return marks.mark(
+                item,
+                f"TODO: {item} (the example's) is not in {codes.table}.{codes.column} here; "
+                f"the codes held: {codes.listed()}",
+            )
+
+        values[codes.parameter] = (
+            [mark(v) for v in value] if isinstance(value, list) else (mark(value))
+        )
+
+
+def _mark_absent_filter_codes(rules: dict, mapping, frames, marks: Marks, max_codes: int) -> None:
+    """A code a rule filters on that no record read holds (an answer code, a service code, a
+    client group) is a TODO listing the codes read: left alone, the rule silently takes no
+    record, or the wrong one."""
+
+    for usage, _named in filter_usages(mapping):
+        frame = frames.get(usage.source)
+        if frame is None or usage.column not in frame:
+            continue
+        counts = code_counts(frame[usage.column], max_codes)
+        if counts is None:
+            continue
+        held = "; ".join(f"{c}: {n:,}" for c, n in list(counts.items())[:12]) or "none"
+        where = f"{usage.source}.{usage.column}"
+        for node, key in code_filters(rules, where):
+            items = []
+            for item in node[key]:
+                if not _placeholder(item) and str(item) not in counts:
+                    marks.todo.append(f"rule filter {where}: {item}")
+                    item = marks.mark(
+                        item,
+                        f"TODO: {item} (the example's) is in no {where} record read; the "
+                        f"codes read: {held}",
+                    )
+                items.append(item)
+            node[key] = items
 
 
 def _mark_reference_prefixes(rules: dict, marks: Marks) -> None:
