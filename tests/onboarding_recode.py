@@ -3,7 +3,8 @@
 by another, so a starter cannot lean on the example's codes; and the example mapping's "right
 values" under the same recoding, to fill in a review workbook as a practice lead would.
 
-Text codes become `L_<code>`; integer codes (step type ids) gain 7000. Only whole values equal
+Text codes become `L_<code>` (texts of digits stay: they double as numeric answers); integer
+codes (step type ids) gain 7000. Only whole values equal
 to a configured code change, in columns holding few distinct values (codes, not free text).
 """
 
@@ -33,8 +34,8 @@ def configured_codes(mapping: dict) -> tuple[set[str], set[int]]:
             return
         if isinstance(value, int):
             numbers.add(value)
-        elif isinstance(value, str) and "%" not in value:
-            text.add(value)
+        elif isinstance(value, str) and "%" not in value and not value.isdigit():
+            text.add(value)  # digit texts stay: they are also answers (adults cared for: 1)
 
     for lookup in (mapping.get("lookups") or {}).values():
         for key in lookup.get("values") or {}:

@@ -263,9 +263,7 @@ def table_candidates(conn, where: dict[str, Any], known: set[str]) -> Candidates
     texts: dict[str, str] = {}
     about = where.get("description")
     if about and about in names:  # a type table's own text (a step type's name), not personal
-        query = select(sql_column(code), func.min(sql_column(about))).select_from(
-            sql_table(table)
-        )
+        query = select(sql_column(code), func.min(sql_column(about))).select_from(sql_table(table))
         for c, text in conn.execute(query.group_by(sql_column(code))):
             if c is not None and text is not None:
                 texts[str(c).strip()] = str(text)

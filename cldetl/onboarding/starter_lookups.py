@@ -87,8 +87,17 @@ def lookups_text(
             lines.append("    values: {}")
             continue
         fit = national_fit(lookup.field, [c for c, _ in codes], lists)
+        by_flag = _flag_values(spec, lookup.field, example_lookup)
         active, inactive = [], []
         for code, n in codes:
+            if code in by_flag and code not in example:
+                # Mapped by the lookup's cld_values / release1_values, as in the example.
+                found_codes.certain += 1
+                active.append(
+                    "      # "
+                    + yaml_text.comment(f"{yaml_text.scalar(code)}: {n:,} rows; {by_flag[code]}")
+                )
+                continue
             hint = suggest(
                 code,
                 allowed,
@@ -112,7 +121,7 @@ def lookups_text(
             yaml_text.comment(f"    # codes found in {where}, most frequent first: a value only")
             + " where certain; each unchecked code maps to nothing until reviewed"
         )
-        lines.append("    values:" if active else "    values: {}")
+        lines.append("    values:" if data["values"] else "    values: {}")
         lines += active + inactive
     return "\n".join(lines), found_codes
 
@@ -204,3 +213,15 @@ def tests_skeleton(mapping: Mapping) -> str:
 def _constant(value) -> str | None:
     """A Value's constant (`client_type: Unpaid carer`), or None for a column or lookup."""
     return value.value if value is not None and isinstance(value.value, str) else None
+
+
+def _flag_values(spec: Spec, field: str, example_lookup: dict) -> dict[str, str]:
+    """Codes a lookup maps by its flags (CLD texts, Release 1 texts), with how, in words."""
+    out: dict[str, str] = {}
+    if example_lookup.get("release1_values"):
+        for row in spec.release1_values:
+            if row.field == field and row.release2:
+                out[row.release1] = f"a Release 1 text (release1_values): {row.release2}"
+    if example_lookup.get("cld_values") and spec.has_field(field):
+        out.update({v: "a CLD value (cld_values)" for v in spec.field(field).values})
+    return out
