@@ -51,7 +51,7 @@ from cldetl.onboarding.starter_lookups import (
     LookupCodes,
     filters_text,
     lookups_text,
-    tests_skeleton,
+    mapping_tests_skeleton,
 )
 from cldetl.onboarding.usages import code_counts, filter_usages
 from cldetl.spec import load_spec
@@ -231,7 +231,7 @@ def starter_mapping(
                 ).rstrip()
             ),
             "",
-            tests_skeleton(mapping),
+            mapping_tests_skeleton(mapping),
         ]
         text = "\n".join(sections) + "\n"
         sources_read = {n: len(f) for n, f in frames.items()}

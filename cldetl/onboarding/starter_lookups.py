@@ -170,7 +170,7 @@ def description_column(frame: pd.DataFrame, column: str) -> dict[str, str] | Non
     return None
 
 
-def tests_skeleton(mapping: Mapping) -> str:
+def mapping_tests_skeleton(mapping: Mapping) -> str:
     """A commented test per event rule, expecting the CLD rows it gives in CLD values (the
     event type, or the blank event type of a carer known by association, and the client type
     where the rule states it); the analyst adds one made-up record and the dates."""
@@ -195,7 +195,7 @@ def tests_skeleton(mapping: Mapping) -> str:
             expect.append(
                 {"Event Type": row.event_type, **({"Client Type": client} if client else {})}
             )
-        described = " and ".join(e["Event Type"] or "a carer row" for e in expect)
+        described = " and ".join(e["Event Type"] or "an unpaid carer known by association" for e in expect)
         tests.append(
             {
                 "name": f"{rule.name} gives {described}",
