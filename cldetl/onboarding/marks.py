@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from cldetl.errors import CldetlError
 
 MARK = re.compile(r"(?:^|\s)#\s*(TODO:|unchecked\b)")
@@ -64,3 +66,33 @@ def refuse_unchecked(mapping_path: str | Path) -> None:
         f"suggestion(s) (lines {lines}). Review them (`cldetl mapping-review`, then "
         "`cldetl mapping-review --apply`), or run with --trial for a run marked as a trial."
     )
+
+
+REVIEWED_UNMAPPED = re.compile(r"^\s*#\s*(?P<code>.+?): left unmapped on review \(")
+
+
+def reviewed_unmapped(text: str) -> set[tuple[str, str]]:
+    """(lookup, code) of each code a review decided to leave unmapped: `mapping-review
+    --apply` writes `# <code>: left unmapped on review (<who>, <date>)` in its lookup. Still
+    reported as unmapped by every run, but decided, so no longer a question for the gate."""
+
+    found = set()
+    section = lookup = None
+    for line in text.splitlines():
+        if re.match(r"^[A-Za-z_]", line):
+            section = line.split(":", 1)[0]
+            continue
+        if section != "lookups":
+            continue
+        key = re.match(r"^  ([^\s#].*?):\s*(#.*)?$", line)
+        if key:
+            lookup = str(yaml.safe_load(key.group(1)))
+            continue
+        match = REVIEWED_UNMAPPED.match(line)
+        if match and lookup is not None:
+            try:
+                code = yaml.safe_load(match.group("code"))
+            except yaml.YAMLError:
+                continue
+            found.add((lookup, str(code)))
+    return found

@@ -23,7 +23,7 @@ import pandas as pd
 from cldetl.display import shown
 from cldetl.extract import extract
 from cldetl.mapping import load_mapping
-from cldetl.onboarding.marks import Mark, mapping_marks
+from cldetl.onboarding.marks import Mark, mapping_marks, reviewed_unmapped
 from cldetl.onboarding.reference import thresholds
 from cldetl.onboarding.rule_history import earlier_rule_rows
 from cldetl.onboarding.staging import onboarding_staging
@@ -135,6 +135,8 @@ class Profile:
     rules: dict[str, int]
     marks: list[Mark] = field(default_factory=list)
     earlier: tuple[Path, dict] | None = None
+    reviewed: set[tuple[str, str]] = field(default_factory=set)
+    """Codes a review left unmapped on purpose: listed, not counted by the gate."""
 
     @property
     def todo(self) -> int:
@@ -146,7 +148,9 @@ class Profile:
 
     @property
     def unmapped(self) -> int:
-        return int((~self.lookups["mapped"]).sum())
+        found = self.lookups[~self.lookups["mapped"]]
+        decided = [(r.lookup, r.code) in self.reviewed for r in found.itertuples(index=False)]
+        return len(found) - sum(decided)
 
     @property
     def problems(self) -> int:
@@ -186,6 +190,7 @@ def profile_mapping(
             sources={n: len(f) for n, f in prepared.items()},
             rules=rule_records(mapping, prepared),
             marks=mapping_marks(mapping_path),
+            reviewed=reviewed_unmapped(Path(mapping_path).read_text(encoding="utf-8")),
             earlier=earlier_rule_rows(history, period.end),
         )
         del prepared
@@ -212,7 +217,8 @@ def profile_text(profile: Profile) -> str:
         )
         for row in part.itertuples(index=False):
             rows = "" if pd.isna(row.rows) else f"{int(row.rows):>9,}"
-            mark = "   " if row.mapped else "NOT"
+            reviewed = (row.lookup, row.code) in profile.reviewed
+            mark = "   " if row.mapped else ("NOT (reviewed)" if reviewed else "NOT")
             target = shown(row.value) if row.value else "(blank)"
             lines.append(f"  {mark} {shown(row.code, 30):<30} {rows}  -> {target}")
     gaps = profile.columns[(profile.columns["null"] > 0) | (profile.columns["blank"] > 0)]
@@ -230,7 +236,8 @@ def profile_text(profile: Profile) -> str:
     lines += [
         "",
         f"{profile.todo} TODO(s), {profile.unchecked} unchecked suggestion(s) and "
-        f"{profile.unmapped} code(s) the mapping does not map.",
+        f"{profile.unmapped} code(s) the mapping does not map (codes a review left unmapped "
+        "on purpose not counted).",
     ]
     if profile.problems:
         lines.append(

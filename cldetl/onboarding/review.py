@@ -29,6 +29,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from cldetl.mapping import load_mapping, safe_yaml
 from cldetl.onboarding import yaml_text
+from cldetl.onboarding.marks import reviewed_unmapped
 from cldetl.onboarding.profile import profile_mapping
 from cldetl.onboarding.reference import OnboardingError, thresholds
 from cldetl.spec import load_spec
@@ -146,6 +147,7 @@ def write_review(
 
     text = Path(mapping_path).read_text(encoding="utf-8")
     suggestions = lookup_suggestions(text)
+    reviewed = reviewed_unmapped(text)
     profile = profile_mapping(mapping_path, period_end, connectors_dir, url)
     mapping = profile.mapping
     rows = []
@@ -155,6 +157,8 @@ def write_review(
         suggestion = suggestions.get((row.lookup, row.code))
         if row.code in explicit:
             status, value, note = "checked", explicit[row.code], ""
+        elif (row.lookup, row.code) in reviewed:
+            status, value, note = "checked", LEAVE_UNMAPPED, "left unmapped on review"
         elif row.mapped:
             status, value, note = "checked", row.value, "a CLD value (the lookup accepts them)"
         elif suggestion is not None:

@@ -195,7 +195,9 @@ def mapping_tests_skeleton(mapping: Mapping) -> str:
             expect.append(
                 {"Event Type": row.event_type, **({"Client Type": client} if client else {})}
             )
-        described = " and ".join(e["Event Type"] or "an unpaid carer known by association" for e in expect)
+        described = " and ".join(
+            e["Event Type"] or "an unpaid carer known by association" for e in expect
+        )
         tests.append(
             {
                 "name": f"{rule.name} gives {described}",
