@@ -21,7 +21,7 @@ from cldetl.onboarding.reference import OnboardingError
 
 # Every character that ends a line in YAML or on a terminal (\n, \r, NEL, LS, PS), the other C0
 # and C1 controls, DEL, and bidirectional overrides (which reorder what an editor shows).
-_UNSAFE_IN_COMMENT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+UNSAFE_IN_COMMENT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class _NoAliases(yaml.SafeDumper):
@@ -73,7 +73,7 @@ def comment(text: Any) -> str:
         code = ord(match.group())
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
-    return _UNSAFE_IN_COMMENT.sub(escaped, str(text))
+    return UNSAFE_IN_COMMENT.sub(escaped, str(text))
 
 
 def check_code(code: str, where: str, limit: int) -> None:
