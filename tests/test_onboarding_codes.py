@@ -235,3 +235,16 @@ def test_codes_of_a_kind_whose_column_is_not_found_are_kept_with_a_todo():
     (result,) = found["questions"].values()
     assert result.code is None and not result.checked
     assert result.evidence == "no codes found in answers.question"
+
+
+def test_a_missing_or_unreadable_meanings_file_is_an_error_never_no_matches(tmp_path, monkeypatch):
+    from cldetl.onboarding import reference
+    from cldetl.onboarding.reference import OnboardingError
+
+    (tmp_path / "meanings").mkdir()
+    monkeypatch.setattr(reference, "_folder", lambda: tmp_path)
+    with pytest.raises(OnboardingError, match=r"meanings/mosaic\.yaml: cannot be read"):
+        load_meanings("mosaic")
+    (tmp_path / "meanings" / "mosaic.yaml").write_bytes(b"\xff\xfe not text")
+    with pytest.raises(OnboardingError, match="cannot be read"):
+        load_meanings("mosaic")
