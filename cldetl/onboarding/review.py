@@ -302,8 +302,8 @@ def apply_review(
         allowed = spec.field(str(row["field"])).values
         if value != LEAVE_UNMAPPED and allowed and value not in allowed:
             raise OnboardingError(
-                f"{where}: '{yaml_text.comment(value)}' is not a {row['field']} value; write "
-                f"one of the field's values exactly, or {LEAVE_UNMAPPED} to leave it unmapped."
+                f"{where}: '{yaml_text.comment(value)}' is not one of the {row['field']} "
+                f"values; write one exactly, or {LEAVE_UNMAPPED} to leave the code unmapped."
             )
         yaml_text.check_code(code, where, limit)
         choice = None if value == LEAVE_UNMAPPED else value
