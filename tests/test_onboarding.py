@@ -268,3 +268,10 @@ def test_a_rule_that_stopped_producing_rows_is_a_warning_of_the_run(tmp_path, mo
     report = json.loads((out / "2025-09-30" / "latest" / "validation.json").read_text())
     stopped = [f for f in report["findings"] if f["rule"] == "run.rule_stopped"]
     assert len(stopped) == 1 and "Event rule review produced" in stopped[0]["message"]
+    # The profile, given the run history, flags the rule with the earlier run's count.
+    args = ["profile", "--mapping", str(changed), "--period-end", "2025-09-30"]
+    profiled = CliRunner().invoke(cli, [*args, "--history", str(out)])
+    assert re.search(
+        r"WARNING: event rule review takes 0 records \(the earlier run had [\d,]+ rows",
+        profiled.output,
+    ), profiled.output
