@@ -153,7 +153,13 @@ def test_the_starter_keeps_the_examples_code_marked_with_the_likely_one_or_a_tod
         "database; this install's code may be FINISHED" in text
     )
     assert "- CANCELLED  # TODO: CANCELLED (the example's) is not in the database" in text
-    assert marks.todo == ["rule filter steps.step_status: CANCELLED"]
+    # The console lists the same candidates as the file's notes.
+    assert marks.todo == ["rule filter steps.step_status: CANCELLED (candidates: none)"]
+    assert marks.unchecked == [
+        "sources.funding.params.values.completed_status: COMPLETED -> may be FINISHED "
+        "(candidates: FINISHED 1.00)"
+    ]
+    assert "candidates: FINISHED 1.00" in text
     assert yaml.safe_load(text)["sources"]["funding"]["params"]["values"] == {
         "completed_status": "COMPLETED"
     }

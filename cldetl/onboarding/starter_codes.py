@@ -156,7 +156,7 @@ def with_codes(sources, rules, kinds, found, marks: Marks | None):
             )
         column = kind.where.get("column")
         if result.code is None:
-            marks.todo.append(f"{where}: {value}")
+            marks.todo.append(f"{where}: {value} (candidates: {result.candidates_text()})")
             if not result.checked:
                 return marks.mark(
                     value, f"TODO: {value} is the example's code, not checked: {result.evidence}"
@@ -167,7 +167,9 @@ def with_codes(sources, rules, kinds, found, marks: Marks | None):
                 f"install's code in {column} ({result.evidence}; candidates: "
                 f"{result.candidates_text()})",
             )
-        marks.unchecked.append(f"{where}: {value} -> may be {result.code}")
+        marks.unchecked.append(
+            f"{where}: {value} -> may be {result.code} (candidates: {result.candidates_text()})"
+        )
         return marks.mark(
             value,
             f"unchecked: the example's {value} is not in {kind.held_in}; this install's code "
