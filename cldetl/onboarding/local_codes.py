@@ -167,8 +167,9 @@ def text_fit(phrase: str, candidate: str) -> float:
     """Words of a phrase against a candidate's (code and description): the harmonic mean of
     how much of each is found in the other, 0 to 1."""
     mine, theirs = _tokens(phrase), _tokens(candidate)
-    if not mine or not theirs:
-        return 0.0
+    if not mine or not theirs:  # stop words only ("OF"): only the same text fits
+        same = phrase.strip().casefold() == candidate.strip().casefold() != ""
+        return 1.0 if same and any(ch.isalnum() for ch in phrase) else 0.0
     mine_joined, theirs_joined = "".join(mine), "".join(theirs)
     found = sum(_token_fit(w, theirs, theirs_joined) for w in mine) / len(mine)
     back = sum(_token_fit(w, mine, mine_joined) for w in theirs) / len(theirs)
