@@ -40,9 +40,7 @@ TESTSHIRE = Path(__file__).parent / "data" / "mapping_files" / "testshire.yaml"
         ("F", {}, False, None, "text match"),  # one letter starting a word: 0.61, the border
     ],
 )
-def test_only_certain_values_are_values_the_rest_are_candidates(
-    code, example, certain, value, how
-):
+def test_only_certain_values_are_values_the_rest_are_candidates(code, example, certain, value, how):
     found = suggest(code, GENDERS, example, good_match=LIMITS.good_match, shown=3)
     assert found.certain is certain and found.value == value
     assert found.how.startswith(how)
@@ -156,7 +154,7 @@ def test_init_mapping_on_an_authority_with_its_own_codes(northfen, monkeypatch):
     assert contact["when"] == {"column": "step_type_id", "in": [1000]}
     assert re.search(r"- 1000  # unchecked: .*may be 10 \(text \"Adult contact\"", text)
     # The example's Event Reference prefix is the authority's to choose.
-    assert re.search(r'template: EM\{workflow_step_id\}  # TODO: EM is the example', text)
+    assert re.search(r"template: EM\{workflow_step_id\}  # TODO: EM is the example", text)
     # The console lists the same candidates as the file.
     for lookup, code in (("ethnicity", "WEUR"),):
         note = next(x for x in text.splitlines() if re.search(rf"# unchecked {code}:", x))

@@ -37,7 +37,7 @@ HOSTILE = [
     "key: value",
     "&anchor *alias !!python/object:os.system",
     "'quoted' \"double\" {flow} [seq]",
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
 ]
 
 
