@@ -221,13 +221,17 @@ def test_profile_is_a_gate_and_run_refuses_an_unchecked_starter_unless_trial(
     assert re.search(r"not checked yet: \d+ TODO\(s\) and \d+ unchecked suggestion", refused.output)
     assert not (tmp_path / "refused").exists()  # refused before anything was written
 
-    trial = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "trial"), "--trial"])
+    trial = CliRunner().invoke(
+        cli, [*args, "--out", str(tmp_path / "trial"), "--trial", "--report"]
+    )
     assert trial.exit_code in (0, 1), trial.output
     assert "TRIAL RUN of an unchecked mapping: not for submission" in trial.output
     latest = tmp_path / "trial" / "2025-09-30" / "latest"
     assert json.loads((latest / "manifest.json").read_text())["trial"] is True
     report = json.loads((latest / "validation.json").read_text())
     assert "run.trial" in {f["rule"] for f in report["findings"]}
+    page = (latest / "report.html").read_text(encoding="utf-8")
+    assert "A trial run of a mapping not yet checked: not for submission" in page
 
 
 @pytest.mark.slow
