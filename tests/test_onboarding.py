@@ -277,3 +277,19 @@ def test_a_rule_that_stopped_producing_rows_is_a_warning_of_the_run(tmp_path, mo
         r"WARNING: event rule review takes 0 records \(the earlier run had [\d,]+ rows",
         profiled.output,
     ), profiled.output
+
+
+def test_a_flow_never_runs_an_unchecked_mapping(tmp_path):
+    """The flows have no --trial: their mapping-loading task refuses a mapping with marks."""
+    from cldetl.onboarding import UncheckedMappingError
+    from tests.flow_fixtures import load_flow_module, write_mapping
+
+    flows = load_flow_module("quarterly_return")
+    checked = write_mapping(tmp_path)
+    assert flows.load_mapping_task.fn(str(checked)).metadata.la_code
+    unchecked = tmp_path / "unchecked.yaml"
+    unchecked.write_text(
+        checked.read_text().replace("version: 1", "version: 1  # TODO: check the sources", 1)
+    )
+    with pytest.raises(UncheckedMappingError, match="not checked yet: 1 TODO"):
+        flows.load_mapping_task.fn(str(unchecked))
