@@ -18,6 +18,7 @@ from cldetl import __version__
 from cldetl.errors import CldetlError
 from cldetl.extract import extract
 from cldetl.extract.database_url import database_url
+from cldetl.extract.left_out_records import left_out_records
 from cldetl.extract.source_counts import count_database_rows
 from cldetl.mapping import load_mapping
 from cldetl.onboarding import refuse_unchecked
@@ -56,6 +57,7 @@ EXCLUSIONS = "exclusions.csv"
 RECONCILIATION = "reconciliation.csv"
 UNMAPPED = "unmapped_codes.csv"
 LINEAGE = "lineage.csv"
+LEFT_OUT_RECORDS = "left_out_records.csv"
 LINKED_LEFT_OUT = "linked_people_left_out.csv"
 VALIDATION = "validation.json"
 REPORT_PAGE = "report.html"  # with findings.xlsx; technical/ holds the GE appendix
@@ -145,6 +147,7 @@ def write_run(
     started: datetime,
     technical_appendix: bool = False,
     trial: bool = False,
+    left_out: pd.DataFrame | None = None,
 ) -> PublishedRun:
     """Write every file of the run into `staging`, compare with the latest run of an earlier
     period, write the manifest, and publish the run folder with one rename.
@@ -171,6 +174,8 @@ def write_run(
         write_csv(result.reconciliation, staging.path(RECONCILIATION))
         write_csv(result.unmapped, staging.path(UNMAPPED))
         write_csv(result.lineage, staging.path(LINEAGE))
+        if left_out is not None:  # `run --list-left-out`: each row left out, by source key
+            write_csv(left_out, staging.path(LEFT_OUT_RECORDS))
         if result.linked_people_left_out is not None and len(result.linked_people_left_out):
             # Linked Person IDs beyond the guidance's three (or not known to the authority):
             # reported, never dropped unseen.
@@ -319,6 +324,7 @@ def run(
     output: dict | None = None,
     technical_appendix: bool = False,
     trial: bool = False,
+    list_left_out: bool = False,
 ) -> RunResult:
     """Produce one authority's return for one period, as a new run in `out_dir`'s history.
     Raises CldetlError when it cannot run; validation errors in the output are in the result
@@ -350,6 +356,8 @@ def run(
         # Each database table's rows, and those its query leaves out: where the
         # reconciliation starts (table rows = left out in the database + read).
         counts = count_database_rows(mapping, period, connectors_dir)
+        # Per record, what the database leaves out (a second query; issue 18.7), when asked.
+        left_out = left_out_records(mapping, period, connectors_dir)[0] if list_left_out else None
         frames = extract(
             mapping,
             period,
@@ -388,6 +396,7 @@ def run(
             started=started,
             technical_appendix=technical_appendix,
             trial=trial,
+            left_out=left_out,
         )
         on_stage("write", "done", len(published.files) - 1)
     run_result = published.run_result(mapping, period, result, report)

@@ -68,6 +68,12 @@ from cldetl.pipeline import run as run_pipeline
     "output.gzip).",
 )
 @click.option(
+    "--list-left-out",
+    is_flag=True,
+    help="Also write left_out_records.csv: the source key and reason of every row the "
+    "templates leave out in the database (a second query per source).",
+)
+@click.option(
     "--trial",
     is_flag=True,
     help="Run a mapping that still has TODO or unchecked marks (refused otherwise); the run "
@@ -86,6 +92,7 @@ def run(
     use_gzip: bool | None = None,
     technical_appendix: bool = False,
     trial: bool = False,
+    list_left_out: bool = False,
 ) -> None:
     """Extract, transform, validate and write one authority's CLD return.
 
@@ -127,6 +134,7 @@ def run(
             output={k: v for k, v in (("encoding", encoding), ("gzip", use_gzip)) if v is not None},
             technical_appendix=technical_appendix,
             trial=trial,
+            list_left_out=list_left_out,
         )
     print_run_summary(console, summary(result))
     sys.exit(result.exit_code)

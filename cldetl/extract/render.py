@@ -271,12 +271,15 @@ def render_source(
     period: ReportingPeriod,
     connectors_dir: str | Path | None = None,
     counts: bool = False,
+    left_out_keys: tuple[str, ...] = (),
 ) -> RenderedSource:
     """Render source `name`'s template for a dialect (a name, or a SQLAlchemy Dialect).
 
     With `counts`, render instead the template's count query: one row per reason of its
     declared `left_out` (`why` 1, 2, ...; 0 for rows the template reads) with `n` rows each,
     over its base table, so that table rows = left out in the database + read.
+    With `left_out_keys` (base table columns), render the per-record list of the same: one
+    row per base row left out, its key columns and `why` (issue 18: every record findable).
 
     The template's declared defaults are overridden by the mapping's `params`. Raises
     MappingError for a missing template, an unknown or missing parameter (with the mapping's
@@ -340,18 +343,29 @@ def render_source(
             else "0"
         )
         context["in_scope"] = f"{case} = 0" if conditions else "1 = 1"
-        if counts:
+        if counts or left_out_keys:
             if declaration is None or not declaration.base_table:
                 raise MappingError(
                     f"template {template} (source '{name}') declares no base table, so its "
                     "rows cannot be counted; add base: {table: ..., alias: ...} to its "
                     "declaration."
                 )
-            sql = (
-                f"SELECT counted.why, COUNT(*) AS n\nFROM (\n    SELECT {case} AS why\n"
-                f"    FROM {context['t'][declaration.base_table]} {declaration.base_alias}\n"
-                ") counted\nGROUP BY counted.why\n"
-            )
+            base = f"{context['t'][declaration.base_table]} {declaration.base_alias}"
+            if left_out_keys:  # a second query, listing what the count below counts
+                keys = ", ".join(
+                    f"{declaration.base_alias}.{quote_identifier(dialect, k)} AS key_{i}"
+                    for i, k in enumerate(left_out_keys)
+                )
+                sql = (
+                    f"SELECT listed.* FROM (\n    SELECT {keys}, {case} AS why\n"
+                    f"    FROM {base}\n) listed\nWHERE listed.why <> 0\n"
+                )
+            else:
+                sql = (
+                    f"SELECT counted.why, COUNT(*) AS n\nFROM (\n    SELECT {case} AS why\n"
+                    f"    FROM {base}\n"
+                    ") counted\nGROUP BY counted.why\n"
+                )
         else:
             sql = _render_bounded(env, template, context)
     except (RenderLimit, RecursionError, OverflowError, MemoryError) as exc:
