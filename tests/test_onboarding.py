@@ -49,13 +49,27 @@ def test_only_certain_values_are_values_the_rest_are_candidates(code, example, c
         assert found.note().startswith(how) and f'"{found.candidates[0][0]}"' in found.note()
 
 
-def test_the_good_match_borderline_is_the_data_files():
+@pytest.mark.parametrize(
+    ("code", "score", "how"),
+    [
+        ("F", 0.61, "text match"),  # just above mappings/meanings/thresholds.yaml's 0.60
+        ("Fm", 0.50, "weak text match"),  # below it: listed all the same, marked weak
+    ],
+)
+def test_the_good_match_borderline_is_the_data_files(code, score, how):
     assert LIMITS.good_match == 0.6
-    below = suggest("Mle", ("Male", "Female"), {}, good_match=0.6, shown=3)
-    assert below.candidates[0][0] == "Male"
-    assert below.how == ("text match" if below.candidates[0][1] >= 0.6 else "weak text match")
-    weak = suggest("Q", ("Male", "Female"), {}, good_match=0.6, shown=3)
-    assert weak.how == "no candidate: fill in the value" or weak.how == "weak text match"
+    found = suggest(code, GENDERS, {}, good_match=LIMITS.good_match, shown=3)
+    assert found.candidates[0] == ("Female", score) and found.how == how
+    assert not found.certain and found.value is None  # never a value, either side
+
+
+def test_the_longest_code_written_is_the_data_files():
+    from cldetl.onboarding.reference import OnboardingError
+    from cldetl.onboarding.yaml_text import check_code
+
+    check_code("x" * LIMITS.max_code_length, "people.gender", LIMITS.max_code_length)
+    with pytest.raises(OnboardingError, match="256 characters"):
+        check_code("x" * (LIMITS.max_code_length + 1), "people.gender", LIMITS.max_code_length)
 
 
 ETHNIC = SPEC.field("Ethnicity").values
