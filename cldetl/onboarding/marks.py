@@ -49,7 +49,12 @@ def marks_in(text: str) -> list[Mark]:
 
 
 def mapping_marks(mapping_path: str | Path) -> list[Mark]:
-    return marks_in(Path(mapping_path).read_text(encoding="utf-8"))
+    """The marks of a mapping file; none when it cannot be read (loading it says why)."""
+    try:
+        text = Path(mapping_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return marks_in(text)
 
 
 def refuse_unchecked(mapping_path: str | Path) -> None:
