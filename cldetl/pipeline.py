@@ -478,5 +478,12 @@ def summary(run_result: RunResult) -> dict:
         "run_folder": str(run_result.run_dir) if run_result.run_dir else None,
         "manifest": str(run_result.manifest_path) if run_result.manifest_path else None,
         "trial": bool(run_result.trial),
+        # Onboarding's own warnings (a rule that stopped producing rows), said on the console.
+        "run_warnings": [
+            str(m)
+            for m in report.findings.loc[
+                report.findings["rule"].astype(str).str.startswith("run.rule_"), "message"
+            ]
+        ],
         "compared_with": str(run_result.compared_with) if run_result.compared_with else None,
     }

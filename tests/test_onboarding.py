@@ -280,7 +280,9 @@ def test_a_rule_that_stopped_producing_rows_is_a_warning_of_the_run(tmp_path, mo
     changed.write_text(text.replace("when: {column: form_type, in: [REVIEW]}",
                                     "when: {column: form_type, in: [RENAMED]}"))  # fmt: skip
     second = ["run", "--mapping", str(changed), "--out", str(out), "--period-end", "2025-09-30"]
-    assert CliRunner().invoke(cli, second).exit_code in (0, 1)
+    done = CliRunner().invoke(cli, second)
+    assert done.exit_code in (0, 1)
+    assert "warning: Event rule review produced" in done.output  # said in the run, too
     report = json.loads((out / "2025-09-30" / "latest" / "validation.json").read_text())
     stopped = [f for f in report["findings"] if f["rule"] == "run.rule_stopped"]
     assert len(stopped) == 1 and "Event rule review produced" in stopped[0]["message"]

@@ -234,6 +234,8 @@ def print_run_summary(console, numbers: dict) -> None:
         f"  [{style}]unmapped local codes: {shown(numbers['unmapped_codes'])} "
         f"({shown(numbers['unmapped_rows'])} values)[/{style}]"
     )
+    for warning in numbers.get("run_warnings") or []:
+        console.print(f"  [yellow]warning: {shown(warning, limit=300)}[/yellow]")
     style = "red" if numbers["validation_errors"] else "green"
     console.print(
         f"  [{style}]validation: {shown(numbers['validation_errors'])} error(s)[/{style}], "
