@@ -228,6 +228,7 @@ def test_profile_is_a_gate_and_run_refuses_an_unchecked_starter_unless_trial(
     assert match and int(match.group(1)) > 0 and int(match.group(2)) > 0
     assert "WARNING: event rule contact takes 0 records" in result.output
     assert re.search(r"steps\.cared_for_3: [\d,]+ NULL, 0 blank of [\d,]+ rows", result.output)
+    assert re.search(r"the other [\d,]+ column\(s\): 0 NULL, 0 blank", result.output)
 
     args = ["run", "--mapping", str(out), "--period-end", "2025-09-30"]
     refused = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "refused")])

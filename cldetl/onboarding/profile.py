@@ -222,12 +222,13 @@ def profile_text(profile: Profile) -> str:
             target = shown(row.value) if row.value else "(blank)"
             lines.append(f"  {mark} {shown(row.code, 30):<30} {rows}  -> {target}")
     gaps = profile.columns[(profile.columns["null"] > 0) | (profile.columns["blank"] > 0)]
-    lines += ["", "NULL and blank values per source column (columns with none not listed):"]
+    lines += ["", "NULL and blank values per source column:"]
     for row in gaps.itertuples(index=False):
         lines.append(
             f"  {row.source}.{row.column}: {row.null:,} NULL, {row.blank:,} blank "
             f"of {row.rows:,} rows"
         )
+    lines.append(f"  the other {len(profile.columns) - len(gaps):,} column(s): 0 NULL, 0 blank")
     for name in profile.empty_sources():
         lines.append(f"WARNING: source {name} read 0 rows: check its template parameters.")
     for rule, before in profile.empty_rules():
