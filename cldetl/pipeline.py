@@ -18,8 +18,11 @@ from cldetl import __version__
 from cldetl.errors import CldetlError
 from cldetl.extract import read_sources
 from cldetl.extract.database_url import database_url
+from cldetl.extract.left_out_records import left_out_records
 from cldetl.mapping import load_mapping
 from cldetl.national.run_files import national_run
+from cldetl.onboarding import refuse_unchecked
+from cldetl.onboarding.run_checks import run_findings
 from cldetl.publish.history import (
     MANIFEST,
     OutputError,
@@ -54,6 +57,7 @@ EXCLUSIONS = "exclusions.csv"
 RECONCILIATION = "reconciliation.csv"
 UNMAPPED = "unmapped_codes.csv"
 LINEAGE = "lineage.csv"
+LEFT_OUT_RECORDS = "left_out_records.csv"
 LINKED_LEFT_OUT = "linked_people_left_out.csv"
 VALIDATION = "validation.json"
 REPORT_PAGE = "report.html"  # with findings.xlsx; technical/ holds the GE appendix
@@ -79,6 +83,7 @@ class RunResult:
     manifest_path: Path | None = None
     compared_with: Path | None = None
     comparison: Comparison | None = None
+    trial: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -150,6 +155,8 @@ def write_run(
     *,
     started: datetime,
     technical_appendix: bool = False,
+    trial: bool = False,
+    left_out: pd.DataFrame | None = None,
 ) -> PublishedRun:
     """Write every file of the run into `staging`, compare with the latest run of an earlier
     period, write the manifest, and publish the run folder with one rename.
@@ -176,6 +183,8 @@ def write_run(
         write_csv(result.reconciliation, staging.path(RECONCILIATION))
         write_csv(result.unmapped, staging.path(UNMAPPED))
         write_csv(result.lineage, staging.path(LINEAGE))
+        if left_out is not None:  # `run --list-left-out`: each row left out, by source key
+            write_csv(left_out, staging.path(LEFT_OUT_RECORDS))
         if result.linked_people_left_out is not None and len(result.linked_people_left_out):
             # Linked Person IDs beyond the guidance's three (or not known to the authority):
             # reported, never dropped unseen.
@@ -205,6 +214,7 @@ def write_run(
                 technical_appendix=technical_appendix,
             )
         about = _manifest_about(mapping, period, result, report, name, started, compared)
+        about["trial"] = trial  # a trial run of an unchecked mapping: not for submission
         write_manifest(staging, about)
         run_dir = publish(staging, period.end, started)
     except OSError as exc:
@@ -327,6 +337,8 @@ def run(
     on_stage: Callable[..., None] = _no_stage,
     output: dict | None = None,
     technical_appendix: bool = False,
+    trial: bool = False,
+    list_left_out: bool = False,
 ) -> RunResult:
     """Produce one authority's return for one period, as a new run in `out_dir`'s history.
     Raises CldetlError when it cannot run; validation errors in the output are in the result
@@ -339,15 +351,22 @@ def run(
     `on_stage(stage, "start"|"done", rows)` is told as each stage starts and ends (the CLI's
     progress display); rows are counts only, never values. `output` overrides the mapping's
     `output` section (encoding, gzip) for this run.
+
+    A mapping with TODO or unchecked marks left by init-mapping is refused (exit 2) unless
+    `trial`; a trial run is marked in its manifest, report and console (issue 18).
     """
 
     started = now_utc()
+    if not trial:
+        refuse_unchecked(mapping_path)
     mapping = with_output(load_mapping(mapping_path), output)
     period = reporting_period(mapping, period_end)
     log.info("producing %s for the 12 months to %s", mapping.metadata.la_name, period.end)
     check_database_url(mapping)
     with open_run(out_dir) as staging:
         on_stage("extract", "start")
+        # Per record, what the database leaves out (a second query; issue 18.7), when asked.
+        left_out = left_out_records(mapping, period, connectors_dir)[0] if list_left_out else None
         # Each source read, and its database table's rows and those its query leaves out
         # counted, in one snapshot: where the reconciliation starts (table rows = left out
         # in the database + read).
@@ -365,6 +384,17 @@ def run(
         on_stage("transform", "done", len(result.cld))
         on_stage("validate", "start")
         table, report = validate_output(mapping, period, result.cld)
+        # Onboarding's warnings (a trial run; a rule that stopped producing rows) join the
+        # findings, so the report and the workbook show them like any other.
+        report.add_findings(
+            run_findings(
+                mapping_path,
+                trial=trial,
+                out_dir=out_dir,
+                period_end=period.end,
+                lineage=result.lineage,
+            )
+        )
         on_stage("validate", "done", report.rows)
         on_stage("write", "start")
         published = write_run(
@@ -377,9 +407,13 @@ def run(
             html_report,
             started=started,
             technical_appendix=technical_appendix,
+            trial=trial,
+            left_out=left_out,
         )
         on_stage("write", "done", len(published.files) - 1)
-    return published.run_result(mapping, period, result, report)
+    run_result = published.run_result(mapping, period, result, report)
+    run_result.trial = trial
+    return run_result
 
 
 def dry_run(
@@ -455,5 +489,13 @@ def summary(run_result: RunResult) -> dict:
         "files": {k: str(v) for k, v in run_result.files.items()},
         "run_folder": str(run_result.run_dir) if run_result.run_dir else None,
         "manifest": str(run_result.manifest_path) if run_result.manifest_path else None,
+        "trial": bool(run_result.trial),
+        # Onboarding's own warnings (a rule that stopped producing rows), said on the console.
+        "run_warnings": [
+            str(m)
+            for m in report.findings.loc[
+                report.findings["rule"].astype(str).str.startswith("run.rule_"), "message"
+            ]
+        ],
         "compared_with": str(run_result.compared_with) if run_result.compared_with else None,
     }

@@ -101,7 +101,10 @@ def worth_retrying(task, task_run, state) -> bool:
 @task(name="load-mapping", **PRIVATE)
 def load_mapping_task(mapping_path: str) -> "Mapping":
     from cldetl.mapping import load_mapping
+    from cldetl.onboarding import refuse_unchecked
 
+    # A flow never runs an unchecked starter mapping (there is no --trial here, by design).
+    refuse_unchecked(mapping_path)
     return load_mapping(mapping_path)
 
 

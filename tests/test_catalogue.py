@@ -21,9 +21,10 @@ CHECK_SOURCES = [
     *sorted((ROOT / "cldetl" / "validate" / "checks").glob("*.py")),
     *sorted((ROOT / "cldetl" / "publish").glob("*.py")),
     *sorted((ROOT / "cldetl" / "national").rglob("*.py")),
+    ROOT / "cldetl" / "onboarding" / "run_checks.py",  # a run's own warnings (issue 18)
 ]
-RULE_ID = re.compile(r"""["']((?:header|type|list|cross|period|outcome|privacy|file|dlp|national)"""
-                     r"""\.[a-z0-9_]+)["']""")  # fmt: skip
+RULE_ID = re.compile(r"""["']((?:header|type|list|cross|period|outcome|privacy|file|dlp|"""
+                     r"""national|run)\.[a-z0-9_]+)["']""")  # fmt: skip
 
 
 def rules_in_code() -> set[str]:
@@ -58,7 +59,8 @@ def test_every_entry_has_a_check_and_a_test_case():
 
 def test_every_entry_says_where_it_comes_from():
     for e in catalogue(load_spec()):
-        assert e["source"] in ("CLD guidance", "DLP guide", "DHSC method"), e
+        assert e["source"] in ("CLD guidance", "DLP guide", "DHSC method", "cldetl"), e
+        assert (e["source"] == "cldetl") == e["code"].startswith("run."), e
         assert e["message"] and e["section"], e
         if e["code"].startswith("dlp."):
             assert e["source"] == "DLP guide"

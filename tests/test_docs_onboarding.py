@@ -24,8 +24,10 @@ def shell_blocks(text: str) -> list[str]:
 
 def test_the_doc_has_the_walkthrough_commands():
     script = "\n".join(shell_blocks(DOC.read_text(encoding="utf-8")))
-    for command in ("generate", "cldetl init-mapping", "cldetl profile", "cldetl test-mapping"):
+    for command in ("generate", "cldetl init-mapping", "cldetl profile", "cldetl test-mapping",
+                    "cldetl mapping-review", "--apply"):  # fmt: skip
         assert command in script, command
+    assert "accept them all" not in DOC.read_text(encoding="utf-8")
     assert "cldetl run" in script and "cldetl validate" in script
 
 
@@ -39,6 +41,7 @@ def test_the_walkthrough_runs_as_written(tmp_path):
         "COLUMNS": "120",
     }
     env.pop("NEWSHIRE_DB_URL", None)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # onboarding's staging, removed after
     done = subprocess.run(
         ["bash", "-c", script],
         cwd=tmp_path,
@@ -49,16 +52,19 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
+    assert not any((tmp_path / "cache" / "cldetl" / "staging").iterdir())
     assert "Traceback" not in output
     mapping = tmp_path / "out" / "newshire" / "newshire.yaml"
     text = mapping.read_text()
-    assert "suggested (" in text
-    # Newshire names things its own way: its codes were found and written in place, marked.
-    assert "route_code_question: Q_ROUTE  # suggested: check (the example's" in text
-    assert "# TODO:" not in text
-    assert re.search(r"^4\d$", done.stdout, flags=re.M)  # the `grep -c` of the marks
-    assert re.search(r"\d+ value\(s\) still marked '# suggested: check'", output)
+    # Before the review: the gate said not ready, and the run refused and wrote nothing.
+    assert "profile: not ready yet" in output
+    assert "not checked yet:" in output and "run: refused until the review is done" in output
+    # After it: no mark left, Newshire's own codes in place, signed off in the workbooks.
+    assert "# unchecked" not in text and "# TODO" not in text
+    assert "route_code_question: Q_ROUTE" in text
+    assert (tmp_path / "out/newshire/review.xlsx").exists()
+    assert re.search(r"0 TODO\(s\), 0 unchecked suggestion\(s\) and 0 code", output)
+    assert "Ready: every code is mapped and every suggestion checked." in output
     assert re.search(r"1 passed, 0 failed", output)
-    assert "0 code(s) found that the mapping does not map." in output
     assert re.search(r"CLD_R2_995_20250930\.csv: \d+ rows, no errors", output)
     assert (tmp_path / "out/newshire/return/2025-09-30/latest/reconciliation.csv").exists()

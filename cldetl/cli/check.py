@@ -47,7 +47,7 @@ from cldetl.spec import load_spec, spec_as_json
 from cldetl.spec.docs import spec_markdown
 from cldetl.validate import validate as run_validation
 from cldetl.validate.catalogue import catalogue_text
-from cldetl.validate.csvfile import open_cld_csv, read_cld_csv
+from cldetl.validate.csvfile import open_cld_csv
 
 # --- the specification ---------------------------------------------------------------------
 

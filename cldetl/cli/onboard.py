@@ -1,5 +1,5 @@
 """Commands for writing and checking an authority's mapping: init-mapping, profile,
-test-mapping, mapping-docs.
+mapping-review, test-mapping, mapping-docs.
 
 Each only calls library code (onboarding, mapping, transform's mapping tests) and turns the
 result into output and an exit code (`cldetl.cli.exit_codes`).
@@ -19,7 +19,8 @@ from cldetl.display import shown
 from cldetl.errors import UsageError
 from cldetl.mapping import load_mapping
 from cldetl.mapping.docs import mapping_markdown
-from cldetl.onboarding import profile_mapping, profile_text, starter_mapping, unchecked_suggestions
+from cldetl.onboarding import profile_mapping, profile_text, starter_mapping
+from cldetl.onboarding.review import apply_review, write_review
 from cldetl.transform.mapping_tests import run_mapping_tests
 from cldetl.transform.reasons import DETAILS_UNUSED, automatic_reasons
 
@@ -89,8 +90,9 @@ def init_mapping(
     connectors_dir: Path | None,
 ) -> None:
     """Write a starter mapping from the authority's own database: the system's sources with
-    default parameters, every lookup pre-filled with the codes found (row counts as
-    comments) and a suggested CLD value for each, and a skeleton of mapping tests."""
+    default parameters, every lookup code found (row counts as comments) with its CLD value
+    where certain and its candidates otherwise, and a skeleton of mapping tests. Nothing
+    uncertain is active: `cldetl profile` counts what is left to review."""
 
     target = Path(out_path or f"mappings/{la_code}.yaml")
     if target.exists() and not force:
@@ -108,43 +110,111 @@ def init_mapping(
     click.echo(f"Wrote {target}: {len(starter.sources)} sources, {starter.lookups} lookups.")
     for name, rows in starter.sources.items():
         click.echo(f"  {name}: {rows:,} rows read")
+    codes = starter.codes
     click.echo(
-        f"  {starter.codes} local codes found, each with a suggested CLD value to check "
-        f"({starter.weak} weak matches)."
+        f"  {codes.certain + len(codes.suggestions)} local codes found: {codes.certain} mapped "
+        f"(certain), {len(codes.suggestions)} left unchecked with their candidates:"
     )
-    if starter.suggested:
+    for lookup, code, rows, hint in codes.suggestions:
+        click.echo(f"    {lookup} {shown(code, 30)} ({rows:,} rows): {shown(hint.note(), 160)}")
+    if starter.unchecked:
         click.echo(
-            f"  {len(starter.suggested)} values named example codes the database does not "
-            "hold: this install's code found for each is written in their place, marked "
-            "'# suggested: check'."
+            f"  {len(starter.unchecked)} example codes the database does not hold, each marked "
+            "'# unchecked' with this install's likely code:"
         )
+        for where in starter.unchecked:
+            click.echo(f"    {shown(where, 120)}")
     if starter.todo:
         click.echo(f"  {len(starter.todo)} to do by hand (marked '# TODO' in the file):")
         for where in starter.todo:
-            click.echo(f"    {shown(where, 100)}")
-    click.echo("Next: check the file top to bottom, then `cldetl profile --mapping` it.")
+            click.echo(f"    {shown(where, 120)}")
+    click.echo(
+        "Next: `cldetl mapping-review` for the sign-off workbook, then `cldetl profile` until "
+        "it reports nothing left; `cldetl run` refuses the file until then."
+    )
 
 
 @click.command()
 @mapping_option
 @period_end_option
 @connectors_option
+@click.option(
+    "--history",
+    "history",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="A run output folder: rules taking 0 records show the earlier run's count.",
+)
 @verbose_option
 def profile(
-    mapping_path: str, period_end: date | None, allow_future: bool, connectors_dir: Path | None
+    mapping_path: str,
+    period_end: date | None,
+    allow_future: bool,
+    connectors_dir: Path | None,
+    history: str | None,
 ) -> None:
-    """Profile a mapping's lookups against its database: for each lookup column, the codes
-    present, their counts, and which the mapping does not map.
+    """Profile a mapping against its database, as a gate: TODOs and unchecked suggestions left,
+    codes the mapping does not map (per lookup, in the records its rule takes), NULL and blank
+    counts per column, and sources or rules with no rows.
 
-    Exit status: 0 every code is mapped, 1 some are not, 2 the mapping or database is unusable.
+    Exit status: 0 nothing left to review, 1 something is, 2 the mapping or database is unusable.
     """
 
-    mapping, found = profile_mapping(mapping_path, period_end, connectors_dir)
-    click.echo(profile_text(mapping, found))
-    marked = unchecked_suggestions(mapping_path)
-    if marked:
-        click.echo(
-            f"{marked} value(s) still marked '# suggested: check' in {shown(mapping_path)}: "
-            "check each, then delete its mark."
+    found = profile_mapping(mapping_path, period_end, connectors_dir, history=history)
+    click.echo(profile_text(found))
+    sys.exit(EXIT_DATA_ERRORS if found.problems else EXIT_OK)
+
+
+@click.command("mapping-review")
+@mapping_option
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Where to write the workbook (default: <mapping>-review.xlsx beside the mapping).",
+)
+@click.option(
+    "--apply",
+    "apply_path",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True),
+    help="A filled-in review workbook: write its signed decisions into the mapping.",
+)
+@period_end_option
+@connectors_option
+@verbose_option
+def mapping_review(
+    mapping_path: str,
+    out_path: str | None,
+    apply_path: str | None,
+    period_end: date | None,
+    connectors_dir: Path | None,
+) -> None:
+    """Write the sign-off workbook of a mapping's local codes (Excel), or, with --apply, write
+    the decisions of a filled-in one back into the mapping (rows with a value, "checked by"
+    and "date"; comments and layout kept).
+
+    Exit status: 0 done, 2 the mapping, database or workbook is unusable.
+    """
+
+    if apply_path:
+        codes, marks = apply_review(
+            mapping_path, apply_path, period_end=period_end, connectors_dir=connectors_dir
         )
-    sys.exit(EXIT_DATA_ERRORS if (~found["mapped"]).any() else EXIT_OK)
+        click.echo(
+            f"Applied {codes} code decision(s) and {marks} parameter or rule decision(s) to "
+            f"{shown(mapping_path, 300)}. Next: `cldetl profile --mapping` it."
+        )
+        sys.exit(EXIT_OK)
+    default = Path(mapping_path).with_name(f"{Path(mapping_path).stem}-review.xlsx")
+    target = Path(out_path) if out_path else default
+    codes, marks = write_review(
+        mapping_path, target, period_end=period_end, connectors_dir=connectors_dir
+    )
+    click.echo(
+        f"Wrote {shown(target, 300)}: {codes} local code(s), {marks} marked parameter(s) or rule "
+        "code(s). Fill in the value, 'checked by' and 'date' of each decided row, then "
+        f"`cldetl mapping-review --mapping {shown(mapping_path, 300)} --apply "
+        f"{shown(target, 300)}`."
+    )

@@ -68,6 +68,18 @@ from cldetl.pipeline import run as run_pipeline
     help="Write the CLD file gzipped (.csv.gz), which the DLP accepts (default: the mapping's "
     "output.gzip).",
 )
+@click.option(
+    "--list-left-out",
+    is_flag=True,
+    help="Also write left_out_records.csv: the source key and reason of every row the "
+    "templates leave out in the database (a second query per source).",
+)
+@click.option(
+    "--trial",
+    is_flag=True,
+    help="Run a mapping that still has TODO or unchecked marks (refused otherwise); the run "
+    "is marked as a trial in its manifest, report and console: not for submission.",
+)
 @verbose_option
 def run(
     mapping_path: str,
@@ -81,6 +93,8 @@ def run(
     encoding: str | None = None,
     use_gzip: bool | None = None,
     technical_appendix: bool = False,
+    trial: bool = False,
+    list_left_out: bool = False,
 ) -> None:
     """Extract, transform, validate and write one authority's CLD return.
 
@@ -93,6 +107,8 @@ def run(
         sys.exit(EXIT_OK)
     out = out_dir or str(Path("out") / Path(mapping_path).stem)
     if prefect:
+        if trial:  # a flow (scheduled or not) never runs an unchecked mapping
+            raise UsageError("--trial does not apply with --prefect: flows run checked mappings.")
         if connectors_dir:
             raise UsageError(
                 "--connectors does not apply with --prefect: the flow uses connectors/ beside "
@@ -126,6 +142,8 @@ def run(
             on_stage=stages.update,
             output={k: v for k, v in (("encoding", encoding), ("gzip", use_gzip)) if v is not None},
             technical_appendix=technical_appendix,
+            trial=trial,
+            list_left_out=list_left_out,
         )
     print_run_summary(console, summary(result))
     sys.exit(result.exit_code)
@@ -192,6 +210,8 @@ def print_run_summary(console, numbers: dict) -> None:
         f"[bold]{shown(numbers['authority'])}[/bold] (LA {shown(numbers['la_code'])}), "
         f"{shown(numbers['period'])}"
     )
+    if numbers.get("trial"):
+        console.print("  [bold yellow]TRIAL RUN of an unchecked mapping: not for submission[/]")
     console.print(f"  rows written: {shown(numbers['rows_written'])}")
     if numbers.get("reconciliation"):
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
@@ -223,6 +243,8 @@ def print_run_summary(console, numbers: dict) -> None:
         f"  [{style}]unmapped local codes: {shown(numbers['unmapped_codes'])} "
         f"({shown(numbers['unmapped_rows'])} values)[/{style}]"
     )
+    for warning in numbers.get("run_warnings") or []:
+        console.print(f"  [yellow]warning: {shown(warning, limit=300)}[/yellow]")
     style = "red" if numbers["validation_errors"] else "green"
     console.print(
         f"  [{style}]validation: {shown(numbers['validation_errors'])} error(s)[/{style}], "

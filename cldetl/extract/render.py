@@ -107,12 +107,15 @@ def render_source(
     period: ReportingPeriod,
     connectors_dir: str | Path | None = None,
     counts: bool = False,
+    left_out_keys: tuple[str, ...] = (),
 ) -> RenderedSource:
     """Render source `name`'s template for a dialect (a name, or a SQLAlchemy Dialect).
 
     With `counts`, render instead the template's count query: one row per reason of its
     declared `left_out` (`why` 1, 2, ...; 0 for rows the template reads) with `n` rows each,
     over its base table, so that table rows = left out in the database + read.
+    With `left_out_keys` (base table columns), render the per-record list of the same: one
+    row per base row left out, its key columns and `why` (every record findable by its key).
 
     The template's declared defaults are overridden by the mapping's `params`. Raises
     MappingError for a missing template, an unknown or missing parameter (with the mapping's
@@ -131,11 +134,12 @@ def render_source(
         env = environment(found.folders)
         case = _left_out_case(env, found.declaration, context)
         context["in_scope"] = f"{case} = 0" if case != "0" else "1 = 1"
-        sql = (
-            _count_query(found, case, context)
-            if counts
-            else render_template(env, found.name, context)
-        )
+        if left_out_keys:
+            sql = _left_out_query(found, case, context, dialect, left_out_keys)
+        elif counts:
+            sql = _count_query(found, case, context)
+        else:
+            sql = render_template(env, found.name, context)
     problem = read_only_problem(sql, dialect.name)
     if problem:
         raise found.refused(
@@ -233,6 +237,24 @@ def _count_query(found: _Template, case: str, context: dict) -> str:
         f"SELECT counted.why, COUNT(*) AS n\nFROM (\n    SELECT {case} AS why\n"
         f"    FROM {table} {declaration.base_alias}\n"
         ") counted\nGROUP BY counted.why\n"
+    )
+
+
+def _left_out_query(
+    found: _Template, case: str, context: dict, dialect: Dialect, keys: tuple[str, ...]
+) -> str:
+    """The rows `_count_query` counts as left out, one per base row with its key columns
+    (`key_0`, `key_1`, ...) and `why`: a second query, for `left_out_records.csv`."""
+    _count_query(found, case, context)  # the same refusal when there is no base table
+    declaration = found.declaration
+    table = context["t"][declaration.base_table]
+    columns = ", ".join(
+        f"{declaration.base_alias}.{quote_identifier(dialect, key)} AS key_{i}"
+        for i, key in enumerate(keys)
+    )
+    return (
+        f"SELECT listed.* FROM (\n    SELECT {columns}, {case} AS why\n"
+        f"    FROM {table} {declaration.base_alias}\n) listed\nWHERE listed.why <> 0\n"
     )
 
 

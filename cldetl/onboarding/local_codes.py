@@ -20,23 +20,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import column as sql_column
 from sqlalchemy import func, inspect, select
 from sqlalchemy import table as sql_table
 
-from cldetl.mapping import safe_yaml
+from cldetl.onboarding.reference import meanings_data, thresholds
 from cldetl.transform.filters import as_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
-MEANINGS = Path(__file__).resolve().parents[2] / "mappings" / "meanings"
-GOOD_FIT = 0.5
-"""The least score a suggested code needs; below it the example's code stays, with a TODO."""
-MAX_CODES = 200
 STOP_WORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "in", "of", "or", "the", "to"})
 
 
@@ -80,6 +75,12 @@ class Found:
     rows: int | None = None
     checked: bool = True
     """False when the codes of this kind could not be read at all (no such table or column)."""
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    """The database codes that fit best, with their scores, best first: the same list is
+    written beside the value and shown on the console."""
+
+    def candidates_text(self) -> str:
+        return "; ".join(f"{code} {score:.2f}" for code, score in self.candidates) or "none"
 
 
 @dataclass
@@ -100,14 +101,13 @@ class Candidates:
 
 
 def load_meanings(system: str) -> list[Kind]:
-    """The meanings file of a system (none: no kinds, every example code is kept)."""
+    """The meanings file of a system (reference data: missing or unreadable is an error)."""
 
-    path = MEANINGS / f"{system}.yaml"
-    if not path.is_file():
-        return []
-    raw = safe_yaml.load(path.read_text(encoding="utf-8"), str(path)) or {}
+    raw = meanings_data(system)
     kinds = []
     for name, body in raw.items():
+        if name == "patterns":  # LIKE patterns of template parameters, not codes (starter.py)
+            continue
         codes = {}
         for code, about in (body.get("codes") or {}).items():
             if isinstance(about, dict):
@@ -167,8 +167,9 @@ def text_fit(phrase: str, candidate: str) -> float:
     """Words of a phrase against a candidate's (code and description): the harmonic mean of
     how much of each is found in the other, 0 to 1."""
     mine, theirs = _tokens(phrase), _tokens(candidate)
-    if not mine or not theirs:
-        return 0.0
+    if not mine or not theirs:  # stop words only ("OF"): only the same text fits
+        same = phrase.strip().casefold() == candidate.strip().casefold() != ""
+        return 1.0 if same and any(ch.isalnum() for ch in phrase) else 0.0
     mine_joined, theirs_joined = "".join(mine), "".join(theirs)
     found = sum(_token_fit(w, theirs, theirs_joined) for w in mine) / len(mine)
     back = sum(_token_fit(w, mine, mine_joined) for w in theirs) / len(theirs)
@@ -186,7 +187,7 @@ def fit(meaning: Meaning, code: str, text: str, share: float):
     evidence = f'text "{phrase}" {words:.2f}' if words else ""
     score = words
     if share:
-        score = max(words, 0.95 * share) + 0.05 * min(words, share)
+        score = min(1.0, max(words, 0.95 * share) + 0.05 * min(words, share))
         evidence += (", " if evidence else "") + (
             f"{share:.0%} of its values are codes the example's lookups know"
         )
@@ -216,17 +217,23 @@ def assign(
             if score:
                 pairs.append((score, example, code, evidence))
     pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    limits = thresholds()
     out: dict[str, Found] = {}
     for score, example, code, evidence in pairs:
-        if example in out or code in taken or score < GOOD_FIT:
+        if example in out or code in taken or score < limits.good_fit:
             continue
         out[example] = Found(kind.name, example, code, score, evidence, found.counts[code])
         taken.add(code)
     for example in wanted:
+        ranked = [(p[2], round(p[0], 2)) for p in pairs if p[1] == example]
         if example not in out:
-            best = max((p for p in pairs if p[1] == example), default=None)
-            hint = f"closest {best[2]} ({best[3]})" if best else "nothing like it"
-            out[example] = Found(kind.name, example, None, best[0] if best else 0.0, hint)
+            best = ranked[0] if ranked else None
+            hint = "nothing like it" if best is None else "no candidate scores enough"
+            out[example] = Found(kind.name, example, None, best[1] if best else 0.0, hint)
+        else:  # the chosen code first, then the others in score order
+            chosen = out[example].code
+            ranked = [r for r in ranked if r[0] == chosen] + [r for r in ranked if r[0] != chosen]
+        out[example].candidates = ranked[: limits.candidates_shown]
     return [out[e] for e in wanted]
 
 
@@ -252,8 +259,15 @@ def table_candidates(conn, where: dict[str, Any], known: set[str]) -> Candidates
         .group_by(sql_column(code))
     )
     counts = {str(v).strip(): int(n) for v, n in conn.execute(query) if v is not None}
-    if len(counts) > MAX_CODES:
+    if len(counts) > thresholds().max_codes:
         return None
+    texts: dict[str, str] = {}
+    about = where.get("description")
+    if about and about in names:  # a type table's own text (a step type's name), not personal
+        query = select(sql_column(code), func.min(sql_column(about))).select_from(sql_table(table))
+        for c, text in conn.execute(query.group_by(sql_column(code))):
+            if c is not None and text is not None:
+                texts[str(c).strip()] = str(text)
     values: dict[str, set[str]] = {}
     distinct: dict[str, int] = {}
     for name in where.get("values") or []:
@@ -279,7 +293,7 @@ def table_candidates(conn, where: dict[str, Any], known: set[str]) -> Candidates
         for c, v in conn.execute(query):
             if c is not None:
                 values.setdefault(str(c).strip(), set()).add(str(v).strip())
-    return Candidates(counts=counts, values=values, distinct=distinct)
+    return Candidates(counts=counts, texts=texts, values=values, distinct=distinct)
 
 
 def frame_candidates(frames: dict[str, pd.DataFrame], where: dict[str, Any]) -> Candidates | None:
@@ -290,7 +304,7 @@ def frame_candidates(frames: dict[str, pd.DataFrame], where: dict[str, Any]) -> 
         return None
     codes = as_text(frame[where["column"]]).str.strip()
     counts = codes[codes.notna() & codes.ne("")].value_counts()
-    if len(counts) > MAX_CODES:
+    if len(counts) > thresholds().max_codes:
         return None
     texts: dict[str, str] = {}
     about = where.get("description")
