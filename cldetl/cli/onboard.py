@@ -189,6 +189,7 @@ def mapping_review(
     out_path: str | None,
     apply_path: str | None,
     period_end: date | None,
+    allow_future: bool,
     connectors_dir: Path | None,
 ) -> None:
     """Write the sign-off workbook of a mapping's local codes (Excel), or, with --apply, write

@@ -76,14 +76,11 @@ def refuse_unchecked(mapping_path: str | Path) -> None:
 REVIEWED_UNMAPPED = re.compile(r"^\s*#\s*(?P<code>.+?): left unmapped on review \(")
 
 
-def reviewed_unmapped(text: str) -> set[tuple[str, str]]:
-    """(lookup, code) of each code a review decided to leave unmapped: `mapping-review
-    --apply` writes `# <code>: left unmapped on review (<who>, <date>)` in its lookup. Still
-    reported as unmapped by every run, but decided, so no longer a question for the gate."""
-
-    found = set()
+def lookup_lines(text: str):
+    """(line number, lookup name, line) of each line inside a lookup of the `lookups` section,
+    where the starter and the review write their comment marks."""
     section = lookup = None
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if re.match(r"^[A-Za-z_]", line):
             section = line.split(":", 1)[0]
             continue
@@ -93,8 +90,19 @@ def reviewed_unmapped(text: str) -> set[tuple[str, str]]:
         if key:
             lookup = str(yaml.safe_load(key.group(1)))
             continue
+        if lookup is not None:
+            yield number, lookup, line
+
+
+def reviewed_unmapped(text: str) -> set[tuple[str, str]]:
+    """(lookup, code) of each code a review decided to leave unmapped: `mapping-review
+    --apply` writes `# <code>: left unmapped on review (<who>, <date>)` in its lookup. Still
+    reported as unmapped by every run, but decided, so no longer a question for the gate."""
+
+    found = set()
+    for _number, lookup, line in lookup_lines(text):
         match = REVIEWED_UNMAPPED.match(line)
-        if match and lookup is not None:
+        if match:
             try:
                 code = yaml.safe_load(match.group("code"))
             except yaml.YAMLError:

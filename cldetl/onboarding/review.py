@@ -29,7 +29,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from cldetl.mapping import load_mapping, safe_yaml
 from cldetl.onboarding import yaml_text
-from cldetl.onboarding.marks import reviewed_unmapped
+from cldetl.onboarding.marks import lookup_lines, reviewed_unmapped
 from cldetl.onboarding.profile import profile_mapping
 from cldetl.onboarding.reference import OnboardingError, thresholds
 from cldetl.spec import load_spec
@@ -62,19 +62,9 @@ def lookup_suggestions(text: str) -> dict[tuple[str, str], LookupSuggestion]:
     """The `# unchecked <code>: ...` lines of the lookups section, by (lookup, code)."""
 
     found: dict[tuple[str, str], LookupSuggestion] = {}
-    section = lookup = None
-    for number, line in enumerate(text.splitlines(), 1):
-        if re.match(r"^[A-Za-z_]", line):
-            section = line.split(":", 1)[0]
-            continue
-        if section != "lookups":
-            continue
-        key = re.match(r"^  ([^\s#].*?):\s*(#.*)?$", line)
-        if key:
-            lookup = str(yaml.safe_load(key.group(1)))
-            continue
+    for number, lookup, line in lookup_lines(text):
         match = UNCHECKED_LINE.match(line)
-        if match and lookup is not None:
+        if match:
             code = str(yaml.safe_load(match.group("code")))
             found[(lookup, code)] = LookupSuggestion(lookup, code, match.group("note"), number)
     return found
