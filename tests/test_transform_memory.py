@@ -23,7 +23,7 @@ PERIOD_END = date(2025, 9, 30)
 COMPARED = ["exclusions.csv", "lineage.csv", "reconciliation.csv", "unmapped_codes.csv"]
 
 
-def _format_cld_whole_frame(rows, mapping, spec, period, keep=None):
+def _format_cld_whole_frame(rows, mapping, spec, period, keep=None, unmapped=None):
     """The reference: the whole frame reordered at once, each column via a NumPy array."""
     import numpy as np
     import pandas as pd
