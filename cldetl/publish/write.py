@@ -129,11 +129,11 @@ def neutralised(text: pd.Series) -> pd.Series:
     """Text a spreadsheet would run as a formula, with a leading apostrophe (shown as text by
     Excel); a plain negative number (the DLP's own exception, spec data) is left as it is."""
 
-    negative = "^" + load_spec().dlp["negative_number"] + "$"
+    negative = load_spec().dlp["negative_number"]
     formula = text.str.contains(FORMULA_START, regex=True).fillna(False).astype(bool)
     if not formula.any():
         return text
-    formula &= ~text.str.contains(negative, regex=True).fillna(False).astype(bool)
+    formula &= ~text.str.fullmatch(negative).fillna(False).astype(bool)
     return text.where(~formula, "'" + text)
 
 
