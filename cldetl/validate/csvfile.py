@@ -213,6 +213,17 @@ class CldStream:
         return self._parse(chunk, unique_names(self.header), line, breaks, np, pa, pacsv)
 
     def _parse(self, chunk: bytes, names, line: int, breaks: int, np, pa, pacsv) -> CldTable:
+        codes = np.frombuffer(chunk, np.uint8)
+        ascii = bool(len(chunk)) and int(codes.max()) < 128
+        if not ascii and self.text_encoding == "utf8" and not _valid_utf8(chunk):
+            # Found before Arrow parses: its invalid-row callback decodes the row as UTF-8 and
+            # prints a traceback ("Exception ignored") when it cannot.
+            raise NotUtf8
+        if np.count_nonzero(codes == 34) % 2:
+            # Batches are cut where quotes pair up, so only the last can hold an odd number:
+            # a quote opened and never closed (Arrow would read to the end as one value, and
+            # has aborted the process on it).
+            self._refuse_unclosed_quote(chunk, line)
         invalid: list[int | None] = []
 
         def on_invalid_row(row) -> str:
@@ -279,9 +290,30 @@ class CldStream:
         refuse_long_values(self.path, table, lines)
         frame = table.to_pandas(types_mapper=string_mapper())
         frame.columns = names
-        return self.rows_table(
-            frame, lines, ascii=bool(len(chunk)) and int(np.frombuffer(chunk, np.uint8).max()) < 128
+        return self.rows_table(frame, lines, ascii=ascii)
+
+    def _refuse_unclosed_quote(self, chunk: bytes, line: int) -> None:
+        """InputError naming the line of a quoted value the file ends inside (Python's csv
+        module, strict, on this batch only). A quote inside an unquoted value (5'6") is text,
+        as Arrow reads it: no error."""
+        text = io.TextIOWrapper(
+            io.BytesIO(chunk),
+            encoding=py_encoding(self.text_encoding),
+            errors="replace",
+            newline="",
         )
+        reader = csv.reader(text, strict=True)
+        previous = 0
+        try:
+            for _record in reader:
+                previous = reader.line_num
+        except csv.Error as exc:
+            if "end of data" in str(exc):
+                raise InputError(
+                    f"{self.path}: line {line + previous}: a quoted value is never closed (the "
+                    "file ends inside it). Close the quote, or remove it, and save the file "
+                    "again."
+                ) from None
 
     def rows_table(self, frame, lines, *, ascii: bool = False) -> CldTable:
         """Rows of this file as a `CldTable` carrying the file's facts (encoding, BOM, sizes).
@@ -453,6 +485,17 @@ def _refuse_unreadable_text(path: str, data: bytes) -> None:
             f"{path}: lines end with a carriage return only (an old Mac format); the DLP reads "
             "CRLF or LF. Save the file again from Excel as CSV."
         )
+
+
+def _valid_utf8(chunk) -> bool:
+    """Whether `chunk` is UTF-8 text, checked by Arrow without a copy or a Python string."""
+    offsets = pa.py_buffer(np.array([0, len(chunk)], dtype=np.int64))
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(chunk)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def table_from_frame(frame: pd.DataFrame, path: str) -> CldTable:

@@ -82,12 +82,18 @@ def record_chunks(handle, size: int):
     is read into a buffer of its own (the rows are parsed in other threads), without copying
     it again: a memoryview of the whole records, the partial last record carried over."""
 
+    left = _bytes_left(handle)
     rest = b""
     while True:
-        buffer = bytearray(len(rest) + size)
+        # No bigger than what is left of a plain file (a small file must not cost a 32 MB
+        # buffer per batch); one byte more, to see the end.
+        want = size if left is None else max(1, min(size, left + 1))
+        buffer = bytearray(len(rest) + want)
         buffer[: len(rest)] = rest
         got = handle.readinto(memoryview(buffer)[len(rest) :]) or 0
         end = len(rest) + got
+        if left is not None:
+            left -= got
         if not got:
             if rest:
                 yield memoryview(rest)
@@ -105,6 +111,16 @@ def record_chunks(handle, size: int):
             continue
         rest = bytes(data[cut + 1 :])
         yield data[: cut + 1]
+
+
+def _bytes_left(handle) -> int | None:
+    """Bytes from here to the end of a plain file; None when unknown (gzip)."""
+    if isinstance(handle, gzip.GzipFile):
+        return None
+    try:
+        return max(0, os.fstat(handle.fileno()).st_size - handle.tell())
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def uncompressed_size(path: str, handle, max_bytes: int) -> int:

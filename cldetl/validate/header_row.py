@@ -53,10 +53,19 @@ def refuse_non_header(path: str, header: list[str], data: bytes, body_start: int
 
 
 def unique_names(header: list[str]) -> list[str]:
-    """Column names for reading: a repeated header gets a suffix so no column is lost."""
-    seen: dict[str, int] = {}
+    """Column names for reading: a repeated header gets a suffix so no column is lost, and
+    the suffix never makes a name the header already has (`LA Code`, `LA Code (2)`, `LA Code`
+    reads as `LA Code`, `LA Code (2)`, `LA Code (3)`): every column has a name of its own."""
+    taken = set(header)
+    used: set[str] = set()
     names = []
     for name in header:
-        seen[name] = seen.get(name, 0) + 1
-        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+        unique, n = name, 1
+        while unique in used:
+            n += 1
+            unique = f"{name} ({n})"
+            if unique in taken:  # a name of the header's own: left for its column
+                unique = name
+        used.add(unique)
+        names.append(unique)
     return names
