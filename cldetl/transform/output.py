@@ -71,7 +71,8 @@ def _dates(values: pd.Series) -> pd.Series:
 
 # The stated rule for a cost written as text (a file source, or a text column of the case
 # system): surrounding spaces, one sign, one pound sign before or after the sign, and commas
-# between groups of three digits are read; "£1,200.00" is 1200.00 and "-£10.50" is -10.50.
+# between groups of three digits are read, and an exponent (a float column's text, 1e+20);
+# "£1,200.00" is 1200.00 and "-£10.50" is -10.50.
 # Anything else ("24.50p", "1.200,00", "n/a", "1,20") is not guessed at: the cell is left
 # blank and the value is listed in unmapped_codes.csv (lookup NOT_A_NUMBER, with its rows).
 MONEY_TEXT = (
@@ -128,14 +129,9 @@ def money_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _decimal_or_none(text: str, decimal):
     try:
-        return pc.cast(pa.array([text], type=pa.string()), decimal)[0].as_py()
+        return pc.cast(pa.array([text]), decimal)[0].as_py()  # one str: a string array
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-
-
-def _money(values: pd.Series) -> pd.Series:
-    """Numbers as 0.00 text (values that are not numbers blank: see `money_text`)."""
-    return money_text(values)[0]
 
 
 def format_cld(
