@@ -172,3 +172,48 @@ def test_files_under_out_are_created_new_never_through_a_link(tmp_path, victim):
     with pytest.raises(FileExistsError):
         write_text("x", target, new=True)
     assert (victim / "precious.txt").read_text() == SECRET
+
+
+# --- the helpers themselves (each kills mutants that survived `make mutate`: docs/testing.md)
+
+
+def test_private_folders_are_0700_whatever_the_umask(tmp_path):
+    from cldetl.publish.write import ensure_private_dir, private_dir_in
+
+    old = os.umask(0)
+    try:
+        made = private_dir_in(tmp_path, "a", "b")
+        nested = ensure_private_dir(tmp_path / "c" / "d")
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "a", made, tmp_path / "c", nested):
+        assert folder.is_dir() and (folder.stat().st_mode & 0o777) == 0o700, folder
+
+
+def test_a_file_where_a_folder_belongs_is_refused_with_what_to_do(tmp_path):
+    from cldetl.publish.write import private_dir_in
+
+    (tmp_path / ".cldetl").write_text("not a folder")
+    with pytest.raises(OutputError) as refused:
+        private_dir_in(tmp_path, ".cldetl")
+    assert str(refused.value) == (
+        f"{tmp_path / '.cldetl'} is not a folder; cldetl writes only into real folders inside "
+        "the output folder (someone else may have put it there). Remove it, or choose another "
+        "--out."
+    )
+
+
+@pytest.mark.parametrize(("size", "read"), [(0, True), (99, True), (100, True), (101, False)])
+def test_a_pointer_is_read_up_to_its_limit_and_not_a_byte_more(tmp_path, size, read):
+    from cldetl.publish.write import read_small
+
+    path = tmp_path / "latest.json"
+    path.write_bytes(b"x" * size)
+    assert read_small(path, 100) == (b"x" * size if read else None)
+
+
+def test_a_pointer_linked_to_a_small_regular_file_is_not_read(tmp_path, victim):
+    from cldetl.publish.write import read_small
+
+    (tmp_path / "latest.json").symlink_to(victim / "precious.txt")
+    assert read_small(tmp_path / "latest.json", 1000) is None

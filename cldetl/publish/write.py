@@ -48,8 +48,12 @@ class OutputError(CldetlError):
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Make `path` 0700 if missing (an existing folder keeps the mode its owner gave it)."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    """Make `path` 0700 if missing, and each missing folder above it 0700 too (Path.mkdir
+    would make those with the umask's mode); an existing folder keeps the mode its owner gave
+    it."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True, mode=DIR_MODE)
     return path
 
 
