@@ -102,3 +102,12 @@ def test_a_cost_that_is_not_a_number_is_listed_in_unmapped_codes():
     assert listed[["field", "source", "code", "rows"]].values.tolist() == [
         ["Unit Cost", "lines", "24.50p", 1]
     ]
+
+
+def test_the_result_keeps_the_rows_index_and_is_text():
+    """format_cld assigns by index: the text and the mask keep the rows' own index."""
+    values = pd.Series(["-1.5", "x", None], index=[10, 20, 30], dtype=object)
+    text, problems = money_text(values)
+    assert text.index.tolist() == problems.index.tolist() == [10, 20, 30]
+    assert text.dtype == "string" and problems.dtype == bool
+    assert text.tolist() == ["-1.50", "", ""] and problems.tolist() == [False, True, False]

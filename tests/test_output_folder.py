@@ -217,3 +217,19 @@ def test_a_pointer_linked_to_a_small_regular_file_is_not_read(tmp_path, victim):
 
     (tmp_path / "latest.json").symlink_to(victim / "precious.txt")
     assert read_small(tmp_path / "latest.json", 1000) is None
+
+
+def test_a_path_the_user_named_is_replaced_and_every_file_is_0600(tmp_path):
+    old = os.umask(0)
+    try:
+        path = tmp_path / "quality.csv"
+        write_text("first", path)
+        write_text("second", path)  # not new: replaced, as a --quality-csv path is
+        fresh = tmp_path / "new.txt"
+        write_text("£", fresh, new=True)
+    finally:
+        os.umask(old)
+    assert path.read_text() == "second"
+    assert fresh.read_bytes() == "£".encode()
+    for made in (path, fresh):
+        assert (made.stat().st_mode & 0o777) == 0o600

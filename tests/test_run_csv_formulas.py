@@ -76,3 +76,16 @@ def test_the_cld_return_itself_is_never_altered(tmp_path):
     write_portal_csv(frame, path, encoding="utf-8")
     assert HYPERLINK.replace('"', '""') in path.read_text(encoding="utf-8")
     assert "'=" not in path.read_text(encoding="utf-8")
+
+
+def test_only_the_formula_cells_of_a_column_change(tmp_path):
+    """Rows picked from a larger frame (their index is not 0..n-1), a missing value, and plain
+    text beside formula text in one column."""
+    frame = pd.DataFrame(
+        {"code": [CMD, "plain", None, "-2"], "rows": [1, 2, 3, 4]}, index=[7, 3, 9, 1]
+    )
+    path = tmp_path / "exclusions.csv"
+    write_csv(frame, path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["code", "rows"], ["'" + CMD, "1"], ["plain", "2"], ["", "3"], ["-2", "4"]]
