@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
+from cldetl.errors import InputError
 from cldetl.mapping.model import Value
 from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import transform
 from cldetl.transform.guidance_rules import EVENT_ONLY_FIELDS_OF_FINANCIAL
 from cldetl.validate import validate
-from cldetl.validate.checks.privacy import check as privacy_check  # noqa: F401 (the rule pinned)
 from cldetl.validate.csvfile import dlp_limits, open_cld_csv
 from tests.conftest import findings, row, write_rows
 from tests.test_reconciliation import _frames, _person, _step
@@ -91,5 +91,5 @@ def test_a_file_one_byte_over_4_gb_is_too_large_and_one_at_4_gb_is_read(tmp_path
     at_limit = tmp_path / "at.csv"
     _sized(at_limit, 4_000_000_000)
     # Read (not refused for its size): its zeros are then refused as not CSV text.
-    with pytest.raises(Exception, match="NUL bytes"):
+    with pytest.raises(InputError, match="NUL bytes"):
         open_cld_csv(at_limit)
