@@ -60,10 +60,12 @@ bench: venv
 clean:
 	rm -rf $(VENV) out mutants
 
-# Mutation testing of cldetl/transform/ and cldetl/validate/checks/ with mutmut (config: [tool.mutmut]
-# in pyproject.toml; results and every surviving mutant explained in docs/testing.md). Slow:
+# Mutation testing with mutmut of the transform, the validator's checks (the DLP portal rules
+# among them), the national preview and the publish stage: cldetl/transform/,
+# cldetl/validate/checks/, cldetl/national/, cldetl/publish/ (config: [tool.mutmut] in
+# pyproject.toml; results and every surviving mutant explained in docs/testing.md). Slow:
 # run by hand, not in CI. MUTANTS narrows the run to some mutants by name pattern, e.g.
-#   make mutate MUTANTS='cldetl.transform.guidance_rules.*'
+#   make mutate MUTANTS='cldetl.transform.guidance_rules.*' MUTATE_JOBS=1
 # and `.venv/bin/mutmut show NAME` prints one mutant's diff. mutmut is not pinned.
 MUTANTS ?=
 MUTATE_JOBS ?= 2

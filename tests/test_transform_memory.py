@@ -23,13 +23,13 @@ PERIOD_END = date(2025, 9, 30)
 COMPARED = ["exclusions.csv", "lineage.csv", "reconciliation.csv", "unmapped_codes.csv"]
 
 
-def _format_cld_whole_frame(rows, mapping, spec, period, keep=None):
+def _format_cld_whole_frame(rows, mapping, spec, period, keep=None, unmapped=None):
     """The reference: the whole frame reordered at once, each column via a NumPy array."""
     import numpy as np
     import pandas as pd
 
     from cldetl.transform.columns import CANDIDATE
-    from cldetl.transform.output import EVENT_TYPE_ORDER, _dates, _money
+    from cldetl.transform.output import EVENT_TYPE_ORDER, _dates, money_text
     from cldetl.transform.person_details import PERSON
 
     order_frame = pd.DataFrame(
@@ -67,7 +67,7 @@ def _format_cld_whole_frame(rows, mapping, spec, period, keep=None):
         if field.type == "date":
             text = _dates(pd.to_datetime(values, errors="coerce"))
         elif field.type == "numeric":
-            text = _money(values)
+            text = money_text(values)[0]
         else:
             text = values.astype("string").fillna("").str.strip()
         out[name] = text.to_numpy()

@@ -28,13 +28,23 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cldetl.errors import CldetlError
-from cldetl.publish.write import DIR_MODE, FILE_MODE, ensure_private_dir, write_text
+from cldetl.publish.write import (
+    DIR_MODE,
+    FILE_MODE,
+    NOFOLLOW,
+    NONBLOCK,
+    OutputError,
+    ensure_private_dir,
+    private_dir_in,
+    read_small,
+    write_text,
+)
 
 # The system's file locks: fcntl (Linux, macOS), else msvcrt (Windows). A module attribute, so
 # that the tests can run the Windows branch on Linux with a stand-in for msvcrt.
@@ -54,13 +64,13 @@ MANIFEST_FORMAT = 1
 # Twice the previous run's size when there is one (staging plus outputs), and never less
 # than this floor.
 MIN_FREE_BYTES = 256 * 1024 * 1024
+# The most read of a pointer (latest.json is about 100 bytes) and of a manifest (a few KB):
+# a planted /dev/zero or huge file is not read.
+POINTER_BYTES = 64 * 1024
+MANIFEST_BYTES = 16 * 1024 * 1024
 
 _PERIOD_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RUN_NAME = re.compile(r"^run-(\d{4,})-\d{8}T\d{6}Z$")
-
-
-class OutputError(CldetlError):
-    """The output folder cannot take a run: not a folder, read-only, full, or in use."""
 
 
 class RunLockedError(OutputError):
@@ -79,6 +89,8 @@ def run_folders(out_dir: str | Path, period_end: date) -> list[Path]:
     folder = period_folder(out_dir, period_end)
     if not folder.is_dir():
         return []
+    if folder.is_symlink():
+        return []
     runs = [
         (int(m.group(1)), p)
         for p in folder.iterdir()
@@ -91,18 +103,21 @@ def latest_run(out_dir: str | Path, period_end: date) -> Path | None:
     """The latest published run of a period, by its pointer: the `latest` symlink, else
     latest.json. None when neither names a run folder with a manifest."""
     folder = period_folder(out_dir, period_end)
+    if folder.is_symlink():
+        return None  # not cldetl's: a run is never looked for outside --out
     names = []
     link = folder / LATEST
     if link.is_symlink():
         names.append(os.readlink(link))
+    pointer = read_small(folder / LATEST_POINTER, POINTER_BYTES)
     try:
-        names.append(json.loads((folder / LATEST_POINTER).read_text(encoding="utf-8"))["run"])
-    except (OSError, ValueError, KeyError, TypeError):
+        names.append(json.loads(pointer or b"")["run"])
+    except (ValueError, KeyError, TypeError):
         pass
     for name in names:
         if isinstance(name, str) and _RUN_NAME.match(Path(name).name):
             run = folder / Path(name).name
-            if (run / MANIFEST).is_file():
+            if not run.is_symlink() and (run / MANIFEST).is_file():
                 return run
     return None
 
@@ -114,7 +129,7 @@ def periods(out_dir: str | Path) -> list[date]:
         return []
     ends = []
     for entry in out.iterdir():
-        if _PERIOD_NAME.match(entry.name) and entry.is_dir():
+        if _PERIOD_NAME.match(entry.name) and entry.is_dir() and not entry.is_symlink():
             with contextlib.suppress(ValueError):  # 2025-13-45 is no period of ours
                 ends.append(date.fromisoformat(entry.name))
     return sorted(ends)
@@ -130,7 +145,15 @@ def earlier_run(out_dir: str | Path, period_end: date) -> Path | None:
 
 
 def read_manifest(run_dir: str | Path) -> dict:
-    return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
+    """A run's manifest; OSError when it is not a regular file of a manifest's size, ValueError
+    when it is not JSON."""
+    data = read_small(Path(run_dir) / MANIFEST, MANIFEST_BYTES)
+    if data is None:
+        raise OSError(f"{MANIFEST} is missing, not a regular file, or over {MANIFEST_BYTES:,} B")
+    manifest = json.loads(data.decode("utf-8"))
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{MANIFEST} is not a JSON object")
+    return manifest
 
 
 def verify_run(run_dir: str | Path) -> list[str]:
@@ -166,9 +189,9 @@ def preflight(out_dir: str | Path, needed_bytes: int | None = None) -> Path:
             )
     try:
         ensure_private_dir(out)
-        ensure_private_dir(out / STATE_DIR)
+        private_dir_in(out, STATE_DIR)
         probe = out / STATE_DIR / f".probe-{os.getpid()}-{secrets.token_hex(4)}"
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, FILE_MODE)
         try:
             os.write(fd, b"cldetl")
         finally:
@@ -195,9 +218,16 @@ def space_needed(out_dir: str | Path) -> int:
     for end in periods(out_dir):
         run = latest_run(out_dir, end)
         if run is not None:
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                sizes.append(sum(f["bytes"] for f in read_manifest(run)["files"]))
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                sizes.append(sum(_file_bytes(f) for f in read_manifest(run)["files"]))
     return 2 * max(sizes, default=0)
+
+
+def _file_bytes(entry) -> int:
+    """A manifest entry's size: a whole number of bytes, else 0 (an earlier manifest someone
+    edited is a hint to the free-space check, never a reason to stop)."""
+    size = entry.get("bytes") if isinstance(entry, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 0
 
 
 @contextlib.contextmanager
@@ -206,9 +236,22 @@ def run_lock(out_dir: str | Path) -> Iterator[Path]:
     folder stops at once with a clear message. The lock is the system's (fcntl's flock, or on
     Windows msvcrt's byte lock), released by the system when the process ends however it ends,
     so a killed run never blocks the next one."""
-    path = ensure_private_dir(Path(out_dir) / STATE_DIR) / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    path = private_dir_in(Path(out_dir), STATE_DIR) / LOCK_FILE
     try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | NONBLOCK, FILE_MODE)
+    except OSError as exc:
+        raise OutputError(
+            f"{path} cannot be opened as cldetl's lock file ({exc.strerror or exc}; a link "
+            "planted there is never followed). Remove it, or choose another --out."
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            # A FIFO or device, or a hard link to some other file: never truncated.
+            raise OutputError(
+                f"{path} is not cldetl's lock file (not a regular file of its own). Remove "
+                "it, or choose another --out."
+            )
         if not _try_lock(fd):
             raise RunLockedError(
                 f"another cldetl run (process {_holder(fd)}) is writing into {out_dir}; wait "
@@ -296,14 +339,30 @@ def remove_stale_staging(out_dir: str | Path) -> list[Path]:
     no other run is preparing anything, so every staging folder is stale."""
     staging = Path(out_dir) / STATE_DIR / STAGING_DIR
     removed = []
+    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+        # A link planted at the staging folder: the link goes, what it points to is untouched.
+        staging.unlink(missing_ok=True)
+        return [staging]
     if staging.is_dir():
         for entry in sorted(staging.iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+            _remove(entry)
             removed.append(entry)
     return removed
+
+
+def _remove(entry: Path) -> None:
+    """Remove a file, link or folder without following a link: a link is unlinked, a real
+    folder removed by shutil.rmtree, which walks by file descriptor where the system allows
+    (it never follows a link met on the way, nor one swapped in for the folder itself)."""
+    try:
+        info = os.lstat(entry)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            entry.unlink()
 
 
 @contextlib.contextmanager
@@ -313,15 +372,15 @@ def open_run(out_dir: str | Path, needed_bytes: int | None = None) -> Iterator[R
     out = preflight(out_dir, needed_bytes if needed_bytes is not None else space_needed(out_dir))
     with run_lock(out):
         remove_stale_staging(out)
-        area = ensure_private_dir(out / STATE_DIR / STAGING_DIR)
+        area = private_dir_in(out, STATE_DIR, STAGING_DIR)
         folder = area / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}"
         folder.mkdir(mode=DIR_MODE)
-        staging = RunStaging(out, folder)
-        ensure_private_dir(staging.run_dir)
         try:
+            staging = RunStaging(out, folder)
+            private_dir_in(folder, "run")
             yield staging
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
 
 
 # --- the manifest -----------------------------------------------------------------------------
@@ -330,16 +389,26 @@ def open_run(out_dir: str | Path, needed_bytes: int | None = None) -> Iterator[R
 def file_list(run_dir: Path) -> list[dict]:
     """Every file under the run folder (but the manifest): relative path, size, SHA-256."""
     files = []
-    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+    for path in sorted(p for p in run_dir.rglob("*") if _regular(p)):
         relative = path.relative_to(run_dir).as_posix()
         if relative == MANIFEST:
             continue
         digest = hashlib.sha256()
-        with path.open("rb") as handle:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            size = os.fstat(fd).st_size
             for block in iter(lambda h=handle: h.read(1 << 20), b""):
                 digest.update(block)
-        files.append({"path": relative, "bytes": path.stat().st_size, "sha256": digest.hexdigest()})
+        files.append({"path": relative, "bytes": size, "sha256": digest.hexdigest()})
     return files
+
+
+def _regular(path: Path) -> bool:
+    """A regular file itself, not a link to one (nor a FIFO or device)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def file_sha256(path: str | Path) -> str | None:
@@ -354,7 +423,7 @@ def write_manifest(staging: RunStaging, about: dict) -> Path:
     the file list with hashes. Written last, so it describes every file of the run."""
     manifest = {"manifest_format": MANIFEST_FORMAT, **about, "files": file_list(staging.run_dir)}
     path = staging.path(MANIFEST)
-    write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", path)
+    write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", path, new=True)
     return path
 
 
@@ -365,15 +434,32 @@ def publish(staging: RunStaging, period_end: date, started: datetime) -> Path:
     """Make the staged run visible: one rename into its period folder, then switch the
     period's `latest` pointers. Returns the published run folder."""
     _sync_tree(staging.run_dir)
-    folder = ensure_private_dir(period_folder(staging.out_dir, period_end))
+    try:
+        folder = private_dir_in(staging.out_dir, period_folder(staging.out_dir, period_end).name)
+    except OutputError as exc:
+        raise OutputError(
+            f"{exc} Nothing was published: the period's latest run is unchanged."
+        ) from None
     existing = [
         int(_RUN_NAME.match(p.name).group(1)) for p in run_folders(staging.out_dir, period_end)
     ]
-    name = f"run-{max(existing, default=0) + 1:04d}-{started:%Y%m%dT%H%M%SZ}"
+    sequence = max(existing, default=0) + 1
+    # A name already taken (a folder or link planted there) is skipped: a rename onto an
+    # empty folder would replace it, onto a link would fail.
+    while os.path.lexists(folder / f"run-{sequence:04d}-{started:%Y%m%dT%H%M%SZ}"):
+        sequence += 1
+    name = f"run-{sequence:04d}-{started:%Y%m%dT%H%M%SZ}"
     target = folder / name
     rename(staging.run_dir, target)
-    _fsync_dir(folder)
-    switch_latest(folder, name)
+    try:
+        _fsync_dir(folder)
+        switch_latest(folder, name)
+    except OSError as exc:
+        raise OutputError(
+            f"the run was published as {target}, but the period's latest pointers could not "
+            f"be switched to it ({exc.strerror or exc}); they still name the previous run. "
+            "Fix the folder's permissions; the next run switches them."
+        ) from None
     return target
 
 
@@ -383,21 +469,49 @@ def rename(source: Path, target: Path) -> None:
 
 
 def switch_latest(folder: Path, name: str) -> None:
-    """Point `latest` (symlink) and `latest.json` at run `name`, each by one atomic replace."""
+    """Point `latest` (symlink) and `latest.json` at run `name`, each by one atomic replace.
+
+    Called once the run folder is published: a pointer that cannot be switched (a real folder
+    planted at `latest`) is an OutputError that says the run WAS published and where, and
+    leaves no temporary file behind."""
+    refused = []
     tmp = folder / f".{LATEST}.{os.getpid()}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
+    _remove(tmp)  # a link left there is removed, never followed
     try:
         os.symlink(name, tmp, target_is_directory=True)
     except (OSError, NotImplementedError):  # pragma: no cover - Windows without the privilege
         pass
     else:
-        replace(tmp, folder / LATEST)
+        try:
+            _switch(tmp, folder / LATEST, refused)
+        finally:
+            _remove(tmp)
     pointer = {"run": name, "manifest": f"{name}/{MANIFEST}"}
     tmp = folder / f".{LATEST_POINTER}.{os.getpid()}.tmp"
-    write_text(json.dumps(pointer, indent=2) + "\n", tmp)
-    replace(tmp, folder / LATEST_POINTER)
+    _remove(tmp)
+    try:
+        write_text(json.dumps(pointer, indent=2) + "\n", tmp, new=True)
+        _switch(tmp, folder / LATEST_POINTER, refused)
+    finally:
+        _remove(tmp)
     _fsync_dir(folder)
+    if refused:
+        raise OutputError(
+            f"the run was published as {folder / name}, but "
+            + " and ".join(str(p) for p in refused)
+            + " could not be pointed at it: not cldetl's (a folder someone put there?), so "
+            "left as they are. Remove or rename them; the next run switches them."
+        )
+
+
+def _switch(tmp: Path, pointer: Path, refused: list[Path]) -> None:
+    """Replace `pointer` by `tmp` (atomic), unless `pointer` is a real folder: a folder is
+    never replaced, removed or written into; it is listed in `refused`."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISDIR(os.lstat(pointer).st_mode):
+            refused.append(pointer)
+            return
+    replace(tmp, pointer)
 
 
 def replace(source: Path, target: Path) -> None:
@@ -409,8 +523,8 @@ def _sync_tree(root: Path) -> None:
     """Flush the staged files to disk before they are published (a power cut after the
     rename must not leave a published run with empty files)."""
     for path in root.rglob("*"):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
+        if _regular(path):
+            fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
             try:
                 os.fsync(fd)
             finally:

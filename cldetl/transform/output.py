@@ -12,10 +12,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cldetl.spec import load_spec
-from cldetl.transform.columns import CANDIDATE, RULE
+from cldetl.transform.columns import CANDIDATE, RULE, SOURCE
 from cldetl.transform.filters import stripped_text
 from cldetl.transform.person_details import PERSON
 from cldetl.transform.sources import KEY
+from cldetl.transform.values import UnmappedCodes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,14 +69,69 @@ def _dates(values: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(picked), index=values.index)
 
 
-def _money(values: pd.Series) -> pd.Series:
-    """Numbers as 0.00 text, computed on whole columns."""
+# The stated rule for a cost written as text (a file source, or a text column of the case
+# system): surrounding spaces, one sign, one pound sign before or after the sign, and commas
+# between groups of three digits are read, and an exponent (a float column's text, 1e+20);
+# "£1,200.00" is 1200.00 and "-£10.50" is -10.50.
+# Anything else ("24.50p", "1.200,00", "n/a", "1,20") is not guessed at: the cell is left
+# blank and the value is listed in unmapped_codes.csv (lookup NOT_A_NUMBER, with its rows).
+MONEY_TEXT = (
+    r"(?:[-+]?£?|£[-+]?)"
+    r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
+    r"(?:[eE][-+]?\d+)?"
+)
+NOT_A_NUMBER = "(not a number)"
+# Digits kept after the point before rounding to pence: more cannot move a value across a
+# half penny (0.005 has three), and 38-digit decimals then hold 28 before the point.
+_MONEY_SCALE = 9
 
-    numbers = pd.to_numeric(values, errors="coerce")
-    cents = (numbers * 100).round().astype("Int64")
-    whole = (cents // 100).astype("string")
-    part = (cents % 100).astype("string").str.zfill(2)
-    return (whole + "." + part).fillna("").astype("string")
+
+def money_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers (or number text, read by MONEY_TEXT) as 0.00 text, rounded to the penny half
+    away from zero, from the exact decimal written (10.005 is 10.01, -0.005 is -0.01), and
+    the mask of values that are not numbers by that rule (left blank, for the caller to
+    report). Computed in Arrow decimals on whole columns: no float floor or modulo, so the
+    sign never leaks into the pence (-10.50 stays -10.50)."""
+
+    # Each distinct value is read once (a million costs hold a few thousand amounts). A float
+    # column's shortest text is the number as the case system holds it (10.005).
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype("string").str.strip()
+    valid = text.str.fullmatch(MONEY_TEXT).fillna(False).astype(bool).to_numpy()
+    cleaned = (
+        text[valid]
+        .str.replace("£", "", regex=False)
+        .str.replace(",", "", regex=False)
+        .str.replace(rf"(\.\d{{{_MONEY_SCALE}}})\d+", r"\1", regex=True)
+        .to_numpy(dtype=object)
+    )
+    decimal = pa.decimal128(38, _MONEY_SCALE)
+    try:
+        exact = pc.cast(pa.array(cleaned, type=pa.string()), decimal)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Too large for a cost (over 28 digits before the point): found value by value.
+        exact = pa.array([_decimal_or_none(v, decimal) for v in cleaned], type=decimal)
+    pence = pc.round(exact, ndigits=2, round_mode="half_towards_infinity")
+    formatted = np.full(len(text), None, dtype=object)
+    formatted[valid] = pc.cast(pc.cast(pence, pa.decimal128(38, 2)), pa.string()).to_numpy(
+        zero_copy_only=False
+    )
+    blank = text.isna().to_numpy() | text.eq("").fillna(True).to_numpy()
+    bad_unique = ~blank & pd.isna(formatted)
+    picked = np.where(codes < 0, len(text), codes)
+    out = np.append(np.where(pd.isna(formatted), "", formatted), "").astype(object)[picked]
+    bad = np.append(bad_unique, False)[picked]
+    return (
+        pd.Series(out, index=values.index, dtype="string"),
+        pd.Series(bad, index=values.index, dtype=bool),
+    )
+
+
+def _decimal_or_none(text: str, decimal):
+    try:
+        return pc.cast(pa.array([text]), decimal)[0].as_py()  # one str: a string array
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def format_cld(
@@ -84,6 +140,7 @@ def format_cld(
     spec: Spec,
     period: ReportingPeriod,
     keep: Collection[str] | None = None,
+    unmapped: UnmappedCodes | None = None,
 ) -> tuple[pd.DataFrame, pd.Index]:
     """The 48 columns as text, in a stable order; also the row order used (for lineage).
 
@@ -134,7 +191,10 @@ def format_cld(
         if field.type == "date":
             text = _dates(pd.to_datetime(values, errors="coerce"))
         elif field.type == "numeric":
-            text = _money(values)
+            text, bad = money_text(values)
+            if unmapped is not None and bad.any():
+                sources = rows[SOURCE].take(positions)[bad.to_numpy()]
+                unmapped.add_not_numbers(NOT_A_NUMBER, name, sources, values[bad])
         else:
             text = stripped_text(values)
         out[name] = pd.Series(text.astype("string").array, index=index)

@@ -105,7 +105,7 @@ def _transform(mapping, frames, period, spec, database_counts) -> TransformResul
 
     rows["Event Reference"] = references(rows, mapping)
     # Memory: the CLD fields leave `rows` as they go into `cld`.
-    cld, order = format_cld(rows, mapping, spec, period, keep=ACCOUNTING_COLUMNS)
+    cld, order = format_cld(rows, mapping, spec, period, keep=ACCOUNTING_COLUMNS, unmapped=unmapped)
     ledger.details_used(mapping, sources, rows[PERSON])
     dropped = sum(len(part) for part in ledger.row_exclusions)
     if candidate_count != len(cld) + dropped:

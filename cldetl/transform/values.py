@@ -41,6 +41,24 @@ class UnmappedCodes:
                 }
             )
 
+    def add_not_numbers(self, lookup: str, field: str, sources: pd.Series, values: pd.Series):
+        """Values of a numeric CLD field that are not numbers (written blank), counted by
+        source and value: the line says which source's data to correct."""
+        text = values.astype("string").fillna("").to_numpy(dtype=object)
+        counts = pd.Series(1, index=pd.MultiIndex.from_arrays([sources.to_numpy(), text]))
+        for (source, code), count in counts.groupby(level=[0, 1]).sum().items():
+            self.rows.append(
+                {
+                    "lookup": lookup,
+                    "field": field,
+                    "source": source,
+                    "column": field,
+                    "code": code,
+                    "rows": int(count),
+                    "used_instead": "",
+                }
+            )
+
     def frame(self) -> pd.DataFrame:
 
         columns = ["lookup", "field", "source", "column", "code", "rows", "used_instead"]

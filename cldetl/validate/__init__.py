@@ -43,10 +43,10 @@ from cldetl.validate.csvfile import (
     CldStream,
     CldTable,
     NotUtf8,
-    _unique_names,
     open_cld_csv,
 )
 from cldetl.validate.findings import FindingSink, ValidationReport
+from cldetl.validate.header_row import unique_names
 
 # Row checks, run on each batch; `headers` and the DLP's file rules run once, on the header.
 CHECKS = (portal, types, lists, rows, dates, outcome, privacy, file_level)
@@ -294,7 +294,7 @@ def _batch_context(spec, batch, sink, monthly, shared, start) -> CheckContext:
 def _file_table(stream: CldStream) -> CldTable:
     """The file without its rows: what the header and file-level checks look at."""
 
-    names = _unique_names(stream.header)
+    names = unique_names(stream.header)
     frame = pd.DataFrame({i: pd.Series(dtype="string[pyarrow]") for i in range(len(names))})
     frame.columns = names
     return stream.rows_table(frame, np.zeros(0, dtype=np.int64))

@@ -10,13 +10,9 @@ and never a row's content (CLD rows hold personal data).
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 import re
-import stat
-import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,19 +20,34 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from cldetl.display import shown
 from cldetl.errors import InputError
 from cldetl.spec import load_spec
+from cldetl.validate.file_bytes import (
+    GZIP_MAGIC,
+    UTF8_BOM,
+    open_data,
+    open_regular,
+    read_head,
+    record_chunks,
+    skip_bytes,
+    uncompressed_size,
+)
+from cldetl.validate.header_row import refuse_non_header, unique_names
+from cldetl.validate.records import (
+    csv_records,
+    py_encoding,
+    refuse_long_values,
+    scan_records,
+    string_mapper,
+    without_row_text,
+)
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-UTF8_BOM = b"\xef\xbb\xbf"
-GZIP_MAGIC = b"\x1f\x8b"
 OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 # Byte order marks of encodings the DLP does not read (longest first: UTF-32 LE starts like
 # UTF-16 LE).
@@ -46,8 +57,6 @@ WIDE_BOMS = {
     b"\xfe\xff": "UTF-16",
     b"\xff\xfe": "UTF-16",
 }
-# The longest value read (a CLD value is a code, a date, a name or a short description).
-MAX_FIELD_CHARS = 131_072
 # How a file is saved, for messages.
 SAVE_AS = (
     "Save it from Excel as 'CSV (Comma delimited)', which writes what the DLP asks for "
@@ -112,138 +121,6 @@ def _header_fields(text: str, path: str) -> list[str]:
     return [n.strip() for n in names]
 
 
-def header_key(name: str) -> str:
-    """A header compared loosely: case, spacing and punctuation ignored."""
-    return re.sub(r"[^a-z0-9]", "", name.casefold())
-
-
-def _looks_like_header(names: list[str]) -> tuple[int, bool]:
-    """(how many cells are Release 2 or dropped field names, whether that is at least half)."""
-
-    spec = load_spec()
-    known = {header_key(n) for n in (*spec.headers, *spec.dropped_fields)}
-    hits = sum(header_key(n) in known for n in names)
-    return hits, hits > 0 and hits * 2 >= len(names)
-
-
-def _refuse_non_header(path: str, header: list[str], data: bytes, body_start: int) -> None:
-    """A file without its header row, or with a title line first, is a header problem: say so
-    once, never echoing a cell (line 1 may be a person's record), instead of a finding for every
-    row and a "not a Release 2 field" for each of their values."""
-    hits, ok = _looks_like_header(header)
-    if ok:
-        return
-    end = data.find(b"\n", body_start)
-    second = data[body_start:] if end < 0 else data[body_start:end]
-    try:
-        next_names = next(csv.reader([second.decode("utf-8", "replace").rstrip("\r\n")]))
-    except (csv.Error, StopIteration):
-        next_names = []
-    if next_names and _looks_like_header(next_names)[1]:
-        hint = "Line 2 looks like the header: remove line 1 (a title line?)."
-    elif hits:
-        hint = "Most of its columns are not CLD fields: check that this is a CLD return."
-    else:
-        hint = (
-            "The file may have been saved without its header row: add the Release 2 header "
-            "(`cldetl spec` lists the 48 names) as line 1."
-        )
-    raise InputError(
-        f"{path}: line 1 is not the CLD header: {hits:,} of its {len(header):,} cells are "
-        f"Release 2 field names. {hint} The rows were not checked."
-    )
-
-
-def _unique_names(header: list[str]) -> list[str]:
-    """Column names for reading: a repeated header gets a suffix so no column is lost."""
-    seen: dict[str, int] = {}
-    names = []
-    for name in header:
-        seen[name] = seen.get(name, 0) + 1
-        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return names
-
-
-def _scan_records(
-    path: str, data: bytes, text_encoding: str, skip: int, header: bool = True, offset: int = 0
-) -> list[tuple[int, int]]:
-    """(physical start line, field count) of every data record, by a full CSV parse: the slow,
-    exact path, taken only for batches with quoted line breaks or blank lines.
-
-    Bytes that do not decode are replaced: only the structure (quotes, commas, line breaks,
-    the same bytes in UTF-8 and Windows-1252) matters here."""
-    text = io.TextIOWrapper(
-        io.BytesIO(data[skip:]), encoding=text_encoding, errors="replace", newline=""
-    )
-    return list(_records(path, csv.reader(text), header=header, offset=offset))
-
-
-def _records(path: str, reader, header: bool, offset: int = 0):
-    """(start line, field count) of each record `reader` reads, the header (line 1) left
-    out when `header`, blank lines skipped. `offset`: lines before the text read."""
-    previous = 0
-    try:
-        for record in reader:
-            start = previous + 1
-            previous = reader.line_num
-            if (header and start == 1) or record == []:
-                continue
-            yield start + offset, len(record)
-    except csv.Error as exc:
-        if "field larger" in str(exc):
-            raise InputError(
-                f"{path}: line {offset + previous + 1}: a value is longer than {MAX_FIELD_CHARS:,} "
-                "characters, the most cldetl reads in one field (an unclosed quote?)."
-            ) from None
-        raise InputError(
-            f"{path}: line {offset + previous + 1} cannot be read as CSV "
-            f"({_without_row_text(str(exc))})."
-        ) from None
-
-
-def _refuse_long_values(path: str, table, lines) -> None:
-    """No value over MAX_FIELD_CHARS: the limit on one field, the same on every read path."""
-
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        # Bytes first (cheap): a value of at most MAX_FIELD_CHARS bytes is short enough.
-        if len(column) == 0 or (pc.max(pc.binary_length(column)).as_py() or 0) <= MAX_FIELD_CHARS:
-            continue
-        longest = pc.max(pc.utf8_length(column)).as_py()
-        if longest is not None and longest > MAX_FIELD_CHARS:
-            at = int(np.argmax(pc.utf8_length(column).to_numpy(zero_copy_only=False)))
-            raise InputError(
-                f"{path}: line {int(lines[at])}, column {shown(name)}: a value of "
-                f"{longest:,} characters; cldetl reads at most {MAX_FIELD_CHARS:,} in one field "
-                "(an unclosed quote?)."
-            )
-
-
-def _open_regular(path: str):
-    """Open `path` for reading only if it is a regular file: a FIFO would hang the read and a
-    device such as /dev/zero never ends."""
-    try:
-        before = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file. Check the path.") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be opened ({exc.strerror}).") from None
-    if stat.S_ISDIR(before.st_mode):
-        raise InputError(f"{path}: is a folder, not a CSV file.")
-    if not stat.S_ISREG(before.st_mode):
-        raise InputError(
-            f"{path}: is not a regular file (a device, pipe or socket); cldetl reads only "
-            "regular files. Save the return to a file and validate that."
-        )
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be opened ({exc.strerror}).") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise InputError(f"{path}: is not a regular file; cldetl reads only regular files.")
-    return os.fdopen(fd, "rb")
-
-
 def dlp_limits() -> tuple[int, int]:
     """(largest uncompressed file, largest gzip file) the DLP accepts, from the spec data."""
 
@@ -254,8 +131,6 @@ def dlp_limits() -> tuple[int, int]:
 # How much of the file one batch holds: big enough that Arrow's threads and the checks'
 # column operations run on long arrays, small enough that a 4 GB file never sits in memory.
 BATCH_BYTES = 32 * 1024 * 1024
-# The start of the file read before parsing: the header, the next line and the NUL screen.
-HEAD_BYTES = 65_536
 
 
 class NotUtf8(Exception):  # noqa: N818 (a signal between the reader and its callers)
@@ -316,9 +191,9 @@ class CldStream:
 
         line = 2  # the header is line 1, on one line
         offset = self.body_start
-        with _open_data(self.path, self.gzip_size is not None) as handle:
-            _skip_bytes(handle, self.body_start)
-            for chunk in _record_chunks(handle, self.batch_bytes):
+        with open_data(self.path, self.gzip_size is not None) as handle:
+            skip_bytes(handle, self.body_start)
+            for chunk in record_chunks(handle, self.batch_bytes):
                 breaks = int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 10))
                 # Nothing but line breaks (blank lines): no rows. A chunk longer than twice
                 # its line breaks holds something else, without copying it to strip it.
@@ -329,16 +204,27 @@ class CldStream:
 
     def read_span(self, offset: int, length: int) -> bytes:
         """The raw bytes `spans` gave at `offset` (a plain file only: gzip cannot seek)."""
-        with _open_regular(self.path) as handle:
+        with open_regular(self.path) as handle:
             handle.seek(offset)
             return handle.read(length)
 
     def parse(self, chunk: bytes, line: int, breaks: int) -> CldTable:
         """One raw batch from `chunks` as a table, its rows numbered from `line`."""
 
-        return self._parse(chunk, _unique_names(self.header), line, breaks, np, pa, pacsv)
+        return self._parse(chunk, unique_names(self.header), line, breaks, np, pa, pacsv)
 
     def _parse(self, chunk: bytes, names, line: int, breaks: int, np, pa, pacsv) -> CldTable:
+        codes = np.frombuffer(chunk, np.uint8)
+        ascii = bool(len(chunk)) and int(codes.max()) < 128
+        if not ascii and self.text_encoding == "utf8" and not _valid_utf8(chunk):
+            # Found before Arrow parses: its invalid-row callback decodes the row as UTF-8 and
+            # prints a traceback ("Exception ignored") when it cannot.
+            raise NotUtf8
+        if np.count_nonzero(codes == 34) % 2:
+            # Batches are cut where quotes pair up, so only the last can hold an odd number:
+            # a quote opened and never closed (Arrow would read to the end as one value, and
+            # has aborted the process on it).
+            self._refuse_unclosed_quote(chunk, line)
         invalid: list[int | None] = []
 
         def on_invalid_row(row) -> str:
@@ -380,7 +266,7 @@ class CldStream:
                     ) from None
                 if newlines_in_values:
                     raise InputError(
-                        f"{self.path}: cannot be read as CSV ({_without_row_text(message)}). "
+                        f"{self.path}: cannot be read as CSV ({without_row_text(message)}). "
                         "Check that quotes are balanced and the file is comma-separated."
                     ) from None
         assert table is not None
@@ -390,10 +276,10 @@ class CldStream:
         physical = breaks + (0 if chunk[-1:] == b"\n" else 1)
         if physical != table.num_rows:
             # Quoted line breaks or blank lines: count lines the slow, exact way.
-            records = _scan_records(
+            records = scan_records(
                 self.path,
                 chunk,
-                _py_encoding(self.text_encoding),
+                py_encoding(self.text_encoding),
                 0,
                 header=False,
                 offset=line - 1,
@@ -401,12 +287,33 @@ class CldStream:
             exact = np.asarray([start for start, _ in records], dtype=np.int64)
             if len(exact) == table.num_rows:
                 lines = exact
-        _refuse_long_values(self.path, table, lines)
-        frame = table.to_pandas(types_mapper=_string_mapper())
+        refuse_long_values(self.path, table, lines)
+        frame = table.to_pandas(types_mapper=string_mapper())
         frame.columns = names
-        return self.rows_table(
-            frame, lines, ascii=bool(len(chunk)) and int(np.frombuffer(chunk, np.uint8).max()) < 128
+        return self.rows_table(frame, lines, ascii=ascii)
+
+    def _refuse_unclosed_quote(self, chunk: bytes, line: int) -> None:
+        """InputError naming the line of a quoted value the file ends inside (Python's csv
+        module, strict, on this batch only). A quote inside an unquoted value (5'6") is text,
+        as Arrow reads it: no error."""
+        text = io.TextIOWrapper(
+            io.BytesIO(chunk),
+            encoding=py_encoding(self.text_encoding),
+            errors="replace",
+            newline="",
         )
+        reader = csv.reader(text, strict=True)
+        previous = 0
+        try:
+            for _record in reader:
+                previous = reader.line_num
+        except csv.Error as exc:
+            if "end of data" in str(exc):
+                raise InputError(
+                    f"{self.path}: line {line + previous}: a quoted value is never closed (the "
+                    "file ends inside it). Close the quote, or remove it, and save the file "
+                    "again."
+                ) from None
 
     def rows_table(self, frame, lines, *, ascii: bool = False) -> CldTable:
         """Rows of this file as a `CldTable` carrying the file's facts (encoding, BOM, sizes).
@@ -428,15 +335,15 @@ class CldStream:
 
     def _refuse_ragged(self) -> None:
         """Rows with the wrong number of fields: name them all, from one scan of the file."""
-        with _open_data(self.path, self.gzip_size is not None) as handle:
-            _skip_bytes(handle, 3 if self.bom else 0)
+        with open_data(self.path, self.gzip_size is not None) as handle:
+            skip_bytes(handle, 3 if self.bom else 0)
             text = io.TextIOWrapper(
-                handle, encoding=_py_encoding(self.text_encoding), errors="replace", newline=""
+                handle, encoding=py_encoding(self.text_encoding), errors="replace", newline=""
             )
             width = len(self.header)
             bad = [
                 start
-                for start, n in _records(self.path, csv.reader(text), header=True)
+                for start, n in csv_records(self.path, csv.reader(text), header=True)
                 if n != width
             ]
         listed = ", ".join(str(n) for n in bad[:10]) + (" ..." if len(bad) > 10 else "")
@@ -446,100 +353,6 @@ class CldStream:
         )
 
 
-@contextmanager
-def _open_data(path: str, gzipped: bool):
-    """The file's bytes, decompressed if it is a gzip file."""
-    with _open_regular(path) as handle:
-        if not gzipped:
-            yield handle
-            return
-        with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
-            try:
-                yield unzipped
-            except (OSError, EOFError, zlib.error) as exc:
-                raise InputError(
-                    f"{path}: starts like a gzip file but cannot be decompressed ({exc}). "
-                    "Compress it again, or submit the plain .csv."
-                ) from None
-
-
-def _skip_bytes(handle, count: int) -> None:
-    if not count:
-        return
-    if isinstance(handle, gzip.GzipFile):
-        while count:
-            got = len(handle.read(min(count, 1 << 24)))
-            if not got:
-                return
-            count -= got
-    else:
-        handle.seek(count)
-
-
-def _record_chunks(handle, size: int):
-    """Blocks of about `size` bytes cut after a line break outside quotes (an even number of
-    quote characters before it), so that no record is split between two batches. Each block
-    is read into a buffer of its own (the rows are parsed in other threads), without copying
-    it again: a memoryview of the whole records, the partial last record carried over."""
-
-    rest = b""
-    while True:
-        buffer = bytearray(len(rest) + size)
-        buffer[: len(rest)] = rest
-        got = handle.readinto(memoryview(buffer)[len(rest) :]) or 0
-        end = len(rest) + got
-        if not got:
-            if rest:
-                yield memoryview(rest)
-            return
-        data = memoryview(buffer)[:end]
-        cut = buffer.rfind(b"\n", 0, end)
-        if cut >= 0:
-            quotes = np.count_nonzero(np.frombuffer(data, np.uint8, count=cut) == 34)
-            while cut >= 0 and quotes % 2:
-                before = buffer.rfind(b"\n", 0, cut)
-                quotes -= buffer.count(b'"', before + 1, cut)
-                cut = before
-        if cut < 0:
-            rest = bytes(data)
-            continue
-        rest = bytes(data[cut + 1 :])
-        yield data[: cut + 1]
-
-
-def _gzip_size(path: str, handle, max_bytes: int) -> int:
-    """The uncompressed size, decompressing no further than the DLP's limit (a gzip bomb
-    costs a read of max_bytes at most, never the memory)."""
-    total = 0
-    try:
-        with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
-            while total <= max_bytes:
-                block = unzipped.read(1 << 24)
-                if not block:
-                    break
-                total += len(block)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(
-            f"{path}: starts like a gzip file but cannot be decompressed ({exc}). "
-            "Compress it again, or submit the plain .csv."
-        ) from None
-    return total
-
-
-def _read_head(handle) -> bytes:
-    """The start of the file: at least HEAD_BYTES, and on to the end of line 2 (or the file's
-    end; a file without a line feed is read whole, to say that it is not CSV)."""
-    head = handle.read(HEAD_BYTES)
-    while True:
-        first = head.find(b"\n")
-        if first >= 0 and head.find(b"\n", first + 1) >= 0:
-            return head
-        block = handle.read(HEAD_BYTES)
-        if not block:
-            return head
-        head += block
-
-
 def open_cld_csv(path: str | Path, batch_bytes: int = BATCH_BYTES) -> CldStream:
     """Open a CLD CSV file (or a gzipped one, .csv.gz) for reading in batches. Raises
     InputError when the header or the start of the file shows it cannot be read as a CLD
@@ -547,19 +360,19 @@ def open_cld_csv(path: str | Path, batch_bytes: int = BATCH_BYTES) -> CldStream:
     limit is not read: `too_large` is set, and validation reports the size."""
     path = str(path)
     max_bytes, _ = dlp_limits()
-    with _open_regular(path) as handle:
+    with open_regular(path) as handle:
         on_disk = os.fstat(handle.fileno()).st_size
         magic = handle.read(2)
         handle.seek(0)
         gzip_size = None
         if magic == GZIP_MAGIC:
             gzip_size = on_disk
-            size = _gzip_size(path, handle, max_bytes)
+            size = uncompressed_size(path, handle, max_bytes)
             handle.seek(0)
         else:
             size = on_disk
         if size > max_bytes:
-            with _open_data(path, gzip_size is not None) as data:
+            with open_data(path, gzip_size is not None) as data:
                 start = data.read(4096)
             return CldStream(
                 path=path,
@@ -572,8 +385,8 @@ def open_cld_csv(path: str | Path, batch_bytes: int = BATCH_BYTES) -> CldStream:
             )
         if not size:
             raise InputError(f"{path}: the file is empty (0 bytes).")
-        with _open_data(path, gzip_size is not None) as data:
-            head = _read_head(data)
+        with open_data(path, gzip_size is not None) as data:
+            head = read_head(data)
             _refuse_unreadable_text(path, head)
             skip = len(UTF8_BOM) if head[:3] == UTF8_BOM else 0
             end = head.find(b"\n", skip)
@@ -583,7 +396,7 @@ def open_cld_csv(path: str | Path, batch_bytes: int = BATCH_BYTES) -> CldStream:
             header_text, encoding = _decode_header(first, path)
             header = _header_fields(header_text, path)
             body_start = len(head) if end < 0 else end + 1
-            _refuse_non_header(path, header, head, body_start)
+            refuse_non_header(path, header, head, body_start)
             _refuse_no_rows(path, data, head, body_start)
     return CldStream(
         path=path,
@@ -627,7 +440,7 @@ def stream_table(stream: CldStream) -> CldTable:
     if stream.too_large:
         return _too_large(stream.path, stream.bom, stream.size, stream.gzip_size, np)
     parts = list(stream.batches())
-    names = _unique_names(stream.header)
+    names = unique_names(stream.header)
     if not parts:
         frame = pd.DataFrame({n: pd.Series(dtype="string[pyarrow]") for n in names})
         frame.columns = names
@@ -674,19 +487,15 @@ def _refuse_unreadable_text(path: str, data: bytes) -> None:
         )
 
 
-def _py_encoding(arrow_encoding: str) -> str:
-    return "utf-8" if arrow_encoding == "utf8" else arrow_encoding
-
-
-def _string_mapper():
-
-    dtype = pd.StringDtype("pyarrow")
-    return {pa.string(): dtype, pa.large_string(): dtype}.get
-
-
-def _without_row_text(message: str) -> str:
-    """Arrow's parse errors quote the offending row; keep only the part without personal data."""
-    return message.split(":")[0].strip() if ":" in message else message
+def _valid_utf8(chunk) -> bool:
+    """Whether `chunk` is UTF-8 text, checked by Arrow without a copy or a Python string."""
+    offsets = pa.py_buffer(np.array([0, len(chunk)], dtype=np.int64))
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(chunk)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def table_from_frame(frame: pd.DataFrame, path: str) -> CldTable:

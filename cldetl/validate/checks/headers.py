@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from cldetl.validate.checks.context import CheckContext
-from cldetl.validate.csvfile import header_key
+from cldetl.validate.header_row import header_key
 
 
 def check(ctx: CheckContext) -> None:

@@ -9,10 +9,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cldetl.spec.parsers import POSTCODE_SPECIAL
 from cldetl.validate.checks.context import CheckContext
 
 IDENTIFIERS = ("LA Person Unique Identifier", "Event Reference")
 NAME_MIN_LENGTH = 3
+# The guidance's pseudo-postcodes (ZZ99 3VZ no fixed abode, ZZ99 3CZ no postcode recorded) are
+# no one's address: an identifier that holds one holds no personal data. Compared squeezed.
+PSEUDO_POSTCODES = sorted({p.replace(" ", "").upper() for p in POSTCODE_SPECIAL})
 # RE2-compatible (no look-behind), so Arrow runs them natively rather than row by row.
 DESCRIPTION_PATTERNS = {
     "an NHS number": r"(?:^|[^0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?:[^0-9]|$)",
@@ -126,7 +130,7 @@ def _needles(ctx: CheckContext) -> list[tuple[str, object, object, bool]]:
     if "Postcode" in ctx.present:
         squeezed = ctx.column("Postcode").str.upper().str.replace(" ", "", regex=False)
         full = squeezed.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}").fillna(False)
-        full &= ~squeezed.isin(["ZZ993VZ", "ZZ993CZ"])
+        full &= ~squeezed.isin(PSEUDO_POSTCODES)
         needles.append(("postcode", squeezed, full.astype(bool), True))
     for part in ("First Name", "Last Name"):
         if part in ctx.present:
