@@ -463,9 +463,7 @@ def test_the_workbook_continues_on_another_sheet_past_excels_row_limit(monkeypat
     book = load_workbook(io.BytesIO(handle.getvalue()))
     found = [n for n in book.sheetnames if not n.startswith("ASCOF")]  # measures: issue 17
     assert found == ["Summary", "Findings", "Findings (2)", "Findings (3)"]
-    listed = [
-        r for name in found[1:] for r in book[name].iter_rows(min_row=2, values_only=True)
-    ]
+    listed = [r for name in found[1:] for r in book[name].iter_rows(min_row=2, values_only=True)]
     assert listed == [tuple(r) for r in rows]
     assert all(book[n]["A1"].value == "Line" and book[n]["A1"].font.b for n in found[1:])
 

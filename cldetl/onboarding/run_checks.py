@@ -17,6 +17,10 @@ from cldetl.onboarding.marks import mapping_marks
 from cldetl.onboarding.rule_history import earlier_rule_rows, rule_rows, stopped_rules
 from cldetl.validate.findings import FINDING_COLUMNS
 
+# The rules a run gives about its mapping (never the validator: a file alone cannot say).
+TRIAL, RULE_STOPPED = "run.trial", "run.rule_stopped"
+RUN_RULES = (TRIAL, RULE_STOPPED)
+
 
 def run_findings(
     mapping_path: str | Path,
@@ -33,7 +37,7 @@ def run_findings(
         marks = mapping_marks(mapping_path)
         rows.append(
             {
-                "rule": "run.trial",
+                "rule": TRIAL,
                 "message": f"A trial run (--trial) of a mapping with {len(marks)} TODO or "
                 "unchecked mark(s) left: not for submission. Review the mapping "
                 "(`cldetl mapping-review`) and run again without --trial.",
@@ -45,7 +49,7 @@ def run_findings(
         for rule, n in stopped_rules(counts, rule_rows(lineage)):
             rows.append(
                 {
-                    "rule": "run.rule_stopped",
+                    "rule": RULE_STOPPED,
                     "message": f"Event rule {rule} produced {n:,} row(s) in the earlier run "
                     f"({previous.name}) and none now: check the codes it filters on (a "
                     "changed question code, status or type in the case system?).",
