@@ -16,10 +16,12 @@ import click
 
 from cldetl.cli.exit_codes import EXIT_DATA_ERRORS, EXIT_OK
 from cldetl.cli.options import (
+    csv_file_option,
     format_option,
     monthly_option,
     technical_appendix_option,
     verbose_option,
+    write_extra_csv,
 )
 from cldetl.cli.terminal import output_console
 from cldetl.display import shown
@@ -138,15 +140,13 @@ def validate(
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @format_option(["text", "json"], "A readable preview, or JSON with the data quality table.")
-@click.option(
+@csv_file_option(
     "--quality-csv",
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Also write the data quality table (one row per field) to this CSV file.",
+    "Also write the data quality table (one row per field) to this CSV file.",
 )
-@click.option(
+@csv_file_option(
     "--fates-csv",
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Also write each row's fate and DQ codes (one row per row of FILE) to this CSV file.",
+    "Also write each row's fate and DQ codes (one row per row of FILE) to this CSV file.",
 )
 @monthly_option("The authority submits monthly.")
 @verbose_option
@@ -166,11 +166,9 @@ def preview(
     else:
         click.echo(preview_text(result).replace(file, shown(file, 200), 1), nl=False)
     if quality_csv:
-        write_text(result.quality_csv(), Path(quality_csv))
-        click.echo(f"Data quality table: {quality_csv}", err=fmt == "json")
+        write_extra_csv(result.quality_csv(), quality_csv, "Data quality table", fmt == "json")
     if fates_csv:
-        write_text(result.fates_csv(), Path(fates_csv))
-        click.echo(f"Row fates: {fates_csv}", err=fmt == "json")
+        write_extra_csv(result.fates_csv(), fates_csv, "Row fates", fmt == "json")
     sys.exit(EXIT_OK)
 
 
@@ -203,10 +201,9 @@ def _preview_file(file: str, monthly: bool, stated_when_underived: bool = False)
     help="Flag a figure that moves more than this percentage since --previous.",
 )
 @format_option(["text", "json"], "A readable summary, or JSON: each figure, its records by reason.")
-@click.option(
+@csv_file_option(
     "--records-csv",
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Also write the records behind every figure (one row per record) to this CSV file.",
+    "Also write the records behind every figure (one row per record) to this CSV file.",
 )
 @monthly_option("The authority submits monthly.")
 @verbose_option
@@ -244,8 +241,8 @@ def measures(
             )
         click.echo(measures_text(figures, not_computable, movements), nl=False)
     if records_csv:
-        write_text(records_csv_text(figures), Path(records_csv))
-        click.echo(f"Records behind each figure: {records_csv}", err=fmt == "json")
+        what = "Records behind each figure"
+        write_extra_csv(records_csv_text(figures), records_csv, what, fmt == "json")
     sys.exit(EXIT_OK)
 
 

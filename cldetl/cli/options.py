@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from cldetl.publish.write import write_text
 from cldetl.spec.period import parse_period_end, refuse_future
 
 Decorator = Callable[[Callable], Callable]
@@ -127,3 +128,15 @@ def technical_appendix_option(help: str) -> Decorator:  # noqa: A002
 def monthly_option(help: str) -> Decorator:  # noqa: A002
     """`--monthly`: the authority submits monthly."""
     return click.option("--monthly", is_flag=True, help=help)
+
+
+def csv_file_option(flag: str, help: str) -> Decorator:  # noqa: A002
+    """An optional extra CSV file a command also writes (`--quality-csv`, `--fates-csv`, ...)."""
+    return click.option(flag, type=click.Path(dir_okay=False, path_type=str), help=help)
+
+
+def write_extra_csv(text: str, path: str, what: str, to_stderr: bool) -> None:
+    """Write an extra CSV a command was asked for, and say where (on stderr when stdout is
+    JSON for a program)."""
+    write_text(text, Path(path))
+    click.echo(f"{what}: {path}", err=to_stderr)

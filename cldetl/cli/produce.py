@@ -127,8 +127,9 @@ def run(
         )
         print_run_summary(console, numbers)
         if numbers.get("state") == "FAILED":
-            message = shown(numbers.get("state_message"), limit=300)
-            console.print(f"  [red]flow run failed: {message}[/red]")
+            console.print(
+                f"  [red]flow run failed: {shown(numbers.get('state_message'), limit=300)}[/red]"
+            )
         sys.exit(EXIT_DATA_ERRORS if numbers["validation_errors"] else EXIT_OK)
 
     with _StageProgress(console) as stages:
