@@ -52,10 +52,13 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
 
 
 def with_person_details(events: pd.DataFrame) -> pd.DataFrame:
-    """The unique events with the person as a whole number (fast to group and match) and each
-    person's latest known birth date, date of death and primary support reason on every row
-    (`person_birth`, `person_died`, `person_reason`)."""
-    out = events.copy()
+    """The unique events (cleaned fields as text) with the person as a whole number (fast to
+    group and match) and each person's latest known birth date, date of death and primary
+    support reason on every row (`person_birth`, `person_died`, `person_reason`)."""
+    # The preview holds the cleaned fields as categories; the measures compare them as text.
+    out = events.astype(
+        {c: object for c, t in events.dtypes.items() if isinstance(t, pd.CategoricalDtype)}
+    )
     codes, _ = pd.factorize(out["person"])
     out["person"] = codes
     details = person_details(out, ["birth", "died", "Primary Support Reason"])
