@@ -19,12 +19,14 @@ References: no value of a personal field.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from cldetl.national.batches import Part, batch_parts
 from cldetl.national.data_quality import dq_codes, dq_pairs, dq_summary
 from cldetl.national.dedup import (
     INVALID,
@@ -44,7 +46,7 @@ from cldetl.national.text import warnings_for
 from cldetl.spec import Spec, load_spec
 from cldetl.validate.checks.context import CheckContext
 from cldetl.validate.csvfile import CldTable, open_cld_csv
-from cldetl.validate.findings import FindingSink, ValidationReport
+from cldetl.validate.findings import ValidationReport
 
 # The rules the preview gives (warnings: what DHSC will do, not what the file breaks).
 PREVIEW_RULES = (
@@ -95,25 +97,16 @@ def preview(
     spec = spec or load_spec()
     method = national_method()
     if isinstance(source, CldTable):
-        path, batches = source.path, [source]
+        path, stream, table = source.path, None, source
     else:
-        stream = open_cld_csv(source)
-        path, batches = str(source), stream.batches()
+        path, stream, table = str(source), open_cld_csv(source), None
     findings = report.findings[report.findings["line"].notna()]
     parts, pair_parts, stated_parts = [], [], []
-    for batch in batches:
-        ctx = CheckContext(
-            spec=spec, table=batch, sink=FindingSink(spec, batch.lines, spec.headers)
-        )
-        parts.append(_rows(ctx, spec, method))
-        stated_parts.append(_stated_in(ctx))
-        lines = np.asarray(batch.lines, dtype=np.int64)
-        if len(lines):
-            mine = findings[findings["line"].between(int(lines[0]), int(lines[-1]))]
-        else:
-            mine = findings.iloc[:0]
-        pair_parts.append(dq_pairs(dq_codes(ctx, mine, method), method))
-        del ctx, batch
+    reduce = partial(_reduce_batch, spec=spec, method=method)
+    for part in batch_parts(stream, table, spec, findings, reduce):
+        parts.append(part.rows)
+        stated_parts.append(part.stated)
+        pair_parts.append(part.dq_pairs)
     rows = concat_compact(parts)
     pairs = pd.concat(pair_parts, ignore_index=True)
     del parts, pair_parts
@@ -153,6 +146,8 @@ def preview(
     merged_into = np.zeros(n, dtype=np.int64)
     frame = rows[candidates].copy()
     frame["der_end"] = der_end[candidates]
+    references = rows["event_reference"].reset_index(drop=True)
+    del rows, der_end  # what follows needs only the candidates, the lines and references
     if candidates.any():
         grouped = unique_events(frame, method)
         merged_into[candidates] = grouped["kept_line"].to_numpy()
@@ -164,8 +159,8 @@ def preview(
     fates = pd.DataFrame(
         {
             "line": lines,
-            "event_reference": rows["event_reference"].to_numpy(),
-            "fate": fate,
+            "event_reference": references,
+            "fate": pd.Categorical(fate, categories=list(method["fates"])),
             "merged_into_line": np.where(fate == "merged", merged_into, 0),
         },
         columns=list(FATE_COLUMNS),
@@ -183,6 +178,15 @@ def preview(
     )
     out.warnings = warnings_for(out, method)
     return out
+
+
+def _reduce_batch(ctx: CheckContext, findings: pd.DataFrame, spec: Spec, method: dict) -> Part:
+    """What one batch leaves for the whole file: its compact rows, stated period, DQ pairs."""
+    return Part(
+        rows=_rows(ctx, spec, method),
+        stated=_stated_in(ctx),
+        dq_pairs=dq_pairs(dq_codes(ctx, findings, method), method),
+    )
 
 
 def _stated_in(ctx: CheckContext) -> tuple[pd.Timestamp, pd.Timestamp]:

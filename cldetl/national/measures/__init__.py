@@ -44,11 +44,17 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
     method = measures_method()
     year = p.reference_period
     events = with_person_details(p.events)
-    return (
+    figures = (
         ascof_2bc(events, year, population, method)
         + ascof_2e(events, year, method)
         + ascof_3d(events, year, method)
     )
+    people = p.events[["event_reference", "la_person"]].set_axis(
+        pd.Index(p.events["line"].to_numpy(np.int64))
+    )
+    for f in figures:
+        f.people = people
+    return figures
 
 
 def with_person_details(events: pd.DataFrame) -> pd.DataFrame:
