@@ -20,11 +20,13 @@ import yaml
 
 from cldetl.display import shown
 from cldetl.errors import InputError
+from cldetl.national.measures.ascof_2a import ascof_2a
 from cldetl.national.measures.ascof_2bc import ascof_2bc
 from cldetl.national.measures.ascof_2e import ascof_2e
 from cldetl.national.measures.ascof_3d import ascof_3d
 from cldetl.national.measures.persons import person_details
 from cldetl.national.measures.result import Figure
+from cldetl.national.method import national_method
 from cldetl.national.model import Preview
 
 
@@ -44,8 +46,10 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
     method = measures_method()
     year = p.reference_period
     events = with_person_details(p.events)
+    dedup = national_method()["deduplication"]
     figures = (
-        ascof_2bc(events, year, population, method)
+        ascof_2a(events, year, method, dedup["outcome_hierarchy"], dedup["missing_hierarchy"])
+        + ascof_2bc(events, year, population, method)
         + ascof_2e(events, year, method)
         + ascof_3d(events, year, method)
     )
