@@ -45,7 +45,7 @@ from cldetl.national.period import classify, derive_period
 from cldetl.national.text import warnings_for
 from cldetl.spec import Spec, load_spec
 from cldetl.validate.checks.context import CheckContext
-from cldetl.validate.csvfile import CldTable, open_cld_csv
+from cldetl.validate.csvfile import BATCH_BYTES, CldTable, open_cld_csv
 from cldetl.validate.findings import ValidationReport
 
 # The rules the preview gives (warnings: what DHSC will do, not what the file breaks).
@@ -85,6 +85,7 @@ def preview(
     import_month: date | None = None,
     reference: tuple[date, date] | None = None,
     stated_when_underived: bool = False,
+    batch_bytes: int = BATCH_BYTES,
 ) -> Preview:
     """The national-processing preview of a file and its validation report.
 
@@ -93,13 +94,14 @@ def preview(
     import_month: when DHSC loads the file (default: the month after the stated period ends);
     reference: the period published, to filter to (default: the derived period);
     stated_when_underived: with no derived period, filter to the stated one (for the measures:
-    what DHSC would publish were the file selected) rather than give every row that fate."""
+    what DHSC would publish were the file selected) rather than give every row that fate;
+    batch_bytes: about how much of the file each batch holds (the result does not depend on it)."""
     spec = spec or load_spec()
     method = national_method()
     if isinstance(source, CldTable):
         path, stream, table = source.path, None, source
     else:
-        path, stream, table = str(source), open_cld_csv(source), None
+        path, stream, table = str(source), open_cld_csv(source, batch_bytes), None
     findings = report.findings[report.findings["line"].notna()]
     parts, pair_parts, stated_parts = [], [], []
     reduce = partial(_reduce_batch, spec=spec, method=method)
@@ -271,14 +273,20 @@ def hashed_person(person: pd.Series) -> pd.Series:
 
 def concat_compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The batches' rows as one frame, categories merged (pandas would turn categories that
-    differ between batches back into text)."""
-    if len(parts) == 1:
-        return parts[0].reset_index(drop=True)
+    differ between batches back into text). Categories are held as plain text whatever a batch
+    made of them (a batch where a field is blank has no text categories at all)."""
     out = {}
     for name in parts[0].columns:
         columns = [p[name] for p in parts]
         if isinstance(columns[0].dtype, pd.CategoricalDtype):
-            out[name] = pd.Series(union_categoricals(columns, ignore_order=True))
+            out[name] = pd.Series(union_categoricals([_plain(c) for c in columns]))
         else:
             out[name] = pd.concat(columns, ignore_index=True)
     return pd.DataFrame(out)
+
+
+def _plain(column: pd.Series) -> pd.Categorical:
+    """A category column with its categories as plain text (object)."""
+    values = column.array
+    categories = pd.Index(np.asarray(values.categories, dtype=object), dtype=object)
+    return pd.Categorical.from_codes(values.codes, categories=categories)
