@@ -49,6 +49,9 @@ def _build(events: pd.DataFrame, m: dict, hierarchy: list[str], missing: int) ->
         & s.notna()
         & (e.isna() | (e >= s).fillna(False))
     ).to_numpy()
+    # Only people with an ST-Max service are ever read (every later step joins on the person).
+    st_max = keep & (events["event_type"].eq("Service") & events["Service Type"].eq(m["st_max"]))
+    keep = keep & events["person"].isin(events["person"][st_max.to_numpy()]).to_numpy()
     rows = events[keep]
     outcome = rows["Event Outcome"].astype(object).where(rows["Event Outcome"].notna(), INVALID)
     order = {v: i + 1 for i, v in enumerate(hierarchy)}
