@@ -61,13 +61,34 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
     return figures
 
 
+# What the measures read of each unique event (the preview keeps more, for its own steps).
+MEASURE_FIELDS = (
+    "line",
+    "person",
+    "event_type",
+    "Event Start Date",
+    "der_end",
+    "birth",
+    "died",
+    "Client Type",
+    "Service Type",
+    "Service Component",
+    "Delivery Mechanism",
+    "Event Outcome",
+    "Accommodation Status",
+    "Primary Support Reason",
+)
+
+
 def with_person_details(events: pd.DataFrame) -> pd.DataFrame:
     """The unique events (cleaned fields as text) with the person as a whole number (fast to
     group and match) and each person's latest known birth date, date of death and primary
     support reason on every row (`person_birth`, `person_died`, `person_reason`)."""
-    # The preview holds the cleaned fields as categories; the measures compare them as text.
-    out = events.astype(
-        {c: object for c, t in events.dtypes.items() if isinstance(t, pd.CategoricalDtype)}
+    # Only the fields the measures read; the preview holds the cleaned ones as categories, the
+    # measures compare them as text.
+    out = events[[c for c in MEASURE_FIELDS if c in events.columns]]
+    out = out.astype(
+        {c: object for c, t in out.dtypes.items() if isinstance(t, pd.CategoricalDtype)}
     )
     codes, _ = pd.factorize(out["person"])
     out["person"] = codes

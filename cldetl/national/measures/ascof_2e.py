@@ -124,7 +124,9 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     )
     alive = (died.isna() | (died >= start).fillna(False)).to_numpy()
     adult = (age.isna() | (age >= 18).fillna(False)).to_numpy()
-    status = rows["person"].map(accommodation(events, m)) if len(rows) else rows["person"]
+    # Accommodation is a person's: read only the events of the people in the cohort.
+    theirs = events[events["person"].isin(rows["person"]).to_numpy()]
+    status = rows["person"].map(accommodation(theirs, m)) if len(rows) else rows["person"]
     settled = status.isin(m["settled"]).fillna(False)
     ld = reason.eq(m["ld_support_reason"]).fillna(False).to_numpy()
     # "settled: <status>" / "not settled: <status>", made once per distinct status.
