@@ -27,7 +27,13 @@ above) unless said.
        11/09-20/09/2025 and long-term residential from 12/09/2025: residential ranks higher in
        the service hierarchy (2 < 7): sequel 3 'Long term support: Residential care'
                                                                       -> denominator
-65 and above: 4 / 5 = 80.0%; 18 to 64: 0 / 1 = 0.0%; total 4 / 6 = 66.7%.
+  P021 ST-Max 01/06-10/06/2025 'Progress to support planning', then a request 12/06-13/06/2025
+       'NFA: Information and advice or signposting' (a non-service event in the window): sequel
+       4b 'NFA: Information and advice or signposting'               -> numerator, denominator
+  P022 ST-Max 01/06-10/06/2025 'Progress to support planning', then a review 12/06-13/06/2025
+       'NFA: Support ended as planned': on a later non-service event that outcome is not a
+       sequel; nothing else applies: sequel 6, the cluster's own outcome -> neither
+65 and above: 5 / 6 = 83.3%; 18 to 64: 0 / 1 = 0.0%; total 5 / 7 = 71.4%.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from cldetl.national import preview
 from cldetl.national.measures import measures, measures_method
 from cldetl.validate import validate
 from cldetl.validate.csvfile import read_cld_csv
-from tests.conftest import REVIEW, row, write_rows
+from tests.conftest import REQUEST, REVIEW, row, write_rows
 
 PERIOD = (date(2024, 10, 1), date(2025, 9, 30))
 ST = {"Service Type": "Short term support: ST-Max", "Service Component": "Reablement"}
@@ -84,6 +90,11 @@ ROWS = [
          "Service Component": "Short term residential care"}, who(20),
         **dates("11/09/2025", "20/09/2025", PLANNED)),
     row(RES, who(20), **dates("12/09/2025")),
+    row(ST, who(21), **dates("01/06/2025", "10/06/2025", PLANNING)),
+    row(REQUEST, who(21), **dates("12/06/2025", "13/06/2025",
+                                  "NFA: Information and advice or signposting")),
+    row(ST, who(22), **dates("01/06/2025", "10/06/2025", PLANNING)),
+    row(REVIEW, who(22), **dates("12/06/2025", "13/06/2025", PLANNED)),
 ]  # fmt: skip
 
 
@@ -102,8 +113,8 @@ def test_ascof_2a_counted_by_hand(tmp_path):
     got = {g: (f.numerator, f.denominator, f.value) for (_, g), f in figures.items()}
     assert got == {
         "18 to 64": (0, 1, 0.0),
-        "65 and above": (4, 5, 80.0),
-        "Total": (4, 6, 66.7),
+        "65 and above": (5, 6, 83.3),
+        "Total": (5, 7, 71.4),
     }
 
 
@@ -122,9 +133,11 @@ def test_ascof_2a_records_say_which_sequel_decided_each_cluster(tmp_path):
         "E011": "under 18 at the end of the reablement",
         "E012": "sequel 4c: NFA: Support ended for other reason (numerator)",
         "E014": "sequel 3: Long term support: Residential care (denominator only)",
+        "E017": "sequel 4b: NFA: Information and advice or signposting (numerator)",
+        "E019": "sequel 6: Progress to support planning or services (neither)",
     }
     counted = set(total.loc[total["counted"], "la_person"])
-    assert counted == {"P010", "P012", "P016", "P019"}
+    assert counted == {"P010", "P012", "P016", "P019", "P021"}
 
 
 def test_ascof_2a_is_computed_not_listed_as_not_yet():
