@@ -98,28 +98,32 @@ def unique_events(frame: pd.DataFrame, method: dict) -> pd.DataFrame:
     is_type = {k: frame["event_type"].eq(k).fillna(False) for k in ("Request", "Assessment")}
     service = frame["event_type"].eq("Service").fillna(False)
 
-    # Each key field as whole-number codes (-1 for blank: ISNULL(x, '')), grouped at once.
-    def codes(values: pd.Series, applies: pd.Series | None = None) -> np.ndarray:
-        found = pd.factorize(values)[0]
-        return found if applies is None else np.where(applies.to_numpy(), found, -2)
+    # Each key field as whole-number codes (-1 for blank: ISNULL(x, '')), folded one field
+    # at a time into one group number (so only two whole numbers a row are held at once).
+    group = np.zeros(len(frame), dtype=np.int64)
+
+    def fold(values: pd.Series, applies: pd.Series | None = None) -> None:
+        nonlocal group
+        found = pd.factorize(values)[0].astype(np.int64)
+        if applies is not None:
+            found = np.where(applies.to_numpy(), found, -2)
+        # group < rows and found + 2 <= rows + 1, so the pair fits in 64 bits for any file.
+        group = pd.factorize(group * (len(frame) + 2) + (found + 2))[0].astype(np.int64)
 
     not_service = frame["event_type"].notna() & ~service
-    key = {
-        "la": codes(frame["la_code"]),
-        "person": codes(frame["person"]),
-        # End date only for events that are not services (NULL for a NULL event type).
-        "end": codes(frame["der_end"], not_service),
-    }
+    fold(frame["la_code"])
+    fold(frame["person"])
+    # End date only for events that are not services (NULL for a NULL event type).
+    fold(frame["der_end"], not_service)
     for name in spec_key["all"]:
-        key[name] = codes(frame[name])
+        fold(frame[name])
     for kind, names in spec_key["by_event_type"].items():
         applies = service if kind == "Service" else is_type[kind]
         for name in names:
-            key[f"{kind}:{name}"] = codes(frame[name], applies)
+            fold(frame[name], applies)
     for name in dedup["service_fields"]:
-        key[f"service:{name}"] = codes(frame[name], service)
-    key = pd.DataFrame(key, index=frame.index)
-    group = key.groupby(list(key.columns), sort=False).ngroup()
+        fold(frame[name], service)
+    group = pd.Series(group, index=frame.index)
     far = pd.Timestamp("9999-01-01")
     order = pd.DataFrame(
         {

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from cldetl.national.data_quality import dq_unpaired
 from cldetl.national.method import national_method
 from cldetl.national.period import DerivedPeriod
 
@@ -22,11 +23,16 @@ class Preview:
     reference_period: tuple[date, date] | None
     fates: pd.DataFrame  # FATE_COLUMNS, one row per row of the file
     fate_counts: pd.Series  # per fate key, adding up to `rows`
-    dq: pd.DataFrame  # per row, DHSC's DQ status and code per field
+    dq_pairs: pd.DataFrame  # per row, DHSC's DQ status and code per field (data_quality.dq_pairs)
     quality: pd.DataFrame  # dq summed per field, status and result
     # The rows that stand for DHSC's unique events, with the cleaned fields the measures use.
     events: pd.DataFrame | None = None
     warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def dq(self) -> pd.DataFrame:
+        """Per row, DHSC's DQ status and code per field ('<field> status', '<field> code')."""
+        return dq_unpaired(self.dq_pairs, national_method())
 
     @property
     def same_events(self) -> list[tuple[int, list[int]]]:

@@ -19,13 +19,17 @@ References: no value of a personal field.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
-from cldetl.national.data_quality import dq_codes, dq_summary
+from cldetl.national.batches import Part, batch_parts
+from cldetl.national.data_quality import dq_codes, dq_pairs, dq_summary
 from cldetl.national.dedup import (
+    INVALID,
     as_numeric_18_2,
     cleaned,
     null_text_blank,
@@ -41,8 +45,8 @@ from cldetl.national.period import classify, derive_period
 from cldetl.national.text import warnings_for
 from cldetl.spec import Spec, load_spec
 from cldetl.validate.checks.context import CheckContext
-from cldetl.validate.csvfile import CldTable, open_cld_csv
-from cldetl.validate.findings import FindingSink, ValidationReport
+from cldetl.validate.csvfile import BATCH_BYTES, CldTable, open_cld_csv
+from cldetl.validate.findings import ValidationReport
 
 # The rules the preview gives (warnings: what DHSC will do, not what the file breaks).
 PREVIEW_RULES = (
@@ -81,6 +85,7 @@ def preview(
     import_month: date | None = None,
     reference: tuple[date, date] | None = None,
     stated_when_underived: bool = False,
+    batch_bytes: int = BATCH_BYTES,
 ) -> Preview:
     """The national-processing preview of a file and its validation report.
 
@@ -89,34 +94,28 @@ def preview(
     import_month: when DHSC loads the file (default: the month after the stated period ends);
     reference: the period published, to filter to (default: the derived period);
     stated_when_underived: with no derived period, filter to the stated one (for the measures:
-    what DHSC would publish were the file selected) rather than give every row that fate."""
+    what DHSC would publish were the file selected) rather than give every row that fate;
+    batch_bytes: about how much of the file each batch holds (the result does not depend on it)."""
     spec = spec or load_spec()
     method = national_method()
     if isinstance(source, CldTable):
-        path, batches = source.path, [source]
+        path, stream, table = source.path, None, source
     else:
-        stream = open_cld_csv(source)
-        path, batches = str(source), stream.batches()
+        path, stream, table = str(source), open_cld_csv(source, batch_bytes), None
     findings = report.findings[report.findings["line"].notna()]
-    parts, dq_parts = [], []
-    for batch in batches:
-        ctx = CheckContext(
-            spec=spec, table=batch, sink=FindingSink(spec, batch.lines, spec.headers)
-        )
-        parts.append(_rows(ctx, spec, method))
-        lines = np.asarray(batch.lines, dtype=np.int64)
-        if len(lines):
-            mine = findings[findings["line"].between(int(lines[0]), int(lines[-1]))]
-        else:
-            mine = findings.iloc[:0]
-        dq_parts.append(dq_codes(ctx, mine, method))
-    rows = pd.concat(parts, ignore_index=True)
-    codes = pd.concat(dq_parts, ignore_index=True)
-    del parts, dq_parts
+    parts, pair_parts, stated_parts = [], [], []
+    reduce = partial(_reduce_batch, spec=spec, method=method)
+    for part in batch_parts(stream, table, spec, findings, reduce):
+        parts.append(part.rows)
+        stated_parts.append(part.stated)
+        pair_parts.append(part.dq_pairs)
+    rows = concat_compact(parts)
+    pairs = pd.concat(pair_parts, ignore_index=True)
+    del parts, pair_parts
     n = len(rows)
     lines = rows["line"].to_numpy()
     la_code = rows["la_code"].mode().iloc[0] if rows["la_code"].notna().any() else None
-    stated = _stated(rows)
+    stated = _stated(stated_parts)
     month = (import_month or default_import_month(stated[1])).replace(day=1)
     period = derive_period(
         classify(rows["event_type_nulled"], method["reporting_period"]["event_types"]),
@@ -144,12 +143,13 @@ def preview(
         )
         reason, der_end = filtered.reason.astype(object), filtered.der_end
         death_end = filtered.death_end.to_numpy()
-    person = person_id(rows["nhs"], rows["la_person"], rows["la_code"])
+    person = rows["person"]
     candidates = (reason == "") & person.notna().to_numpy()
     merged_into = np.zeros(n, dtype=np.int64)
     frame = rows[candidates].copy()
-    frame["person"] = person[candidates]
     frame["der_end"] = der_end[candidates]
+    references = rows["event_reference"].reset_index(drop=True)
+    del rows, der_end  # what follows needs only the candidates, the lines and references
     if candidates.any():
         grouped = unique_events(frame, method)
         merged_into[candidates] = grouped["kept_line"].to_numpy()
@@ -161,8 +161,8 @@ def preview(
     fates = pd.DataFrame(
         {
             "line": lines,
-            "event_reference": rows["event_reference"].to_numpy(),
-            "fate": fate,
+            "event_reference": references,
+            "fate": pd.Categorical(fate, categories=list(method["fates"])),
             "merged_into_line": np.where(fate == "merged", merged_into, 0),
         },
         columns=list(FATE_COLUMNS),
@@ -174,17 +174,33 @@ def preview(
         reference_period=reference,
         fates=fates,
         fate_counts=counts,
-        dq=codes,
-        quality=dq_summary(codes, method),
+        dq_pairs=pairs,
+        quality=dq_summary(pairs, method),
         events=frame.reset_index(drop=True),
     )
     out.warnings = warnings_for(out, method)
     return out
 
 
-def _stated(rows: pd.DataFrame) -> tuple[date | None, date | None]:
+def _reduce_batch(ctx: CheckContext, findings: pd.DataFrame, spec: Spec, method: dict) -> Part:
+    """What one batch leaves for the whole file: its compact rows, stated period, DQ pairs."""
+    return Part(
+        rows=_rows(ctx, spec, method),
+        stated=_stated_in(ctx),
+        dq_pairs=dq_pairs(dq_codes(ctx, findings, method), method),
+    )
+
+
+def _stated_in(ctx: CheckContext) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """One batch's earliest stated start and latest stated end."""
+    start, end = ctx.dates("Reporting Period Start Date"), ctx.dates("Reporting Period End Date")
+    return start.min(), end.max()
+
+
+def _stated(parts: list[tuple[pd.Timestamp, pd.Timestamp]]) -> tuple[date | None, date | None]:
     """The earliest start and latest end stated in the file (LA_Submissions: MIN and MAX)."""
-    start, end = rows["stated_start"].min(), rows["stated_end"].max()
+    start = pd.Series([p[0] for p in parts], dtype="datetime64[us]").min()
+    end = pd.Series([p[1] for p in parts], dtype="datetime64[us]").max()
     return (
         start.date() if pd.notna(start) else None,
         end.date() if pd.notna(end) else None,
@@ -192,9 +208,10 @@ def _stated(rows: pd.DataFrame) -> tuple[date | None, date | None]:
 
 
 def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
-    """One batch's rows as DHSC's steps use them: dates parsed, the literal text NULL blank in
-    the fields DHSC lists, key fields cleaned to Release 2, costs as NUMERIC(18,2); nothing
-    else of the row is kept."""
+    """One batch's rows as DHSC's steps use them, held compactly because they are kept for the
+    whole file: dates parsed, the literal text NULL blank in the fields DHSC lists, key fields
+    cleaned to Release 2 as categories (one byte a row), costs as NUMERIC(18,2) categories,
+    the person ID as a 64-bit hash; nothing else of the row is kept."""
     null_text = method["derived_fields"]["null_text"]
     nulled = set(method["derived_fields"]["null_text_fields"])
 
@@ -205,30 +222,71 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
         return column.astype("string").str.strip().replace("", pd.NA)
 
     event_type = null_text_blank(ctx.column("Event Type"), null_text)
+    la_code = ctx.column("LA Code").astype("string").str.strip()
+    la_person = ctx.column("LA Person Unique Identifier").astype("string")
     frame = pd.DataFrame(
         {
             "line": np.asarray(ctx.table.lines, dtype=np.int64),
-            "la_code": ctx.column("LA Code").astype("string").str.strip(),
-            "stated_start": ctx.dates("Reporting Period Start Date"),
-            "stated_end": ctx.dates("Reporting Period End Date"),
+            "la_code": la_code.astype("category"),
             "event_type_raw": ctx.column("Event Type").astype("category"),
             "event_type_nulled": event_type.astype("category"),
             "Event Start Date": ctx.dates("Event Start Date"),
             "end": ctx.dates("Event End Date"),
             "died": ctx.dates("Date of Death"),
             "birth": ctx.dates("Date of Birth"),
-            "nhs": ctx.column("NHS Number"),
-            "la_person": ctx.column("LA Person Unique Identifier").astype("string"),
+            "person": hashed_person(person_id(ctx.column("NHS Number"), la_person, la_code)),
+            "la_person": la_person,
             "event_reference": ctx.column("Event Reference").astype("string"),
         },
         index=ctx.frame.index,
     )
-    kind = cleaned(event_type, "Event Type", spec)
+    kind = _category(cleaned(event_type, "Event Type", spec), "Event Type", spec)
     frame["event_type"] = kind
     frame["Event Type"] = kind
     for name in (*CLEANED_KEYS, "Accommodation Status", "Primary Support Reason"):
-        frame[name] = cleaned(value(name), name, spec)
+        frame[name] = _category(cleaned(value(name), name, spec), name, spec)
     for name in method["deduplication"]["numeric_fields"]:
-        frame[name] = as_numeric_18_2(value(name))
-    frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"])
+        frame[name] = as_numeric_18_2(value(name)).astype("category")
+    frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"]).astype(
+        np.int16
+    )
     return frame
+
+
+def _category(values: pd.Series, name: str, spec: Spec) -> pd.Series:
+    """A cleaned field as a category over the spec's values (the same categories in every
+    batch, so the batches join without turning back into text)."""
+    allowed = list(spec.field(name).values or [])
+    if not allowed:
+        return values.astype("category")
+    return pd.Series(pd.Categorical(values, categories=[*allowed, INVALID]), index=values.index)
+
+
+def hashed_person(person: pd.Series) -> pd.Series:
+    """DHSC's person ID as a 64-bit hash (nullable): one number a row instead of its text. Two
+    people sharing a hash among a million rows is a chance of about 1 in 30 million; the
+    validator keys its repeat checks the same way (validate/checks/file_level.py)."""
+    known = person.notna().to_numpy()
+    hashes = pd.util.hash_array(person.fillna("").to_numpy(dtype=object)).view(np.int64)
+    return pd.Series(pd.arrays.IntegerArray(hashes, ~known), index=person.index)
+
+
+def concat_compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The batches' rows as one frame, categories merged (pandas would turn categories that
+    differ between batches back into text). Categories are held as plain text whatever a batch
+    made of them (a batch where a field is blank has no text categories at all)."""
+    out = {}
+    for name in parts[0].columns:
+        columns = [p[name] for p in parts]
+        if isinstance(columns[0].dtype, pd.CategoricalDtype):
+            out[name] = pd.Series(union_categoricals([_plain(c) for c in columns]))
+        else:
+            out[name] = pd.concat(columns, ignore_index=True)
+    return pd.DataFrame(out)
+
+
+def _plain(column: pd.Series) -> pd.Categorical:
+    """A category column with its categories as plain text (object)."""
+    values = column.array
+    categories = pd.Index(np.asarray(values.categories, dtype=object), dtype=object)
+    return pd.Categorical.from_codes(values.codes, categories=categories)

@@ -20,11 +20,13 @@ import yaml
 
 from cldetl.display import shown
 from cldetl.errors import InputError
+from cldetl.national.measures.ascof_2a import ascof_2a
 from cldetl.national.measures.ascof_2bc import ascof_2bc
 from cldetl.national.measures.ascof_2e import ascof_2e
 from cldetl.national.measures.ascof_3d import ascof_3d
 from cldetl.national.measures.persons import person_details
 from cldetl.national.measures.result import Figure
+from cldetl.national.method import national_method
 from cldetl.national.model import Preview
 
 
@@ -44,18 +46,50 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
     method = measures_method()
     year = p.reference_period
     events = with_person_details(p.events)
-    return (
-        ascof_2bc(events, year, population, method)
+    dedup = national_method()["deduplication"]
+    figures = (
+        ascof_2a(events, year, method, dedup["outcome_hierarchy"], dedup["missing_hierarchy"])
+        + ascof_2bc(events, year, population, method)
         + ascof_2e(events, year, method)
         + ascof_3d(events, year, method)
     )
+    people = p.events[["event_reference", "la_person"]].set_axis(
+        pd.Index(p.events["line"].to_numpy(np.int64))
+    )
+    for f in figures:
+        f.people = people
+    return figures
+
+
+# What the measures read of each unique event (the preview keeps more, for its own steps).
+MEASURE_FIELDS = (
+    "line",
+    "person",
+    "event_type",
+    "Event Start Date",
+    "der_end",
+    "birth",
+    "died",
+    "Client Type",
+    "Service Type",
+    "Service Component",
+    "Delivery Mechanism",
+    "Event Outcome",
+    "Accommodation Status",
+    "Primary Support Reason",
+)
 
 
 def with_person_details(events: pd.DataFrame) -> pd.DataFrame:
-    """The unique events with the person as a whole number (fast to group and match) and each
-    person's latest known birth date, date of death and primary support reason on every row
-    (`person_birth`, `person_died`, `person_reason`)."""
-    out = events.copy()
+    """The unique events (cleaned fields as text) with the person as a whole number (fast to
+    group and match) and each person's latest known birth date, date of death and primary
+    support reason on every row (`person_birth`, `person_died`, `person_reason`)."""
+    # Only the fields the measures read; the preview holds the cleaned ones as categories, the
+    # measures compare them as text.
+    out = events[[c for c in MEASURE_FIELDS if c in events.columns]]
+    out = out.astype(
+        {c: object for c, t in out.dtypes.items() if isinstance(t, pd.CategoricalDtype)}
+    )
     codes, _ = pd.factorize(out["person"])
     out["person"] = codes
     details = person_details(out, ["birth", "died", "Primary Support Reason"])

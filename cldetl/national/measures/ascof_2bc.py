@@ -107,7 +107,7 @@ def ascof_2bc(
                 value=ratio(numerator, denominator, m["per"], m["places"]),
                 unit="per 100,000",
                 cite=m["cite"],
-                records=records(rows, in_band, why),
+                behind=records(rows, in_band, why),
             )
         )
     return figures

@@ -84,7 +84,8 @@ def accommodation(events: pd.DataFrame, m: dict) -> pd.Series:
     known = events["Accommodation Status"].where(
         ~events["Accommodation Status"].isin(m["unknown"]).fillna(False)
     )
-    status = latest_known(events.assign(_status=known), "_status")
+    dated = events[["person", "der_end", "Event Start Date"]]
+    status = latest_known(dated.assign(_status=known), "_status")
     unknown = status.index[status.isna()]
     deduced = _deduced(events, unknown, m)
     return status.astype(object).fillna(deduced).fillna("Unknown")
@@ -103,7 +104,8 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         & (s <= end).fillna(False)
         & (e.isna() | (e >= start).fillna(False))
     )
-    rows = events[build]
+    used = ["line", "person", "der_end", "person_birth", "person_died", "person_reason"]
+    rows = events.loc[build, used]
     capped = rows["der_end"].fillna(FAR).clip(upper=end)
     person_end = capped.groupby(rows["person"]).transform("max")
     birth, died, reason = rows["person_birth"], rows["person_died"], rows["person_reason"]
@@ -122,7 +124,9 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     )
     alive = (died.isna() | (died >= start).fillna(False)).to_numpy()
     adult = (age.isna() | (age >= 18).fillna(False)).to_numpy()
-    status = rows["person"].map(accommodation(events, m)) if len(rows) else rows["person"]
+    # Accommodation is a person's: read only the events of the people in the cohort.
+    theirs = events[events["person"].isin(rows["person"]).to_numpy()]
+    status = rows["person"].map(accommodation(theirs, m)) if len(rows) else rows["person"]
     settled = status.isin(m["settled"]).fillna(False)
     ld = reason.eq(m["ld_support_reason"]).fillna(False).to_numpy()
     # "settled: <status>" / "not settled: <status>", made once per distinct status.
@@ -159,7 +163,7 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
                 value=ratio(len(yes), len(people), 100, m["places"]),
                 unit="%",
                 cite=m["cite"],
-                records=records(rows, cohort & settled.to_numpy(), why),
+                behind=records(rows, cohort & settled.to_numpy(), why),
             )
         )
     return figures

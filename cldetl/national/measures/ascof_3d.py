@@ -57,7 +57,7 @@ def _figures(code, groups, people, counted_1, counted_2, rows, keep, why, m, lab
                     value=ratio(numerator, denominator, 100, m["places"]),
                     unit="%",
                     cite=m["cite"],
-                    records=records(rows, in_figure, why),
+                    behind=records(rows, in_figure, why),
                 )
             )
     return out

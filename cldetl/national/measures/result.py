@@ -22,7 +22,30 @@ class Figure:
     value: float | None  # a rate per 100,000 or a percentage; None without a denominator
     unit: str  # "per 100,000" | "%"
     cite: str
-    records: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RECORD_COLUMNS))
+    # The records behind the figure, kept small (line, counted, reason: see `records`);
+    # `people` is the Event Reference and LA person ID of each line, one table shared by every
+    # figure of a run (measures() sets it).
+    behind: pd.DataFrame = field(default_factory=lambda: records(pd.DataFrame(), [], []))
+    people: pd.DataFrame | None = None
+
+    @property
+    def records(self) -> pd.DataFrame:
+        """Line, Event Reference, LA person ID, counted, reason: one row per record."""
+        lines = self.behind["line"].to_numpy(np.int64)
+        if self.people is None:
+            shown = pd.DataFrame(index=range(len(lines)), columns=["event_reference", "la_person"])
+        else:
+            shown = self.people.take(self.people.index.get_indexer(lines)).reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "line": lines,
+                "event_reference": shown["event_reference"],
+                "la_person": shown["la_person"],
+                "counted": self.behind["counted"].to_numpy(),
+                "reason": self.behind["reason"],
+            },
+            columns=list(RECORD_COLUMNS),
+        )
 
     def as_dict(self, records: bool = False) -> dict:
         """The figure; its records summed by reason (each record is in the records CSV), or
@@ -37,9 +60,9 @@ class Figure:
             "unit": self.unit,
             "cite": self.cite,
         }
-        out["records_counted"] = int(self.records["counted"].sum())
+        out["records_counted"] = int(self.behind["counted"].sum())
         out["records_by_reason"] = {
-            str(k): int(v) for k, v in self.records["reason"].value_counts(sort=False).items()
+            str(k): int(v) for k, v in self.behind["reason"].value_counts(sort=False).items()
         }
         if records:
             out["records"] = self.records.to_dict(orient="records")
@@ -47,16 +70,17 @@ class Figure:
 
 
 def records(rows: pd.DataFrame, counted, reason) -> pd.DataFrame:
-    """The records behind a figure: line, Event Reference, LA person ID, in or out and why."""
+    """The records behind a figure, as Figure.behind keeps them: the line (int32), counted or
+    not, and why (a category, in order of first appearance). A figure's records run to every
+    row of its cohort, so nothing of a record's text is copied per figure."""
+    codes, reasons = pd.factorize(np.asarray(reason, dtype=object))
+    lines = rows["line"].to_numpy(np.int32) if len(rows) else np.zeros(0, np.int32)
     return pd.DataFrame(
         {
-            "line": rows["line"].astype("int64").to_numpy(),
-            "event_reference": rows["event_reference"].astype("string").to_numpy(),
-            "la_person": rows["la_person"].astype("string").to_numpy(),
-            "counted": pd.Series(counted).astype(bool).to_numpy(),
-            "reason": np.asarray(reason, dtype=object),
-        },
-        columns=list(RECORD_COLUMNS),
+            "line": lines,
+            "counted": pd.Series(counted, dtype=object).astype(bool).to_numpy(),
+            "reason": pd.Categorical.from_codes(codes, categories=pd.Index(reasons, dtype=object)),
+        }
     )
 
 
