@@ -216,7 +216,7 @@ def measures(
     records_csv: str | None,
     monthly: bool,
 ) -> None:
-    """The measures DHSC will publish from a CLD FILE (ASCOF 2B/2C, 2E, 3D), each with its
+    """The measures DHSC will publish from a CLD FILE (ASCOF 2A, 2B/2C, 2E, 3D), each with its
     numerator, denominator and the records behind it, computed as DHSC's SQL does.
 
     Exit status: 0, 2 a file cannot be read.

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cldetl.spec import Spec
-from cldetl.validate import PROCESS_MIN_BYTES, WORKERS, _can_fork, _end_with_parent, _in_file_order
+from cldetl.validate import PROCESS_MIN_BYTES, WORKERS, can_fork, end_with_parent, in_file_order
 from cldetl.validate.checks.context import CheckContext
 from cldetl.validate.csvfile import CldStream, CldTable
 from cldetl.validate.findings import FindingSink
@@ -56,7 +56,7 @@ def batch_parts(
         and stream.gzip_size is None
         and stream.text_encoding == "utf8"
         and stream.size >= PROCESS_MIN_BYTES
-        and _can_fork()
+        and can_fork()
     ):
         yield from _in_processes(stream, spec, findings, reduce)
         return
@@ -92,14 +92,14 @@ def _in_processes(stream: CldStream, spec: Spec, findings: pd.DataFrame, reduce:
         for chunk, offset, line, breaks in stream.spans()
     )
     try:
-        yield from _in_file_order(jobs, lambda done: done)
+        yield from in_file_order(jobs, lambda done: done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _start_worker(stream, spec, findings, reduce) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _end_with_parent(signal.SIGTERM)
+    end_with_parent(signal.SIGTERM)
     _WORKER.update(stream=stream, spec=spec, findings=findings, reduce=reduce)
 
 

@@ -154,7 +154,7 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
         for batch in stream.batches():
             yield _check_batch(spec, batch, monthly)
         return
-    if stream.gzip_size is None and stream.size >= PROCESS_MIN_BYTES and _can_fork():
+    if stream.gzip_size is None and stream.size >= PROCESS_MIN_BYTES and can_fork():
         yield from _each_batch_in_processes(stream, spec, monthly)
         return
 
@@ -166,10 +166,10 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cldetl-validate") as pool:
         jobs = (pool.submit(work, *raw) for raw in stream.chunks())
-        yield from _in_file_order(jobs, lambda done: done)
+        yield from in_file_order(jobs, lambda done: done)
 
 
-def _in_file_order(jobs, finish):
+def in_file_order(jobs, finish):
     """Results of submitted jobs in the order they were submitted, with at most WORKERS + 1
     running or waiting at once (so memory holds a few batches, not the file); `finish`
     turns a job's result into what the caller yields. Jobs not yet started are cancelled if
@@ -211,7 +211,7 @@ def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
         for chunk, offset, line, breaks in stream.spans()
     )
     try:
-        yield from _in_file_order(jobs, lambda done: _as_sink(spec, *done))
+        yield from in_file_order(jobs, lambda done: _as_sink(spec, *done))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -223,7 +223,7 @@ PROCESS_MIN_BYTES = 128 << 20
 _WORKER: dict = {}
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
     """Workers are forked (they inherit the spec and stream, nothing is pickled); where the
     platform cannot fork (Windows), batches are checked in threads as before."""
 
@@ -235,11 +235,11 @@ def _start_worker(stream: CldStream, spec: Spec, monthly: bool) -> None:
     to handle (it cancels the work and ends the pool)."""
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _end_with_parent(signal.SIGTERM)
+    end_with_parent(signal.SIGTERM)
     _WORKER.update(stream=stream, spec=spec, monthly=monthly)
 
 
-def _end_with_parent(sig: int) -> None:
+def end_with_parent(sig: int) -> None:
     """Ask Linux to end this worker when its parent ends (killed, not only Ctrl-C), so that no
     worker is left checking batches nobody will read. Elsewhere the pool's own shutdown is
     all there is."""
