@@ -157,3 +157,20 @@ def test_preview_command_text_json_and_quality_csv(tmp_path):
 def test_each_preview_rule_is_in_the_catalogue_as_a_dhsc_rule(rule):
     entry = load_spec().rules[rule]
     assert entry.source == "DHSC method" and entry.severity == "warning"
+
+
+def test_a_file_found_to_be_windows_1252_in_a_later_batch_is_previewed_as_validate_reads_it(
+    tmp_path,
+):
+    """The fuzz test's exit 70: a byte that is not UTF-8 after the first batch. The preview
+    starts again reading the file as Windows-1252, as validate does, and sees every row."""
+    rows = [row(**{"LA Person Unique Identifier": f"P{i}"}) for i in range(40)]
+    rows.append(row(**{"LA Person Unique Identifier": "P40", "First Name": "Zoë"}))
+    utf8 = write_rows(tmp_path / "utf8.csv", rows)
+    cp1252 = tmp_path / "cp1252.csv"
+    cp1252.write_bytes(utf8.read_text(encoding="utf-8").encode("cp1252"))
+    report = validate(str(cp1252))
+    small = preview(str(cp1252), report, batch_bytes=2_000)  # the é is in a later batch
+    whole = preview(read_cld_csv(cp1252), report)
+    assert int(small.fate_counts.sum()) == int(whole.fate_counts.sum()) == len(rows)
+    assert small.fate_counts.to_dict() == whole.fate_counts.to_dict()

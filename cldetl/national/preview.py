@@ -45,7 +45,7 @@ from cldetl.national.period import classify, derive_period
 from cldetl.national.text import warnings_for
 from cldetl.spec import Spec, load_spec
 from cldetl.validate.checks.context import CheckContext
-from cldetl.validate.csvfile import BATCH_BYTES, CldTable, open_cld_csv
+from cldetl.validate.csvfile import BATCH_BYTES, CldTable, NotUtf8, open_cld_csv
 from cldetl.validate.findings import ValidationReport
 
 # The rules the preview gives (warnings: what DHSC will do, not what the file breaks).
@@ -78,6 +78,16 @@ def default_import_month(stated_end: date | None) -> date:
     return (pd.Timestamp(stated_end) + pd.offsets.MonthBegin(1)).date()
 
 
+def _read_parts(stream, table, spec, findings, reduce) -> tuple[list, list, list]:
+    """Each batch reduced to what the preview keeps: (rows, stated periods, DQ pairs)."""
+    parts, stated_parts, pair_parts = [], [], []
+    for part in batch_parts(stream, table, spec, findings, reduce):
+        parts.append(part.rows)
+        stated_parts.append(part.stated)
+        pair_parts.append(part.dq_pairs)
+    return parts, stated_parts, pair_parts
+
+
 def preview(
     source: CldTable | str | Path,
     report: ValidationReport,
@@ -103,12 +113,13 @@ def preview(
     else:
         path, stream, table = str(source), open_cld_csv(source, batch_bytes), None
     findings = report.findings[report.findings["line"].notna()]
-    parts, pair_parts, stated_parts = [], [], []
     reduce = partial(_reduce_batch, spec=spec, method=method)
-    for part in batch_parts(stream, table, spec, findings, reduce):
-        parts.append(part.rows)
-        stated_parts.append(part.stated)
-        pair_parts.append(part.dq_pairs)
+    try:
+        parts, stated_parts, pair_parts = _read_parts(stream, table, spec, findings, reduce)
+    except NotUtf8:
+        # A later batch is not UTF-8: the whole file is Windows-1252, as validate decides too.
+        stream = stream.as_cp1252()
+        parts, stated_parts, pair_parts = _read_parts(stream, table, spec, findings, reduce)
     rows = concat_compact(parts)
     pairs = pd.concat(pair_parts, ignore_index=True)
     del parts, pair_parts
