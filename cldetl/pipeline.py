@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+from sqlalchemy.engine import make_url
 
 from cldetl import __version__
 from cldetl.errors import CldetlError
-from cldetl.extract import read_sources
+from cldetl.extract import format_rendered, read_sources, render_all
 from cldetl.extract.database_url import database_url
 from cldetl.extract.left_out_records import left_out_records
 from cldetl.mapping import load_mapping
@@ -36,6 +37,7 @@ from cldetl.publish.history import (
 )
 from cldetl.publish.portal_file import portal_file_name, write_portal_csv
 from cldetl.publish.write import cld_file_name, write_csv, write_text
+from cldetl.report import page as report_page  # looked up when called: tests replace it
 from cldetl.report.compare import DEFAULT_THRESHOLD_PERCENT, compare_returns, write_comparison_files
 from cldetl.report.console import report_json
 from cldetl.spec.period import ReportingPeriod
@@ -198,11 +200,9 @@ def write_run(
         previous = earlier_run(out, period.end)
         comparison, compared = _compare_with(previous, staging.path(name), mapping, staging)
         if html_report and table is not None:
-            from cldetl.report.page import write_run_report
-
             # The page for analysts and managers (and findings.xlsx); Great Expectations'
             # Data Docs only when asked, as a technical appendix.
-            write_run_report(
+            report_page.write_run_report(
                 staging.run_dir,
                 mapping=mapping,
                 period=period,
@@ -420,8 +420,6 @@ def dry_run(
     mapping_path: str | Path, period_end: date | None = None, connectors_dir: Path | None = None
 ) -> str:
     """What a run would extract, and the SQL it would send, without touching any database."""
-    from cldetl.extract import database_url, format_rendered, render_all
-
     mapping = load_mapping(mapping_path)
     period = reporting_period(mapping, period_end)
     lines = [
@@ -437,8 +435,6 @@ def dry_run(
         )
     dialect, note = "mssql", "SQL Server, the usual home of Mosaic and LiquidLogic reporting"
     try:
-        from sqlalchemy.engine import make_url
-
         if mapping.connection is not None and any(s.template for s in mapping.sources.values()):
             dialect = make_url(database_url(mapping)).get_backend_name()
             note = "the dialect of the configured database"

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zipfile import BadZipFile
 
+import openpyxl
 import pyarrow as pa
 
 from cldetl.errors import InputError, UsageError
@@ -210,14 +211,6 @@ def _csv_rows(path: Path, source: Source, name: str) -> tuple[list[str], Iterato
 
 
 def _xlsx_rows(path: Path, source: Source, name: str) -> tuple[list[Any], Iterator]:
-    try:
-        import openpyxl
-    except ImportError:
-        raise UsageError(
-            f"{path}: reading .xlsx files needs the openpyxl package (pip install openpyxl), "
-            "or save the sheet as CSV."
-        ) from None
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # openpyxl's notes about styles etc.
         try:
