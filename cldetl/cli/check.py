@@ -216,8 +216,9 @@ def measures(
     records_csv: str | None,
     monthly: bool,
 ) -> None:
-    """The measures DHSC will publish from a CLD FILE (ASCOF 2A, 2B/2C, 2E, 3D), each with its
-    numerator, denominator and the records behind it, computed as DHSC's SQL does.
+    """The measures DHSC will publish from a CLD FILE (ASCOF 2A, 2B/2C, 2E, 3D, the waiting
+    times), each with its numerator, denominator (or median) and the records behind it,
+    computed as DHSC's SQL does.
 
     Exit status: 0, 2 a file cannot be read.
     """

@@ -26,6 +26,7 @@ from cldetl.national.measures.ascof_2e import ascof_2e
 from cldetl.national.measures.ascof_3d import ascof_3d
 from cldetl.national.measures.persons import person_details
 from cldetl.national.measures.result import Figure
+from cldetl.national.measures.waiting_times import waiting_times
 from cldetl.national.method import national_method
 from cldetl.national.model import Preview
 
@@ -52,6 +53,7 @@ def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figur
         + ascof_2bc(events, year, population, method)
         + ascof_2e(events, year, method)
         + ascof_3d(events, year, method)
+        + waiting_times(events, year, method)
     )
     people = p.events[["event_reference", "la_person"]].set_axis(
         pd.Index(p.events["line"].to_numpy(np.int64))
@@ -71,6 +73,7 @@ MEASURE_FIELDS = (
     "birth",
     "died",
     "Client Type",
+    "Assessment Type",
     "Service Type",
     "Service Component",
     "Delivery Mechanism",

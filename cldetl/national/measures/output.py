@@ -14,7 +14,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cldetl.display import shown
-from cldetl.national.measures.result import RECORD_COLUMNS, Figure
+from cldetl.national.measures.result import OPTIONAL_RECORD_COLUMNS, RECORD_COLUMNS, Figure
+
+# The start of the reason a waiting time is left out when DHSC's flag would decide it.
+CONVERSATION_WORDS = "depends on DHSC's conversation flag"
 
 
 @dataclass
@@ -88,12 +91,6 @@ def measures_json(
     return out
 
 
-def _value(f: Figure) -> str:
-    if f.value is None:
-        return "no rate (no population given)" if f.unit.startswith("per") else "-"
-    return f"{f.value} {f.unit}" if f.unit.startswith("per") else f"{f.value}%"
-
-
 def measures_text(
     figures: list[Figure],
     not_computable: dict[str, str],
@@ -107,13 +104,21 @@ def measures_text(
         lines.append("  none: DHSC derives no reporting period, so it would not select the file")
     moved = {(m.figure.measure, m.figure.group): m for m in movements or []}
     for f in figures:
-        denominator = "no population" if f.denominator is None else f"{f.denominator:,}"
-        lines.append(f"  {f.measure} ({f.group}): {f.numerator:,} / {denominator} = {_value(f)}")
+        if f.unit.startswith("per") or f.unit == "%":
+            denominator = "no population" if f.denominator is None else f"{f.denominator:,}"
+            lines.append(
+                f"  {f.measure} ({f.group}): {f.numerator:,} / {denominator} = {f.value_text}"
+            )
+        else:  # a median of the numerator's records
+            lines.append(f"  {f.measure} ({f.group}): {f.numerator:,} counted, {f.value_text}")
         counted = f.records[f.records["counted"]]
         refs = ", ".join(shown(str(x), 40) for x in counted["event_reference"].head(limit))
         more = f" ... and {len(counted) - limit} more" if len(counted) > limit else ""
         if refs:
             lines.append(f"      counted: {refs}{more}")
+        flagged = f.records["reason"].astype(str).str.startswith(CONVERSATION_WORDS).sum()
+        if flagged:
+            lines.append(f"      left out, depending on DHSC's conversation flag: {flagged}")
         m = moved.get((f.measure, f.group))
         if m is not None and m.previous is not None:
             note = "" if m.change_percent is None else f" ({m.change_percent:+}%)"
@@ -132,7 +137,8 @@ def measures_text(
 def records_csv(figures: list[Figure]) -> str:
     """Every figure's records, with the measure and group, for a spreadsheet."""
     parts = [f.records.assign(measure=f.measure, group=f.group) for f in figures]
-    columns = ["measure", "group", *RECORD_COLUMNS]
+    optional = [c for c in OPTIONAL_RECORD_COLUMNS if any(c in p.columns for p in parts)]
+    columns = ["measure", "group", *RECORD_COLUMNS, *optional]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     out = io.StringIO()
     table[columns].to_csv(out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)

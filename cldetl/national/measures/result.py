@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 
 RECORD_COLUMNS = ("line", "event_reference", "la_person", "counted", "reason")
+# Columns a figure's records carry only when its `behind` has them (after RECORD_COLUMNS):
+# the days waited of the waiting times.
+OPTIONAL_RECORD_COLUMNS = ("days",)
 
 
 @dataclass
@@ -20,7 +23,7 @@ class Figure:
     numerator: int
     denominator: int | None  # None: a population the authority did not give
     value: float | None  # a rate per 100,000 or a percentage; None without a denominator
-    unit: str  # "per 100,000" | "%"
+    unit: str  # "per 100,000" | "%" | "days (median)"
     cite: str
     # The records behind the figure, kept small (line, counted, reason: see `records`);
     # `people` is the Event Reference and LA person ID of each line, one table shared by every
@@ -30,12 +33,14 @@ class Figure:
 
     @property
     def records(self) -> pd.DataFrame:
-        """Line, Event Reference, LA person ID, counted, reason: one row per record."""
+        """Line, Event Reference, LA person ID, counted, reason (and the optional columns
+        `behind` has, e.g. days): one row per record."""
         lines = self.behind["line"].to_numpy(np.int64)
         if self.people is None:
             shown = pd.DataFrame(index=range(len(lines)), columns=["event_reference", "la_person"])
         else:
             shown = self.people.take(self.people.index.get_indexer(lines)).reset_index(drop=True)
+        optional = [c for c in OPTIONAL_RECORD_COLUMNS if c in self.behind.columns]
         return pd.DataFrame(
             {
                 "line": lines,
@@ -43,9 +48,17 @@ class Figure:
                 "la_person": shown["la_person"],
                 "counted": self.behind["counted"].to_numpy(),
                 "reason": self.behind["reason"],
+                **{c: self.behind[c].array for c in optional},
             },
-            columns=list(RECORD_COLUMNS),
+            columns=[*RECORD_COLUMNS, *optional],
         )
+
+    @property
+    def value_text(self) -> str:
+        """The value as a reader sees it: '12.5 per 100,000', '40.0%', '18.5 days (median)'."""
+        if self.value is None:
+            return "no rate (no population given)" if self.unit.startswith("per") else "-"
+        return f"{self.value}%" if self.unit == "%" else f"{self.value} {self.unit}"
 
     def as_dict(self, records: bool = False) -> dict:
         """The figure; its records summed by reason (each record is in the records CSV), or

@@ -1,0 +1,287 @@
+"""DHSC's provisional waiting times: request to first assessment or service, request to service.
+
+Follows Waiting_times/waiting_times_method.sql, version 1.1 (commit 9bee728; line numbers of
+that file; every list in cldetl/spec/national_measures.yaml, `waiting_times`), stage by stage.
+Stages 1 and 2 are here; stage 3 (the conversation flag, services as first response, overlaps)
+is in waiting_times_follow_up.py; stage 4 (medians by quarter and age band) is `_figures`.
+
+The SQL runs on DHSC's joined submissions; the preview has one file, so `ImportDate desc` can
+never break a tie, and `Der_Unique_Record_ID desc` (the row number DHSC gives each record in
+file order) becomes the later line of the file first, as the preview's deduplication reads it.
+The ages are DHSC's derived fields: Der_Age_Event_Start_Date, FLOOR(days from the birth date
+to the event's start / 365.25) (the formula of the ASCOF measures, `whole_years`), and
+Der_Working_Age_Band from the age at the event's end (GetDerivedFields, e6f5749, lines 400-445).
+Both are per record, so each row's own Date of Birth is used, as the derived fields are.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from cldetl.national.measures.persons import whole_years
+from cldetl.national.measures.result import Figure, records
+from cldetl.national.measures.waiting_times_follow_up import Outcomes, follow_up
+
+CONVERSATION = "depends on DHSC's conversation flag (request before 1 July 2025)"
+
+
+def waiting_times(events: pd.DataFrame, year: tuple[date, date], method: dict) -> list[Figure]:
+    """The figures of both parts, per quarter and age band, each with every request the
+    preview saw (counted or why not, and the days waited where counted)."""
+    m = method["waiting_times"]
+    requests = events[events["event_type"].eq("Request").to_numpy()]
+    reason = _request_stages(events, requests, m)
+    linked = link_requests(events, year[1], m, reason)
+    outcomes = follow_up(linked, m)
+    return _figures(requests, reason, linked, outcomes, m)
+
+
+def age_band(events: pd.DataFrame, reference_end: date, m: dict) -> np.ndarray:
+    """Der_Working_Age_Band (GetDerivedFields lines 420-426) of Der_Latest_Age (lines 433-445):
+    the age, born on the first of the birth month, at the event's end, or for an open service
+    at the reference period's end; renamed '25 to 64' as the waiting times do (line 74)."""
+    born = events["birth"]
+    month_start = born - pd.to_timedelta(born.dt.day - 1, unit="D")
+    at = events["der_end"].mask(
+        events["der_end"].isna() & events["event_type"].eq("Service"),
+        pd.Timestamp(reference_end),
+    )
+    age = whole_years(month_start, at)
+    conditions, labels = [], []
+    for band in m["working_age_bands"]:
+        inside = pd.Series(True, index=events.index)
+        if band["min"] is not None:
+            inside &= (age >= band["min"]).fillna(False)
+        if band["max"] is not None:
+            inside &= (age <= band["max"]).fillna(False)
+        conditions.append(inside.to_numpy() & age.notna().to_numpy())
+        labels.append(m["band_renamed"].get(band["label"], band["label"]))
+    return np.select(conditions, labels, default=m["unknown_band"]).astype(object)
+
+
+def _request_stages(events: pd.DataFrame, requests: pd.DataFrame, m: dict) -> np.ndarray:
+    """Stage 1.3-1.4 for every request: '' when it passes, else the stage that left it out."""
+    start = requests["Event Start Date"]
+    age = whole_years(requests["birth"], start)
+    services = events[events["event_type"].eq("Service").to_numpy()
+                      & events["Service Type"].isin(m["service_types"]).to_numpy()]  # fmt: skip
+    existing = _existing_clients(requests, services, m)
+    outcome = requests["Event Outcome"].astype("string")
+    excluded_group = outcome.str.startswith(m["nfa_prefix"]) | outcome.isin(m["excluded_outcomes"])
+    return np.select(
+        [
+            ~requests["Client Type"].eq(m["client_type"]).to_numpy(),
+            ~(start >= pd.Timestamp(m["requests_from"])).to_numpy(),
+            ~(age >= m["min_age"]).fillna(False).to_numpy(),
+            existing,
+            outcome.isna().to_numpy(),
+            excluded_group.fillna(False).to_numpy(),
+        ],
+        [
+            "not a service user's request (stage 1.3a)",
+            f"request started before {m['requests_from']:%d/%m/%Y} (stage 1.3a)",
+            f"under {m['min_age']} or no birth date at the request's start (stage 1.3b)",
+            "existing client: a service ending shortly before the request, later or open "
+            "(stage 1.3c)",
+            "no event outcome: the SQL's NOT IN is unknown for it (stage 1.4)",
+            "request ended with no further action or in hospital (stage 1.4)",
+        ],
+        default="",
+    ).astype(object)
+
+
+def _existing_clients(requests: pd.DataFrame, services: pd.DataFrame, m: dict) -> np.ndarray:
+    """Stage 1.3c (lines 80-105): the person has a service of a listed type that started before
+    the request and ends on or after the request's start less the type's months, or is open."""
+    out = np.zeros(len(requests), dtype=bool)
+    r = pd.DataFrame(
+        {
+            "person": requests["person"].to_numpy(),
+            "start": requests["Event Start Date"].to_numpy(),
+            "at": np.arange(len(requests)),
+        }
+    )
+    for rule in m["existing_client"]:
+        s = services[services["Service Type"].isin(rule["service_types"]).to_numpy()]
+        s = pd.DataFrame(
+            {"person": s["person"].to_numpy(), "s_start": s["Event Start Date"].to_numpy(),
+             "s_end": s["der_end"].to_numpy()}
+        )  # fmt: skip
+        pairs = r.merge(s, on="person")
+        since = pairs["start"] - pd.DateOffset(months=rule["months"])
+        hit = (pairs["s_start"] < pairs["start"]) & (
+            pairs["s_end"].isna() | (pairs["s_end"] >= since)
+        )
+        out[pairs.loc[hit, "at"].to_numpy()] = True
+    return out
+
+
+def link_requests(
+    events: pd.DataFrame, reference_end: date, m: dict, reason: np.ndarray
+) -> pd.DataFrame:
+    """Stage 2: the valid requests with the first assessment and the first service after each.
+
+    2.1 (lines 132-167): the valid requests and the listed assessments and services of people
+    aged 25 or more at their start, in each person's order: start date, then request <
+    assessment < service on the same day, then the later line first. 2.2 (181-205): people with
+    no valid request are left out. 2.3 (207-299): whether a request indicates progress, and for
+    each run of consecutive assessments whether any of them indicates progress to a service.
+    2.4 (301-358): per request, the next assessment and the next service in that order."""
+    kind = events["event_type"].astype(object)
+    request = kind.eq("Request").to_numpy()
+    valid = np.zeros(len(events), dtype=bool)
+    valid[request] = reason == ""
+    answer = (
+        (kind.eq("Assessment") & events["Assessment Type"].isin(m["assessment_types"]))
+        | (kind.eq("Service") & events["Service Type"].isin(m["service_types"]))
+    ).to_numpy() & (whole_years(events["birth"], events["Event Start Date"]) >= m["min_age"]
+                    ).fillna(False).to_numpy()  # fmt: skip
+    chosen = valid | answer
+    u = events[chosen]
+    band = age_band(u, reference_end, m)
+    priority = {k: i for i, k in enumerate(m["same_day_order"], start=1)}
+    u = pd.DataFrame(
+        {
+            "line": u["line"].to_numpy(),
+            "person": u["person"].to_numpy(),
+            "kind": kind[chosen].to_numpy(),
+            "start": u["Event Start Date"].to_numpy(),
+            "band": band,
+            "outcome": u["Event Outcome"].astype(object).to_numpy(),
+        }
+    )
+    rank = u["kind"].map(priority).fillna(len(priority) + 1).to_numpy()
+    u = u.iloc[np.lexsort((-u["line"].to_numpy(), rank, u["start"].to_numpy(),
+                           u["person"].to_numpy()))].reset_index(drop=True)  # fmt: skip
+    is_request = u["kind"].eq("Request")
+    u = u[is_request.groupby(u["person"]).transform("any")].reset_index(drop=True)  # 2.2
+    is_request = u["kind"].eq("Request").to_numpy()
+    is_assessment = u["kind"].eq("Assessment").to_numpy()
+    is_service = u["kind"].eq("Service").to_numpy()
+    u["order"] = u.groupby("person").cumcount().to_numpy() + 1.0
+    # 2.3b (lines 257-299): a block is a run of assessments; the running count of other events
+    # numbers it. Its flag: any assessment in it progresses to a service.
+    progress = u["outcome"].isin(m["assessment_progress_to_service"]).astype(float)
+    block = pd.Series(~is_assessment, dtype=int).groupby(u["person"]).cumsum()
+    u["block"] = progress.where(is_assessment).groupby([u["person"], block]).transform("max")
+    at = pd.Series(np.arange(len(u), dtype=float))
+    next_assessment = at.where(is_assessment).groupby(u["person"]).bfill().to_numpy()
+    next_service = at.where(is_service).groupby(u["person"]).bfill().to_numpy()
+    r = u[is_request]
+    out = pd.DataFrame(
+        {
+            "line": r["line"].to_numpy(),
+            "person": r["person"].to_numpy(),
+            "order": r["order"].to_numpy(),
+            "start": r["start"].to_numpy(),
+            "band": r["band"].to_numpy(),
+            "progress": r["outcome"].isin(m["request_progress"]).to_numpy(),
+        }
+    )
+    for prefix, found in (("asmt", next_assessment[is_request]), ("srv", next_service[is_request])):
+        for column in ("order", "start", "band", "line") + (("block",) if prefix == "asmt" else ()):
+            out[f"{prefix}_{column}"] = _take(u[column], found)
+    return out
+
+
+def _take(column: pd.Series, at: np.ndarray) -> np.ndarray:
+    """column[at], NULL (NaN, NaT or None) where `at` is NaN (no such event)."""
+    values = column.to_numpy()
+    found = ~np.isnan(at)
+    picked = values[np.where(found, at, 0).astype(np.int64)] if len(values) else values[:0]
+    if np.issubdtype(values.dtype, np.datetime64):
+        return np.where(found, picked, np.datetime64("NaT"))
+    if values.dtype == object:
+        return np.where(found, picked, None)
+    return np.where(found, picked.astype(float), np.nan)
+
+
+def quarter_label(start: pd.Timestamp) -> str:
+    """'Apr-Jun 2025': the calendar quarter DATEFROMPARTS(YEAR, (QUARTER - 1) * 3 + 1, 1)."""
+    end = start + pd.offsets.MonthBegin(2)
+    return f"{start:%b}-{end:%b} {start:%Y}"
+
+
+def _figures(
+    requests: pd.DataFrame,
+    reason: np.ndarray,
+    linked: pd.DataFrame,
+    outcomes: dict[str, Outcomes],
+    m: dict,
+) -> list[Figure]:
+    """Stage 4.2 (lines 534-583): per part, quarter and band, the number of waits and their
+    median (PERCENTILE_CONT(0.5): the mean of the two middle waits when their number is even).
+    Quarters before the dashboard's first are not shown (stage 6)."""
+    at = pd.Series(np.arange(len(linked)), index=linked["line"].to_numpy())
+    where = at.reindex(requests["line"].to_numpy()).to_numpy()
+    figures = []
+    for part in ("part1", "part2"):
+        o = outcomes[part]
+        why = reason.copy()
+        days = np.full(len(requests), np.nan)
+        group = np.full(len(requests), None, dtype=object)
+        inside = ~np.isnan(where)
+        k = where[inside].astype(np.int64)
+        quarter = pd.to_datetime(o.start[k]).to_period("Q").start_time
+        shown = np.asarray(quarter >= pd.Timestamp(m["dashboard_from"]))
+        counted = o.known[k] & ~o.excluded[k] & ~pd.isna(o.start[k]) & shown
+        counted &= pd.Series(o.band[k]).isin(m["bands"]).to_numpy()
+        labels = [(q, b) if c else None
+                  for q, b, c in zip(quarter, o.band[k], counted, strict=True)]  # fmt: skip
+        sub = np.select(
+            [
+                ~o.known[k] & o.sensitive[k],
+                ~o.known[k],
+                o.excluded[k],
+                pd.isna(o.start[k]),
+                ~shown,
+                ~counted,
+            ],
+            [
+                CONVERSATION,
+                "depends on DHSC's conversation flag for an earlier request before 1 July "
+                "2025 (stage 3.4)",
+                "starts before the follow-up of an earlier request ends (stage 3.4)",
+                o.missing,
+                f"quarter before the dashboard's first ({m['dashboard_from']:%d/%m/%Y})",
+                "age band of the response unknown (stage 4.2)",
+            ],
+            default="",
+        )
+        why[inside] = sub
+        days[inside] = np.where(counted, o.days[k], np.nan)
+        group[inside] = labels
+        figures += _part_figures(requests, why, days, group, part, m)
+    return figures
+
+
+def _part_figures(requests, why, days, group, part, m) -> list[Figure]:
+    """One figure per quarter and band of the part (in order); every request behind each."""
+    counted = pd.notna(group)
+    keys = sorted({g for g in group[counted]}, key=lambda g: (g[0], m["bands"].index(g[1])))
+    names = np.array([f"{quarter_label(g[0])}, {g[1]}" if g else "" for g in group], dtype=object)
+    out = []
+    for key in keys or [None]:
+        mine = np.array([g == key for g in group], dtype=bool) & counted
+        label = np.where(counted & ~mine, "counted in " + names, why)
+        label = np.where(mine, "counted", label)
+        behind = records(requests, mine, label)
+        behind["days"] = pd.array(days, dtype="Float64").astype("Int64")
+        waits = days[mine]
+        out.append(
+            Figure(
+                measure=m["measures"][part],
+                group=f"{quarter_label(key[0])}, {key[1]}" if key else "no request counted",
+                title=m["titles"][part],
+                numerator=int(mine.sum()),
+                denominator=None,
+                value=float(np.median(waits)) if len(waits) else None,
+                unit="days (median)",
+                cite=m["cite"],
+                behind=behind,
+            )
+        )
+    return out
