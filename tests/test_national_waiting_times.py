@@ -34,6 +34,19 @@ then request < assessment < service on one day, lines 141-149):
             request's response (order 3) is no later than the first's (3), and the first's
             follow-up (4) comes after it (2): left out (3.4, lines 451-488)
                                                       first: part 1: 9; part 2: 19
+  W20 1950  request 01/08 (1), assessment 03/08 (2, progress), request 06/08 (3), assessment
+            08/08 (4, NFA: Other), community 15/08 (5): the first is answered on 03/08 and
+            served on 15/08 (its block progresses); the second's response (4) is later than
+            the first's (2) and it has no service (its block does not progress), but the
+            first's follow-up GREATEST(2, 5) = 5 comes after it (LAG, line 456): left out
+                                                      first: part 1: 2; part 2: 14
+  W21 1950  requests 01/09 (1), 04/09 (3), 08/09 (5); assessments 02/09 (2, progress) and 05/09
+            (4, NFA: Other); community 10/09 (6): the first is answered on 02/09 and served on
+            10/09; the second is left out by the first's follow-up (6 > 3, LAG); the third's
+            first response is the service (6, after every earlier response) and the previous
+            request's follow-up (4, no service: 3.3) ends before it, but its service (6) is
+            no later than the first's (running MAX of services, line 460): left out
+                                                      first: part 1: 1; part 2: 9
 
 Requests before 1 July 2025 (stage 3.1, lines 377-406: with DHSC's conversation flag 1 the
 request is its own first response):
@@ -45,6 +58,8 @@ request is its own first response):
             none (3.3) or 9: left out of both
   W14 1950  request 07/11 with its assessment 07/11 (same day: no override possible, line 393),
             community 18/11                            part 1: 0; part 2: 11
+  W19 1950  request 08/11 with its assessment 08/11 (NFA: Other; same day, no override), ST-Max
+            12/11                                      part 1: 0; part 2: none (3.3)
   W17 1950  request 10/06/2025, assessment 20/06 (progress), request 02/07/2025, community
             05/07: the first: part 1 10 or 0: left out; part 2 25 both ways: counted. The
             second: the first's follow-up (GREATEST(2 or 1, 4) = 4) comes after it (3) either
@@ -52,12 +67,14 @@ request is its own first response):
 
 Medians (stage 4.2, PERCENTILE_CONT(0.5), lines 546, 569), by the quarter and band of the
 response or service:
-  first response Oct-Dec 2024, 65+: W11 0, W14 0                 -> 2, 0.0
+  first response Oct-Dec 2024, 65+: W11 0, W14 0, W19 0          -> 3, 0.0
   first response Jul-Sep 2025, 25-64: W01 0, W02 7               -> 2, 3.5 (interpolated)
-  first response Jul-Sep 2025, 65+: W03 10, W04 4, W07 0, W15 0, W16 9 -> 5, 4.0
+  first response Jul-Sep 2025, 65+: W03 10, W04 4, W07 0, W15 0, W16 9, W20 2, W21 1
+                                                                 -> 7, 2.0
   first service Oct-Dec 2024, 65+: W11 0, W12 20, W14 11         -> 3, 11.0
   first service Jul-Sep 2025, 25-64: W01 10                      -> 1, 10.0
-  first service Jul-Sep 2025, 65+: W03 10, W04 16, W16 19, W17 25 -> 4, 17.5 (interpolated)
+  first service Jul-Sep 2025, 65+: W03 10, W04 16, W16 19, W17 25, W20 14, W21 9
+                                                                 -> 6, 15.0 (interpolated)
 """
 
 from __future__ import annotations
@@ -147,6 +164,17 @@ POPULATION = [
     event(14, COMMUNITY, "18/11/2024"),
     req(17, "10/06/2025"), event(17, "long", "20/06/2025", "25/06/2025"),
     req(17, "02/07/2025"), event(17, COMMUNITY, "05/07/2025"),
+    req(19, "08/11/2024"),
+    event(19, "short", "08/11/2024", "09/11/2024", **{"Event Outcome": "NFA: Other"}),
+    event(19, ST_MAX, "12/11/2024", "20/11/2024", **ENDED),
+    req(20, "01/08/2025"), event(20, "long", "03/08/2025", "05/08/2025"),
+    req(20, "06/08/2025"),
+    event(20, "short", "08/08/2025", "09/08/2025", **{"Event Outcome": "NFA: Other"}),
+    event(20, COMMUNITY, "15/08/2025"),
+    req(21, "01/09/2025"), event(21, "long", "02/09/2025", "03/09/2025"),
+    req(21, "04/09/2025"),
+    event(21, "short", "05/09/2025", "06/09/2025", **{"Event Outcome": "NFA: Other"}),
+    req(21, "08/09/2025"), event(21, COMMUNITY, "10/09/2025"),
 ]  # fmt: skip
 
 
@@ -161,12 +189,12 @@ def figures(tmp_path_factory):
 @pytest.mark.parametrize(
     "measure, group, numerator, median",
     [
-        (RESPONSE, "Oct-Dec 2024, 65 and above", 2, 0.0),
+        (RESPONSE, "Oct-Dec 2024, 65 and above", 3, 0.0),
         (RESPONSE, "Jul-Sep 2025, 25 to 64", 2, 3.5),
-        (RESPONSE, "Jul-Sep 2025, 65 and above", 5, 4.0),
+        (RESPONSE, "Jul-Sep 2025, 65 and above", 7, 2.0),
         (SERVICE, "Oct-Dec 2024, 65 and above", 3, 11.0),
         (SERVICE, "Jul-Sep 2025, 25 to 64", 1, 10.0),
-        (SERVICE, "Jul-Sep 2025, 65 and above", 4, 17.5),
+        (SERVICE, "Jul-Sep 2025, 65 and above", 6, 15.0),
     ],
 )
 def test_medians_by_quarter_and_band_worked_by_hand(figures, measure, group, numerator, median):
@@ -214,6 +242,12 @@ STAGE = {
         ("R14-07/11/2024", 0, 11),
         ("R17-10/06/2025", "flag", 25),
         ("R17-02/07/2025", "3.4", "3.4"),
+        ("R19-08/11/2024", 0, "3.3"),
+        ("R20-01/08/2025", 2, 14),
+        ("R20-06/08/2025", "3.4", "3.4"),
+        ("R21-01/09/2025", 1, 9),
+        ("R21-04/09/2025", "3.4", "3.4"),
+        ("R21-08/09/2025", "3.4", "3.4"),
     ],
 )
 def test_each_request_counted_or_why_not(figures, request_ref, response, service):
