@@ -27,6 +27,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from cldetl.national.batches import Part, batch_parts
+from cldetl.national.carer_links import LINKED_FIELDS, id_hash
 from cldetl.national.data_quality import dq_codes, dq_pairs, dq_summary
 from cldetl.national.dedup import (
     INVALID,
@@ -57,6 +58,7 @@ PREVIEW_RULES = (
     "national.same_event",
     "national.no_person_id",
     "national.dropped",
+    "national.carer_link_to_no_one",
 )
 # Fields DHSC maps to Release 2 before comparing them for its unique event.
 CLEANED_KEYS = (
@@ -256,6 +258,8 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
     frame["Event Type"] = kind
     for name in (*CLEANED_KEYS, "Accommodation Status", "Primary Support Reason"):
         frame[name] = _category(cleaned(value(name), name, spec), name, spec)
+    for name in LINKED_FIELDS:  # an unpaid carer's links, hashed (carer_links.py)
+        frame[name] = id_hash(value(name))
     for name in method["deduplication"]["numeric_fields"]:
         frame[name] = as_numeric_18_2(value(name)).astype("category")
     frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"]).astype(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from cldetl.national.carer_links import links_to_no_one
+from cldetl.national.measures import measures_method
 from cldetl.national.method import national_method
 from cldetl.national.model import Preview
 
@@ -79,7 +81,31 @@ def warnings_for(p: Preview, method: dict) -> list[tuple[str, str]]:
                 f"Method: {method['period_filter']['cite']}.",
             )
         )
+    if p.reference_period is not None and p.events is not None and len(p.events):
+        out += _carer_links(p)
     return out
+
+
+def _carer_links(p: Preview, limit: int = 10) -> list[tuple[str, str]]:
+    """Unpaid carers' links to a person ID found on no row: DHSC's join drops them (no
+    figure changes), and the person cared for is unknown to DHSC."""
+    carer_types = measures_method()["ascof_3d"]["carer_client_types"]
+    loose = links_to_no_one(p.events, p.reference_period, carer_types)
+    if loose.empty:
+        return []
+    lines = sorted(set(loose["line"].tolist()))
+    shown = ", ".join(str(x) for x in lines[:limit])
+    more = f" and {len(lines) - limit} more" if len(lines) > limit else ""
+    return [
+        (
+            "national.carer_link_to_no_one",
+            f"{len(loose)} linked person ID(s) on {len(lines)} unpaid carer row(s) of the year "
+            f"match no LA person ID in the file (lines {shown}{more}); DHSC's join drops them, "
+            "so it cannot tell whom the carer cares for. No figure changes. Method: "
+            "ASCOF_measures/Create_personal_details_table.sql (7396fab), #Carers_shell and "
+            "#People_With_Unpaid_Carer.",
+        )
+    ]
 
 
 def preview_text(p: Preview, limit: int = 10) -> str:
