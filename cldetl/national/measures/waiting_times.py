@@ -229,7 +229,7 @@ def _figures(
         shown = np.asarray(quarter >= pd.Timestamp(m["dashboard_from"]))
         counted = o.known[k] & ~o.excluded[k] & ~pd.isna(o.start[k]) & shown
         counted &= pd.Series(o.band[k]).isin(m["bands"]).to_numpy()
-        labels = [(q, b) if c else None
+        labels = [f"{q:%Y-%m-%d}|{b}" if c else None
                   for q, b, c in zip(quarter, o.band[k], counted, strict=True)]  # fmt: skip
         sub = np.select(
             [
@@ -261,12 +261,15 @@ def _figures(
 def _part_figures(requests, why, days, group, part, m) -> list[Figure]:
     """One figure per quarter and band of the part (in order); every request behind each."""
     counted = pd.notna(group)
-    keys = sorted({g for g in group[counted]}, key=lambda g: (g[0], m["bands"].index(g[1])))
-    names = np.array([f"{quarter_label(g[0])}, {g[1]}" if g else "" for g in group], dtype=object)
+    # A group is 'quarter start|band': in quarter order, then the bands' order.
+    split = {g: g.split("|") for g in set(group[counted])}
+    keys = sorted(split, key=lambda g: (split[g][0], m["bands"].index(split[g][1])))
+    names = {g: f"{quarter_label(pd.Timestamp(q))}, {b}" for g, (q, b) in split.items()}
+    named = np.array([names.get(g, "") for g in group], dtype=object)
     out = []
     for key in keys or [None]:
-        mine = np.array([g == key for g in group], dtype=bool) & counted
-        label = np.where(counted & ~mine, "counted in " + names, why)
+        mine = counted & (group == key)
+        label = np.where(counted & ~mine, "counted in " + named, why)
         label = np.where(mine, "counted", label)
         behind = records(requests, mine, label)
         behind["days"] = pd.array(days, dtype="Float64").astype("Int64")
@@ -274,7 +277,7 @@ def _part_figures(requests, why, days, group, part, m) -> list[Figure]:
         out.append(
             Figure(
                 measure=m["measures"][part],
-                group=f"{quarter_label(key[0])}, {key[1]}" if key else "no request counted",
+                group=names[key] if key else "no request counted",
                 title=m["titles"][part],
                 numerator=int(mine.sum()),
                 denominator=None,
