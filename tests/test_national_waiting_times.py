@@ -299,3 +299,26 @@ def test_measures_command_prints_the_waiting_times(tmp_path):
     )
     header = out.read_text().splitlines()[0]
     assert header == "measure,group,line,event_reference,la_person,counted,reason,days"
+
+
+def test_a_file_whose_every_request_is_counted(tmp_path):
+    """W01 alone: its one request counted in both parts (every group key is a counted one)."""
+    rows = [dict(r) for r in POPULATION if r["LA Person Unique Identifier"] == "W01"]
+    table = read_cld_csv(write_rows(tmp_path / "cld.csv", rows))
+    p = preview(table, validate(table), reference=PERIOD)
+    got = {(f.measure, f.group): (f.numerator, f.value) for f in measures(p)
+           if f.measure.startswith("Wait")}  # fmt: skip
+    assert got == {
+        (RESPONSE, "Jul-Sep 2025, 25 to 64"): (1, 0.0),
+        (SERVICE, "Jul-Sep 2025, 25 to 64"): (1, 10.0),
+    }
+
+
+def test_a_file_with_no_request_says_none_was_counted(tmp_path):
+    rows = [dict(r) for r in POPULATION if r["Event Type"] != "Request"]
+    table = read_cld_csv(write_rows(tmp_path / "cld.csv", rows))
+    p = preview(table, validate(table), reference=PERIOD)
+    got = [(f.measure, f.group, f.numerator, f.value) for f in measures(p)
+           if f.measure.startswith("Wait")]  # fmt: skip
+    assert got == [(RESPONSE, "no request counted", 0, None),
+                   (SERVICE, "no request counted", 0, None)]  # fmt: skip
