@@ -78,7 +78,8 @@ class Figure:
             str(k): int(v) for k, v in self.behind["reason"].value_counts(sort=False).items()
         }
         if records:
-            out["records"] = self.records.to_dict(orient="records")
+            table = self.records.astype(object)
+            out["records"] = table.where(table.notna(), None).to_dict(orient="records")
         return out
 
 

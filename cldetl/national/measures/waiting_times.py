@@ -182,7 +182,7 @@ def link_requests(
         }
     )
     for prefix, found in (("asmt", next_assessment[is_request]), ("srv", next_service[is_request])):
-        for column in ("order", "start", "band", "line") + (("block",) if prefix == "asmt" else ()):
+        for column in ("order", "start", "band") + (("block",) if prefix == "asmt" else ()):
             out[f"{prefix}_{column}"] = _take(u[column], found)
     return out
 

@@ -69,16 +69,15 @@ def follow_up(linked: pd.DataFrame, m: dict) -> dict[str, Outcomes]:
         )
         excluded_any = drop[0] | drop[1]
         kept_any = keep[0] | keep[1]
-        known = (excluded_any & ~kept_any) | (~excluded_any & (~(keep[0] & keep[1]) | same))
-        # The result the flags agree on: with flag 0 kept, else with flag 1.
-        use1 = (~keep[0] & keep[1])[:, None]
-        chosen = [np.where(use1[:, 0], b, a) for a, b in (
-            (days[0], days[1]),
-            (flag0[start].to_numpy(), flag1[start].to_numpy()),
-            (flag0[band].to_numpy(), flag1[band].to_numpy()),
-            (flag0[missing].to_numpy(), flag1[missing].to_numpy()),
-        )]  # fmt: skip
-        out[part] = Outcomes(known, excluded_any & ~kept_any, sensitive, *chosen)
+        # Never left out means kept with either flag (a request not kept has an earlier one
+        # with no passing choice, which is a failing one): then both must agree.
+        known = (excluded_any & ~kept_any) | (~excluded_any & same)
+        # A settled result is the same with either flag: flag 0's (a request left out either
+        # way has none).
+        out[part] = Outcomes(
+            known, excluded_any & ~kept_any, sensitive, days[0], flag0[start].to_numpy(),
+            flag0[band].to_numpy(), flag0[missing].to_numpy(),
+        )  # fmt: skip
     return out
 
 
