@@ -64,6 +64,11 @@ request is its own first response):
             05/07: the first: part 1 10 or 0: left out; part 2 25 both ways: counted. The
             second: the first's follow-up (GREATEST(2 or 1, 4) = 4) comes after it (3) either
             way: left out (3.4)
+  W22 1950  request 10/06/2025 (1), assessment 12/06 (2, NFA: Other), request 02/07/2025 (3),
+            community 10/07 (4). The first: with flag 0 answered on 12/06 with no service
+            (3.3), with flag 1 by itself and served on 10/07: left out of both. The second is
+            its own (R2) but the first's follow-up is 2 with flag 0 (before it: kept, 8 days)
+            and 4 with flag 1 (after it: left out by LAG): left out, naming the earlier request
 
 Medians (stage 4.2, PERCENTILE_CONT(0.5), lines 546, 569), by the quarter and band of the
 response or service:
@@ -175,6 +180,9 @@ POPULATION = [
     req(21, "04/09/2025"),
     event(21, "short", "05/09/2025", "06/09/2025", **{"Event Outcome": "NFA: Other"}),
     req(21, "08/09/2025"), event(21, COMMUNITY, "10/09/2025"),
+    req(22, "10/06/2025"),
+    event(22, "short", "12/06/2025", "13/06/2025", **{"Event Outcome": "NFA: Other"}),
+    req(22, "02/07/2025"), event(22, COMMUNITY, "10/07/2025"),
 ]  # fmt: skip
 
 
@@ -217,6 +225,8 @@ STAGE = {
     "3.4": "starts before the follow-up of an earlier request ends (stage 3.4)",
     "flag": "depends on DHSC's conversation flag (request before 1 July 2025)",
     "none": "no service after the request",
+    "earlier": "depends on DHSC's conversation flag for an earlier request before 1 July 2025 "
+    "(stage 3.4)",
 }
 
 
@@ -248,6 +258,8 @@ STAGE = {
         ("R21-01/09/2025", 1, 9),
         ("R21-04/09/2025", "3.4", "3.4"),
         ("R21-08/09/2025", "3.4", "3.4"),
+        ("R22-10/06/2025", "flag", "flag"),
+        ("R22-02/07/2025", "earlier", "earlier"),
     ],
 )
 def test_each_request_counted_or_why_not(figures, request_ref, response, service):
