@@ -69,6 +69,10 @@ request is its own first response):
             (3.3), with flag 1 by itself and served on 10/07: left out of both. The second is
             its own (R2) but the first's follow-up is 2 with flag 0 (before it: kept, 8 days)
             and 4 with flag 1 (after it: left out by LAG): left out, naming the earlier request
+  W23 1950  request 10/06/2025 (1), request 02/07/2025 (2), assessment 05/07 (3), no service.
+            The first: answered on 05/07 or by itself (left out of part 1), no service either
+            way. The second: with flag 0 the first's response (3) comes after it (left out),
+            with flag 1 the first ends at itself (kept, 3 days): left out, naming the earlier
 
 Medians (stage 4.2, PERCENTILE_CONT(0.5), lines 546, 569), by the quarter and band of the
 response or service:
@@ -183,6 +187,7 @@ POPULATION = [
     req(22, "10/06/2025"),
     event(22, "short", "12/06/2025", "13/06/2025", **{"Event Outcome": "NFA: Other"}),
     req(22, "02/07/2025"), event(22, COMMUNITY, "10/07/2025"),
+    req(23, "10/06/2025"), req(23, "02/07/2025"), event(23, "long", "05/07/2025", "08/07/2025"),
 ]  # fmt: skip
 
 
@@ -260,6 +265,8 @@ STAGE = {
         ("R21-08/09/2025", "3.4", "3.4"),
         ("R22-10/06/2025", "flag", "flag"),
         ("R22-02/07/2025", "earlier", "earlier"),
+        ("R23-10/06/2025", "flag", "none"),
+        ("R23-02/07/2025", "earlier", "earlier"),
     ],
 )
 def test_each_request_counted_or_why_not(figures, request_ref, response, service):
