@@ -1,8 +1,9 @@
 """The measures DHSC publishes from CLD, computed from the file before it is submitted.
 
-One module per measure, each following DHSC's ASCOF_measures/ SQL (lists in
-cldetl/spec/national_measures.yaml). They run on the preview's unique events (after DHSC's
-period filter and deduplication), over the derived reporting period as the measure year.
+One module per measure, each following DHSC's ASCOF_measures/ SQL, and the waiting times
+following Waiting_times/ (lists in cldetl/spec/national_measures.yaml). They run on the
+preview's unique events (after DHSC's period filter and deduplication), over the derived
+reporting period as the measure year.
 """
 
 from __future__ import annotations
