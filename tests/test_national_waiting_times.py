@@ -15,7 +15,7 @@ Stage 1 (lines 12-125), requests left out:
   low level service ending the day before the request (not in either list).
 
 Stages 2-4, requests from 1 July 2025 (no conversation flag), in each person's order (start,
-then request < assessment < service on one day, lines 141-149):
+then request < assessment < service on one day, lines 142-152):
   W01 1980  request 01/07, long term assessment 01/07 (same day: after the request, progress),
             community service 11/07 open               part 1: 0 days; part 2: 10 days, 25-64
   W02 1980  request 02/07, short term assessment 09/07 (NFA: Other) and ST-Max 09/07 (same
@@ -38,14 +38,14 @@ then request < assessment < service on one day, lines 141-149):
             08/08 (4, NFA: Other), community 15/08 (5): the first is answered on 03/08 and
             served on 15/08 (its block progresses); the second's response (4) is later than
             the first's (2) and it has no service (its block does not progress), but the
-            first's follow-up GREATEST(2, 5) = 5 comes after it (LAG, line 456): left out
+            first's follow-up GREATEST(2, 5) = 5 comes after it (LAG, lines 457-460): left out
                                                       first: part 1: 2; part 2: 14
   W21 1950  requests 01/09 (1), 04/09 (3), 08/09 (5); assessments 02/09 (2, progress) and 05/09
             (4, NFA: Other); community 10/09 (6): the first is answered on 02/09 and served on
             10/09; the second is left out by the first's follow-up (6 > 3, LAG); the third's
             first response is the service (6, after every earlier response) and the previous
             request's follow-up (4, no service: 3.3) ends before it, but its service (6) is
-            no later than the first's (running MAX of services, line 460): left out
+            no later than the first's (running MAX of services, lines 463, 479-487): left out
                                                       first: part 1: 1; part 2: 9
 
 Requests before 1 July 2025 (stage 3.1, lines 377-406: with DHSC's conversation flag 1 the

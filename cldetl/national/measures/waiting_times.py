@@ -42,7 +42,7 @@ def waiting_times(events: pd.DataFrame, year: tuple[date, date], method: dict) -
 def age_band(events: pd.DataFrame, reference_end: date, m: dict) -> np.ndarray:
     """Der_Working_Age_Band (GetDerivedFields lines 420-426) of Der_Latest_Age (lines 433-445):
     the age, born on the first of the birth month, at the event's end, or for an open service
-    at the reference period's end; renamed '25 to 64' as the waiting times do (line 74)."""
+    at the reference period's end; renamed '25 to 64' as the waiting times do (lines 72-75)."""
     born = events["birth"]
     month_start = born - pd.to_timedelta(born.dt.day - 1, unit="D")
     at = events["der_end"].mask(
@@ -212,7 +212,7 @@ def _figures(
     outcomes: dict[str, Outcomes],
     m: dict,
 ) -> list[Figure]:
-    """Stage 4.2 (lines 534-583): per part, quarter and band, the number of waits and their
+    """Stage 4.2 (lines 534-582): per part, quarter and band, the number of waits and their
     median (PERCENTILE_CONT(0.5): the mean of the two middle waits when their number is even).
     Quarters before the dashboard's first are not shown (stage 6)."""
     at = pd.Series(np.arange(len(linked)), index=linked["line"].to_numpy())
