@@ -63,7 +63,16 @@ def age_band(events: pd.DataFrame, reference_end: date, m: dict) -> np.ndarray:
 
 
 def _request_stages(events: pd.DataFrame, requests: pd.DataFrame, m: dict) -> np.ndarray:
-    """Stage 1.3-1.4 for every request: '' when it passes, else the stage that left it out."""
+    """Stage 1.3-1.4 for every request: '' when it passes, else the stage that left it out.
+
+    1.3a (lines 55-63): a service user's request starting on or after 1 April 2023. 1.3b (65-78):
+    Der_Age_Event_Start_Date >= 25 (no birth date: no age, NULL >= 25 is unknown). 1.3c: no
+    existing client (`_existing_clients`). 1.4 (107-125): Event_Outcome_Grouped NOT IN ('NFA',
+    'Admitted to hospital'); DHSC's grouping is not public, and is derived as the SQL's comment
+    describes it (lines 108-110): 'NFA' for every NFA outcome, 'Admitted to hospital' for that
+    outcome; a blank outcome has no group (GetDerivedFields joins on the raw value), and NOT IN
+    is unknown for it, so that request is left out too. 1.4's own request order is not used
+    after stage 2.1, which orders every event again."""
     start = requests["Event Start Date"]
     age = whole_years(requests["birth"], start)
     services = events[events["event_type"].eq("Service").to_numpy()
@@ -154,6 +163,8 @@ def link_requests(
         }
     )
     rank = u["kind"].map(priority).fillna(len(priority) + 1).to_numpy()
+    # ORDER BY start, same-day priority, ImportDate desc (one file: never a tie), then
+    # Der_Unique_Record_ID desc: DHSC numbers records in file order, so the later line first.
     u = u.iloc[np.lexsort((-u["line"].to_numpy(), rank, u["start"].to_numpy(),
                            u["person"].to_numpy()))].reset_index(drop=True)  # fmt: skip
     is_request = u["kind"].eq("Request")
