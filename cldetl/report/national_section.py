@@ -127,7 +127,8 @@ def _sheet_rows(f, movement) -> tuple[list[str], list[list[Any]]]:
         row.append(NOW_NOT_BEFORE if counted_now and key in joined else "")
     for event, person in movement.left.itertuples(index=False, name=None):
         rows.append(["", event, person, False, "", BEFORE_NOT_NOW])
-    return [*columns, "since last quarter"], rows
+    was = "not published" if movement.previous is None else _level(movement.previous)
+    return [*columns, f"since last quarter (then {was})"], rows
 
 
 def national_section(
