@@ -1,14 +1,26 @@
 """The national preview a run folder keeps (cldetl/national/run_files.py): the preview JSON,
-one fate per row reconciling to the file's rows, the measures and their records."""
+one fate per row reconciling to the file's rows, the measures and their records; and a run's
+(cldetl/pipeline.py): rates from the mapping's population, the measures against last quarter's
+run with the records that moved them, the preview computed once for the files and the report."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from datetime import date
 
-from cldetl.national.run_files import national_run
+from openpyxl import load_workbook
+
+import cldetl.pipeline
+import cldetl.report.national_section
+from cldetl.national.population import WHERE_TO_PUT_IT
+from cldetl.national.run_files import against_last_quarter, national_run
+from cldetl.pipeline import run
+from cldetl.report.page import write_report
 from cldetl.validate import validate
 from cldetl.validate.csvfile import read_cld_csv
-from tests.conftest import REQUEST, row, write_rows
+from tests.conftest import OTHER_NHS, REQUEST, row, write_rows
+from tests.testshire import MAPPING_PATH, build_database
 
 
 def test_run_folder_files_reconcile_to_the_row_count(tmp_path):
@@ -38,11 +50,6 @@ def test_run_folder_files_reconcile_to_the_row_count(tmp_path):
 
 
 def test_the_report_shows_what_dhsc_will_see_and_the_workbook_a_sheet_per_measure(tmp_path):
-    from openpyxl import load_workbook
-
-    from cldetl.report.page import write_report
-    from tests.conftest import OTHER_NHS
-
     rows = [row(), row(**{"NHS Number": OTHER_NHS[0], "LA Person Unique Identifier": "P2",
                           "Delivery Mechanism": "Direct payment"})]  # fmt: skip
     path = write_rows(tmp_path / "cld.csv", rows)
@@ -78,7 +85,6 @@ population:
 def _testshire_mapping(tmp_path, section: str = ""):
     """The test authority's mapping with `section` added, in a folder of its own with the test
     connectors beside it (where a run looks for its templates)."""
-    from tests.testshire import MAPPING_PATH
 
     folder = tmp_path / "mapping"
     folder.mkdir(parents=True)
@@ -88,14 +94,9 @@ def _testshire_mapping(tmp_path, section: str = ""):
     return path
 
 
-def _two_quarters(tmp_path, monkeypatch, section: str = ""):
+def two_quarter_runs(tmp_path, monkeypatch, section: str = ""):
     """June's run, then September's after one service changed to a direct payment (ASCOF 3D2a
     65 and above moves from 1 of 2 people to 2 of 2), both with the report."""
-    import sqlite3
-    from datetime import date
-
-    from cldetl.pipeline import run
-    from tests.testshire import build_database
 
     database = tmp_path / "testshire.db"
     url = build_database(database)
@@ -114,10 +115,8 @@ def _measures(run_dir) -> dict:
 
 
 def test_a_run_takes_its_population_from_the_mapping_and_shows_rates(tmp_path, monkeypatch):
-    from cldetl.national.population import WHERE_TO_PUT_IT
-    from cldetl.pipeline import run
 
-    june, september = _two_quarters(tmp_path, monkeypatch, POPULATION)
+    june, september = two_quarter_runs(tmp_path, monkeypatch, POPULATION)
     data = _measures(september.run_dir)
     by_key = {(f["measure"], f["group"]): f for f in data["figures"]}
     for key, people in (
@@ -146,9 +145,8 @@ def test_a_run_takes_its_population_from_the_mapping_and_shows_rates(tmp_path, m
 def test_september_is_compared_with_junes_run_and_names_the_records_that_moved(
     tmp_path, monkeypatch
 ):
-    from openpyxl import load_workbook
 
-    june, september = _two_quarters(tmp_path, monkeypatch)
+    june, september = two_quarter_runs(tmp_path, monkeypatch)
     first = _measures(june.run_dir)
     assert "against_previous" not in first
     assert first["last_quarter"]["note"].startswith("No earlier run to compare with")
@@ -189,11 +187,6 @@ def test_september_is_compared_with_junes_run_and_names_the_records_that_moved(
 def test_a_record_counted_last_quarter_and_not_now_is_listed_on_its_sheet(tmp_path):
     """The other direction, from run folders alone: the earlier run counted a person this one
     does not (against_last_quarter reads the earlier run's measures JSON and records CSV)."""
-    from openpyxl import load_workbook
-
-    from cldetl.national.run_files import against_last_quarter
-    from cldetl.report.page import write_report
-    from tests.conftest import OTHER_NHS
 
     direct = {"NHS Number": OTHER_NHS[0], "LA Person Unique Identifier": "P2",
               "Delivery Mechanism": "Direct payment", "Event Reference": "SVC0002"}  # fmt: skip
@@ -228,7 +221,6 @@ def test_a_record_counted_last_quarter_and_not_now_is_listed_on_its_sheet(tmp_pa
 
 
 def test_an_earlier_run_without_measures_is_said_not_skipped(tmp_path):
-    from cldetl.national.run_files import against_last_quarter
 
     table = read_cld_csv(write_rows(tmp_path / "now.csv", [row()]))
     national = national_run(table, validate(table))
@@ -244,10 +236,6 @@ def test_an_earlier_run_without_measures_is_said_not_skipped(tmp_path):
 def test_a_run_computes_the_national_preview_once_for_its_files_and_report(tmp_path, monkeypatch):
     """The pipeline computes the preview and measures once and hands them to the report: the
     report stage never computes them again for a run."""
-    import cldetl.pipeline
-    import cldetl.report.national_section
-    from cldetl.pipeline import run
-    from tests.testshire import build_database
 
     calls = []
 
@@ -261,7 +249,6 @@ def test_a_run_computes_the_national_preview_once_for_its_files_and_report(tmp_p
     monkeypatch.setattr(cldetl.pipeline, "national_run", counted)
     monkeypatch.setattr(cldetl.report.national_section, "national_run", refused)
     monkeypatch.setenv("TESTSHIRE_DB_URL", build_database(tmp_path / "testshire.db"))
-    from datetime import date
 
     result = run(_testshire_mapping(tmp_path), tmp_path / "out", date(2025, 9, 30),
                  html_report=True)  # fmt: skip
