@@ -6,6 +6,7 @@ the tests take them from there too."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from cldetl.mapping import MappingError, load_mapping
 from cldetl.national.measures import measures_method, read_population
 from cldetl.national.population import chosen_population, mapping_population
 from cldetl.spec.population_bands import population_age_bands
+from tests.conftest import RESIDENTIAL, row, write_rows
 
 BASE = Path(__file__).parent / "data" / "mapping_files" / "testshire.yaml"
 YOUNG, OLD = (band["label"] for band in measures_method()["ascof_2bc"]["bands"].values())
@@ -162,3 +164,30 @@ def test_the_example_authoritys_population_says_it_is_illustrative():
         if section is not None:
             assert "illustrative" in section["source"].lower(), path
             assert "fictional" in section["source"].lower(), path
+
+
+def test_cldetl_measures_takes_the_mappings_population_or_the_file_and_says_which(tmp_path):
+    cld = write_rows(tmp_path / "cld.csv", [row(RESIDENTIAL)])
+    mapping = _mapping(tmp_path, GOOD)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["measures", str(cld), "--mapping", str(mapping), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    by_key = {(f["measure"], f["group"]): f for f in json.loads(result.stdout)["figures"]}
+    assert by_key[("ASCOF 2B", YOUNG)]["denominator"] == 200_000
+    assert by_key[("ASCOF 2C", OLD)]["denominator"] == 50_000
+    assert result.stderr == ""
+
+    other = tmp_path / "other.csv"
+    other.write_text(f"age_band,population\n{YOUNG},1000\n{OLD},500\n", "utf-8")
+    both = ["measures", str(cld), "--mapping", str(mapping), "--population", str(other)]
+    result = runner.invoke(cli, both)
+    assert result.exit_code == 0, result.output
+    assert f"using --population {other}, not the population section of {mapping}" in (result.stderr)
+    assert "ASCOF 2C (65 and above): " in result.stdout and "/ 500 = " in result.stdout
+
+    (tmp_path / "bad").mkdir()
+    bad = _mapping(tmp_path / "bad", REFUSED[0][0])
+    result = runner.invoke(cli, ["measures", str(cld), "--mapping", str(bad)])
+    assert result.exit_code == 2 and "not an age band of the measures" in result.output
