@@ -9,10 +9,12 @@ import json
 import sqlite3
 from datetime import date
 
+from click.testing import CliRunner
 from openpyxl import load_workbook
 
 import cldetl.pipeline
 import cldetl.report.national_section
+from cldetl.cli import cli
 from cldetl.national.population import WHERE_TO_PUT_IT
 from cldetl.national.run_files import against_last_quarter, national_run
 from cldetl.pipeline import run
@@ -255,3 +257,18 @@ def test_a_run_computes_the_national_preview_once_for_its_files_and_report(tmp_p
     assert calls == [1]
     page = (result.run_dir / "report.html").read_text(encoding="utf-8")
     assert "What DHSC will see" in page
+
+
+def test_a_run_whose_population_file_is_bad_stops_before_it_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESTSHIRE_DB_URL", build_database(tmp_path / "testshire.db"))
+    section = '\npopulation: {source: "ONS mid-2024, MYE2", year: 2024, file: missing.csv}\n'
+    mapping = _testshire_mapping(tmp_path, section)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["run", "--mapping", str(mapping), "--out", str(out), "--period-end", "2025-09-30"]
+    )
+    assert result.exit_code == 2, result.output
+    line = len(mapping.read_text().splitlines())
+    assert f"{mapping}:{line} population.file" in result.output.replace("\n", "")
+    assert "Traceback" not in result.output
+    assert not list(out.glob("*/run-*"))
