@@ -288,7 +288,9 @@ def _measures_against(
         if manifest.get("la_code", mapping.metadata.la_code) != mapping.metadata.la_code:
             previous = None  # another authority's run: nothing of this one to compare with
         else:
-            label, end = _relative(previous, out), str(manifest.get("period", {}).get("end", ""))
+            period = manifest.get("period")
+            end = str(period.get("end", "")) if isinstance(period, dict) else ""
+            label = _relative(previous, out)
     return against_last_quarter(national, previous, label, swing_threshold(mapping), end)
 
 
