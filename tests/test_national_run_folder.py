@@ -186,12 +186,15 @@ def test_september_is_compared_with_junes_run_and_names_the_records_that_moved(
     assert ("ASCOF 3D2a", "65 and above", 2, 2, "100.0%", "50.0%", 100, "yes") in measures
 
 
+HOSTILE = "<b>" + "R" * 70  # an Event Reference the page must escape and cut
+
+
 def test_a_record_counted_last_quarter_and_not_now_is_listed_on_its_sheet(tmp_path):
     """The other direction, from run folders alone: the earlier run counted a person this one
     does not (against_last_quarter reads the earlier run's measures JSON and records CSV)."""
 
     direct = {"NHS Number": OTHER_NHS[0], "LA Person Unique Identifier": "P2",
-              "Delivery Mechanism": "Direct payment", "Event Reference": "SVC0002"}  # fmt: skip
+              "Delivery Mechanism": "Direct payment", "Event Reference": HOSTILE}  # fmt: skip
     then_rows = [row(), row(**direct)]
     now_rows = [row(), row(**{**direct, "Delivery Mechanism": "CASSR managed personal budget"})]
     earlier = tmp_path / "earlier"
@@ -206,7 +209,7 @@ def test_a_record_counted_last_quarter_and_not_now_is_listed_on_its_sheet(tmp_pa
     moved = {(m.figure.measure, m.figure.group): m for m in national.last_quarter.movements}
     m = moved[("ASCOF 3D2a", "Total")]
     assert m.flagged and m.change_percent == -100.0
-    assert m.left.to_dict(orient="records") == [{"event_reference": "SVC0002", "la_person": "P2"}]
+    assert m.left.to_dict(orient="records") == [{"event_reference": HOSTILE, "la_person": "P2"}]
     files = national.files()
     assert json.loads(files["national_measures.json"])["last_quarter"]["previous_run"] == "earlier"
 
@@ -216,10 +219,13 @@ def test_a_record_counted_last_quarter_and_not_now_is_listed_on_its_sheet(tmp_pa
         run_date="2025-10-05", national=national,
     )[:2]  # fmt: skip
     page = page_path.read_text(encoding="utf-8")
-    assert "Counted last quarter, not now: 1 (SVC0002 (P2))." in page
+    # Escaped and cut as the findings' identifiers are (60 characters at most).
+    shown = "&lt;b&gt;" + "R" * 56 + "\u2026"
+    assert f"Counted last quarter, not now: 1 ({shown} (P2))." in page
+    assert "<b>" not in page and "R" * 57 not in page
     assert "of the period ending 2025-06-30" in page
     rows = list(load_workbook(book_path)["ASCOF 3D2a Total"].iter_rows(values_only=True))
-    assert rows[-1] == (None, "SVC0002", "P2", None, None, "counted last quarter, not now")
+    assert rows[-1] == (None, HOSTILE, "P2", None, None, "counted last quarter, not now")
 
 
 def test_an_earlier_run_without_measures_is_said_not_skipped(tmp_path):
