@@ -126,7 +126,8 @@ def _sheet_rows(f, movement) -> tuple[list[str], list[list[Any]]]:
         key = (str(row[columns.index("event_reference")]), str(row[columns.index("la_person")]))
         row.append(NOW_NOT_BEFORE if counted_now and key in joined else "")
     for event, person in movement.left.itertuples(index=False, name=None):
-        rows.append(["", event, person, False, "", BEFORE_NOT_NOW])
+        cells = {"event_reference": event, "la_person": person, "counted": False}
+        rows.append([*(cells.get(c, "") for c in columns), BEFORE_NOT_NOW])
     was = "not published" if movement.previous is None else _level(movement.previous)
     return [*columns, f"since last quarter (then {was})"], rows
 
