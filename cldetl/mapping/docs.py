@@ -154,6 +154,8 @@ SECTIONS = [
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:  # a checked value (a number of people): its type
+        return _type_name(args[0])
     if origin is typing.Literal:
         return " or ".join(f"`{a}`" for a in args)
     if origin in (list,):
