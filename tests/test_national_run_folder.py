@@ -15,9 +15,12 @@ from openpyxl import load_workbook
 import cldetl.pipeline
 import cldetl.report.national_section
 from cldetl.cli import cli
+from cldetl.national.measures import Figure
+from cldetl.national.measures.output import compare
 from cldetl.national.population import WHERE_TO_PUT_IT
-from cldetl.national.run_files import against_last_quarter, national_run
+from cldetl.national.run_files import LastQuarter, against_last_quarter, national_run
 from cldetl.pipeline import run
+from cldetl.report.national_section import national_section
 from cldetl.report.page import write_report
 from cldetl.validate import validate
 from cldetl.validate.csvfile import read_cld_csv
@@ -278,3 +281,27 @@ def test_a_run_whose_population_file_is_bad_stops_before_it_starts(tmp_path, mon
     assert f"{mapping}:{line} population.file" in result.output.replace("\n", "")
     assert "Traceback" not in result.output
     assert not list(out.glob("*/run-*"))
+
+
+def test_any_figure_is_shown_by_its_unit_without_a_change_to_the_report(tmp_path):
+    """A kind of figure the report has never seen (DHSC's waiting times: a median in days, no
+    denominator) is shown like any other: its value and unit, now and last quarter."""
+    table = read_cld_csv(write_rows(tmp_path / "cld.csv", [row()]))
+    report = validate(table)
+    national = national_run(table, report)
+
+    def waiting(days: float) -> Figure:
+        return Figure("Waiting times", "Request to assessment", "Median days", 40, None, days,
+                      "days (median)", "Waiting_times/waiting_times_method.sql")  # fmt: skip
+
+    national.figures.append(waiting(15.0))
+    moved = compare([waiting(15.0)], [waiting(10.0)], 20.0)
+    national.last_quarter = LastQuarter("Compared with the earlier run x.", 20.0, moved, "x")
+    section = national_section(table, report, national)
+    assert ["Waiting times", "Request to assessment", 40, "-", "15.0 days (median)"] in (
+        section.page["figures"]
+    )
+    assert section.page["last_quarter"]["rows"] == [
+        ["Waiting times", "Request to assessment", "15.0 days (median)", "10.0 days (median)",
+         "+50.0%", "moved more than the threshold"]
+    ]  # fmt: skip
