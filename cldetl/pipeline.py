@@ -21,7 +21,8 @@ from cldetl.extract import format_rendered, read_sources, render_all
 from cldetl.extract.database_url import database_url
 from cldetl.extract.left_out_records import left_out_records
 from cldetl.mapping import load_mapping
-from cldetl.national.run_files import national_run
+from cldetl.national.population import mapping_population
+from cldetl.national.run_files import against_last_quarter, national_run
 from cldetl.onboarding import refuse_unchecked
 from cldetl.onboarding.run_checks import run_findings
 from cldetl.publish.history import (
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cldetl.mapping import Mapping
+    from cldetl.national.run_files import LastQuarter, NationalRun
     from cldetl.report.compare import Comparison
     from cldetl.transform import TransformResult
     from cldetl.validate.findings import ValidationReport
@@ -192,12 +194,17 @@ def write_run(
             # reported, never dropped unseen.
             write_csv(result.linked_people_left_out, staging.path(LINKED_LEFT_OUT))
         write_text(report_json(report) + "\n", staging.path(VALIDATION))
-        # --- What DHSC will make of the return (issue 17): preview, row fates, measures. ---
-        national = national_run(table, report) if table is not None else None
-        for national_name, text in (national.files() if national else {}).items():
-            write_text(text, staging.path(national_name))
-        # --- end of the national preview ---
         previous = earlier_run(out, period.end)
+        # --- What DHSC will make of the return (issue 17): preview, row fates, measures
+        # (rates with the mapping's population), against last quarter's run. Computed once:
+        # the run folder's files and the report show the same object. ---
+        national = None
+        if table is not None:
+            national = national_run(table, report, mapping_population(mapping))
+            national.last_quarter = _measures_against(national, previous, mapping, out)
+            for national_name, text in national.files().items():
+                write_text(text, staging.path(national_name))
+        # --- end of the national preview ---
         comparison, compared = _compare_with(previous, staging.path(name), mapping, staging)
         if html_report and table is not None:
             # The page for analysts and managers (and findings.xlsx); Great Expectations'
@@ -212,6 +219,7 @@ def write_run(
                 run_date=started.date(),
                 comparison=comparison,
                 technical_appendix=technical_appendix,
+                national=national,
             )
         about = _manifest_about(mapping, period, result, report, name, started, compared)
         about["trial"] = trial  # a trial run of an unchecked mapping: not for submission
@@ -264,6 +272,26 @@ def _compare_with(
         "flagged": int(comparison.by_event_type["flagged"].sum()),
         "files": sorted(p.name for p in written),
     }
+
+
+def _measures_against(
+    national: NationalRun, previous: Path | None, mapping: Mapping, out: Path
+) -> LastQuarter:
+    """The measures against last quarter's run of the same authority (the run the return is
+    compared with), flagged past the mapping's swing threshold."""
+    label, end = "", ""
+    if previous is not None:
+        try:
+            manifest = read_manifest(previous)
+        except (OSError, ValueError):
+            manifest = {}
+        if manifest.get("la_code", mapping.metadata.la_code) != mapping.metadata.la_code:
+            previous = None  # another authority's run: nothing of this one to compare with
+        else:
+            period = manifest.get("period")
+            end = str(period.get("end", "")) if isinstance(period, dict) else ""
+            label = _relative(previous, out)
+    return against_last_quarter(national, previous, label, swing_threshold(mapping), end)
 
 
 def swing_threshold(mapping: Mapping) -> float:
@@ -363,6 +391,7 @@ def run(
     period = reporting_period(mapping, period_end)
     log.info("producing %s for the 12 months to %s", mapping.metadata.la_name, period.end)
     check_database_url(mapping)
+    mapping_population(mapping)  # a bad population file stops the run before it starts
     with open_run(out_dir) as staging:
         on_stage("extract", "start")
         # Per record, what the database leaves out (a second query; issue 18.7), when asked.

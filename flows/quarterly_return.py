@@ -320,11 +320,15 @@ def quarterly_return(
         # thread) it would log a warning per source and not stop it.
         timeout_seconds=source_timeout_seconds if _in_main_thread() else None,
     )
+    from cldetl.national.population import mapping_population
     from cldetl.pipeline import check_database_url, now_utc
     from cldetl.publish.history import open_run
 
     started = now_utc()
     check_database_url(mapping)
+    # As `cldetl run`: a bad population file stops the run before anything is extracted (the
+    # write step reads the mapping's population again for the measures' rates).
+    mapping_population(mapping)
     # As `cldetl run`: the output folder is checked and locked before anything is extracted,
     # the extract's files stay in the run's private staging folder, and nothing is visible
     # until the whole run folder is published.

@@ -10,6 +10,7 @@ authorities' SQLite databases through the real extract.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import stat
@@ -525,6 +526,11 @@ def test_smoke_quarterly_return_on_the_eastmoor_example(
     assert "CLD_R2_998_20250930.csv" in output_bytes(out)
     names = set(task_runs_of(state))
     assert {"extract-people", "extract-steps", "extract-services"} <= names
+    # The mapping's (illustrative) population reaches the measures: rates per 100,000.
+    measures = json.loads(next(out.glob("*/run-*/national_measures.json")).read_text("utf-8"))
+    assert measures["population"]["by_age_band"] == {"18 to 64": 152000, "65 and above": 48000}
+    rate = next(f for f in measures["figures"] if f["measure"] == "ASCOF 2C")
+    assert rate["denominator"] == 48000 and rate["value"] is not None
 
 
 @pytest.mark.slow

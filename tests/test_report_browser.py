@@ -24,6 +24,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cldetl.pipeline import run
+from examples.mosaic_liquidlogic.generate import build_database
 from tests.test_report_page import UNMAPPED, make_report, sample_rows
 
 ARTIFACTS = Path(__file__).parent.parent / "out" / "test-artifacts"
@@ -326,3 +328,112 @@ def test_a_comparison_with_no_month_in_common_says_so_and_shows_no_empty_tables(
     assert measured["blank"] == [] and measured["wide"] == []
     for table in re.findall(r"<tbody>(.*?)</tbody>", dom, re.S):
         assert "<tr>" in table  # no header-only table
+
+
+# --- issue 17 point 3: "What DHSC will see" in a run's report, against last quarter's run ----
+
+NATIONAL_PROBE = """<script>
+window.addEventListener('load', () => {
+  const section = document.querySelector('#national');
+  const out = {present: !!section};
+  if (section) {
+    const box = section.getBoundingClientRect();
+    out.shown = box.height > 0 && getComputedStyle(section).display !== 'none';
+    out.heading = section.querySelector('h2').textContent;
+    out.text = section.innerText;
+    const rows = t => Array.from(t ? t.querySelectorAll('tbody tr') : []).map(
+      r => Array.from(r.cells).map(c => c.innerText.trim()));
+    const tables = section.querySelectorAll('table');
+    out.fates = rows(tables[1]);
+    out.measures = rows(tables[2]);
+    out.last_quarter = rows(section.querySelector('#national-last-quarter-table'));
+    out.moved = Array.from(section.querySelectorAll('h4')).map(h => h.textContent);
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'measured';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _national_in_browser(chromium: str, page: Path, folder: Path) -> dict:
+    """What a browser shows of the page's "What DHSC will see" section (the page is copied
+    without its CSP, with a script that writes what it found into the DOM)."""
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text("utf-8"))
+    probe = folder / "national-probe.html"
+    probe.write_text(html.replace("</body>", NATIONAL_PROBE + "</body>"), encoding="utf-8")
+    dom = _browse_at(
+        chromium, probe, folder / "profile-national", "--virtual-time-budget=3000", "--dump-dom"
+    ).stdout
+    found = re.search(r'<pre id="measured">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    return json.loads(html_module.unescape(found.group(1)))
+
+
+def test_a_runs_report_shows_what_dhsc_will_see_against_last_quarter(tmp_path, monkeypatch):
+    """Two quarters of the Eastmoor example (a fictional authority, its illustrative
+    population): September's report, opened in a browser, shows DHSC's period and flags, what
+    happens to each row, the measures with their rates, and each measure against June's run
+    with the flagged ones and the records that moved them."""
+    chromium = _chromium()
+    url = f"sqlite:///{tmp_path / 'eastmoor.db'}"
+    build_database("mosaic", url, people=3000, seed=2025)
+    monkeypatch.setenv("EASTMOOR_DB_URL", url)
+    # Eastmoor's mapping as it is, but for a swing threshold of 10% (the mapping's
+    # `comparison`), so that a measure of this seeded example is flagged.
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "connectors").symlink_to(root / "connectors")
+    (tmp_path / "mappings").mkdir()
+    mapping = tmp_path / "mappings" / "eastmoor.yaml"
+    text = (root / "mappings" / "eastmoor.yaml").read_text(encoding="utf-8")
+    mapping.write_text(text + "\ncomparison: {swing_threshold_percent: 10}\n", encoding="utf-8")
+    run(mapping, tmp_path / "out", date(2025, 6, 30), html_report=True)
+    september = run(mapping, tmp_path / "out", date(2025, 9, 30), html_report=True)
+    preview = json.loads((september.run_dir / "national_preview.json").read_text("utf-8"))
+    measures = json.loads((september.run_dir / "national_measures.json").read_text("utf-8"))
+
+    shown = _national_in_browser(chromium, september.run_dir / "report.html", tmp_path)
+    assert shown["present"] and shown["shown"], "the report has no 'What DHSC will see' section"
+    assert shown["heading"] == "What DHSC will see"
+    period = preview["reporting_period"]
+    stated = "{2:}/{1:}/{0:}".format(*period["stated"][0].split("-"))
+    assert f"Stated {stated} to 30/09/2025; DHSC would derive" in shown["text"]
+    flags = (
+        "yes" if period["gap_flag"] else "no",
+        "yes" if period["missing_event_type_flag"] else "no",
+    )
+    assert f"Gap flag: {flags[0]}. Missing event type flag: {flags[1]}." in shown["text"]
+    # Every fate with rows (kept, dropped, merged, end date set), and all rows, as counted.
+    fates = {c["label"]: c["rows"] for c in preview["fates"]["counts"].values() if c["rows"]}
+    assert len(fates) >= 2 and any(label.startswith("dropped") for label in fates)
+    assert shown["fates"] == [
+        *([label, f"{n:,}"] for label, n in fates.items()),
+        ["All rows", f"{preview['fates']['rows']:,}"],
+    ]
+    # The measures, rates per 100,000 from the mapping's (illustrative) population.
+    figures = {(r[0], r[1]): r for r in shown["measures"]}
+    assert len(figures) == len(measures["figures"])
+    rate = next(f for f in measures["figures"] if f["measure"] == "ASCOF 2C")
+    assert figures[("ASCOF 2C", "65 and above")][2:] == [
+        str(rate["numerator"]),
+        str(rate["denominator"]),
+        f"{rate['value']} per 100,000",
+    ]
+    assert "Illustrative figures for Eastmoor, a fictional authority" in shown["text"]
+    # Against last quarter: a row per figure, the flag where the JSON has one, the records.
+    assert "Compared with the earlier run 2025-06-30/run-0001-" in shown["text"]
+    assert "A measure that moves more than 10% is flagged." in shown["text"]
+    compared = {(m["measure"], m["group"]): m for m in measures["against_previous"]}
+    assert [(r[0], r[1]) for r in shown["last_quarter"]] == list(compared)
+    flagged = [(r[0], r[1]) for r in shown["last_quarter"] if r[5]]
+    assert flagged and flagged == [k for k, m in compared.items() if m["flagged"]]
+    assert shown["moved"] == [f"The records that moved {m} ({g})" for m, g in flagged]
+    assert "Counted now, not last quarter:" in shown["text"]
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "report-national.png"
+    shot.unlink(missing_ok=True)
+    _browse(chromium, september.run_dir / "report.html", tmp_path / "profile-national-shot",
+            f"--screenshot={shot}", window=(1280, 12000))  # fmt: skip
+    assert shot.is_file() and shot.stat().st_size > 10_000

@@ -30,10 +30,11 @@ from cldetl.mapping import load_mapping
 from cldetl.national import preview as national_preview
 from cldetl.national import preview_text
 from cldetl.national.measures import measures as national_measures
-from cldetl.national.measures import measures_method, read_population
+from cldetl.national.measures import measures_method
 from cldetl.national.measures.output import compare as compare_measures
 from cldetl.national.measures.output import measures_json, measures_text
 from cldetl.national.measures.output import records_csv as records_csv_text
+from cldetl.national.population import chosen_population
 from cldetl.pipeline import swing_threshold
 from cldetl.publish.write import write_text
 from cldetl.report.compare import (
@@ -194,6 +195,12 @@ def _preview_file(file: str, monthly: bool, stated_when_underived: bool = False)
     help="A CSV of ONS mid-year estimates (columns age_band,population) for rates per 100,000.",
 )
 @click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Take the population figures (its `population` section) from this mapping file.",
+)
+@click.option(
     "--threshold",
     type=float,
     default=DEFAULT_THRESHOLD_PERCENT,
@@ -211,6 +218,7 @@ def measures(
     file: str,
     previous: str | None,
     population: str | None,
+    mapping_path: str | None,
     threshold: float,
     fmt: str,
     records_csv: str | None,
@@ -223,7 +231,11 @@ def measures(
     Exit status: 0, 2 a file cannot be read.
     """
 
-    people = read_population(Path(population)) if population else None
+    mapping = load_mapping(mapping_path) if mapping_path else None
+    figures_of, which = chosen_population(population, mapping)
+    if which:
+        click.echo(which, err=True)
+    people = figures_of.by_band if figures_of else None
     current = _preview_file(file, monthly, stated_when_underived=True)
     figures = national_measures(current, people)
     movements = None

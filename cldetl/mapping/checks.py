@@ -18,6 +18,7 @@ from cldetl.mapping.model import (
     Value,
 )
 from cldetl.spec import Spec
+from cldetl.spec.population_bands import population_age_bands
 
 Problems = list[tuple[tuple, str]]
 
@@ -41,6 +42,7 @@ def check_mapping(m: Mapping, spec: Spec) -> Problems:
         checks.exclusions,
         checks.tests,
         checks.defaults,
+        checks.population,
     ):
         part()
     return checks.problems
@@ -247,3 +249,25 @@ class _Checks:
         for key, (field, what) in DEFAULTS_ON_LISTS.items():
             value = getattr(self.m.defaults, key) or None
             self.on_list(("defaults", key), field, value, what)
+
+    def population(self) -> None:
+        """Figures for exactly the age bands the measures take a rate of (national_measures.yaml),
+        so no band is left without a rate by a misspelt name."""
+        given = self.m.population.by_age_band if self.m.population else None
+        if given is None:
+            return
+        bands = population_age_bands()
+        for band in given:
+            if band not in bands:
+                self.problem(
+                    ("population", "by_age_band", band),
+                    f"'{band}' is not an age band of the measures{did_you_mean(band, bands)}; "
+                    f"the bands are {', '.join(repr(b) for b in bands)}",
+                )
+        for band in bands:
+            if band not in given:
+                self.problem(
+                    ("population", "by_age_band"),
+                    f"no figure for the age band '{band}'; give every band: "
+                    f"{', '.join(repr(b) for b in bands)}",
+                )

@@ -90,6 +90,25 @@ actions). `lookup: name` translates local codes; `default:` fills a blank result
 column is blank: missing or only spaces), `{column: c, blank: false}` (it holds a value), and
 `{all: [...]}`, `{any: [...]}`, `{not: ...}` of those. Codes compare as text.
 
+## Population figures
+
+The rates per 100,000 of ASCOF 2B and 2C need the authority's population by age band (ONS
+mid-year estimates). Without them a run shows those measures as counts with no rate, and its
+report says so. Give the figures, one per age band the measures use, with where they come from
+and their year:
+
+```yaml
+population:
+  source: "ONS mid-2024 population estimates, table MYE2"
+  year: 2024
+  by_age_band: {18 to 64: 250000, 65 and above: 60000}
+```
+
+or name a CSV with columns `age_band,population` (the same file `cldetl measures --population`
+reads), relative to the mapping file: `file: population.csv` in place of `by_age_band`. Every
+run of the mapping (`cldetl run`, the flows) and `cldetl measures FILE --mapping <la>.yaml`
+then give rates, and the report names the source.
+
 ## Tests in the mapping
 
 ```yaml
@@ -127,6 +146,7 @@ SECTIONS = [
     ("Filter", "when (a filter)"),
     ("Exclusion", "exclusions[]"),
     ("Defaults", "defaults"),
+    ("Population", "population"),
     ("MappingTest", "tests[]"),
 ]
 
@@ -134,6 +154,8 @@ SECTIONS = [
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:  # a checked value (a number of people): its type
+        return _type_name(args[0])
     if origin is typing.Literal:
         return " or ".join(f"`{a}`" for a in args)
     if origin in (list,):

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from cldetl.errors import CldetlError, UsageError
 
@@ -369,6 +376,62 @@ class ComparisonSettings(Strict):
     swing_threshold_percent: float = Field(default=20.0, gt=0, le=10000)
 
 
+def _whole_people(value: Any) -> Any:
+    """A population is a whole number of people: 250000, not 250,000, 2.5e5 or yes."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"{str(value)[:40]!r} is not a whole number of people; write the ONS estimate in "
+            "digits only, e.g. 250000"
+        )
+    return value
+
+
+People = Annotated[int, BeforeValidator(_whole_people)]
+
+
+class Population(Strict):
+    """ONS mid-year population estimates of the authority by age band, for the rates per
+    100,000 of ASCOF 2B and 2C (without them those are counts with no rate). Give the figures
+    under `by_age_band` (one per band the measures use: '18 to 64' and '65 and above', from
+    cldetl/spec/national_measures.yaml) or a CSV `file` with columns age_band,population
+    (relative to the mapping file), and always say where they come from (`source`, e.g.
+    "ONS mid-2024 population estimates, table MYE2") and the `year` of the estimates."""
+
+    source: str
+    year: int
+    by_age_band: dict[str, People] | None = None
+    file: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, source: str) -> str:
+        if not source.strip():
+            raise ValueError(
+                "say where the figures come from, e.g. 'ONS mid-2024 population estimates, "
+                "table MYE2'"
+            )
+        return source
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year(cls, year: Any) -> Any:
+        if isinstance(year, bool) or not isinstance(year, int) or not 1991 <= year <= 2100:
+            raise ValueError(
+                f"{str(year)[:40]!r} is not the year of the mid-year estimates; write it as "
+                "four digits, e.g. 2024"
+            )
+        return year
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Population:
+        if (self.by_age_band is None) == (self.file is None):
+            raise ValueError(
+                "give either by_age_band (the figures) or file (a CSV with columns "
+                "age_band,population), not both or neither"
+            )
+        return self
+
+
 class Metadata(Strict):
     la_code: str
     la_name: str
@@ -430,6 +493,7 @@ class Mapping(Strict):
     defaults: Defaults = Defaults()
     output: Output = Output()
     comparison: ComparisonSettings = ComparisonSettings()
+    population: Population | None = None
     tests: list[MappingTest] = []
 
     # Set by load_mapping: where the file is, for relative file sources and messages.

@@ -46,6 +46,7 @@ from cldetl.validate.csvfile import CldTable, read_cld_csv
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cldetl.national.run_files import NationalRun
     from cldetl.validate.findings import ValidationReport
 
 REPORT_PAGE = "report.html"
@@ -142,6 +143,7 @@ def write_report(
     technical_appendix: bool = False,
     extra_sections: tuple[Section, ...] = (),
     file_summary: FileSummary | None = None,
+    national: NationalRun | None = None,
 ) -> list[Path]:
     """Write `report.html` and `findings.xlsx` (and `technical/` when asked) into `out_dir`.
 
@@ -159,6 +161,8 @@ def write_report(
             needs the whole table, so a path is read whole for it).
         extra_sections: more workbook sheets (e.g. the national preview), after the comparison.
         file_summary: what the report needs of the file, when already gathered.
+        national: the national preview and measures of a run (computed once per run by the
+            pipeline); None: computed here from the file.
 
     Returns:
         The files written, the page first.
@@ -190,7 +194,7 @@ def write_report(
     is_compared = compared(comparison)
     changes = changed_fields(comparison) if is_compared else None
     services = getattr(comparison, "by_service_type", None) if is_compared else None
-    national = national_section(table, report)  # issue 17: "What DHSC will see"
+    section = national_section(table, report, national)  # issue 17: "What DHSC will see"
     page = render_template(
         TEMPLATE,
         authority=authority,
@@ -212,7 +216,7 @@ def write_report(
         reconciliation=shown_table(reconciliation),
         technical_link=technical_link,
         workbook=WORKBOOK,
-        national=national.page,
+        national=section.page,
     )
     page_path = out / REPORT_PAGE
     write_private(page_path, page)
@@ -239,7 +243,7 @@ def write_report(
         unmapped=unmapped,
         reconciliation=reconciliation,
         comparison=comparison,
-        extra=(*national.sections(), *extra_sections),
+        extra=(*section.sections(), *extra_sections),
     )
     book_path = out / WORKBOOK
     with open_private(book_path) as handle:
@@ -283,6 +287,7 @@ def write_run_report(
     run_date: Any,
     comparison: Any = None,
     technical_appendix: bool = False,
+    national: NationalRun | None = None,
 ) -> list[Path]:
     """`write_report` for a run of the pipeline: authority and LA code from the mapping's
     metadata, the period's start and end, and the transform's unmapped codes and
@@ -300,4 +305,5 @@ def write_run_report(
         reconciliation=result.reconciliation,
         comparison=comparison,
         technical_appendix=technical_appendix,
+        national=national,
     )

@@ -30,6 +30,7 @@ from cldetl.national.measures.result import Figure
 from cldetl.national.measures.waiting_times import waiting_times
 from cldetl.national.method import national_method
 from cldetl.national.model import Preview
+from cldetl.spec.population_bands import population_age_bands
 
 
 @cache
@@ -125,13 +126,27 @@ def read_population(path: Path) -> dict[str, int]:
             f"{path}: the population file needs the columns age_band,population "
             "(e.g. '18 to 64,250000')."
         )
+    bands = population_age_bands()
+    names = ", ".join(repr(b) for b in bands)
     out = {}
     for line, r in enumerate(rows, start=2):
         value = (r["population"] or "").replace(",", "").strip()
-        if not value.isdigit():
+        if not value.isdigit() or int(value) == 0:
             raise InputError(
                 f"{path}: line {line}, column population: {shown(value, 40)} is not a whole "
                 "number of people; write it without decimals."
             )
-        out[(r["age_band"] or "").strip()] = int(value)
+        band = (r["age_band"] or "").strip()
+        if band not in bands or band in out:
+            what = "a second figure for" if band in out else "not an age band of the measures:"
+            raise InputError(
+                f"{path}: line {line}, column age_band: {what} {shown(band, 40)}; give one "
+                f"row for each of {names}."
+            )
+        out[band] = int(value)
+    missing = [b for b in bands if b not in out]
+    if missing:
+        raise InputError(
+            f"{path}: no row for the age band {missing[0]!r}; give one row for each of {names}."
+        )
     return out
