@@ -1,0 +1,43 @@
+"""Cases for the validator's checks that mutation testing found unpinned (docs/testing.md,
+"Mutation testing"). Each expected finding is written from the rule's source (the DLP data
+sender user guide for `dlp.*`, the CLD guidance for the rest), never from the code's output.
+Ids are plain words: mutmut passes them back to pytest.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from tests.conftest import findings, row, write_rows
+
+GZIP_OVER = (
+    "The gzip file is {size:,} bytes; the DLP accepts at most {limit:,} bytes gzipped. Split the "
+    "submission with the DLP team's agreement."
+)
+
+
+def _gzip_size(tmp_path, rows) -> int:
+    """The size on disk of `rows` written and gzipped as the `validate_rows` fixture does."""
+    path = write_rows(tmp_path / "size.csv", rows)
+    return len(gzip.compress(path.read_bytes(), mtime=0))
+
+
+# The DLP accepts a gzip file of "at most" its limit (DLP data sender user guide, General
+# information): one byte over is refused, the limit itself is not.
+GZIP_LIMIT_CASES = [
+    pytest.param(-1, True, id="one byte over the gzip limit"),
+    pytest.param(0, False, id="exactly the gzip limit"),
+    pytest.param(1, False, id="one byte under the gzip limit"),
+]
+
+
+@pytest.mark.parametrize(("margin", "refused"), GZIP_LIMIT_CASES)
+def test_the_dlp_gzip_size_limit(tmp_path, validate_rows, margin, refused):
+    rows = [row()]
+    size = _gzip_size(tmp_path, rows)
+    limit = size + margin
+    report = validate_rows(rows, gzip_file=True, max_bytes=(10**6, limit))
+    got = [f["message"] for f in findings(report, "dlp.file_size")]
+    assert got == ([GZIP_OVER.format(size=size, limit=limit)] if refused else [])
