@@ -41,3 +41,38 @@ def test_the_dlp_gzip_size_limit(tmp_path, validate_rows, margin, refused):
     report = validate_rows(rows, gzip_file=True, max_bytes=(10**6, limit))
     got = [f["message"] for f in findings(report, "dlp.file_size")]
     assert got == ([GZIP_OVER.format(size=size, limit=limit)] if refused else [])
+
+
+NOT_CP1252 = (
+    "{} holds a character Windows-1252 cannot carry; the DLP reads files as Windows-1252, so it "
+    "would arrive garbled. Correct it at source, or write the file with `cldetl run` and a "
+    "transliteration."
+)
+
+# The DLP reads the file as Windows-1252 (DLP data sender user guide): every column is looked
+# at, whatever the columns before it held; a column the CLD specification does not define is
+# reported without a CLD field (the finding's column is empty), as the other checks report it.
+NOT_CP1252_CASES = [
+    pytest.param(
+        [row(**{"First Name": "Zoë", "Last Name": "Wałęsa"})],
+        None,
+        [(2, "Last Name", NOT_CP1252.format("Last Name"), "Wałęsa")],
+        id="a Windows-1252 letter in an earlier column",
+    ),
+    pytest.param(
+        [row() | {"Notes": "Wałęsa"}],
+        [*row(), "Notes"],
+        [(2, None, NOT_CP1252.format("Notes"), "Wałęsa")],
+        id="a column the specification does not define",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "header", "expected"), NOT_CP1252_CASES)
+def test_every_column_is_read_as_the_dlp_reads_it(validate_rows, rows, header, expected):
+    report = validate_rows(rows, header=header)
+    got = [
+        (f["line"], f["column"], f["message"], f["value"])
+        for f in findings(report, "dlp.not_cp1252")
+    ]
+    assert got == expected
