@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import gzip
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 
+from cldetl.validate.checks.portal import _arrow
 from tests.conftest import findings, row, write_rows
 
 GZIP_OVER = (
@@ -76,3 +79,11 @@ def test_every_column_is_read_as_the_dlp_reads_it(validate_rows, rows, header, e
         for f in findings(report, "dlp.not_cp1252")
     ]
     assert got == expected
+
+
+def test_a_column_without_arrow_storage_is_checked_as_text():
+    """The DLP's value checks run on Arrow strings; a column held as Python objects (a frame
+    not read by the CSV reader) is turned into them, a missing value as an empty string."""
+    got = _arrow(pd.Series(["=SUM(A1)", None, "Zoë"], dtype=object))
+    assert got.type == pa.string()
+    assert got.to_pylist() == ["=SUM(A1)", "", "Zoë"]
