@@ -87,3 +87,20 @@ def test_a_column_without_arrow_storage_is_checked_as_text():
     got = _arrow(pd.Series(["=SUM(A1)", None, "Zoë"], dtype=object))
     assert got.type == pa.string()
     assert got.to_pylist() == ["=SUM(A1)", "", "Zoë"]
+
+
+LEADING = (
+    "{} starts with =, +, - or @; the DLP rejects such values (a spreadsheet formula) unless a "
+    "minus sign begins a number. Remove the character at source."
+)
+
+
+def test_a_formula_in_a_column_the_specification_does_not_define_has_no_cld_field(
+    validate_rows,
+):
+    report = validate_rows([row() | {"Notes": "=1+1"}], header=[*row(), "Notes"])
+    got = [
+        (f["line"], f["column"], f["message"], f["value"])
+        for f in findings(report, "dlp.leading_character")
+    ]
+    assert got == [(2, None, LEADING.format("Notes"), "=1+1")]
