@@ -1,0 +1,116 @@
+"""Cases for the validator's checks that mutation testing found unpinned (docs/testing.md,
+"Mutation testing"). Each expected finding is written from the rule's source (the DLP data
+sender user guide for `dlp.*`, the CLD guidance for the rest), never from the code's output.
+Ids are plain words: mutmut passes them back to pytest.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cldetl.validate import validate
+from cldetl.validate.checks.portal import _arrow
+from cldetl.validate.csvfile import table_from_frame
+from tests.conftest import findings, row, write_rows
+
+GZIP_OVER = (
+    "The gzip file is {size:,} bytes; the DLP accepts at most {limit:,} bytes gzipped. Split the "
+    "submission with the DLP team's agreement."
+)
+
+
+def _gzip_size(tmp_path, rows) -> int:
+    """The size on disk of `rows` written and gzipped as the `validate_rows` fixture does."""
+    path = write_rows(tmp_path / "size.csv", rows)
+    return len(gzip.compress(path.read_bytes(), mtime=0))
+
+
+# The DLP accepts a gzip file of "at most" its limit (DLP data sender user guide, General
+# information): one byte over is refused, the limit itself is not.
+GZIP_LIMIT_CASES = [
+    pytest.param(-1, True, id="one byte over the gzip limit"),
+    pytest.param(0, False, id="exactly the gzip limit"),
+    pytest.param(1, False, id="one byte under the gzip limit"),
+]
+
+
+@pytest.mark.parametrize(("margin", "refused"), GZIP_LIMIT_CASES)
+def test_the_dlp_gzip_size_limit(tmp_path, validate_rows, margin, refused):
+    rows = [row()]
+    size = _gzip_size(tmp_path, rows)
+    limit = size + margin
+    report = validate_rows(rows, gzip_file=True, max_bytes=(10**6, limit))
+    got = [f["message"] for f in findings(report, "dlp.file_size")]
+    assert got == ([GZIP_OVER.format(size=size, limit=limit)] if refused else [])
+
+
+NOT_CP1252 = (
+    "{} holds a character Windows-1252 cannot carry; the DLP reads files as Windows-1252, so it "
+    "would arrive garbled. Correct it at source, or write the file with `cldetl run` and a "
+    "transliteration."
+)
+
+# The DLP reads the file as Windows-1252 (DLP data sender user guide): every column is looked
+# at, whatever the columns before it held; a column the CLD specification does not define is
+# reported without a CLD field (the finding's column is empty), as the other checks report it.
+NOT_CP1252_CASES = [
+    pytest.param(
+        [row(**{"First Name": "Zoë", "Last Name": "Wałęsa"})],
+        None,
+        [(2, "Last Name", NOT_CP1252.format("Last Name"), "Wałęsa")],
+        id="a Windows-1252 letter in an earlier column",
+    ),
+    pytest.param(
+        [row() | {"Notes": "Wałęsa"}],
+        [*row(), "Notes"],
+        [(2, None, NOT_CP1252.format("Notes"), "Wałęsa")],
+        id="a column the specification does not define",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "header", "expected"), NOT_CP1252_CASES)
+def test_every_column_is_read_as_the_dlp_reads_it(validate_rows, rows, header, expected):
+    report = validate_rows(rows, header=header)
+    got = [
+        (f["line"], f["column"], f["message"], f["value"])
+        for f in findings(report, "dlp.not_cp1252")
+    ]
+    assert got == expected
+
+
+def test_a_column_without_arrow_storage_is_checked_as_text():
+    """The DLP's value checks run on Arrow strings; a column held as Python objects (a frame
+    not read by the CSV reader) is turned into them, a missing value as an empty string."""
+    got = _arrow(pd.Series(["=SUM(A1)", None, "Zoë"], dtype=object))
+    assert got.type == pa.string()
+    assert got.to_pylist() == ["=SUM(A1)", "", "Zoë"]
+
+
+LEADING = (
+    "{} starts with =, +, - or @; the DLP rejects such values (a spreadsheet formula) unless a "
+    "minus sign begins a number. Remove the character at source."
+)
+
+
+def test_a_formula_in_a_column_the_specification_does_not_define_has_no_cld_field(
+    validate_rows,
+):
+    report = validate_rows([row() | {"Notes": "=1+1"}], header=[*row(), "Notes"])
+    got = [
+        (f["line"], f["column"], f["message"], f["value"])
+        for f in findings(report, "dlp.leading_character")
+    ]
+    assert got == [(2, None, LEADING.format("Notes"), "=1+1")]
+
+
+def test_the_in_memory_table_of_cldetl_run_is_left_to_the_writer():
+    """`cldetl run` validates its output before writing it; the writer checks Windows-1252 in
+    the encoding it writes (and may transliterate), so the validator's check of a UTF-8 file
+    does not report a character of the in-memory table (reported twice, or wrongly, otherwise)."""
+    table = table_from_frame(pd.DataFrame([row(**{"Last Name": "Wałęsa"})]), "run output")
+    assert findings(validate(table), "dlp.not_cp1252") == []
