@@ -27,8 +27,7 @@ from cldetl.cli.terminal import output_console
 from cldetl.display import shown
 from cldetl.errors import InputError, UsageError
 from cldetl.mapping import load_mapping
-from cldetl.national import preview as national_preview
-from cldetl.national import preview_text
+from cldetl.national import preview_text, validate_and_preview
 from cldetl.national.measures import measures as national_measures
 from cldetl.national.measures import measures_method, read_population
 from cldetl.national.measures.output import compare as compare_measures
@@ -173,12 +172,14 @@ def preview(
 
 
 def _preview_file(file: str, monthly: bool, stated_when_underived: bool = False):
-    """The file validated in batches (in worker processes for a large file, as `cldetl
-    validate` does), then previewed a batch at a time."""
+    """The file validated and previewed in one read, a batch at a time (in worker processes
+    for a large file, as `cldetl validate` does)."""
     if open_cld_csv(file).too_large:
         raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
-    report = run_validation(file, monthly=monthly)
-    return national_preview(file, report, stated_when_underived=stated_when_underived)
+    _report, result = validate_and_preview(
+        file, monthly=monthly, stated_when_underived=stated_when_underived
+    )
+    return result
 
 
 @click.command()

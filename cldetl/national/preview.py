@@ -44,6 +44,7 @@ from cldetl.national.model import Preview
 from cldetl.national.period import classify, derive_period
 from cldetl.national.text import warnings_for
 from cldetl.spec import Spec, load_spec
+from cldetl.validate import validate_each_batch
 from cldetl.validate.checks.context import CheckContext
 from cldetl.validate.csvfile import BATCH_BYTES, CldTable, NotUtf8, open_cld_csv
 from cldetl.validate.findings import ValidationReport
@@ -78,16 +79,6 @@ def default_import_month(stated_end: date | None) -> date:
     return (pd.Timestamp(stated_end) + pd.offsets.MonthBegin(1)).date()
 
 
-def _read_parts(stream, table, spec, findings, reduce) -> tuple[list, list, list]:
-    """Each batch reduced to what the preview keeps: (rows, stated periods, DQ pairs)."""
-    parts, stated_parts, pair_parts = [], [], []
-    for part in batch_parts(stream, table, spec, findings, reduce):
-        parts.append(part.rows)
-        stated_parts.append(part.stated)
-        pair_parts.append(part.dq_pairs)
-    return parts, stated_parts, pair_parts
-
-
 def preview(
     source: CldTable | str | Path,
     report: ValidationReport,
@@ -115,11 +106,56 @@ def preview(
     findings = report.findings[report.findings["line"].notna()]
     reduce = partial(_reduce_batch, spec=spec, method=method)
     try:
-        parts, stated_parts, pair_parts = _read_parts(stream, table, spec, findings, reduce)
+        parts = list(batch_parts(stream, table, spec, findings, reduce))
     except NotUtf8:
         # A later batch is not UTF-8: the whole file is Windows-1252, as validate decides too.
         stream = stream.as_cp1252()
-        parts, stated_parts, pair_parts = _read_parts(stream, table, spec, findings, reduce)
+        parts = list(batch_parts(stream, table, spec, findings, reduce))
+    return _from_parts(path, parts, method, import_month, reference, stated_when_underived)
+
+
+def validate_and_preview(
+    path: str | Path,
+    monthly: bool = False,
+    spec: Spec | None = None,
+    import_month: date | None = None,
+    reference: tuple[date, date] | None = None,
+    stated_when_underived: bool = False,
+    batch_bytes: int = BATCH_BYTES,
+) -> tuple[ValidationReport, Preview]:
+    """The file validated and previewed in one read: each batch is reduced to what the preview
+    keeps while validate has it parsed and checked (in its worker processes for a large file),
+    so the file is parsed once, not once for each. The same report and preview as `validate`
+    then `preview`; a file found not to be UTF-8 in a later batch is read again, whole, as
+    Windows-1252 by validate, the reductions with it."""
+    spec = spec or load_spec()
+    method = national_method()
+    step = partial(_reduce_batch, spec=spec, method=method)
+    report, parts = validate_each_batch(
+        path, step, monthly=monthly, spec=spec, batch_bytes=batch_bytes
+    )
+    if not parts:  # no rows (or not read): the one-batch reading gives the empty preview
+        return report, preview(
+            path, report, spec, import_month, reference, stated_when_underived, batch_bytes
+        )
+    out = _from_parts(str(path), parts, method, import_month, reference, stated_when_underived)
+    return report, out
+
+
+def _from_parts(
+    path: str,
+    batches: list[Part],
+    method: dict,
+    import_month: date | None,
+    reference: tuple[date, date] | None,
+    stated_when_underived: bool,
+) -> Preview:
+    """The preview from each batch's Part: the whole-file steps (period, filter, unique events,
+    fates) over the compact rows."""
+    parts = [b.rows for b in batches]
+    stated_parts = [b.stated for b in batches]
+    pair_parts = [b.dq_pairs for b in batches]
+    batches.clear()  # the caller's list too: the parts are held once, then joined
     rows = concat_compact(parts)
     pairs = pd.concat(pair_parts, ignore_index=True)
     del parts, pair_parts
