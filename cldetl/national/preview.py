@@ -326,10 +326,24 @@ def concat_compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
     for name in parts[0].columns:
         columns = [p[name] for p in parts]
         if isinstance(columns[0].dtype, pd.CategoricalDtype):
-            out[name] = pd.Series(union_categoricals([_plain(c) for c in columns]))
+            out[name] = pd.Series(_joined(columns))
         else:
             out[name] = pd.concat(columns, ignore_index=True)
     return pd.DataFrame(out)
+
+
+def _joined(columns: list[pd.Series]) -> pd.Categorical:
+    """One field's categories across the batches. A cleaned field has the spec's categories in
+    every batch: its codes are joined as they are (what union_categoricals would give, without
+    its copies); other fields are united."""
+    first = columns[0].array.categories
+    if all(c.array.categories.equals(first) for c in columns[1:]) and all(
+        c.array.categories.dtype == first.dtype for c in columns[1:]
+    ):
+        codes = np.concatenate([c.array.codes for c in columns])
+        categories = pd.Index(np.asarray(first, dtype=object), dtype=object)
+        return pd.Categorical.from_codes(codes, categories=categories)
+    return union_categoricals([_plain(c) for c in columns])
 
 
 def _plain(column: pd.Series) -> pd.Categorical:
