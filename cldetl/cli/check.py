@@ -159,7 +159,7 @@ def preview(
     Exit status: 0 (the preview warns, it does not fail), 2 the file cannot be read.
     """
 
-    result = _preview_file(file, monthly)
+    result = _preview_file(file, monthly, events=False)  # the measures' events are not shown
     if fmt == "json":
         click.echo(json.dumps(result.to_json_dict(), indent=2))
     else:
@@ -171,13 +171,15 @@ def preview(
     sys.exit(EXIT_OK)
 
 
-def _preview_file(file: str, monthly: bool, stated_when_underived: bool = False):
+def _preview_file(
+    file: str, monthly: bool, stated_when_underived: bool = False, events: bool = True
+):
     """The file validated and previewed in one read, a batch at a time (in worker processes
     for a large file, as `cldetl validate` does)."""
     if open_cld_csv(file).too_large:
         raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
     _report, result = validate_and_preview(
-        file, monthly=monthly, stated_when_underived=stated_when_underived
+        file, monthly=monthly, stated_when_underived=stated_when_underived, events=events
     )
     return result
 

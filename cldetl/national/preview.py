@@ -122,12 +122,14 @@ def validate_and_preview(
     reference: tuple[date, date] | None = None,
     stated_when_underived: bool = False,
     batch_bytes: int = BATCH_BYTES,
+    events: bool = True,
 ) -> tuple[ValidationReport, Preview]:
     """The file validated and previewed in one read: each batch is reduced to what the preview
     keeps while validate has it parsed and checked (in its worker processes for a large file),
     so the file is parsed once, not once for each. The same report and preview as `validate`
     then `preview`; a file found not to be UTF-8 in a later batch is read again, whole, as
-    Windows-1252 by validate, the reductions with it."""
+    Windows-1252 by validate, the reductions with it. `events`: keep the unique events the
+    measures read (without them, `Preview.events` is None and memory holds less)."""
     spec = spec or load_spec()
     method = national_method()
     step = partial(_reduce_batch, spec=spec, method=method)
@@ -138,7 +140,9 @@ def validate_and_preview(
         return report, preview(
             path, report, spec, import_month, reference, stated_when_underived, batch_bytes
         )
-    out = _from_parts(str(path), parts, method, import_month, reference, stated_when_underived)
+    out = _from_parts(
+        str(path), parts, method, import_month, reference, stated_when_underived, events
+    )
     return report, out
 
 
@@ -149,6 +153,7 @@ def _from_parts(
     import_month: date | None,
     reference: tuple[date, date] | None,
     stated_when_underived: bool,
+    events: bool = True,
 ) -> Preview:
     """The preview from each batch's Part: the whole-file steps (period, filter, unique events,
     fates) over the compact rows."""
@@ -193,14 +198,16 @@ def _from_parts(
     person = rows["person"]
     candidates = (reason == "") & person.notna().to_numpy()
     merged_into = np.zeros(n, dtype=np.int64)
-    frame = rows[candidates].copy()
+    frame = rows[candidates]  # a new frame already (copy on write): no second copy
     frame["der_end"] = der_end[candidates]
     references = rows["event_reference"].reset_index(drop=True)
     del rows, der_end  # what follows needs only the candidates, the lines and references
     if candidates.any():
         grouped = unique_events(frame, method)
         merged_into[candidates] = grouped["kept_line"].to_numpy()
-        frame = frame[grouped["kept_line"].to_numpy() == frame["line"].to_numpy()]
+        kept = grouped["kept_line"].to_numpy() == frame["line"].to_numpy()
+        frame = frame[kept] if events else None
+        del grouped, kept
     no_person = (reason == "") & person.isna().to_numpy()
     fate, counts = assign_fates(
         n, reason, no_person, merged_into, lines, death_end, method["fates"]
@@ -223,7 +230,7 @@ def _from_parts(
         fate_counts=counts,
         dq_pairs=pairs,
         quality=dq_summary(pairs, method),
-        events=frame.reset_index(drop=True),
+        events=frame.reset_index(drop=True) if events and frame is not None else None,
     )
     out.warnings = warnings_for(out, method)
     return out
