@@ -7,7 +7,14 @@ of DataS-DHSC/ASC-CLD-LA-Dashboard it names; every threshold and list is spec da
 
 from cldetl.national.method import national_method
 from cldetl.national.model import Preview
-from cldetl.national.preview import PREVIEW_RULES, preview
+from cldetl.national.preview import PREVIEW_RULES, preview, validate_and_preview
 from cldetl.national.text import preview_text
 
-__all__ = ["PREVIEW_RULES", "Preview", "national_method", "preview", "preview_text"]
+__all__ = [
+    "PREVIEW_RULES",
+    "Preview",
+    "national_method",
+    "preview",
+    "preview_text",
+    "validate_and_preview",
+]

@@ -45,6 +45,7 @@ from cldetl.national.model import Preview
 from cldetl.national.period import classify, derive_period
 from cldetl.national.text import warnings_for
 from cldetl.spec import Spec, load_spec
+from cldetl.validate import validate_each_batch
 from cldetl.validate.checks.context import CheckContext
 from cldetl.validate.csvfile import BATCH_BYTES, CldTable, NotUtf8, open_cld_csv
 from cldetl.validate.findings import ValidationReport
@@ -80,16 +81,6 @@ def default_import_month(stated_end: date | None) -> date:
     return (pd.Timestamp(stated_end) + pd.offsets.MonthBegin(1)).date()
 
 
-def _read_parts(stream, table, spec, findings, reduce) -> tuple[list, list, list]:
-    """Each batch reduced to what the preview keeps: (rows, stated periods, DQ pairs)."""
-    parts, stated_parts, pair_parts = [], [], []
-    for part in batch_parts(stream, table, spec, findings, reduce):
-        parts.append(part.rows)
-        stated_parts.append(part.stated)
-        pair_parts.append(part.dq_pairs)
-    return parts, stated_parts, pair_parts
-
-
 def preview(
     source: CldTable | str | Path,
     report: ValidationReport,
@@ -117,11 +108,61 @@ def preview(
     findings = report.findings[report.findings["line"].notna()]
     reduce = partial(_reduce_batch, spec=spec, method=method)
     try:
-        parts, stated_parts, pair_parts = _read_parts(stream, table, spec, findings, reduce)
+        parts = list(batch_parts(stream, table, spec, findings, reduce))
     except NotUtf8:
         # A later batch is not UTF-8: the whole file is Windows-1252, as validate decides too.
         stream = stream.as_cp1252()
-        parts, stated_parts, pair_parts = _read_parts(stream, table, spec, findings, reduce)
+        parts = list(batch_parts(stream, table, spec, findings, reduce))
+    return _from_parts(path, parts, method, import_month, reference, stated_when_underived)
+
+
+def validate_and_preview(
+    path: str | Path,
+    monthly: bool = False,
+    spec: Spec | None = None,
+    import_month: date | None = None,
+    reference: tuple[date, date] | None = None,
+    stated_when_underived: bool = False,
+    batch_bytes: int = BATCH_BYTES,
+    events: bool = True,
+) -> tuple[ValidationReport, Preview]:
+    """The file validated and previewed in one read: each batch is reduced to what the preview
+    keeps while validate has it parsed and checked (in its worker processes for a large file),
+    so the file is parsed once, not once for each. The same report and preview as `validate`
+    then `preview`; a file found not to be UTF-8 in a later batch is read again, whole, as
+    Windows-1252 by validate, the reductions with it. `events`: keep the unique events the
+    measures read (without them, `Preview.events` is None and memory holds less)."""
+    spec = spec or load_spec()
+    method = national_method()
+    step = partial(_reduce_batch, spec=spec, method=method)
+    report, parts = validate_each_batch(
+        path, step, monthly=monthly, spec=spec, batch_bytes=batch_bytes
+    )
+    if not parts:  # no rows (or not read): the one-batch reading gives the empty preview
+        return report, preview(
+            path, report, spec, import_month, reference, stated_when_underived, batch_bytes
+        )
+    out = _from_parts(
+        str(path), parts, method, import_month, reference, stated_when_underived, events
+    )
+    return report, out
+
+
+def _from_parts(
+    path: str,
+    batches: list[Part],
+    method: dict,
+    import_month: date | None,
+    reference: tuple[date, date] | None,
+    stated_when_underived: bool,
+    events: bool = True,
+) -> Preview:
+    """The preview from each batch's Part: the whole-file steps (period, filter, unique events,
+    fates) over the compact rows."""
+    parts = [b.rows for b in batches]
+    stated_parts = [b.stated for b in batches]
+    pair_parts = [b.dq_pairs for b in batches]
+    batches.clear()  # the caller's list too: the parts are held once, then joined
     rows = concat_compact(parts)
     pairs = pd.concat(pair_parts, ignore_index=True)
     del parts, pair_parts
@@ -159,14 +200,16 @@ def preview(
     person = rows["person"]
     candidates = (reason == "") & person.notna().to_numpy()
     merged_into = np.zeros(n, dtype=np.int64)
-    frame = rows[candidates].copy()
+    frame = rows[candidates]  # a new frame already (copy on write): no second copy
     frame["der_end"] = der_end[candidates]
     references = rows["event_reference"].reset_index(drop=True)
     del rows, der_end  # what follows needs only the candidates, the lines and references
     if candidates.any():
         grouped = unique_events(frame, method)
         merged_into[candidates] = grouped["kept_line"].to_numpy()
-        frame = frame[grouped["kept_line"].to_numpy() == frame["line"].to_numpy()]
+        kept = grouped["kept_line"].to_numpy() == frame["line"].to_numpy()
+        frame = frame[kept] if events else None
+        del grouped, kept
     no_person = (reason == "") & person.isna().to_numpy()
     fate, counts = assign_fates(
         n, reason, no_person, merged_into, lines, death_end, method["fates"]
@@ -189,7 +232,7 @@ def preview(
         fate_counts=counts,
         dq_pairs=pairs,
         quality=dq_summary(pairs, method),
-        events=frame.reset_index(drop=True),
+        events=frame.reset_index(drop=True) if events and frame is not None else None,
     )
     out.warnings = warnings_for(out, method)
     return out
@@ -294,10 +337,24 @@ def concat_compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
     for name in parts[0].columns:
         columns = [p[name] for p in parts]
         if isinstance(columns[0].dtype, pd.CategoricalDtype):
-            out[name] = pd.Series(union_categoricals([_plain(c) for c in columns]))
+            out[name] = pd.Series(_joined(columns))
         else:
             out[name] = pd.concat(columns, ignore_index=True)
     return pd.DataFrame(out)
+
+
+def _joined(columns: list[pd.Series]) -> pd.Categorical:
+    """One field's categories across the batches. A cleaned field has the spec's categories in
+    every batch: its codes are joined as they are (what union_categoricals would give, without
+    its copies); other fields are united."""
+    first = columns[0].array.categories
+    if all(c.array.categories.equals(first) for c in columns[1:]) and all(
+        c.array.categories.dtype == first.dtype for c in columns[1:]
+    ):
+        codes = np.concatenate([c.array.codes for c in columns])
+        categories = pd.Index(np.asarray(first, dtype=object), dtype=object)
+        return pd.Categorical.from_codes(codes, categories=categories)
+    return union_categoricals([_plain(c) for c in columns])
 
 
 def _plain(column: pd.Series) -> pd.Categorical:

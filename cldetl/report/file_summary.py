@@ -20,13 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cldetl.validate.csvfile import BATCH_BYTES, CldTable, NotUtf8, open_cld_csv
+from cldetl.validate.csvfile import CldTable, NotUtf8, open_cld_csv
 
 EVENT_TYPE = "Event Type"
 CLIENT_TYPE = "Client Type"
 EVENT_REFERENCE = "Event Reference"
 PERSON_ID = "LA Person Unique Identifier"
 BY_ASSOCIATION = "Unpaid carer known by association"
+# The summary reads the file in the report's own process, one batch at a time, after validate
+# (whose batches are parsed in worker processes): smaller batches than validate's keep this
+# process's peak near validate's (a parsed batch of text is several times its bytes).
+SUMMARY_BATCH_BYTES = 4 * 1024 * 1024
 # The label of the rows that are not events (the guidance: such a row "carries person details
 # and unpaid carer information but no event details"), and of any other blank Event Type.
 BY_ASSOCIATION_LABEL = f"{BY_ASSOCIATION} (no event)"
@@ -126,7 +130,9 @@ def from_table(table: CldTable, lines: Any = ()) -> FileSummary:
     return gatherer.summary(table.path)
 
 
-def from_file(path: str | Path, lines: Any = (), batch_bytes: int = BATCH_BYTES) -> FileSummary:
+def from_file(
+    path: str | Path, lines: Any = (), batch_bytes: int = SUMMARY_BATCH_BYTES
+) -> FileSummary:
     """The summary of a file read batch by batch (identifiers for `lines`)."""
     stream = open_cld_csv(path, batch_bytes)
     for attempt in (stream, stream.as_cp1252()):

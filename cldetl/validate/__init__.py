@@ -19,8 +19,10 @@ import multiprocessing
 import os
 import signal
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,14 +77,35 @@ def validate(
     Returns:
         The report: findings, counts, rows. Raises InputError only when the file cannot be read.
     """
+    return validate_each_batch(source, None, monthly=monthly, spec=spec, batch_bytes=batch_bytes)[0]
+
+
+# A step a later stage runs on each batch while validate has it parsed (the national preview's
+# reduction of a batch to what it keeps): given the batch's checked context and its row
+# findings (line, column, rule), it returns something small, which comes back in file order.
+# It runs where the batch is checked (a worker process for a large file), so the file is
+# parsed once for both.
+BatchStep = Callable[[CheckContext, pd.DataFrame], Any]
+
+
+def validate_each_batch(
+    source: str | Path | CldTable,
+    step: BatchStep | None,
+    *,
+    monthly: bool = False,
+    spec: Spec | None = None,
+    batch_bytes: int = BATCH_BYTES,
+) -> tuple[ValidationReport, list]:
+    """`validate`, with `step` run on each batch as it is checked: the report and the step's
+    results in file order (none for a file over the DLP's size limit, which is not read)."""
     spec = spec or load_spec()
     stream = open_stream(source, batch_bytes)
     try:
-        return validate_stream(stream, spec, monthly)
+        return validate_stream(stream, spec, monthly, step)
     except NotUtf8:
         # A later batch is not UTF-8: the whole file is Windows-1252, as a whole-file read
-        # would have decided; start again.
-        return validate_stream(stream.as_cp1252(), spec, monthly)
+        # would have decided; start again (the step's results too).
+        return validate_stream(stream.as_cp1252(), spec, monthly, step)
 
 
 def open_stream(source: str | Path | CldTable, batch_bytes: int = BATCH_BYTES) -> CldStream:
@@ -101,8 +124,11 @@ def open_stream(source: str | Path | CldTable, batch_bytes: int = BATCH_BYTES) -
     )
 
 
-def validate_stream(stream: CldStream, spec: Spec, monthly: bool = False) -> ValidationReport:
-    """Every check over every batch of `stream`, then the whole-file checks."""
+def validate_stream(
+    stream: CldStream, spec: Spec, monthly: bool = False, step: BatchStep | None = None
+) -> tuple[ValidationReport, list]:
+    """Every check over every batch of `stream`, then the whole-file checks; `step`'s result
+    on each batch, in file order."""
 
     file = _file_table(stream)
     sink = FindingSink(spec, file.lines, column_order=spec.headers)
@@ -111,13 +137,16 @@ def validate_stream(stream: CldStream, spec: Spec, monthly: bool = False) -> Val
     portal.check_file(whole)
     if stream.too_large:
         # A file over the DLP's size limit is not read: only its size (and BOM) is reported.
-        return _report(stream, 0, sink, {}, monthly)
+        return _report(stream, 0, sink, {}, monthly), []
     headers.check(whole)
     total = 0
-    for part, state in _each_batch(stream, spec, monthly):
+    stepped: list = []
+    for part, state, result in _each_batch(stream, spec, monthly, step):
         sink.absorb(part)
         _merge(shared, state)
         total += len(part.lines)
+        if step is not None:
+            stepped.append(result)
     later = [step for module in FINISH for step in module.finish(whole)]
     if later:
         start = 0
@@ -128,22 +157,35 @@ def validate_stream(stream: CldStream, spec: Spec, monthly: bool = False) -> Val
             start += batch.rows
     file_level.settle(whole)
     sink.lines = np.zeros(0, dtype=np.int64)
-    return _report(stream, total, sink, file_level.summary_counts(whole), monthly)
+    report = _report(stream, total, sink, file_level.summary_counts(whole), monthly)
+    return report, stepped
 
 
-def _check_batch(spec: Spec, batch: CldTable, monthly: bool) -> tuple[FindingSink, dict]:
-    """The row checks on one batch: its findings and what it leaves for the whole-file checks.
-    Nothing is shared with other batches, so two batches can be checked at once."""
+def _check_batch(
+    spec: Spec, batch: CldTable, monthly: bool, step: BatchStep | None = None
+) -> tuple[FindingSink, dict, Any]:
+    """The row checks on one batch: its findings, what it leaves for the whole-file checks and
+    `step`'s result on it. Nothing is shared with other batches, so two batches can be checked
+    at once."""
     sink = FindingSink(spec, batch.lines, column_order=spec.headers)
     state: dict = {}
     ctx = CheckContext(spec=spec, table=batch, sink=sink, monthly=monthly, shared=state)
     for check in CHECKS:
         check.check(ctx)
     file_level.count(ctx)
-    return sink, state
+    result = step(ctx, _row_findings(sink)) if step is not None else None
+    return sink, state, result
 
 
-def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
+def _row_findings(sink: FindingSink) -> pd.DataFrame:
+    """The row findings of one batch so far (line, column, rule): what a step reads of them."""
+    rows = [part[["line", "column", "rule"]] for part in sink.parts()[0]]
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ("line", "column", "rule")})
+    return pd.concat(rows, ignore_index=True)
+
+
+def _each_batch(stream: CldStream, spec: Spec, monthly: bool, step: BatchStep | None = None):
     """(findings, state) of each batch, in file order. Batches are parsed and checked in
     WORKERS threads (Arrow's reader and compute functions release the GIL, so both CPUs
     work, as in a bare pyarrow read); at most WORKERS + 1 are in memory at once."""
@@ -152,17 +194,17 @@ def _each_batch(stream: CldStream, spec: Spec, monthly: bool):
     # this thread (an Arrow thread still decoding when an error ends the process aborts it).
     if stream.table is not None or WORKERS < 2 or stream.text_encoding != "utf8":
         for batch in stream.batches():
-            yield _check_batch(spec, batch, monthly)
+            yield _check_batch(spec, batch, monthly, step)
         return
     if stream.gzip_size is None and stream.size >= PROCESS_MIN_BYTES and can_fork():
-        yield from _each_batch_in_processes(stream, spec, monthly)
+        yield from _each_batch_in_processes(stream, spec, monthly, step)
         return
 
     def work(chunk, line, breaks):
         batch = stream.parse(chunk, line, breaks)
         if not batch.rows:
             return None
-        return _check_batch(spec, batch, monthly)
+        return _check_batch(spec, batch, monthly, step)
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cldetl-validate") as pool:
         jobs = (pool.submit(work, *raw) for raw in stream.chunks())
@@ -192,7 +234,9 @@ def in_file_order(jobs, finish):
             future.cancel()
 
 
-def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
+def _each_batch_in_processes(
+    stream: CldStream, spec: Spec, monthly: bool, step: BatchStep | None = None
+):
     """As `_each_batch`, with the batches checked in WORKERS processes: the checks are mostly
     pandas and Python, which hold the GIL, so threads would take turns. Each worker reads its
     own byte range of the file (only offsets go to it); its findings and state come back,
@@ -204,7 +248,7 @@ def _each_batch_in_processes(stream: CldStream, spec: Spec, monthly: bool):
         max_workers=WORKERS,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(stream, spec, monthly),
+        initargs=(stream, spec, monthly, step),
     )
     jobs = (
         pool.submit(_check_span, offset, len(chunk), line, breaks)
@@ -230,13 +274,13 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _start_worker(stream: CldStream, spec: Spec, monthly: bool) -> None:
+def _start_worker(stream: CldStream, spec: Spec, monthly: bool, step: BatchStep | None) -> None:
     """A worker process keeps the stream and spec it was forked with; Ctrl-C is the parent's
     to handle (it cancels the work and ends the pool)."""
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     end_with_parent(signal.SIGTERM)
-    _WORKER.update(stream=stream, spec=spec, monthly=monthly)
+    _WORKER.update(stream=stream, spec=spec, monthly=monthly, step=step)
 
 
 def end_with_parent(sig: int) -> None:
@@ -255,19 +299,20 @@ def end_with_parent(sig: int) -> None:
 
 
 def _check_span(offset: int, length: int, line: int, breaks: int):
-    """In a worker: read one raw batch, parse and check it; the sink's parts and the state."""
+    """In a worker: read one raw batch, parse and check it; the sink's parts, the state and
+    the step's result."""
     stream, spec, monthly = _WORKER["stream"], _WORKER["spec"], _WORKER["monthly"]
     batch = stream.parse(stream.read_span(offset, length), line, breaks)
     if not batch.rows:
         return None
-    sink, state = _check_batch(spec, batch, monthly)
-    return sink.lines, sink.parts(), state
+    sink, state, result = _check_batch(spec, batch, monthly, _WORKER["step"])
+    return sink.lines, sink.parts(), state, result
 
 
-def _as_sink(spec: Spec, lines, parts, state: dict) -> tuple[FindingSink, dict]:
+def _as_sink(spec: Spec, lines, parts, state: dict, result) -> tuple[FindingSink, dict, Any]:
     sink = FindingSink(spec, lines, column_order=spec.headers)
     sink.take_parts(parts)
-    return sink, state
+    return sink, state, result
 
 
 def _merge(into: dict, part: dict) -> None:

@@ -54,19 +54,15 @@ def ascof_2bc(
     self_funded = rows["Event Outcome"].eq(m["excluded_outcome"]).fillna(False)
     admission = in_year & ~self_funded
     # Section 3: an earlier build service of the same person ending < 365 days before (or open).
-    existing = np.zeros(len(rows), dtype=bool)
-    by_person = rows.groupby("person").indices
-    starts = rows["Event Start Date"].to_numpy()
-    ends = rows["der_end"].to_numpy()
-    window = np.timedelta64(m["not_new_within_days"], "D")
-    admitted = admission.to_numpy()
-    for idx in by_person.values():
-        for i in idx:
-            if not admitted[i]:
-                continue
-            earlier = starts[idx] < starts[i]
-            recent = np.isnat(ends[idx]) | ((starts[i] - ends[idx]) < window)
-            existing[i] = bool((earlier & recent).any())
+    existing = (
+        _earlier_recent(
+            rows["person"].to_numpy(),
+            rows["Event Start Date"].to_numpy(),
+            rows["der_end"].to_numpy(),
+            np.timedelta64(m["not_new_within_days"], "D"),
+        )
+        & admission.to_numpy()
+    )
     new = admission.to_numpy() & ~existing
     adult = (age >= 18).fillna(False).to_numpy()
     bands = m["bands"]
@@ -111,3 +107,33 @@ def ascof_2bc(
             )
         )
     return figures
+
+
+def _earlier_recent(person, starts, ends, window) -> np.ndarray:
+    """Per row: does the same person have a row starting strictly earlier that is still open
+    or ended less than `window` before this one starts (end > start - window)? Over the rows
+    sorted by person and start, the latest end (open as the far future) of the rows before
+    this start's first row, per person: whole-array steps, not a loop over people."""
+    n = len(starts)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    unit = np.datetime_data(starts.dtype)[0]
+    start = starts.view(np.int64)
+    end = ends.astype(starts.dtype).view(np.int64)
+    nat = np.iinfo(np.int64).min
+    reach = np.where(end == nat, np.iinfo(np.int64).max, end)
+    reach = np.where(start == nat, nat, reach)  # a row with no start is earlier than none
+    order = np.lexsort((start, person))
+    p, s, r = person[order], start[order], reach[order]
+    latest = pd.Series(r).groupby(p).cummax().to_numpy()
+    first = np.ones(n, dtype=bool)
+    first[1:] = (p[1:] != p[:-1]) | (s[1:] != s[:-1])
+    run_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    before = run_start - 1
+    valid = (before >= 0) & (s != nat)
+    valid[valid] = p[before[valid]] == p[valid]
+    prior = np.where(valid, latest[np.maximum(before, 0)], nat)
+    limit = s - window.astype(f"timedelta64[{unit}]").view(np.int64)
+    out = np.zeros(n, dtype=bool)
+    out[order] = valid & (prior > limit)
+    return out
