@@ -12,7 +12,7 @@ reference period, so that key never separates two rows here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -53,8 +53,8 @@ def person_rules() -> dict[str, dict[str, Any]]:
 
 
 def latest_known_value(
-    order: pd.DataFrame, column: str, unknown: set[str] = frozenset(),
-    ranked_unknown: set[str] = frozenset(),
+    order: pd.DataFrame, column: str, unknown: Collection[str] = (),
+    ranked_unknown: Collection[str] = (),
 ) -> pd.Series:  # fmt: skip
     """Create_personal_details_table.sql (7396fab), #PSR_Cleaned / #PSR_Row1 / #PSR_Deduped
     (lines 1010-1086), as #Accom_Cleaned / #Accom_Row1 / #Accom_Deduped (lines 87-163) for
@@ -72,8 +72,9 @@ def latest_known_value(
     if ranked_unknown:
         known &= ~values.isin(list(ranked_unknown))
     any_known = known.groupby(order["person"], sort=False).transform("any")
-    rows = order.loc[(known | ~any_known).to_numpy(), ["person", "end", "start"]]
-    rows[column] = values[(known | ~any_known).to_numpy()]
+    candidate = (known | ~any_known).to_numpy()
+    rows = order.loc[candidate, ["person", "end", "start"]]
+    rows[column] = values[candidate]
     top = rows.groupby("person", sort=False)[["end", "start"]].transform("first")
     tied = rows[(rows["end"].to_numpy() == top["end"].to_numpy())
                 & (rows["start"].to_numpy() == top["start"].to_numpy())]  # fmt: skip
