@@ -4,9 +4,9 @@ Follows ASCOF_measures/Create_ASCOF_2B2C_2425_Onwards.sql (commit 69fe2e4; lists
 cldetl/spec/national_measures.yaml, `ascof_2bc`), section by section:
 
 1. Select data: services of service users, long term residential or nursing, with a known
-   birth date (the person's latest known one), alive at the year start, whose component names
-   residential or nursing and not short term (a blank component is left out: the SQL's
-   NOT LIKE is unknown for it). Age at the event start: FLOOR(days / 365.25).
+   birth date (the person's earliest, DHSC's #Birth_Row1: persons.py), alive at the year start,
+   whose component names residential or nursing and not short term (a blank component is
+   left out: the SQL's NOT LIKE is unknown for it). Age at the event start: FLOOR(days / 365.25).
 2. Admissions: such services starting in the year, not ended as self-funded.
 3. New admissions: no earlier such service of the person that ended under 365 days before
    this one started, or is still open.
