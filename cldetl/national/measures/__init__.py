@@ -87,8 +87,10 @@ MEASURE_FIELDS = (
 
 def with_person_details(events: pd.DataFrame) -> pd.DataFrame:
     """The unique events (cleaned fields as text) with the person as a whole number (fast to
-    group and match) and each person's latest known birth date, date of death and primary
-    support reason on every row (`person_birth`, `person_died`, `person_reason`)."""
+    group and match) and each person's birth date, date of death and primary support reason
+    as DHSC's personal details table chooses them (persons.py: the earliest known birth month,
+    the latest known death, the latest known reason) on every row (`person_birth`,
+    `person_died`, `person_reason`)."""
     # Only the fields the measures read; the preview holds the cleaned ones as categories, the
     # measures compare them as text.
     out = events[[c for c in MEASURE_FIELDS if c in events.columns]]
