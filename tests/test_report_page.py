@@ -601,3 +601,25 @@ def test_the_batched_summary_reads_a_windows_1252_file_as_validate_does(tmp_path
     batched = from_file(path, lines, batch_bytes=512)
     assert batched.identifiers["event_reference"].tolist() == ["Zoë-1"]
     assert batched.identifiers.equals(from_table(table, lines).identifiers)
+
+
+def test_cldetl_validate_report_previews_the_file_in_the_same_read_as_validate(
+    tmp_path, monkeypatch
+):
+    """Issue 19 point 9: `validate --report` validates and previews DHSC's processing in one
+    read (`validate_and_preview`) and hands the preview to the report, which must not read the
+    file again for it."""
+    from click.testing import CliRunner
+
+    import cldetl.report.national_section as section
+    from cldetl.cli import cli
+
+    def second_read(*args, **kwargs):
+        raise AssertionError("the report previewed the file again")
+
+    monkeypatch.setattr(section, "national_run", second_read)
+    path = write_sample(tmp_path / "cld.csv", {})
+    out = CliRunner().invoke(cli, ["validate", str(path), "--report", str(tmp_path / "r")])
+    assert out.exit_code in (0, 1), out.output
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "What DHSC will see" in page

@@ -36,6 +36,7 @@ from cldetl.national.measures.output import compare as compare_measures
 from cldetl.national.measures.output import measures_json, measures_text
 from cldetl.national.measures.output import records_csv as records_csv_text
 from cldetl.national.population import chosen_population
+from cldetl.national.run_files import national_run_of
 from cldetl.pipeline import swing_threshold
 from cldetl.publish.write import write_text
 from cldetl.report.compare import (
@@ -122,9 +123,14 @@ def validate(
     # memory does not grow with it.
     # The file is checked in batches, so memory does not grow with it; the report reads it
     # again batch by batch for what it shows.
+    national = None
     if report_dir:
-        _two_malloc_arenas()  # the report previews DHSC's processing too
-    report = run_validation(file, monthly=monthly)
+        # The report previews DHSC's processing too: validated and previewed in one read.
+        _two_malloc_arenas()
+        report, previewed = validate_and_preview(file, monthly=monthly)
+        national = national_run_of(previewed, file, report)
+    else:
+        report = run_validation(file, monthly=monthly)
     if fmt == "json":
         click.echo(report_json(report))
     else:
@@ -136,6 +142,7 @@ def validate(
             report,
             run_date=datetime.now(UTC).replace(microsecond=0),
             technical_appendix=technical_appendix,
+            national=national,
         )
         click.echo(f"HTML report: {shown(written[0], limit=300)}", err=fmt == "json")
     sys.exit(EXIT_DATA_ERRORS if report.errors else EXIT_OK)

@@ -88,7 +88,18 @@ def national_run(
 ) -> NationalRun:
     """The preview of a validated return, and its measures (rates per 100,000 when a
     population is given)."""
-    p = preview(table, report)
+    return national_run_of(preview(table, report), table, report, population)
+
+
+def national_run_of(
+    p: Preview,
+    table: CldTable | str | Path,
+    report: ValidationReport,
+    population: PopulationFigures | None = None,
+) -> NationalRun:
+    """`national_run` from a preview already made (`validate_and_preview` reads the file once
+    for both); the file is previewed again only when DHSC would derive no period, for the
+    measures over the period the file states."""
     stated = p.reference_period is None
     basis = preview(table, report, stated_when_underived=True) if stated else p
     method = measures_method()

@@ -258,10 +258,12 @@ def write_file_report(
     *,
     run_date: Any,
     technical_appendix: bool = False,
+    national: NationalRun | None = None,
 ) -> list[Path]:
     """`write_report` for a CLD file alone (`cldetl validate FILE --report DIR`): the LA code
     and period as the file states them, the file read batch by batch (never whole, unless the
-    technical appendix asks for it)."""
+    technical appendix asks for it); `national`: the file's preview when the caller made it
+    while validating (one read), else it is made here."""
     lines = report.findings["line"].dropna().astype("int64").to_numpy()
     file = from_file(path, lines)
     facts = file.facts
@@ -272,6 +274,7 @@ def write_file_report(
         run_date=run_date,
         technical_appendix=technical_appendix,
         file_summary=None if technical_appendix else file,
+        national=national,
         **{k: facts[k] for k in ("la_code", "period_start", "period_end", "authority")},
     )
 
