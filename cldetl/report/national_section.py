@@ -16,12 +16,14 @@ a new kind of figure appears without a change here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from cldetl.national.measures.result import OPTIONAL_RECORD_COLUMNS, RECORD_COLUMNS
 from cldetl.national.method import national_method
 from cldetl.national.population import WHERE_TO_PUT_IT
 from cldetl.national.run_files import LastQuarter, NationalRun, national_run
@@ -48,7 +50,7 @@ class NationalSection:
 
     page: dict[str, Any]
     summary_tables: list[tuple[str, list[str], list[list[Any]]]]
-    sheets: list[tuple[str, list[str], list[list[Any]]]]
+    sheets: list[tuple[str, list[str], Iterable[list[Any]]]]
 
     def sections(self) -> tuple[Section, ...]:
         """The workbook's sheets: each row's fate, the measures, then one per measure."""
@@ -112,24 +114,52 @@ def _last_quarter(last: LastQuarter | None) -> dict[str, Any] | None:
     return out
 
 
-def _sheet_rows(f, movement) -> tuple[list[str], list[list[Any]]]:
-    """A measure's records; with last quarter's run, a column saying how each record moved and
-    a row for each record counted then and not now."""
-    records = f.records
-    columns = list(records.columns)
-    rows = records.astype(object).where(records.notna(), "").values.tolist()
+SHEET_CHUNK = 50_000  # records turned into cells at a time
+
+
+class _MeasureRows:
+    """A measure sheet's rows, made as the workbook writes them: one figure's records at a
+    time, a chunk of rows at a time, so the report never holds every measure's records as
+    Python lists (issue 19 point 9: `validate --report` within validate's memory). With last
+    quarter's run, a column says how each record moved, and a row follows for each record
+    counted then and not now."""
+
+    def __init__(self, figure, movement) -> None:
+        self.figure, self.movement = figure, movement
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        records = self.figure.records
+        columns = list(records.columns)
+        counted, event, person = (columns.index(c) for c in ("counted", "event_reference",
+                                                              "la_person"))  # fmt: skip
+        m = self.movement
+        joined = (
+            set(zip(m.joined["event_reference"], m.joined["la_person"], strict=True))
+            if m is not None
+            else set()
+        )
+        for start in range(0, len(records), SHEET_CHUNK):
+            chunk = records.iloc[start : start + SHEET_CHUNK]
+            rows = chunk.astype(object).where(chunk.notna(), "").values.tolist()
+            if m is not None:
+                for row in rows:
+                    moved = bool(row[counted]) and (str(row[event]), str(row[person])) in joined
+                    row.append(NOW_NOT_BEFORE if moved else "")
+            yield from rows
+        if m is not None:
+            for before_event, before_person in m.left.itertuples(index=False, name=None):
+                cells = {"event_reference": before_event, "la_person": before_person,
+                         "counted": False}  # fmt: skip
+                yield [*(cells.get(c, "") for c in columns), BEFORE_NOT_NOW]
+
+
+def _sheet_rows(f, movement) -> tuple[list[str], _MeasureRows]:
+    """A measure's sheet: its header and its rows (made as they are written)."""
+    columns = [*RECORD_COLUMNS, *(c for c in OPTIONAL_RECORD_COLUMNS if c in f.behind.columns)]
     if movement is None:
-        return columns, rows
-    joined = set(zip(movement.joined["event_reference"], movement.joined["la_person"], strict=True))
-    for row in rows:
-        counted_now = bool(row[columns.index("counted")])
-        key = (str(row[columns.index("event_reference")]), str(row[columns.index("la_person")]))
-        row.append(NOW_NOT_BEFORE if counted_now and key in joined else "")
-    for event, person in movement.left.itertuples(index=False, name=None):
-        cells = {"event_reference": event, "la_person": person, "counted": False}
-        rows.append([*(cells.get(c, "") for c in columns), BEFORE_NOT_NOW])
+        return columns, _MeasureRows(f, None)
     was = "not published" if movement.previous is None else _level(movement.previous)
-    return [*columns, f"since last quarter (then {was})"], rows
+    return [*columns, f"since last quarter (then {was})"], _MeasureRows(f, movement)
 
 
 def national_section(
