@@ -172,3 +172,36 @@ def test_the_preflight_probe_is_made_in_its_own_folder(out, victim, monkeypatch)
     history.preflight(out, needed_bytes=0)
     assert seen == [[]]  # no probe was ever created there
     assert os.listdir(victim) == [] and os.listdir(out / ".cldetl-moved") == []
+
+
+# --- where the system has no descriptor-relative calls (Windows): paths, checked to stay inside
+
+
+@pytest.fixture
+def by_path(monkeypatch):
+    """The fallback Folder: no dir_fd calls, each use by path, checked to stay inside --out."""
+    monkeypatch.setattr(folder_module, "AT", False)
+
+
+def test_without_dir_fd_a_run_is_published_by_path(out, by_path):
+    with open_run(out, needed_bytes=0) as staging:
+        assert staging.run.fd is None
+        write_text(ROWS, staging.path("file.csv"), new=True)
+        write_manifest(staging, {"cld_file": "file.csv"})
+        run = publish(staging, PERIOD_END, datetime.now(UTC))
+    assert (run / "file.csv").read_text() == ROWS and verify_run(run) == []
+    assert latest_run(out, PERIOD_END) == run
+    assert list((out / ".cldetl" / "staging").iterdir()) == []
+
+
+def test_without_dir_fd_a_folder_that_now_leads_outside_is_refused(
+    out, victim, monkeypatch, by_path
+):
+    with pytest.raises(OutputError, match="now leads outside the output folder"):
+        with open_run(out, needed_bytes=0) as staging:
+            mirror = victim / staging.run_dir.relative_to(out / ".cldetl")
+            mirror.mkdir(parents=True)
+            swap_for_link(out / ".cldetl", victim)
+            write_text(ROWS, staging.path("file.csv"), new=True)
+    assert not [p for p in victim.rglob("*") if p.is_file()]  # nothing written there
+    assert mirror.is_dir()  # and nothing removed there
