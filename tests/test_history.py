@@ -261,10 +261,12 @@ def test_a_read_only_output_folder_exits_2_before_extracting(database, tmp_path,
     if os.geteuid() == 0:  # root writes anywhere: make the probe see what a user would
         real_open = os.open
 
-        def read_only(path, flags, *args):
-            if str(path).startswith(str(out)) and flags & os.O_CREAT:
+        def read_only(path, flags, *args, **kwargs):
+            # A file made under out: by its path, or by name in a folder of out held open.
+            under = str(path).startswith(str(out)) or "dir_fd" in kwargs
+            if under and flags & os.O_CREAT:
                 raise PermissionError(13, "Permission denied")
-            return real_open(path, flags, *args)
+            return real_open(path, flags, *args, **kwargs)
 
         monkeypatch.setattr(history.os, "open", read_only)
     else:

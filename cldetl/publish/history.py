@@ -17,6 +17,11 @@ A run is prepared whole in the staging folder, inside the output area (so the fi
 never crosses a file system), then made visible by ONE rename into its period folder, and only
 then do the `latest` pointers switch, each by an atomic replace. A reader that follows a
 pointer therefore always finds one complete run: the previous one or the new one, never a mix.
+
+Every folder worked in under <out> is held open by descriptor (cldetl.publish.folder): the
+lock, the probe, the staging folders and their clean-up, the run's files, the publishing
+rename and the pointer switches are all relative to a folder opened once without following
+a link, so a folder swapped for a link between a check and a use redirects nothing.
 """
 
 from __future__ import annotations
@@ -34,14 +39,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from cldetl.publish.folder import Folder, held, held_folder, move
 from cldetl.publish.write import (
-    DIR_MODE,
-    FILE_MODE,
     NOFOLLOW,
     NONBLOCK,
     OutputError,
     ensure_private_dir,
-    private_dir_in,
     read_small,
     write_text,
 )
@@ -189,14 +192,16 @@ def preflight(out_dir: str | Path, needed_bytes: int | None = None) -> Path:
             )
     try:
         ensure_private_dir(out)
-        private_dir_in(out, STATE_DIR)
-        probe = out / STATE_DIR / f".probe-{os.getpid()}-{secrets.token_hex(4)}"
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, FILE_MODE)
-        try:
-            os.write(fd, b"cldetl")
-        finally:
-            os.close(fd)
-            probe.unlink(missing_ok=True)
+        with Folder.open(out) as top, top.down(STATE_DIR) as state:
+            probe = f".probe-{os.getpid()}-{secrets.token_hex(4)}"
+            fd = state.create(probe)
+            try:
+                os.write(fd, b"cldetl")
+            finally:
+                os.close(fd)
+                state.unlink(probe)
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(
             f"output folder {out} cannot be written to ({exc.strerror or exc}). "
@@ -236,9 +241,12 @@ def run_lock(out_dir: str | Path) -> Iterator[Path]:
     folder stops at once with a clear message. The lock is the system's (fcntl's flock, or on
     Windows msvcrt's byte lock), released by the system when the process ends however it ends,
     so a killed run never blocks the next one."""
-    path = private_dir_in(Path(out_dir), STATE_DIR) / LOCK_FILE
+    path = Path(out_dir) / STATE_DIR / LOCK_FILE
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | NONBLOCK, FILE_MODE)
+        with Folder.open(out_dir) as top, top.down(STATE_DIR) as state:
+            fd = state.open_file(LOCK_FILE, os.O_RDWR | os.O_CREAT | NONBLOCK)
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(
             f"{path} cannot be opened as cldetl's lock file ({exc.strerror or exc}; a link "
@@ -321,6 +329,9 @@ class RunStaging:
 
     out_dir: Path
     folder: Path
+    # The staging folder and its run/ folder, held open (None when built by hand, as tests do).
+    held: Folder | None = None
+    run: Folder | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -337,64 +348,71 @@ class RunStaging:
 def remove_stale_staging(out_dir: str | Path) -> list[Path]:
     """Remove staging folders left by killed runs. Call only while holding the run lock: then
     no other run is preparing anything, so every staging folder is stale."""
-    staging = Path(out_dir) / STATE_DIR / STAGING_DIR
-    removed = []
-    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
-        # A link planted at the staging folder: the link goes, what it points to is untouched.
-        staging.unlink(missing_ok=True)
-        return [staging]
-    if staging.is_dir():
-        for entry in sorted(staging.iterdir()):
-            _remove(entry)
-            removed.append(entry)
-    return removed
+    with Folder.open(out_dir) as top, top.down(STATE_DIR) as state:
+        return _clear_staging(state)
 
 
-def _remove(entry: Path) -> None:
-    """Remove a file, link or folder without following a link: a link is unlinked, a real
-    folder removed by shutil.rmtree, which walks by file descriptor where the system allows
-    (it never follows a link met on the way, nor one swapped in for the folder itself)."""
-    try:
-        info = os.lstat(entry)
-    except FileNotFoundError:
-        return
+def _clear_staging(state: Folder) -> list[Path]:
+    """Everything in `state`'s staging folder, removed without following a link: a link (or
+    file) planted at the staging folder itself goes, what it points to is untouched."""
+    info = state.lstat(STAGING_DIR)
+    if info is None:
+        return []
     if stat.S_ISDIR(info.st_mode):
-        shutil.rmtree(entry, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            entry.unlink()
+        try:
+            area = state.folder(STAGING_DIR, create=False)
+        except OSError:  # swapped for a link since the lstat: removed below, never followed
+            pass
+        else:
+            with area:
+                removed = []
+                for name in area.names():
+                    area.remove(name)
+                    removed.append(area.shown(name))
+                return removed
+    state.unlink(STAGING_DIR)
+    return [state.shown(STAGING_DIR)]
 
 
 @contextlib.contextmanager
 def open_run(out_dir: str | Path, needed_bytes: int | None = None) -> Iterator[RunStaging]:
     """Preflight, lock, clear stale staging, and give a private staging folder that is removed
-    when the block ends (published or not)."""
+    when the block ends (published or not). The folders from <out> down to the run folder are
+    held open: the run's files are created relative to the run folder's descriptor."""
     out = preflight(out_dir, needed_bytes if needed_bytes is not None else space_needed(out_dir))
-    with run_lock(out):
-        remove_stale_staging(out)
-        area = private_dir_in(out, STATE_DIR, STAGING_DIR)
-        folder = area / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}"
-        folder.mkdir(mode=DIR_MODE)
-        try:
-            staging = RunStaging(out, folder)
-            private_dir_in(folder, "run")
-            yield staging
-        finally:
-            _remove(folder)
+    with run_lock(out), Folder.open(out) as top, top.down(STATE_DIR) as state:
+        _clear_staging(state)
+        with state.down(STAGING_DIR) as area:
+            token = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+            with area.down(token) as folder:
+                try:
+                    with folder.down("run") as run, held(run):
+                        yield RunStaging(out, area.shown(token), folder, run)
+                finally:
+                    area.remove(token)
 
 
 # --- the manifest -----------------------------------------------------------------------------
 
 
 def file_list(run_dir: Path) -> list[dict]:
-    """Every file under the run folder (but the manifest): relative path, size, SHA-256."""
+    """Every file under the run folder (but the manifest): relative path, size, SHA-256. A
+    run being staged is walked by its held descriptor (what was written, wherever its path
+    now leads); a published run by path."""
+    folder = held_folder(run_dir)
+    if folder is None:
+        names = sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if _regular(p))
+    else:
+        names = folder.regular_files()
     files = []
-    for path in sorted(p for p in run_dir.rglob("*") if _regular(p)):
-        relative = path.relative_to(run_dir).as_posix()
+    for relative in names:
         if relative == MANIFEST:
             continue
         digest = hashlib.sha256()
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
+        if folder is None:
+            fd = os.open(run_dir / relative, os.O_RDONLY | NOFOLLOW | NONBLOCK)
+        else:
+            fd = folder.open_below(relative)
         with os.fdopen(fd, "rb") as handle:
             size = os.fstat(fd).st_size
             for block in iter(lambda h=handle: h.read(1 << 20), b""):
@@ -434,25 +452,43 @@ def publish(staging: RunStaging, period_end: date, started: datetime) -> Path:
     """Make the staged run visible: one rename into its period folder, then switch the
     period's `latest` pointers. Returns the published run folder."""
     _sync_tree(staging.run_dir)
-    try:
-        folder = private_dir_in(staging.out_dir, period_folder(staging.out_dir, period_end).name)
-    except OutputError as exc:
-        raise OutputError(
-            f"{exc} Nothing was published: the period's latest run is unchanged."
-        ) from None
+    with contextlib.ExitStack() as stack:
+        try:
+            top = stack.enter_context(Folder.open(staging.out_dir))
+            folder = stack.enter_context(top.down(period_folder(staging.out_dir, period_end).name))
+        except OutputError as exc:
+            raise OutputError(
+                f"{exc} Nothing was published: the period's latest run is unchanged."
+            ) from None
+        return _publish_into(staging, folder, period_end, started)
+
+
+def _publish_into(staging: RunStaging, folder: Folder, period_end: date, started) -> Path:
+    """`publish` once the period folder is held open."""
     existing = [
         int(_RUN_NAME.match(p.name).group(1)) for p in run_folders(staging.out_dir, period_end)
     ]
     sequence = max(existing, default=0) + 1
     # A name already taken (a folder or link planted there) is skipped: a rename onto an
     # empty folder would replace it, onto a link would fail.
-    while os.path.lexists(folder / f"run-{sequence:04d}-{started:%Y%m%dT%H%M%SZ}"):
+    while folder.lstat(f"run-{sequence:04d}-{started:%Y%m%dT%H%M%SZ}") is not None:
         sequence += 1
     name = f"run-{sequence:04d}-{started:%Y%m%dT%H%M%SZ}"
-    target = folder / name
-    rename(staging.run_dir, target)
+    target = folder.shown(name)
+    if staging.held is None:
+        with Folder.open(staging.folder) as held_staging:
+            rename(held_staging, folder, name)
+    else:
+        rename(staging.held, folder, name)
+    if not folder.still_there():
+        raise OutputError(
+            f"the run was published as {name} in the folder that was at {folder.path} when the "
+            "run began, but that folder has since been moved or replaced (someone else may have "
+            "put a link there); its latest pointers were not switched. Look for the run by its "
+            "name, and check who else writes into --out."
+        )
     try:
-        _fsync_dir(folder)
+        folder.fsync()
         switch_latest(folder, name)
     except OSError as exc:
         raise OutputError(
@@ -463,73 +499,81 @@ def publish(staging: RunStaging, period_end: date, started: datetime) -> Path:
     return target
 
 
-def rename(source: Path, target: Path) -> None:
-    """The publication step (a seam for fault-injection tests): one atomic rename."""
-    os.rename(source, target)
+def rename(staging: Folder, folder: Folder, name: str) -> None:
+    """The publication step (a seam for fault-injection tests): one atomic rename of the
+    staging folder's run/ to `folder/name`, each side relative to its held folder."""
+    move(staging, "run", folder, name, replace=False)
 
 
-def switch_latest(folder: Path, name: str) -> None:
+def switch_latest(folder: Folder | Path, name: str) -> None:
     """Point `latest` (symlink) and `latest.json` at run `name`, each by one atomic replace.
 
     Called once the run folder is published: a pointer that cannot be switched (a real folder
     planted at `latest`) is an OutputError that says the run WAS published and where, and
-    leaves no temporary file behind."""
-    refused = []
-    tmp = folder / f".{LATEST}.{os.getpid()}.tmp"
-    _remove(tmp)  # a link left there is removed, never followed
+    leaves no temporary file behind. `folder` is the period folder, held open (or its path,
+    opened here)."""
+    if not isinstance(folder, Folder):
+        with Folder.open(folder) as opened:
+            return switch_latest(opened, name)
+    refused: list[Path] = []
+    tmp = f".{LATEST}.{os.getpid()}.tmp"
+    folder.remove(tmp)  # a link left there is removed, never followed
     try:
-        os.symlink(name, tmp, target_is_directory=True)
+        folder.symlink(name, tmp)
     except (OSError, NotImplementedError):  # pragma: no cover - Windows without the privilege
         pass
     else:
         try:
-            _switch(tmp, folder / LATEST, refused)
+            _switch(folder, tmp, LATEST, refused)
         finally:
-            _remove(tmp)
+            folder.remove(tmp)
     pointer = {"run": name, "manifest": f"{name}/{MANIFEST}"}
-    tmp = folder / f".{LATEST_POINTER}.{os.getpid()}.tmp"
-    _remove(tmp)
+    tmp = f".{LATEST_POINTER}.{os.getpid()}.tmp"
+    folder.remove(tmp)
     try:
-        write_text(json.dumps(pointer, indent=2) + "\n", tmp, new=True)
-        _switch(tmp, folder / LATEST_POINTER, refused)
+        with held(folder):
+            write_text(json.dumps(pointer, indent=2) + "\n", folder.shown(tmp), new=True)
+        _switch(folder, tmp, LATEST_POINTER, refused)
     finally:
-        _remove(tmp)
-    _fsync_dir(folder)
+        folder.remove(tmp)
+    folder.fsync()
     if refused:
         raise OutputError(
-            f"the run was published as {folder / name}, but "
+            f"the run was published as {folder.shown(name)}, but "
             + " and ".join(str(p) for p in refused)
             + " could not be pointed at it: not cldetl's (a folder someone put there?), so "
             "left as they are. Remove or rename them; the next run switches them."
         )
 
 
-def _switch(tmp: Path, pointer: Path, refused: list[Path]) -> None:
+def _switch(folder: Folder, tmp: str, pointer: str, refused: list[Path]) -> None:
     """Replace `pointer` by `tmp` (atomic), unless `pointer` is a real folder: a folder is
     never replaced, removed or written into; it is listed in `refused`."""
-    with contextlib.suppress(FileNotFoundError):
-        if stat.S_ISDIR(os.lstat(pointer).st_mode):
-            refused.append(pointer)
-            return
-    replace(tmp, pointer)
+    info = folder.lstat(pointer)
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        refused.append(folder.shown(pointer))
+        return
+    replace(folder, tmp, pointer)
 
 
-def replace(source: Path, target: Path) -> None:
-    """A pointer switch (a seam for fault-injection tests): one atomic os.replace."""
-    os.replace(source, target)
+def replace(folder: Folder, source: str, target: str) -> None:
+    """A pointer switch (a seam for fault-injection tests): one atomic os.replace in the
+    held period folder."""
+    move(folder, source, folder, target, replace=True)
 
 
 def _sync_tree(root: Path) -> None:
     """Flush the staged files to disk before they are published (a power cut after the
     rename must not leave a published run with empty files)."""
-    for path in root.rglob("*"):
-        if _regular(path):
-            fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
+    with contextlib.ExitStack() as stack:
+        folder = held_folder(root) or stack.enter_context(Folder.open(root))
+        for relative in folder.regular_files():
+            fd = folder.open_below(relative)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-    _fsync_dir(root)
+        folder.fsync() if folder.fd is not None else _fsync_dir(root)
 
 
 def _fsync_dir(path: Path) -> None:

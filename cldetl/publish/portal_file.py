@@ -34,10 +34,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cldetl.publish.write import create_file
 from cldetl.validate.cp1252 import NOT_CP1252_PATTERN, outside_cp1252
 from cldetl.validate.findings import FINDING_COLUMNS
 
-FILE_MODE = 0o600
 # Rules only writing gives (dlp.not_cp1252 is also a validator check of UTF-8 files).
 WRITER_ONLY_RULES = ("dlp.transliterated",)
 ENCODINGS = {"windows-1252": "cp1252", "utf-8": "utf-8"}
@@ -277,7 +277,7 @@ def write_portal_csv(
     codec = ENCODINGS[encoding]
     recode = codec != "utf-8" and not all(ascii_only)
     out = Path(path)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    fd = create_file(out, new=False)
     with os.fdopen(fd, "wb") as raw:
         target = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if use_gzip else raw
         try:

@@ -24,15 +24,31 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from cldetl.errors import CldetlError
+from cldetl.publish.folder import (
+    DIR_MODE,
+    FILE_MODE,
+    NOFOLLOW,
+    NONBLOCK,
+    Folder,
+    OutputError,
+    held_folder,
+    refuse_unless_folder,
+)
 from cldetl.spec import load_spec
 
-FILE_MODE, DIR_MODE = 0o600, 0o700
+__all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
+    "NOFOLLOW",
+    "NONBLOCK",
+    "OutputError",
+    "refuse_unless_folder",
+]
+
 # An output folder may be on a shared drive others can write to: nothing cldetl creates, reads
-# back or removes under it follows a link planted there (issue 19). Where the system has no
-# O_NOFOLLOW (Windows) the flag is 0 and the lstat checks below do the work.
-NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO opened for a read must not hang the run
+# back or removes under it follows a link planted there (issue 19), and every folder it works
+# in under --out is held open by descriptor (cldetl.publish.folder). Where the system has no
+# O_NOFOLLOW (Windows) the flag is 0 and the lstat checks do the work.
 # What a spreadsheet reads as the start of a formula (as the workbook's FORMULA_PATTERN; tab and
 # carriage return because some Excel versions skip them before one).
 FORMULA_START = r"^[=+\-@\t\r]"
@@ -41,10 +57,6 @@ FORMULA_START = r"^[=+\-@\t\r]"
 def cld_file_name(la_code: str, period_end) -> str:
     """The return's file name: LA code and period end, as LAs name their submissions."""
     return f"CLD_R2_{la_code}_{period_end:%Y%m%d}.csv"
-
-
-class OutputError(CldetlError):
-    """The output folder cannot take a run: not a folder, read-only, full, or in use."""
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -59,28 +71,11 @@ def ensure_private_dir(path: Path) -> Path:
 
 def private_dir_in(base: Path, *parts: str) -> Path:
     """`base/parts...`, each folder made 0700 if missing, and each a real folder: a link (or a
-    file, FIFO, device) planted at one of them is refused, never followed. `base` itself is
-    the user's --out, taken as given."""
-    path = Path(base)
-    for part in parts:
-        path = path / part
-        try:
-            os.mkdir(path, DIR_MODE)
-        except FileExistsError:
-            pass
-        refuse_unless_folder(path)
-    return path
-
-
-def refuse_unless_folder(path: Path) -> None:
-    """OutputError unless `path` is a real folder (not a link to one)."""
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        what = "a link" if stat.S_ISLNK(info.st_mode) else "not a folder"
-        raise OutputError(
-            f"{path} is {what}; cldetl writes only into real folders inside the output folder "
-            "(someone else may have put it there). Remove it, or choose another --out."
-        )
+    file, FIFO, device) planted at one of them is refused, never followed. Walked down by
+    descriptor from `base` (cldetl.publish.folder), so no folder on the way can be swapped."""
+    with Folder.open(base) as top, top.down(*parts):
+        pass
+    return Path(base).joinpath(*parts)
 
 
 def read_small(path: Path, limit: int) -> bytes | None:
@@ -107,10 +102,19 @@ def read_small(path: Path, limit: int) -> bytes | None:
         os.close(fd)
 
 
-def _create(path: Path, new: bool) -> int:
+_NEW_OR_REPLACED = {True: os.O_EXCL, False: os.O_TRUNC}
+
+
+def create_file(path: Path, new: bool) -> int:
     """A file descriptor for writing `path`, 0600. With `new` (every file under --out), the
     file must not exist yet and a link is never followed (O_EXCL | O_NOFOLLOW: a planted file
-    or link makes the write fail); without it (a path the user named), it is replaced."""
+    or link makes the write fail); without it (a path the user named), it is replaced. In a
+    folder cldetl holds open (a run's staging folder), the file is created relative to the
+    folder's descriptor, never through a link: a folder swapped on the way changes nothing."""
+    path = Path(path)
+    folder = held_folder(path.parent)
+    if folder is not None:
+        return folder.open_file(path.name, os.O_WRONLY | os.O_CREAT | _NEW_OR_REPLACED[new])
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL | NOFOLLOW if new else os.O_TRUNC)
     return os.open(path, flags, FILE_MODE)
 
@@ -124,7 +128,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     text = pd.DataFrame({name: neutralised(text[name]) for name in text.columns}, index=text.index)
     table = pa.Table.from_pandas(text, preserve_index=False)
     table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
-    fd = _create(path, new=True)
+    fd = create_file(path, new=True)
     with os.fdopen(fd, "wb") as handle:
         pacsv.write_csv(table, handle, write_options=pacsv.WriteOptions(quoting_style="needed"))
 
@@ -143,6 +147,6 @@ def neutralised(text: pd.Series) -> pd.Series:
 
 def write_text(text: str, path: Path, *, new: bool = False) -> None:
     """`text` in UTF-8, 0600; with `new`, only as a new file, never through a link."""
-    fd = _create(path, new)
+    fd = create_file(path, new)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
