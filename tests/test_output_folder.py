@@ -233,3 +233,14 @@ def test_a_path_the_user_named_is_replaced_and_every_file_is_0600(tmp_path):
     assert fresh.read_bytes() == "£".encode()
     for made in (path, fresh):
         assert (made.stat().st_mode & 0o777) == 0o600
+
+
+def test_out_itself_may_be_a_link_the_user_made_to_a_real_folder(tmp_path):
+    """--out is the user's own choice (a link to a shared drive is normal): a link at its own
+    name is followed once, and the run is published in its target; links under it are not."""
+    real = tmp_path / "shared-drive"
+    real.mkdir()
+    out = tmp_path / "out"
+    out.symlink_to(real, target_is_directory=True)
+    publish_run(out)
+    assert (real / f"{PERIOD_END:%Y-%m-%d}").is_dir()

@@ -55,14 +55,16 @@ class Folder:
 
     @classmethod
     def open(cls, path: str | Path) -> Folder:
-        """The output folder itself (the user's --out), opened once; a link at its own name
-        is refused (os.open fails), as any link under it."""
+        """The output folder itself (the user's --out), opened once. --out is the user's own
+        choice, so a link at its own name (e.g. to a shared drive) is followed, once, here:
+        its target is opened and everything after goes by that open folder; any link under
+        it is refused."""
         path = Path(path)
         if not AT:
-            refuse_unless_folder(path)
+            refuse_unless_folder(Path(os.path.realpath(path)))
             return cls(path, None, Path(os.path.realpath(path)))
         try:
-            fd = os.open(path, os.O_RDONLY | DIRECTORY | NOFOLLOW)
+            fd = os.open(os.path.realpath(path), os.O_RDONLY | DIRECTORY | NOFOLLOW)
         except OSError as exc:
             if _is_link_or_not_folder(path):
                 refuse_unless_folder(path)
