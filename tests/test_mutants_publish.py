@@ -134,11 +134,14 @@ def test_a_file_below_a_linked_folder_is_not_opened(tmp_path):
         run.open_below("sub/b.csv")
 
 
-def test_the_output_folder_itself_as_a_link_is_refused_by_name(tmp_path, mode):
+def test_the_output_folder_itself_as_a_link_is_followed_once_and_a_file_refused(tmp_path, mode):
+    """--out is the user's choice: a link at its own name leads to its target (a folder
+    below it is made there); a file at --out is refused by name."""
     (tmp_path / "real").mkdir()
     (tmp_path / "out").symlink_to(tmp_path / "real", target_is_directory=True)
-    with pytest.raises(OutputError, match=f"{tmp_path / 'out'} is a link"):
-        Folder.open(tmp_path / "out")
+    with Folder.open(tmp_path / "out") as out:
+        out.folder("made").close()
+    assert (tmp_path / "real" / "made").is_dir()
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match=f"{tmp_path / 'file'} is not a folder"):
         Folder.open(tmp_path / "file")
