@@ -142,3 +142,17 @@ def test_events_are_not_judged_against_a_period_the_file_does_not_have(validate_
     report = validate_rows(rows)
     assert findings(report, "period.completed_inside") == []
     assert [f["line"] for f in findings(report, "period.consistent")] == [4]
+
+
+@pytest.mark.parametrize(
+    ("died", "expected"),
+    [
+        pytest.param("14/03/1950", [], id="died on the day of birth"),
+        pytest.param("13/03/1950", ["13/03/1950"], id="died the day before birth"),
+    ],
+)
+def test_a_death_is_an_error_only_before_the_date_of_birth(validate_rows, died, expected):
+    """The rule is "Date of Death is before Date of Birth": a death on the day of birth (the
+    base row's 14/03/1950) is a possible date, not an error."""
+    report = validate_rows([row(**{"Date of Death": died})])
+    assert [f["value"] for f in findings(report, "cross.death_before_birth")] == expected
