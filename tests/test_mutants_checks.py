@@ -15,7 +15,7 @@ import pytest
 from cldetl.validate import validate
 from cldetl.validate.checks.portal import _arrow
 from cldetl.validate.csvfile import table_from_frame
-from tests.conftest import findings, row, write_rows
+from tests.conftest import OTHER_NHS, REQUEST, findings, row, write_rows
 
 GZIP_OVER = (
     "The gzip file is {size:,} bytes; the DLP accepts at most {limit:,} bytes gzipped. Split the "
@@ -114,3 +114,45 @@ def test_the_in_memory_table_of_cldetl_run_is_left_to_the_writer():
     does not report a character of the in-memory table (reported twice, or wrongly, otherwise)."""
     table = table_from_frame(pd.DataFrame([row(**{"Last Name": "Wałęsa"})]), "run output")
     assert findings(validate(table), "dlp.not_cp1252") == []
+
+
+def _person(i: int, **fields: str) -> dict[str, str]:
+    """The base row for another person (own NHS number, person ID and event reference)."""
+    return row(
+        **{
+            "NHS Number": OTHER_NHS[i],
+            "LA Person Unique Identifier": f"P00090{i}",
+            "Event Reference": f"SVC090{i}",
+            **fields,
+        }
+    )
+
+
+def test_events_are_not_judged_against_a_period_the_file_does_not_have(validate_rows):
+    """Whether a request was completed inside the 12 months is judged against the file's
+    reporting period. Here most rows end it on 31/09/2025, which is no date, so the file has no
+    period (type.date says why) and no event is called outside it, though the odd row's own
+    period (to 30/09/2025) would put its request, completed on 01/10/2025, outside."""
+    no_date = {"Reporting Period End Date": "31/09/2025"}
+    rows = [
+        _person(0, **no_date),
+        _person(1, **no_date),
+        row(REQUEST, **{"Event Start Date": "01/10/2025", "Event End Date": "01/10/2025"}),
+    ]
+    report = validate_rows(rows)
+    assert findings(report, "period.completed_inside") == []
+    assert [f["line"] for f in findings(report, "period.consistent")] == [4]
+
+
+@pytest.mark.parametrize(
+    ("died", "expected"),
+    [
+        pytest.param("14/03/1950", [], id="died on the day of birth"),
+        pytest.param("13/03/1950", ["13/03/1950"], id="died the day before birth"),
+    ],
+)
+def test_a_death_is_an_error_only_before_the_date_of_birth(validate_rows, died, expected):
+    """The rule is "Date of Death is before Date of Birth": a death on the day of birth (the
+    base row's 14/03/1950) is a possible date, not an error."""
+    report = validate_rows([row(**{"Date of Death": died})])
+    assert [f["value"] for f in findings(report, "cross.death_before_birth")] == expected
