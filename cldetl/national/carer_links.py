@@ -14,8 +14,10 @@ with the lines), since the person the carer cares for is then unknown to DHSC.
 
 The IDs are compared stripped and ignoring case (SQL Server ignores trailing spaces in `=`; whether
 DHSC's database also ignores case, as SQL Server's default collation does, is not public): so a
-link is reported only when it matches no LA person ID however it is spelt. Each ID is kept as a
-64-bit hash, as the person ID is (national/preview.py `hashed_person`).
+link is reported only when it matches no LA person ID however it is spelt. A batch keeps each
+link as that comparable text (`comparable_ids`; blank on almost every row, so it costs little);
+the LA person IDs are made comparable once per distinct ID, and only when a carer row of the
+year has a link.
 """
 
 from __future__ import annotations
@@ -24,17 +26,17 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 LINKED_FIELDS = ("Adult 1 Linked Person_ID", "Adult 2 Linked Person_ID", "Adult 3 Linked Person_ID")
 FAR = pd.Timestamp("9999-01-01")
 
 
-def id_hash(ids: pd.Series) -> pd.Series:
-    """An ID as DHSC's join compares it (stripped, case ignored), hashed; NA when blank."""
-    text = ids.astype("string").str.strip().str.casefold().replace("", pd.NA)
-    known = text.notna().to_numpy()
-    hashes = pd.util.hash_array(text.fillna("").to_numpy(dtype=object)).view(np.int64)
-    return pd.Series(pd.arrays.IntegerArray(hashes, ~known), index=ids.index)
+def comparable_ids(ids: pd.Series) -> pd.Series:
+    """An ID as DHSC's join compares it (stripped, case ignored); NA when blank."""
+    text = ids.astype("string").str.strip().str.casefold()
+    return text.mask(text.eq(""))
 
 
 def links_to_no_one(
@@ -43,18 +45,25 @@ def links_to_no_one(
     """The carer rows of the year with a linked ID that is no row's LA person ID: line, Event
     Reference and which field (1-3), one row per link."""
     start, end = (pd.Timestamp(d) for d in year)
-    people = set(id_hash(events["la_person"]).dropna().tolist())
     carers = (
         events["Client Type"].isin(carer_types).to_numpy()
         & (events["der_end"].fillna(FAR) >= start).to_numpy()
         & (events["Event Start Date"] <= end).fillna(False).to_numpy()
     )
+    fields = [name for name in LINKED_FIELDS if name in events.columns]
+    linked = {name: events[name].to_numpy(dtype=object, na_value=None)[carers] for name in fields}
+    if not any(pd.notna(v).any() for v in linked.values()):
+        return pd.DataFrame(columns=["line", "event_reference", "field"])
+    # Each distinct LA person ID made comparable once (far fewer than rows).
+    people = pa.array(comparable_ids(pd.Series(pd.unique(events["la_person"]))).dropna(),
+                      type=pa.large_string())  # fmt: skip
+    rows = np.flatnonzero(carers)
     parts = []
-    for slot, name in enumerate(LINKED_FIELDS, start=1):
-        if name not in events.columns:
-            continue
-        linked = events[name]
-        loose = carers & linked.notna().to_numpy() & ~linked.isin(people).to_numpy()
+    for slot, name in enumerate(fields, start=1):
+        values = linked[name]
+        known = pd.notna(values)
+        found = pc.is_in(pa.array(values, type=pa.large_string()), value_set=people)
+        loose = rows[known & ~found.to_numpy(zero_copy_only=False)]
         parts.append(
             pd.DataFrame(
                 {
@@ -64,6 +73,4 @@ def links_to_no_one(
                 }
             )
         )
-    if not parts:
-        return pd.DataFrame(columns=["line", "event_reference", "field"])
     return pd.concat(parts, ignore_index=True).sort_values(["line", "field"], ignore_index=True)

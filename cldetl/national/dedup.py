@@ -98,17 +98,28 @@ def unique_events(frame: pd.DataFrame, method: dict) -> pd.DataFrame:
     is_type = {k: frame["event_type"].eq(k).fillna(False) for k in ("Request", "Assessment")}
     service = frame["event_type"].eq("Service").fillna(False)
 
-    # Each key field as whole-number codes (-1 for blank: ISNULL(x, '')), folded one field
-    # at a time into one group number (so only two whole numbers a row are held at once).
-    group = np.zeros(len(frame), dtype=np.int64)
+    # Each key field as whole-number codes (-1 for blank: ISNULL(x, '')), folded one field at
+    # a time into one group number. A category's codes are used as they are (no hashing), and
+    # the group numbers are renumbered only when the next field would overflow 64 bits.
+    n = len(frame)
+    group = np.zeros(n, dtype=np.int64)
+    bound = 1  # group < bound
 
     def fold(values: pd.Series, applies: pd.Series | None = None) -> None:
-        nonlocal group
-        found = pd.factorize(values)[0].astype(np.int64)
+        nonlocal group, bound
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            found = values.array.codes.astype(np.int64)
+            width = len(values.array.categories) + 2
+        else:
+            found = pd.factorize(values)[0].astype(np.int64)
+            width = int(found.max(initial=-1)) + 3
         if applies is not None:
             found = np.where(applies.to_numpy(), found, -2)
-        # group < rows and found + 2 <= rows + 1, so the pair fits in 64 bits for any file.
-        group = pd.factorize(group * (len(frame) + 2) + (found + 2))[0].astype(np.int64)
+        if bound * width >= 2**62:
+            group, uniques = pd.factorize(group)
+            group, bound = group.astype(np.int64), len(uniques)
+        group = group * width + (found + 2)
+        bound *= width
 
     not_service = frame["event_type"].notna() & ~service
     fold(frame["la_code"])
@@ -123,22 +134,22 @@ def unique_events(frame: pd.DataFrame, method: dict) -> pd.DataFrame:
             fold(frame[name], applies)
     for name in dedup["service_fields"]:
         fold(frame[name], service)
-    group = pd.Series(group, index=frame.index)
-    far = pd.Timestamp("9999-01-01")
-    order = pd.DataFrame(
-        {
-            "group": group.to_numpy(),
-            "end": frame["der_end"].fillna(far).to_numpy(),
-            "rank": frame["outcome_rank"].to_numpy(),
-            "line": frame["line"].to_numpy(),
-        },
-        index=frame.index,
-    )
-    order = order.sort_values(
-        ["group", "end", "rank", "line"], ascending=[True, False, True, False], kind="stable"
-    )
-    kept = order.drop_duplicates("group").set_index("group")["line"]
-    return pd.DataFrame(
-        {"group": group.to_numpy(), "kept_line": kept.reindex(group.to_numpy()).to_numpy()},
-        index=frame.index,
-    )
+    group = pd.factorize(group)[0].astype(np.int64)
+    # The row kept per event (lines 72-76): only events of more than one row need ordering.
+    lines = frame["line"].to_numpy(np.int64)
+    kept_line = lines.copy()
+    shared = np.bincount(group)[group] > 1
+    if shared.any():
+        rows = np.flatnonzero(shared)
+        far = np.datetime64("9999-01-01", "us")
+        end = frame["der_end"].to_numpy("datetime64[us]")[rows]
+        end = np.where(np.isnat(end), far, end).view(np.int64)
+        rank = frame["outcome_rank"].to_numpy(np.int64)[rows]
+        # lexsort: the last key sorts first; latest end, highest outcome, latest row first.
+        order = rows[np.lexsort((-lines[rows], rank, -end, group[rows]))]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = group[order][1:] != group[order][:-1]
+        chosen = np.full(int(group.max()) + 1, -1, dtype=np.int64)
+        chosen[group[order[first]]] = lines[order[first]]
+        kept_line[rows] = chosen[group[rows]]
+    return pd.DataFrame({"group": group, "kept_line": kept_line}, index=frame.index)

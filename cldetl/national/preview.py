@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
 from cldetl.national.batches import Part, batch_parts
-from cldetl.national.carer_links import LINKED_FIELDS, id_hash
+from cldetl.national.carer_links import LINKED_FIELDS, comparable_ids
 from cldetl.national.data_quality import dq_codes, dq_pairs, dq_summary
 from cldetl.national.dedup import (
     INVALID,
@@ -301,8 +300,8 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
     frame["Event Type"] = kind
     for name in (*CLEANED_KEYS, "Accommodation Status", "Primary Support Reason"):
         frame[name] = _category(cleaned(value(name), name, spec), name, spec)
-    for name in LINKED_FIELDS:  # an unpaid carer's links, hashed (carer_links.py)
-        frame[name] = id_hash(value(name))
+    for name in LINKED_FIELDS:  # an unpaid carer's links, as DHSC's join compares them
+        frame[name] = comparable_ids(value(name))
     for name in method["deduplication"]["numeric_fields"]:
         frame[name] = as_numeric_18_2(value(name)).astype("category")
     frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"]).astype(
@@ -344,21 +343,17 @@ def concat_compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _joined(columns: list[pd.Series]) -> pd.Categorical:
-    """One field's categories across the batches. A cleaned field has the spec's categories in
-    every batch: its codes are joined as they are (what union_categoricals would give, without
-    its copies); other fields are united."""
-    first = columns[0].array.categories
-    if all(c.array.categories.equals(first) for c in columns[1:]) and all(
-        c.array.categories.dtype == first.dtype for c in columns[1:]
-    ):
-        codes = np.concatenate([c.array.codes for c in columns])
-        categories = pd.Index(np.asarray(first, dtype=object), dtype=object)
-        return pd.Categorical.from_codes(codes, categories=categories)
-    return union_categoricals([_plain(c) for c in columns])
-
-
-def _plain(column: pd.Series) -> pd.Categorical:
-    """A category column with its categories as plain text (object)."""
-    values = column.array
-    categories = pd.Index(np.asarray(values.categories, dtype=object), dtype=object)
-    return pd.Categorical.from_codes(values.codes, categories=categories)
+    """One field's categories across the batches, as union_categoricals gives them (the
+    categories in order of first appearance, as plain text) without its copies: each batch's
+    codes are renumbered through a small table."""
+    categories = pd.Index(
+        pd.unique(np.concatenate([np.asarray(c.array.categories, dtype=object) for c in columns])),
+        dtype=object,
+    )
+    codes = np.empty(sum(len(c) for c in columns), dtype=np.int32)
+    at = 0
+    for c in columns:
+        table = np.append(categories.get_indexer(np.asarray(c.array.categories, dtype=object)), -1)
+        codes[at : at + len(c)] = table[c.array.codes]  # code -1 (blank) takes the last: -1
+        at += len(c)
+    return pd.Categorical.from_codes(codes, categories=categories)
