@@ -84,7 +84,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     rows = events[clients]
     dp = m["direct_payment"]
     component = rows["Service Component"]
-    delivery = rows["Delivery Mechanism"].where(~component.eq(dp).fillna(False), dp)
+    delivery = rows["Delivery Mechanism"].astype(object).where(~component.eq(dp).fillna(False), dp)
     hierarchy = {(t, d): h for t, d, h in m["client_hierarchy"]}
     types = rows["Service Type"].tolist()
     # Each distinct (type, mechanism) looked up once.
