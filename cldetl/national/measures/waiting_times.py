@@ -75,8 +75,10 @@ def _request_stages(events: pd.DataFrame, requests: pd.DataFrame, m: dict) -> np
     after stage 2.1, which orders every event again."""
     start = requests["Event Start Date"]
     age = whole_years(requests["birth"], start)
-    services = events[events["event_type"].eq("Service").to_numpy()
-                      & events["Service Type"].isin(m["service_types"]).to_numpy()]  # fmt: skip
+    # Only the columns stage 1.3c reads, of the listed services (not a copy of every field).
+    services = events.loc[events["event_type"].eq("Service").to_numpy()
+                          & events["Service Type"].isin(m["service_types"]).to_numpy(),
+                          ["person", "Service Type", "Event Start Date", "der_end"]]  # fmt: skip
     existing = _existing_clients(requests, services, m)
     outcome = requests["Event Outcome"].astype("string")
     excluded_group = outcome.str.startswith(m["nfa_prefix"]) | outcome.isin(m["excluded_outcomes"])
@@ -149,7 +151,8 @@ def link_requests(
     ).to_numpy() & (whole_years(events["birth"], events["Event Start Date"]) >= m["min_age"]
                     ).fillna(False).to_numpy()  # fmt: skip
     chosen = valid | answer
-    u = events[chosen]
+    u = events.loc[chosen, ["line", "person", "event_type", "Event Start Date", "der_end",
+                            "birth", "Event Outcome"]]  # fmt: skip
     band = age_band(u, reference_end, m)
     priority = {k: i for i, k in enumerate(m["same_day_order"], start=1)}
     u = pd.DataFrame(
