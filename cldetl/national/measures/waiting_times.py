@@ -141,15 +141,17 @@ def link_requests(
     no valid request are left out. 2.3 (207-299): whether a request indicates progress, and for
     each run of consecutive assessments whether any of them indicates progress to a service.
     2.4 (301-358): per request, the next assessment and the next service in that order."""
-    kind = events["event_type"].astype(object)
+    kind = events["event_type"]  # compared as a category, on its codes
     request = kind.eq("Request").to_numpy()
     valid = np.zeros(len(events), dtype=bool)
     valid[request] = reason == ""
     answer = (
         (kind.eq("Assessment") & events["Assessment Type"].isin(m["assessment_types"]))
         | (kind.eq("Service") & events["Service Type"].isin(m["service_types"]))
-    ).to_numpy() & (whole_years(events["birth"], events["Event Start Date"]) >= m["min_age"]
-                    ).fillna(False).to_numpy()  # fmt: skip
+    ).to_numpy(copy=True)
+    # The age only of the listed assessments and services, not of every event.
+    aged = whole_years(events["birth"][answer], events["Event Start Date"][answer])
+    answer[answer] = (aged >= m["min_age"]).fillna(False).to_numpy()
     chosen = valid | answer
     u = events.loc[chosen, ["line", "person", "event_type", "Event Start Date", "der_end",
                             "birth", "Event Outcome"]]  # fmt: skip
@@ -159,7 +161,7 @@ def link_requests(
         {
             "line": u["line"].to_numpy(),
             "person": u["person"].to_numpy(),
-            "kind": kind[chosen].to_numpy(),
+            "kind": u["event_type"].astype(object).to_numpy(),
             "start": u["Event Start Date"].to_numpy(),
             "band": band,
             "outcome": u["Event Outcome"].astype(object).to_numpy(),
