@@ -29,8 +29,9 @@ CONVERSATION = "depends on DHSC's conversation flag (request before 1 July 2025)
 
 
 def waiting_times(events: pd.DataFrame, year: tuple[date, date], method: dict) -> list[Figure]:
-    """The figures of both parts, per quarter and age band, each with every request the
-    preview saw (counted or why not, and the days waited where counted)."""
+    """The figures of both parts, per quarter and age band, each with the requests of its
+    quarter and band (counted or why not, and the days waited where counted); the requests in
+    no figure are on each part's first figure once (`Figure.unplaced`)."""
     m = method["waiting_times"]
     requests = events[events["event_type"].eq("Request").to_numpy()]
     reason = _request_stages(events, requests, m)
