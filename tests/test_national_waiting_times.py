@@ -90,6 +90,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from cldetl.national import preview
@@ -270,18 +271,39 @@ STAGE = {
     ],
 )
 def test_each_request_counted_or_why_not(figures, request_ref, response, service):
-    """Every request is behind every figure of its part: counted with its days, counted in
-    another group, or the stage that left it out."""
+    """Every request is behind exactly one figure of its part (the one of its response's
+    quarter and band) or in the part's records in no figure: counted with its days, or the
+    stage that left it out."""
     for measure, expected in ((RESPONSE, response), (SERVICE, service)):
-        f = next(f for (m, _), f in figures.items() if m == measure)
-        records = f.records.set_index("event_reference")
-        r = records.loc[request_ref]
+        mine = [f for (m, _), f in figures.items() if m == measure]
+        tables = [f.records for f in mine] + [
+            f.unplaced_records for f in mine if f.unplaced is not None
+        ]
+        found = [t.set_index("event_reference").loc[[request_ref]] for t in tables
+                 if (t["event_reference"] == request_ref).any()]  # fmt: skip
+        assert len(found) == 1 and len(found[0]) == 1, measure
+        r = found[0].iloc[0]
         if isinstance(expected, int):
             assert r["days"] == expected, measure
-            assert r["reason"] == "counted" or r["reason"].startswith("counted in "), measure
+            assert r["reason"] == "counted" and r["counted"], measure
         else:
             assert r["reason"] == STAGE[expected], measure
             assert r["days"] is None or str(r["days"]) == "<NA>"
+
+
+def test_each_part_lists_its_requests_in_no_figure_once(figures):
+    """A part's records in no figure are on its first figure only, none of them counted, and
+    with its figures' records they hold each request of the file once."""
+    for measure in (RESPONSE, SERVICE):
+        mine = [f for (m, _), f in figures.items() if m == measure]
+        assert mine[0].unplaced is not None
+        assert all(f.unplaced is None for f in mine[1:])
+        assert not mine[0].unplaced["counted"].any()
+        lines = pd.concat([f.behind["line"] for f in mine] + [mine[0].unplaced["line"]])
+        assert lines.is_unique
+        assert len(lines) == sum(r["Event Type"] == "Request" for r in POPULATION)
+        for f in mine:
+            assert f.behind["counted"].sum() == f.numerator
 
 
 def test_waiting_times_lists_are_spec_data():
@@ -318,6 +340,12 @@ def test_measures_command_prints_the_waiting_times(tmp_path):
     )
     header = out.read_text().splitlines()[0]
     assert header == "measure,group,line,event_reference,la_person,counted,reason,days"
+    # Each request once per waiting-times measure: in its figure, or once 'in no figure'.
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    for measure in (RESPONSE, SERVICE):
+        mine = table[table["measure"] == measure]
+        assert mine["line"].is_unique and (mine["group"] == "in no figure").any()
+        assert (mine.loc[mine["group"] == "in no figure", "counted"] == "False").all()
 
 
 def test_a_file_whose_every_request_is_counted(tmp_path):

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from cldetl.national.measures.output import IN_NO_FIGURE
 from cldetl.national.measures.result import OPTIONAL_RECORD_COLUMNS, RECORD_COLUMNS
 from cldetl.national.method import national_method
 from cldetl.national.population import WHERE_TO_PUT_IT
@@ -124,11 +125,11 @@ class _MeasureRows:
     quarter's run, a column says how each record moved, and a row follows for each record
     counted then and not now."""
 
-    def __init__(self, figure, movement) -> None:
-        self.figure, self.movement = figure, movement
+    def __init__(self, figure, movement, unplaced: bool = False) -> None:
+        self.figure, self.movement, self.unplaced = figure, movement, unplaced
 
     def __iter__(self) -> Iterator[list[Any]]:
-        records = self.figure.records
+        records = self.figure.unplaced_records if self.unplaced else self.figure.records
         columns = list(records.columns)
         counted, event, person = (columns.index(c) for c in ("counted", "event_reference",
                                                               "la_person"))  # fmt: skip
@@ -205,8 +206,14 @@ def national_section(
     sheets = []
     for f in run.figures:
         name = SHEET_NAME.sub(" ", f"{f.measure} {f.group}")[:31]
-        columns, rows = _sheet_rows(f, movements.get((f.measure, f.group)))
+        movement = movements.get((f.measure, f.group))
+        columns, rows = _sheet_rows(f, movement)
         sheets.append((name, columns, rows))
+        if f.unplaced is not None:
+            # The measure's records in none of its figures: one sheet, once per measure.
+            name = SHEET_NAME.sub(" ", f"{f.measure} {IN_NO_FIGURE}")[:31].rstrip()
+            sheets.append((name, columns[: len(columns) - (movement is not None)],
+                           _MeasureRows(f, None, unplaced=True)))  # fmt: skip
     measure_columns = ["Measure", "Group", "Numerator", "Denominator", "Value"]
     if last is not None and last.movements is not None:
         measure_columns += ["Last quarter", "Change", "Moved more than the threshold"]

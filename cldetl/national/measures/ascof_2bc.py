@@ -34,19 +34,21 @@ def ascof_2bc(
     m = method["ascof_2bc"]
     start, end = (pd.Timestamp(d) for d in year)
     birth, died = events["person_birth"], events["person_died"]
-    component = events["Service Component"].astype("string")
-    has_word = pd.Series(False, index=events.index)
+    # The component's words are matched once per distinct component, not per row.
+    component = events["Service Component"].astype("category")
+    names = component.cat.categories.astype("string")
+    has_word = np.zeros(len(names), dtype=bool)
     for word in m["component_words"]:
-        has_word |= component.str.contains(word, case=False, regex=False).fillna(False)
-    short = component.str.contains(m["component_excluded_word"], case=False, regex=False)
+        has_word |= names.str.contains(word, case=False, regex=False).to_numpy(bool)
+    short = names.str.contains(m["component_excluded_word"], case=False, regex=False)
+    wanted = np.flatnonzero(has_word & ~short.to_numpy(bool))  # a blank component: neither
     build = (
         events["event_type"].eq("Service").fillna(False)
         & events["Client Type"].eq(m["client_type"]).fillna(False)
         & events["Service Type"].isin(m["service_types"]).fillna(False)
         & birth.notna()
         & (died.isna() | (died >= start).fillna(False))
-        & has_word
-        & short.eq(False).fillna(False)
+        & np.isin(component.cat.codes.to_numpy(), wanted)
     )
     rows = events[build]
     age = whole_years(birth[build], rows["Event Start Date"])

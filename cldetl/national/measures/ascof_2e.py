@@ -125,7 +125,11 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     alive = (died.isna() | (died >= start).fillna(False)).to_numpy()
     adult = (age.isna() | (age >= 18).fillna(False)).to_numpy()
     # Accommodation is a person's: read only the events of the people in the cohort.
-    theirs = events[events["person"].isin(rows["person"]).to_numpy()]
+    theirs = events.loc[
+        events["person"].isin(rows["person"]).to_numpy(),
+        ["person", "der_end", "Event Start Date", "Accommodation Status", "event_type",
+         "Service Type", "Service Component"],
+    ]  # fmt: skip
     status = rows["person"].map(accommodation(theirs, m)) if len(rows) else rows["person"]
     settled = status.isin(m["settled"]).fillna(False)
     ld = reason.eq(m["ld_support_reason"]).fillna(False).to_numpy()

@@ -67,7 +67,6 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     m = method["ascof_3d"]
     start, end = (pd.Timestamp(d) for d in year)
     birth, died = events["person_birth"], events["person_died"]
-    age_end = whole_years(birth, end)
     s, e = events["Event Start Date"], events["der_end"]
     stype = events["Service Type"]
     client_type = events["Client Type"]
@@ -84,7 +83,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     rows = events[clients]
     dp = m["direct_payment"]
     component = rows["Service Component"]
-    delivery = rows["Delivery Mechanism"].where(~component.eq(dp).fillna(False), dp)
+    delivery = rows["Delivery Mechanism"].astype(object).where(~component.eq(dp).fillna(False), dp)
     hierarchy = {(t, d): h for t, d, h in m["client_hierarchy"]}
     types = rows["Service Type"].tolist()
     # Each distinct (type, mechanism) looked up once.
@@ -99,7 +98,8 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     rank[community & component.eq(dp).fillna(False).to_numpy()] = 3
     best = pd.Series(rank, index=rows.index).groupby(rows["person"]).transform("min")
     top = rank == best.to_numpy()
-    band = pd.Series(_band(age_end[clients]), index=rows.index)
+    # The age at the year end of the clients only (not of every event).
+    band = pd.Series(_band(whole_years(birth[clients], end)), index=rows.index)
     keep = top & community & (band != "Under 18").to_numpy()
     final = rows[keep]
     people = pd.Index(final["person"].unique())

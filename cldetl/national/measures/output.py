@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from cldetl.display import shown
@@ -18,6 +19,8 @@ from cldetl.national.measures.result import OPTIONAL_RECORD_COLUMNS, RECORD_COLU
 
 # The start of the reason a waiting time is left out when DHSC's flag would decide it.
 CONVERSATION_WORDS = "depends on DHSC's conversation flag"
+# The group of a measure's records that fall in none of its figures (Figure.unplaced).
+IN_NO_FIGURE = "in no figure"
 
 
 @dataclass
@@ -103,6 +106,8 @@ def measures_text(
     if not figures:
         lines.append("  none: DHSC derives no reporting period, so it would not select the file")
     moved = {(m.figure.measure, m.figure.group): m for m in movements or []}
+    # A measure with records in no figure says its flagged ones once, over all its records.
+    whole = {f.measure for f in figures if f.unplaced is not None}
     for f in figures:
         if f.unit.startswith("per") or f.unit == "%":
             denominator = "no population" if f.denominator is None else f"{f.denominator:,}"
@@ -116,7 +121,12 @@ def measures_text(
         more = f" ... and {len(counted) - limit} more" if len(counted) > limit else ""
         if refs:
             lines.append(f"      counted: {refs}{more}")
-        flagged = f.records["reason"].astype(str).str.startswith(CONVERSATION_WORDS).sum()
+        if f.unplaced is not None:
+            lines.append(f"      {IN_NO_FIGURE} of the measure: {len(f.unplaced):,} record(s)")
+            mine = [g.behind for g in figures if g.measure == f.measure] + [f.unplaced]
+            flagged = sum(_flagged(b) for b in mine)
+        else:
+            flagged = 0 if f.measure in whole else _flagged(f.behind)
         if flagged:
             lines.append(f"      left out, depending on DHSC's conversation flag: {flagged}")
         m = moved.get((f.measure, f.group))
@@ -134,9 +144,22 @@ def measures_text(
     return "\n".join(lines) + "\n"
 
 
+def _flagged(behind: pd.DataFrame) -> int:
+    """Records left out because DHSC's conversation flag would decide them."""
+    reasons = behind["reason"].astype("category")
+    words = reasons.cat.categories.astype(str).str.startswith(CONVERSATION_WORDS)
+    return int(np.isin(reasons.cat.codes, np.flatnonzero(words)).sum())
+
+
 def records_csv(figures: list[Figure]) -> str:
-    """Every figure's records, with the measure and group, for a spreadsheet."""
-    parts = [f.records.assign(measure=f.measure, group=f.group) for f in figures]
+    """Every figure's records, with the measure and group, for a spreadsheet; a measure's
+    records in none of its figures follow its first figure, once, as the group 'in no
+    figure'."""
+    parts = []
+    for f in figures:
+        parts.append(f.records.assign(measure=f.measure, group=f.group))
+        if f.unplaced is not None:
+            parts.append(f.unplaced_records.assign(measure=f.measure, group=IN_NO_FIGURE))
     optional = [c for c in OPTIONAL_RECORD_COLUMNS if any(c in p.columns for p in parts)]
     columns = ["measure", "group", *RECORD_COLUMNS, *optional]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)

@@ -109,25 +109,31 @@ RULES: dict[str, Callable[..., pd.Series]] = {
 
 def person_details(events: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Per person (the index), each of `columns` by its rule (person_rules(); NA when
-    unknown). The events are sorted once (person, latest end, latest start)."""
-    order = pd.DataFrame(
-        {
-            "person": events["person"].to_numpy(),
-            "end": events["der_end"].fillna(FAR).to_numpy(),
-            "start": events["Event Start Date"].to_numpy(),
-        }
-    )
+    unknown). The events are sorted once (person, latest end, latest start: a missing start
+    last), by one stable permutation of the few columns read (categories stay categories)."""
+    person = events["person"].to_numpy()
+    end = events["der_end"].fillna(FAR).to_numpy()
+    start = events["Event Start Date"].to_numpy()
+    order = np.lexsort((_descending(start), _descending(end), person))
+    frame = pd.DataFrame({"person": person[order], "end": end[order], "start": start[order]})
     for c in columns:
-        order[c] = events[c].to_numpy()
-    order = order.sort_values(["person", "end", "start"], ascending=[True, False, False])
-    people = pd.Index(order["person"].unique())
+        frame[c] = events[c].take(order).to_numpy() if not isinstance(
+            events[c].dtype, pd.CategoricalDtype) else events[c].array.take(order)  # fmt: skip
+    people = pd.Index(pd.unique(frame["person"].to_numpy()))
     rules = person_rules()
     out = pd.DataFrame(index=people)
     for c in columns:
         rule = rules.get(c, {"rule": "latest_known", "unknown": set(), "ranked_unknown": set()})
         kw = {k: v for k, v in rule.items() if k != "rule"}
-        out[c] = RULES[rule["rule"]](order, c, **kw).reindex(people)
+        out[c] = RULES[rule["rule"]](frame, c, **kw).reindex(people)
     return out
+
+
+def _descending(dates: np.ndarray) -> np.ndarray:
+    """A sort key putting the latest date first and a missing one (NaT) last, as
+    sort_values(ascending=False) does."""
+    values = dates.view(np.int64)
+    return np.where(np.isnat(dates), np.iinfo(np.int64).max, -values)
 
 
 def whole_years(born: pd.Series, at: pd.Timestamp | pd.Series) -> pd.Series:

@@ -30,25 +30,37 @@ class Figure:
     # figure of a run (measures() sets it).
     behind: pd.DataFrame = field(default_factory=lambda: records(pd.DataFrame(), [], []))
     people: pd.DataFrame | None = None
+    # The measure's records that fall in none of its figures, with why (the waiting times: a
+    # request left out before it has a quarter and band), in the layout of `behind`; kept
+    # once per measure, on its first figure (None on every other figure and measure).
+    unplaced: pd.DataFrame | None = None
 
     @property
     def records(self) -> pd.DataFrame:
         """Line, Event Reference, LA person ID, counted, reason (and the optional columns
         `behind` has, e.g. days): one row per record."""
-        lines = self.behind["line"].to_numpy(np.int64)
+        return self._shown(self.behind)
+
+    @property
+    def unplaced_records(self) -> pd.DataFrame | None:
+        """`unplaced` as `records` shows a record; None when the figure holds none."""
+        return None if self.unplaced is None else self._shown(self.unplaced)
+
+    def _shown(self, behind: pd.DataFrame) -> pd.DataFrame:
+        lines = behind["line"].to_numpy(np.int64)
         if self.people is None:
             shown = pd.DataFrame(index=range(len(lines)), columns=["event_reference", "la_person"])
         else:
             shown = self.people.take(self.people.index.get_indexer(lines)).reset_index(drop=True)
-        optional = [c for c in OPTIONAL_RECORD_COLUMNS if c in self.behind.columns]
+        optional = [c for c in OPTIONAL_RECORD_COLUMNS if c in behind.columns]
         return pd.DataFrame(
             {
                 "line": lines,
                 "event_reference": shown["event_reference"],
                 "la_person": shown["la_person"],
-                "counted": self.behind["counted"].to_numpy(),
-                "reason": self.behind["reason"],
-                **{c: self.behind[c].array for c in optional},
+                "counted": behind["counted"].to_numpy(),
+                "reason": behind["reason"],
+                **{c: behind[c].array for c in optional},
             },
             columns=[*RECORD_COLUMNS, *optional],
         )
@@ -77,10 +89,20 @@ class Figure:
         out["records_by_reason"] = {
             str(k): int(v) for k, v in self.behind["reason"].value_counts(sort=False).items()
         }
+        if self.unplaced is not None:
+            out["records_in_no_figure_by_reason"] = {
+                str(k): int(v) for k, v in self.unplaced["reason"].value_counts(sort=False).items()
+            }
         if records:
-            table = self.records.astype(object)
-            out["records"] = table.where(table.notna(), None).to_dict(orient="records")
+            out["records"] = _listed(self.records)
+            if self.unplaced is not None:
+                out["records_in_no_figure"] = _listed(self._shown(self.unplaced))
         return out
+
+
+def _listed(table: pd.DataFrame) -> list[dict]:
+    table = table.astype(object)
+    return table.where(table.notna(), None).to_dict(orient="records")
 
 
 def records(rows: pd.DataFrame, counted, reason) -> pd.DataFrame:

@@ -29,8 +29,9 @@ CONVERSATION = "depends on DHSC's conversation flag (request before 1 July 2025)
 
 
 def waiting_times(events: pd.DataFrame, year: tuple[date, date], method: dict) -> list[Figure]:
-    """The figures of both parts, per quarter and age band, each with every request the
-    preview saw (counted or why not, and the days waited where counted)."""
+    """The figures of both parts, per quarter and age band, each with the requests of its
+    quarter and band (counted or why not, and the days waited where counted); the requests in
+    no figure are on each part's first figure once (`Figure.unplaced`)."""
     m = method["waiting_times"]
     requests = events[events["event_type"].eq("Request").to_numpy()]
     reason = _request_stages(events, requests, m)
@@ -75,8 +76,10 @@ def _request_stages(events: pd.DataFrame, requests: pd.DataFrame, m: dict) -> np
     after stage 2.1, which orders every event again."""
     start = requests["Event Start Date"]
     age = whole_years(requests["birth"], start)
-    services = events[events["event_type"].eq("Service").to_numpy()
-                      & events["Service Type"].isin(m["service_types"]).to_numpy()]  # fmt: skip
+    # Only the columns stage 1.3c reads, of the listed services (not a copy of every field).
+    services = events.loc[events["event_type"].eq("Service").to_numpy()
+                          & events["Service Type"].isin(m["service_types"]).to_numpy(),
+                          ["person", "Service Type", "Event Start Date", "der_end"]]  # fmt: skip
     existing = _existing_clients(requests, services, m)
     outcome = requests["Event Outcome"].astype("string")
     excluded_group = outcome.str.startswith(m["nfa_prefix"]) | outcome.isin(m["excluded_outcomes"])
@@ -139,24 +142,27 @@ def link_requests(
     no valid request are left out. 2.3 (207-299): whether a request indicates progress, and for
     each run of consecutive assessments whether any of them indicates progress to a service.
     2.4 (301-358): per request, the next assessment and the next service in that order."""
-    kind = events["event_type"].astype(object)
+    kind = events["event_type"]  # compared as a category, on its codes
     request = kind.eq("Request").to_numpy()
     valid = np.zeros(len(events), dtype=bool)
     valid[request] = reason == ""
     answer = (
         (kind.eq("Assessment") & events["Assessment Type"].isin(m["assessment_types"]))
         | (kind.eq("Service") & events["Service Type"].isin(m["service_types"]))
-    ).to_numpy() & (whole_years(events["birth"], events["Event Start Date"]) >= m["min_age"]
-                    ).fillna(False).to_numpy()  # fmt: skip
+    ).to_numpy(copy=True)
+    # The age only of the listed assessments and services, not of every event.
+    aged = whole_years(events["birth"][answer], events["Event Start Date"][answer])
+    answer[answer] = (aged >= m["min_age"]).fillna(False).to_numpy()
     chosen = valid | answer
-    u = events[chosen]
+    u = events.loc[chosen, ["line", "person", "event_type", "Event Start Date", "der_end",
+                            "birth", "Event Outcome"]]  # fmt: skip
     band = age_band(u, reference_end, m)
     priority = {k: i for i, k in enumerate(m["same_day_order"], start=1)}
     u = pd.DataFrame(
         {
             "line": u["line"].to_numpy(),
             "person": u["person"].to_numpy(),
-            "kind": kind[chosen].to_numpy(),
+            "kind": u["event_type"].astype(object).to_numpy(),
             "start": u["Event Start Date"].to_numpy(),
             "band": band,
             "outcome": u["Event Outcome"].astype(object).to_numpy(),
@@ -234,14 +240,19 @@ def _figures(
         why = reason.copy()
         days = np.full(len(requests), np.nan)
         group = np.full(len(requests), None, dtype=object)
+        place = np.full(len(requests), None, dtype=object)
         inside = ~np.isnan(where)
         k = where[inside].astype(np.int64)
         quarter = pd.to_datetime(o.start[k]).to_period("Q").start_time
         shown = np.asarray(quarter >= pd.Timestamp(m["dashboard_from"]))
         counted = o.known[k] & ~o.excluded[k] & ~pd.isna(o.start[k]) & shown
         counted &= pd.Series(o.band[k]).isin(m["bands"]).to_numpy()
-        labels = [f"{q:%Y-%m-%d}|{b}" if c else None
-                  for q, b, c in zip(quarter, o.band[k], counted, strict=True)]  # fmt: skip
+        # The quarter and band of the response (or service), where the request has one that a
+        # figure could show, counted or not (flag 0's when the flag would change it).
+        placed = ~pd.isna(o.start[k]) & shown & pd.Series(o.band[k]).isin(m["bands"]).to_numpy()
+        keyed = pd.Series(quarter.strftime("%Y-%m-%d"), dtype=object).fillna("").to_numpy() + "|"
+        keyed = keyed + pd.Series(o.band[k], dtype=object).fillna("").to_numpy()
+        labels = np.where(counted, keyed, None)
         sub = np.select(
             [
                 ~o.known[k] & o.sensitive[k],
@@ -265,37 +276,51 @@ def _figures(
         why[inside] = sub
         days[inside] = np.where(counted, o.days[k], np.nan)
         group[inside] = labels
-        figures += _part_figures(requests, why, days, group, part, m)
+        place[inside] = np.where(placed, keyed, None)
+        figures += _part_figures(requests, why, days, group, place, part, m)
     return figures
 
 
-def _part_figures(requests, why, days, group, part, m) -> list[Figure]:
-    """One figure per quarter and band of the part (in order); every request behind each."""
+def _part_figures(requests, why, days, group, place, part, m) -> list[Figure]:
+    """One figure per quarter and band of the part (in order), each with the requests whose
+    response (or service) falls in its quarter and band: counted with the days waited, or
+    why not. The requests in no figure (left out before they have a quarter and band a
+    figure shows) are kept once, on the part's first figure (`unplaced`), with why: every
+    request is in exactly one of them."""
     counted = pd.notna(group)
     # A group is 'quarter start|band': in quarter order, then the bands' order.
     split = {g: g.split("|") for g in set(group[counted])}
     keys = sorted(split, key=lambda g: (split[g][0], m["bands"].index(split[g][1])))
     names = {g: f"{quarter_label(pd.Timestamp(q))}, {b}" for g, (q, b) in split.items()}
-    named = np.array([names.get(g, "") for g in group], dtype=object)
+    lines = pd.DataFrame({"line": requests["line"].to_numpy()})
+    # Each request's figure (its index in `keys`), -1 for none; made once, not per figure.
+    number = {g: i for i, g in enumerate(keys)}
+    figure_of = np.array([number.get(g, -1) for g in place], dtype=np.int64)
+    order = np.argsort(figure_of, kind="stable")
+    bounds = np.searchsorted(figure_of[order], np.arange(-1, len(keys) + 1))
+
+    def behind(at: np.ndarray) -> pd.DataFrame:
+        mine = counted[at]
+        out = records(lines.iloc[at], mine, np.where(mine, "counted", why[at]))
+        out["days"] = pd.array(days[at], dtype="Float64").astype("Int64")
+        return out
+
     out = []
-    for key in keys or [None]:
-        mine = counted & (group == key)
-        label = np.where(counted & ~mine, "counted in " + named, why)
-        label = np.where(mine, "counted", label)
-        behind = records(requests, mine, label)
-        behind["days"] = pd.array(days, dtype="Float64").astype("Int64")
-        waits = days[mine]
+    for i, key in enumerate(keys or [None]):
+        at = order[bounds[i + 1] : bounds[i + 2]] if key else np.zeros(0, dtype=np.int64)
+        waits = days[at][counted[at]]
         out.append(
             Figure(
                 measure=m["measures"][part],
                 group=names[key] if key else "no request counted",
                 title=m["titles"][part],
-                numerator=int(mine.sum()),
+                numerator=int(counted[at].sum()),
                 denominator=None,
                 value=float(np.median(waits)) if len(waits) else None,
                 unit="days (median)",
                 cite=m["cite"],
-                behind=behind,
+                behind=behind(at),
             )
         )
+    out[0].unplaced = behind(order[bounds[0] : bounds[1]])
     return out
