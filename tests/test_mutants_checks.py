@@ -12,7 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from cldetl.spec import load_spec
 from cldetl.validate import validate
+from cldetl.validate.checks.lists import classify, nearest
 from cldetl.validate.checks.portal import _arrow
 from cldetl.validate.csvfile import table_from_frame
 from tests.conftest import OTHER_NHS, REQUEST, findings, row, write_rows
@@ -156,3 +158,57 @@ def test_a_death_is_an_error_only_before_the_date_of_birth(validate_rows, died, 
     base row's 14/03/1950) is a possible date, not an error."""
     report = validate_rows([row(**{"Date of Death": died})])
     assert [f["value"] for f in findings(report, "cross.death_before_birth")] == expected
+
+
+ETHNICITY = tuple(next(f for f in load_spec().fields if f.name == "Ethnicity").values)
+EVENT_TYPE = ("Request", "Assessment", "Service", "Review")
+
+# The "did you mean" of a value off a defined list (rule list.value, `nearest`): the entry sharing
+# the most words, then the one with the fewest other words; among equals, or with no word shared,
+# only a typo of an entry (spelling ratio at least 0.75, spacing and case ignored), else nothing.
+NEAREST_CASES = [
+    # "irish" is in "White: Irish" (1 other word) and "White: Gypsy or Irish Traveller" (3)
+    pytest.param(ETHNICITY, "Irish", "White: Irish", id="the entry with fewest other words"),
+    # "white" ties every White entry; "white indian" against "white: irish" is 2*8/24 = 0.67,
+    # under 0.75, so no guess among them
+    pytest.param(ETHNICITY, "White Indian", None, id="a shared word among equals is no typo"),
+    # no word shared; "servicxyz" against "service": 6 letters in common, 2*6/16 = 0.75
+    pytest.param(EVENT_TYPE, "Servicxyz", "Service", id="a spelling exactly at the typo ratio"),
+]
+
+
+@pytest.mark.parametrize(("values", "value", "suggested"), NEAREST_CASES)
+def test_the_suggestion_for_a_value_off_the_list(values, value, suggested):
+    assert nearest(value, list(values)) == suggested
+
+
+HEARING = (
+    "'Deaf with speech', 'Deaf without speech', 'Hard of hearing', 'No hearing impairment', "
+    "'Hearing impairment: Severity unknown', 'Unknown'"
+)
+
+# A short defined list (six entries or fewer) is spelt out in the message after the suggestion;
+# a longer one is not (Employment Status has seven).
+SHORT_LIST_CASES = [
+    pytest.param(
+        "Hearing Impairment",
+        "Hard of hearng",
+        "Hearing Impairment 'Hard of hearng' is not on the Release 2 list. Did you mean 'Hard of "
+        f"hearing'? Allowed: {HEARING}.",
+        id="six entries are listed after the suggestion",
+    ),
+    pytest.param(
+        "Employment Status",
+        "Retired",
+        "Employment Status 'Retired' is not on the Release 2 list. Did you mean 'Not in paid "
+        "employment: Not actively seeking work or retired'?",
+        id="seven entries are not listed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), SHORT_LIST_CASES)
+def test_a_short_list_is_spelt_out_in_the_message(field, value, message):
+    spec = load_spec()
+    defined = next(f for f in spec.fields if f.name == field)
+    assert classify(spec, defined, value) == ("list.value", message)
