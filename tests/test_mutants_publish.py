@@ -4,12 +4,16 @@ held folders (cldetl.publish.folder), the history's lookups, the manifest and th
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import pytest
 
 from cldetl.publish import folder as folder_module
@@ -31,6 +35,7 @@ from cldetl.publish.history import (
     verify_run,
     write_manifest,
 )
+from cldetl.publish.portal_file import portal_file_name, transliterate, write_portal_csv
 from cldetl.publish.write import read_small, write_text
 
 END = date(2025, 9, 30)
@@ -333,3 +338,174 @@ def test_a_folder_at_latest_json_is_left_and_named(out):
     with pytest.raises(OutputError, match=r"published as .*run-0002.*latest\.json could not"):
         publish_run(out)
     assert pointer.is_dir()
+
+
+def test_pointers_that_cannot_be_switched_say_the_run_was_published(out, monkeypatch):
+    """The run IS published when its pointers fail: the message says where, and why."""
+
+    def refused(folder, name):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(history, "switch_latest", refused)
+    with pytest.raises(
+        OutputError,
+        match=r"published as .*run-0001.*could not be switched to it \(Permission denied\)",
+    ):
+        publish_run(out)
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(10 * 1024 * 1024, "10 MiB"), (1000 * 1024 * 1024, "1,000 MiB"), (0, "0 MiB")],
+)
+def test_free_space_is_told_in_mebibytes(size, shown):
+    assert history._size(size) == shown
+
+
+# --- owner-only folders and guarded reads ----------------------------------------------------
+
+
+def test_a_folder_made_below_the_output_folder_is_owner_only(tmp_path, mode):
+    """0700 whatever the umask, with descriptors and on the path-based fallback alike."""
+    old = os.umask(0o022)
+    try:
+        with Folder.open(tmp_path) as top:
+            top.folder("made").close()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "made").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_pointer_that_grew_while_read_in_pieces_is_not_read(tmp_path, monkeypatch):
+    """A file that grew past the limit after its size was checked is refused even when the
+    system hands it over a few bytes at a time (the limit is not a place to stop reading)."""
+    path = tmp_path / "latest.json"
+    path.write_bytes(b"x" * 1000)
+    real_fstat, real_read = os.fstat, os.read
+
+    class Small:
+        def __init__(self, info):
+            self.st_mode, self.st_size = info.st_mode, 5
+
+    monkeypatch.setattr(os, "fstat", lambda fd: Small(real_fstat(fd)))
+    monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 2)))
+    assert read_small(path, 10) is None
+
+
+# --- cldetl.publish.portal_file --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "spelled"),
+    [
+        ("ł", "l"),
+        ("Ą", "A"),
+        ("ﬁ", "fi"),  # a ligature: two letters, nothing between them
+        ("\u0301", "\u0301"),  # a lone combining accent: no letter to keep, so it stays
+        ("한", "한"),  # decomposes, but into letters Windows-1252 has not either: stays
+        ("中", "中"),
+    ],
+)
+def test_transliteration_spells_only_what_windows_1252_can_then_carry(value, spelled):
+    assert transliterate(value, "nfkd-latin") == spelled
+
+
+@pytest.mark.parametrize(
+    ("name", "use_gzip", "expected"),
+    [
+        ("CLD_R2_123_20250930.csv", True, "CLD_R2_123_20250930.csv.gz"),
+        ("CLD_R2_123_20250930.csv.gz", True, "CLD_R2_123_20250930.csv.gz"),
+        ("CLD_R2_123_20250930.csv", False, "CLD_R2_123_20250930.csv"),
+    ],
+)
+def test_the_return_is_named_gz_only_when_gzipped(name, use_gzip, expected):
+    assert portal_file_name(name, use_gzip) == expected
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"encoding": "latin-1"}, "encoding 'latin-1': choose one of windows-1252, utf-8"),
+        (
+            {"transliteration": "ascii"},
+            "transliteration 'ascii': choose one of none, nfkd-latin",
+        ),
+    ],
+)
+def test_an_unknown_encoding_or_transliteration_names_the_choices(tmp_path, options, message):
+    with pytest.raises(ValueError) as raised:
+        write_portal_csv(pd.DataFrame({"a": ["1"]}), tmp_path / "r.csv", **options)
+    assert str(raised.value) == message
+
+
+def test_the_return_is_each_row_once_in_windows_1252_with_blanks_empty(tmp_path):
+    """Rows kept after a filter (index 10, 30, ...), a blank, quotes, a line break and a
+    non-ASCII header, written two rows at a time: the same bytes as Python's csv module
+    writes in Windows-1252 with CRLF."""
+    rows = [
+        ["1", "Zoë", "a, b"],
+        ["2", None, 'say "hi"'],
+        ["3", "x", "line\nbreak"],
+        ["4", "é", "p"],
+        ["5", "y", "q"],
+    ]
+    frame = pd.DataFrame(rows, columns=["Café", "Name", "Note"], index=[10, 20, 30, 40, 50])
+    frame = frame.iloc[[0, 1, 2, 3, 4]]
+    path = tmp_path / "r.csv"
+    written = write_portal_csv(frame, path, rows_per_chunk=2)
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(frame.columns)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    assert path.read_bytes() == expected.getvalue().encode("cp1252")
+    assert (written.path, written.rows, written.encoding, written.gzip) == (
+        path,
+        5,
+        "windows-1252",
+        False,
+    )
+
+
+def test_a_long_column_of_few_values_is_quoted_on_every_row(tmp_path):
+    frame = pd.DataFrame({"Note": ["a, b", "c"] * 600})
+    path = tmp_path / "r.csv"
+    write_portal_csv(frame, path)
+    assert path.read_bytes() == b"Note\r\n" + b'"a, b"\r\nc\r\n' * 600
+
+
+def test_every_column_windows_1252_cannot_carry_is_a_finding_naming_it(tmp_path):
+    """A first non-ASCII column that Windows-1252 carries does not end the search."""
+    frame = pd.DataFrame({"Town": ["Llanfair é"], "Name": ["Łucja"], "Other": ["ok"]})
+    written = write_portal_csv(frame, tmp_path / "r.csv")
+    assert written.unencodable == [(2, "Name")]
+    findings = written.findings()
+    assert findings[["line", "column", "rule"]].values.tolist() == [[2, "Name", "dlp.not_cp1252"]]
+
+
+def test_a_utf8_return_has_no_windows_1252_findings(tmp_path):
+    path = tmp_path / "r.csv"
+    written = write_portal_csv(pd.DataFrame({"Name": ["王"]}), path, encoding="utf-8")
+    assert written.unencodable == [] and written.findings().empty
+    assert path.read_bytes() == "Name\r\n王\r\n".encode()
+
+
+def test_a_gzipped_return_carries_no_time_so_the_same_rows_give_the_same_bytes(tmp_path):
+    path = tmp_path / "r.csv.gz"
+    write_portal_csv(pd.DataFrame({"a": ["1"]}), path, use_gzip=True)
+    data = path.read_bytes()
+    assert data[4:8] == b"\0\0\0\0"  # the gzip header's MTIME field
+    assert gzip.decompress(data) == b"a\r\n1\r\n"
+
+
+def test_a_return_written_again_to_a_path_the_user_named_replaces_it(tmp_path):
+    path = tmp_path / "r.csv"
+    write_portal_csv(pd.DataFrame({"a": ["old value"]}), path)
+    write_portal_csv(pd.DataFrame({"a": ["1"]}), path)
+    assert path.read_bytes() == b"a\r\n1\r\n"
+
+
+def test_a_return_written_into_a_held_run_folder_goes_by_its_descriptor(tmp_path):
+    """In the run's staging folder (held open) the return is created relative to it."""
+    with Folder.open(tmp_path) as run, folder_module.held(run):
+        write_portal_csv(pd.DataFrame({"a": ["1"]}), tmp_path / "r.csv")
+    assert (tmp_path / "r.csv").read_bytes() == b"a\r\n1\r\n"
