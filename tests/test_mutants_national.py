@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from cldetl.national import national_method
+from cldetl.national.dedup import as_numeric_18_2, unique_events
 from cldetl.national.fates import FatesDoNotReconcile, assign_fates
 from cldetl.national.filter import filter_to_period
 from cldetl.national.period import classify, derive_period
@@ -257,3 +258,76 @@ def test_city_of_london_with_one_event_of_each_type():
     p = _period({"Request": one, "Assessment": one, "Service": one}, la="714")
     assert (p.start, p.end) == (date(2025, 9, 1), date(2025, 9, 30))
     assert p.missing_type_flag is False
+
+
+# --- Steps 3 and 4, DHSC's unique events -------------------------------------------------------
+# Worked by hand from create_GetDerivedFields_procedure.sql lines 304-318 (the unique event:
+# LA, start, end unless a service, client type, person, event type and the type's own fields)
+# and create_GetUniqueEvents_procedure.sql lines 49-53 (NUMERIC(18,2)), 66-71 (services also
+# split by delivery mechanism and the cost fields) and 72-76 (the later line kept on a tie),
+# commit e6f5749.
+
+BASE = {
+    "la_code": "503",
+    "person": "N:9990000018",
+    "Event Start Date": "2025-01-06",
+    "Client Type": "Service user",
+    "Request: Route of Access": "Planned entry (transition)",
+    "Assessment Type": "Long Term Support: First Assessment",
+    "Service Type": "Long Term Support: Nursing Care",
+    "Service Component": "Nursing",
+    "Delivery Mechanism": "CASSR managed personal budget",
+    "Unit Cost": "24.50",
+    "Cost Frequency (Unit Type)": "Weekly",
+    "Planned units per week": "1.00",
+    "outcome_rank": 999,
+}
+
+
+def _unique(kind: str, first: dict, second: dict) -> pd.DataFrame:
+    rows = [{**BASE, **first}, {**BASE, **second}]
+    frame = pd.DataFrame(rows, index=[10, 11])
+    frame["line"] = [2, 3]
+    frame["event_type"] = pd.Series([kind, kind], index=frame.index, dtype="string")
+    frame["Event Type"] = frame["event_type"]
+    frame["der_end"] = pd.to_datetime([r.get("end", "2025-03-31") for r in rows])
+    frame.index = [10, 11]
+    return unique_events(frame, national_method())
+
+
+UNIQUE_CASES = [
+    # (id, event type, first row's changes, second row's, kept line of each)
+    # The end date is part of the event for requests (line 311): two events.
+    ("two requests ending on different days", "Request", {"end": "2025-03-30"},
+     {"end": "2025-03-31"}, [2, 3]),
+    # A route of access is compared for requests only (line 314): assessments that differ in
+    # it alone are one event, and the later line stands for it.
+    ("two assessments with different routes of access", "Assessment", {},
+     {"Request: Route of Access": "Self-funder"}, [3, 3]),
+    # The cost fields split services only (GetUniqueEvents lines 66-71): one request.
+    ("two requests with different unit costs", "Request", {}, {"Unit Cost": "30.00"}, [3, 3]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "first", "second", "kept"), [pytest.param(*c[1:], id=c[0]) for c in UNIQUE_CASES]
+)
+def test_rows_dhsc_treats_as_one_event(kind, first, second, kept):
+    assert list(_unique(kind, first, second)["kept_line"]) == kept
+
+
+def test_unique_events_keep_the_rows_index_and_number_each_event():
+    got = _unique("Request", {}, {})
+    assert list(got.index) == [10, 11]
+    assert list(got.columns) == ["group", "kept_line"]
+    assert got["group"].nunique() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "held"),
+    [("24.505", "24.51"), ("24.515", "24.52"), ("0.125", "0.13"), ("24.5", "24.50")],
+)
+def test_costs_round_half_up_as_numeric_18_2(text, held):
+    # Lines 49-53: CAST(... AS NUMERIC(18,2)); SQL Server rounds a half away from zero, so
+    # 24.505 is 24.51 (not the banker's 24.50).
+    assert as_numeric_18_2(pd.Series([text]))[0] == held
