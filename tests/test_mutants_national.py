@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cldetl.national import national_method
-from cldetl.national.dedup import as_numeric_18_2, unique_events
+from cldetl.national.dedup import as_numeric_18_2, outcome_rank, unique_events
 from cldetl.national.fates import FatesDoNotReconcile, assign_fates
 from cldetl.national.filter import filter_to_period
 from cldetl.national.period import classify, derive_period
@@ -331,3 +331,18 @@ def test_costs_round_half_up_as_numeric_18_2(text, held):
     # Lines 49-53: CAST(... AS NUMERIC(18,2)); SQL Server rounds a half away from zero, so
     # 24.505 is 24.51 (not the banker's 24.50).
     assert as_numeric_18_2(pd.Series([text]))[0] == held
+
+
+def test_costs_keep_the_rows_index():
+    # The preview puts the held values back beside their rows by index.
+    assert list(as_numeric_18_2(pd.Series(["24.5", "7"], index=[7, 9])).index) == [7, 9]
+
+
+def test_an_outcome_outside_the_hierarchy_ranks_last():
+    # Event_Outcome_Hierarchy (3-data-cleaning.md lines 50-66): 1 is highest, the listed order
+    # (any case); an unmapped or blank outcome is 999, below every listed one.
+    method = national_method()["deduplication"]
+    outcomes = pd.Series(
+        ["Invalid and not mapped", "NFA: Other", None, "progress to reablement/st-max"]
+    )
+    assert list(outcome_rank(outcomes, method)) == [999, 17, 999, 1]
