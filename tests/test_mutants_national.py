@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 
 from cldetl.national import national_method
-from cldetl.national.dedup import as_numeric_18_2, outcome_rank, unique_events
+from cldetl.national.dedup import INVALID, as_numeric_18_2, cleaned, outcome_rank, unique_events
 from cldetl.national.fates import FatesDoNotReconcile, assign_fates
 from cldetl.national.filter import filter_to_period
 from cldetl.national.period import classify, derive_period
+from cldetl.spec import load_spec
 
 PERIOD = (date(2024, 10, 1), date(2025, 9, 30))
 
@@ -346,3 +347,15 @@ def test_an_outcome_outside_the_hierarchy_ranks_last():
         ["Invalid and not mapped", "NFA: Other", None, "progress to reablement/st-max"]
     )
     assert list(outcome_rank(outcomes, method)) == [999, 17, 999, 1]
+
+
+def test_values_are_compared_as_dhscs_mapping_tables_clean_them():
+    # GetDerivedFields lines 304-318 compare cleaned values: a Release 2 value itself (any
+    # case), a Release 1 value as its Release 2 equivalent (Carer is Unpaid carer), a Release 1
+    # value with none, or anything else, 'Invalid and not mapped'; a blank stays blank.
+    spec = load_spec()
+    client = pd.Series(["Carer", "carer", "Service user", "Nonsense", None], index=[5, 6, 7, 8, 9])
+    got = cleaned(client, "Client Type", spec)
+    assert list(got.index) == [5, 6, 7, 8, 9]
+    assert list(got) == ["Unpaid carer", "Unpaid carer", "Service user", INVALID, None]
+    assert list(cleaned(pd.Series(["White"]), "Ethnicity", spec)) == [INVALID]
