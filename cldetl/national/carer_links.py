@@ -55,7 +55,8 @@ def links_to_no_one(
     if not any(pd.notna(v).any() for v in linked.values()):
         return pd.DataFrame(columns=["line", "event_reference", "field"])
     # Each distinct LA person ID made comparable once (far fewer than rows).
-    people = pa.array(comparable_ids(pd.Series(pd.unique(events["la_person"]))).dropna(),
+    distinct = pc.unique(pa.array(events["la_person"].astype("string"), type=pa.large_string()))
+    people = pa.array(comparable_ids(pd.Series(pd.arrays.ArrowStringArray(distinct))).dropna(),
                       type=pa.large_string())  # fmt: skip
     rows = np.flatnonzero(carers)
     parts = []

@@ -22,6 +22,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from cldetl.national.choose import first_that_holds
+
 
 @dataclass
 class PeriodFilter:
@@ -29,7 +31,20 @@ class PeriodFilter:
 
     der_end: pd.Series
     death_end: pd.Series  # the end date was replaced by the date of death
-    reason: np.ndarray  # fate key (national.yaml `fates`) or ""
+    reason: np.ndarray  # fate key (national.yaml `fates`) or "", as Python strings
+
+
+def _kinds(event_type: pd.Series, service_word: str) -> tuple[np.ndarray, pd.Series]:
+    """Per row: no event type (blank once stripped), and a service (its type names the service
+    word, case ignored). Worked out once per distinct type when the column is a category."""
+    values = event_type.astype("category")
+    text = pd.Series(values.cat.categories, dtype="string").str.strip()
+    blank = (text.isna() | text.eq("")).to_numpy()
+    is_service = text.str.lower().str.contains(service_word, regex=False).fillna(False)
+    codes = values.cat.codes.to_numpy()
+    no_type = np.append(blank, True)[codes]  # code -1 (missing) takes the last: True
+    service = np.append(is_service.to_numpy(dtype=bool), False)[codes]
+    return no_type, pd.Series(service, index=event_type.index)
 
 
 def filter_to_period(
@@ -47,19 +62,16 @@ def filter_to_period(
     replaced = ((died >= start) & (died <= end)) | ((died > start) & end.isna())
     replaced = replaced.fillna(False).astype(bool)
     der_end = end.mask(replaced, died)
-    text = event_type.astype("string").str.strip()
-    no_type = text.isna() | text.eq("")
-    service = text.str.lower().str.contains(method["service_word"], regex=False)
-    service = service.fillna(False).astype(bool)
+    no_type, service = _kinds(event_type, method["service_word"])
     starts_in = (start <= p_end).fillna(False)
     other_in = ~service & (der_end >= p_start).fillna(False) & (der_end <= p_end).fillna(False)
     service_in = service & ((der_end >= p_start).fillna(False) | der_end.isna())
     in_period = (other_in | service_in) & starts_in
     before_period = (died < p_start).fillna(False)
     before_event = (died < start).fillna(False)
-    reason = np.select(
+    reason = first_that_holds(
         [
-            no_type.to_numpy(),
+            no_type,
             start.isna().to_numpy(),
             before_period.to_numpy(),
             before_event.to_numpy(),

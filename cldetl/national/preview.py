@@ -162,10 +162,10 @@ def _from_parts(
     stated_parts = [b.stated for b in batches]
     pair_parts = [b.dq_pairs for b in batches]
     batches.clear()  # the caller's list too: the parts are held once, then joined
-    rows = concat_compact(parts)
+    rows = concat_compact(parts)  # a column at a time from here, so each can be let go
     pairs = pd.concat(pair_parts, ignore_index=True)
     del parts, pair_parts
-    n = len(rows)
+    n = len(rows["line"])
     lines = rows["line"].to_numpy()
     la_code = rows["la_code"].mode().iloc[0] if rows["la_code"].notna().any() else None
     stated = _stated(stated_parts)
@@ -194,21 +194,25 @@ def _from_parts(
             reference,
             method["period_filter"],
         )
-        reason, der_end = filtered.reason.astype(object), filtered.der_end
+        reason, der_end = filtered.reason, filtered.der_end
         death_end = filtered.death_end.to_numpy()
+        del filtered
     person = rows["person"]
     candidates = (reason == "") & person.notna().to_numpy()
     merged_into = np.zeros(n, dtype=np.int64)
-    frame = rows[candidates]  # a new frame already (copy on write): no second copy
-    frame["der_end"] = der_end[candidates]
-    references = rows["event_reference"].reset_index(drop=True)
-    del rows, der_end  # what follows needs only the candidates, the lines and references
+    references = rows["event_reference"]
+    rows["der_end"] = der_end
+    del der_end
+    # The candidates' rows, each whole column let go once its candidates are taken.
+    frame = {name: _taken(rows.pop(name), candidates) for name in list(rows)}
     if candidates.any():
-        grouped = unique_events(frame, method)
-        merged_into[candidates] = grouped["kept_line"].to_numpy()
-        kept = grouped["kept_line"].to_numpy() == frame["line"].to_numpy()
-        frame = frame[kept] if events else None
-        del grouped, kept
+        grouped = unique_events(_as_frame(frame), method)
+        kept_line = grouped["kept_line"].to_numpy()
+        del grouped
+        merged_into[candidates] = kept_line
+        kept = kept_line == frame["line"].to_numpy()
+        frame = {name: _taken(frame.pop(name), kept) for name in list(frame)} if events else {}
+        del kept
     no_person = (reason == "") & person.isna().to_numpy()
     fate, counts = assign_fates(
         n, reason, no_person, merged_into, lines, death_end, method["fates"]
@@ -231,7 +235,7 @@ def _from_parts(
         fate_counts=counts,
         dq_pairs=pairs,
         quality=dq_summary(pairs, method),
-        events=frame.reset_index(drop=True) if events and frame is not None else None,
+        events=_as_frame(frame) if events else None,
     )
     out.warnings = warnings_for(out, method)
     return out
@@ -328,18 +332,32 @@ def hashed_person(person: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.IntegerArray(hashes, ~known), index=person.index)
 
 
-def concat_compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The batches' rows as one frame, categories merged (pandas would turn categories that
-    differ between batches back into text). Categories are held as plain text whatever a batch
-    made of them (a batch where a field is blank has no text categories at all)."""
+def concat_compact(parts: list[pd.DataFrame]) -> dict[str, pd.Series]:
+    """The batches' rows, a column each (not one frame: pandas would copy them into blocks, and
+    a column in a block cannot be let go alone), categories merged (pandas would turn
+    categories that differ between batches back into text). Categories are held as plain text
+    whatever a batch made of them (a batch where a field is blank has no text categories)."""
     out = {}
     for name in parts[0].columns:
         columns = [p[name] for p in parts]
         if isinstance(columns[0].dtype, pd.CategoricalDtype):
-            out[name] = pd.Series(_joined(columns))
+            out[name] = pd.Series(_joined(columns), name=name)
         else:
             out[name] = pd.concat(columns, ignore_index=True)
-    return pd.DataFrame(out)
+    return out
+
+
+def _taken(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """The rows of a column where `rows` is true, numbered from 0 (no index copied)."""
+    return pd.Series(column.array[rows], name=column.name)
+
+
+def _as_frame(columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """Columns as a frame without copying them into blocks (concat side by side keeps each
+    column's own array)."""
+    if not columns:
+        return pd.DataFrame()
+    return pd.concat(list(columns.values()), axis=1, keys=list(columns))
 
 
 def _joined(columns: list[pd.Series]) -> pd.Categorical:

@@ -35,6 +35,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from cldetl.national.choose import first_that_holds
 from cldetl.national.measures.persons import FAR, whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
@@ -223,7 +224,7 @@ def ascof_2a(
     adult = (age >= 18).fillna(False) | clusters["birth"].isna()
     alive = (clusters["died"] >= clusters["cstart"]).fillna(False) | clusters["died"].isna()
     band = pd.Series(
-        np.select(
+        first_that_holds(
             [(age <= 64).fillna(False), (age >= 65).fillna(False)],
             ["18 to 64", "65 and above"],
             default="Unknown",

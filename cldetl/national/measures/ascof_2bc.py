@@ -21,6 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from cldetl.national.choose import first_that_holds
 from cldetl.national.measures.persons import whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
@@ -76,7 +77,7 @@ def ascof_2bc(
     counted = new & adult
     # One band per person: MIN over band names ('18 to 64' < '65 and above').
     person_band = pd.Series(label[counted], index=rows["person"][counted]).groupby(level=0).min()
-    reason = np.select(
+    reason = first_that_holds(
         [~in_year.to_numpy(), self_funded.to_numpy(), existing, ~adult],
         [
             "started outside the year",

@@ -24,6 +24,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from cldetl.national.choose import first_that_holds
 from cldetl.national.measures.persons import FAR, latest_known, whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
@@ -58,7 +59,7 @@ def _deduced(events: pd.DataFrame, people: pd.Index, m: dict) -> pd.Series:
     component = grouped["component"].first().where(grouped["component"].nunique() == 1)
     community = kind.eq(d["community"])
     out = pd.Series(
-        np.select(
+        first_that_holds(
             [
                 kind.isin(list(d["by_type"])),
                 component.isin(list(d["by_component"])),
@@ -111,7 +112,7 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     birth, died, reason = rows["person_birth"], rows["person_died"], rows["person_reason"]
     age = whole_years(birth, person_end)
     band = pd.Series(
-        np.select(
+        first_that_holds(
             [
                 ((age >= 1) & (age <= 17)).fillna(False),
                 ((age >= 18) & (age <= 64)).fillna(False),
@@ -152,7 +153,7 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
             cohort &= ld
         people = pd.Index(rows["person"][cohort].unique())
         yes = pd.Index(rows["person"][cohort & settled.to_numpy()].unique())
-        why = np.select(
+        why = first_that_holds(
             [~alive, ~adult, (band != group).to_numpy(), ~ld if psr else np.zeros(len(rows), bool)],
             ["died before the year", "under 18", f"not {group}", "not learning disability"],
             default=described,

@@ -23,12 +23,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from cldetl.national.choose import first_that_holds
 from cldetl.national.measures.persons import whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
 
 def _band(age: pd.Series) -> np.ndarray:
-    return np.select(
+    return first_that_holds(
         [(age < 18).fillna(False), (age <= 64).fillna(False), (age >= 65).fillna(False)],
         ["Under 18", "18 to 64", "65 and above"],
         default="Unknown",
@@ -108,7 +109,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     self_directed = is_dp | delivery[keep].eq(m["managed_budget"])
     counted_1 = self_directed.groupby(final["person"]).any()
     counted_2 = is_dp.groupby(final["person"]).any()
-    why = np.select(
+    why = first_that_holds(
         [~top, ~community, (band == "Under 18").to_numpy()],
         ["a higher setting counts for this person", "not community support", "under 18"],
         default="community support at the year end",
@@ -139,7 +140,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     names = m["carer_hierarchy"]
     assessed = rows["event_type"].isin(["Assessment", "Review"]).fillna(False)
     informed = rows["Event Outcome"].eq(m["information_outcome"]).fillna(False)
-    support = np.select(
+    support = first_that_holds(
         [
             direct & (mech.eq(dp).fillna(False) | comp_dp),
             direct & mech.eq(m["managed_budget"]).fillna(False),
@@ -168,7 +169,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     kept_support = pd.Series(support[keep], index=final.index)
     counted_1 = kept_support.isin(m["carer_self_directed"]).groupby(final["person"]).any()
     counted_2 = kept_support.eq(names[0]).groupby(final["person"]).any()
-    why = np.select(
+    why = first_that_holds(
         [~top, (band == "Under 18").to_numpy(), ~in_denominator.to_numpy()],
         ["higher support counts for this carer", "under 18", "support outside the measure"],
         default=pd.Series(support).to_numpy(),

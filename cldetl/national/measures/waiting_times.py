@@ -21,6 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from cldetl.national.choose import first_that_holds
 from cldetl.national.measures.persons import whole_years
 from cldetl.national.measures.result import Figure, records
 from cldetl.national.measures.waiting_times_follow_up import Outcomes, follow_up
@@ -60,7 +61,7 @@ def age_band(events: pd.DataFrame, reference_end: date, m: dict) -> np.ndarray:
             inside &= (age <= band["max"]).fillna(False)
         conditions.append(inside.to_numpy() & age.notna().to_numpy())
         labels.append(m["band_renamed"].get(band["label"], band["label"]))
-    return np.select(conditions, labels, default=m["unknown_band"]).astype(object)
+    return first_that_holds(conditions, labels, default=m["unknown_band"])
 
 
 def _request_stages(events: pd.DataFrame, requests: pd.DataFrame, m: dict) -> np.ndarray:
@@ -83,7 +84,7 @@ def _request_stages(events: pd.DataFrame, requests: pd.DataFrame, m: dict) -> np
     existing = _existing_clients(requests, services, m)
     outcome = requests["Event Outcome"].astype("string")
     excluded_group = outcome.str.startswith(m["nfa_prefix"]) | outcome.isin(m["excluded_outcomes"])
-    return np.select(
+    return first_that_holds(
         [
             ~requests["Client Type"].eq(m["client_type"]).to_numpy(),
             ~(start >= pd.Timestamp(m["requests_from"])).to_numpy(),
@@ -102,7 +103,7 @@ def _request_stages(events: pd.DataFrame, requests: pd.DataFrame, m: dict) -> np
             "request ended with no further action or in hospital (stage 1.4)",
         ],
         default="",
-    ).astype(object)
+    )
 
 
 def _existing_clients(requests: pd.DataFrame, services: pd.DataFrame, m: dict) -> np.ndarray:
@@ -253,7 +254,7 @@ def _figures(
         keyed = pd.Series(quarter.strftime("%Y-%m-%d"), dtype=object).fillna("").to_numpy() + "|"
         keyed = keyed + pd.Series(o.band[k], dtype=object).fillna("").to_numpy()
         labels = np.where(counted, keyed, None)
-        sub = np.select(
+        sub = first_that_holds(
             [
                 ~o.known[k] & o.sensitive[k],
                 ~o.known[k],
