@@ -29,7 +29,7 @@ from cldetl.validate.findings import FindingSink
 class Part:
     """What one batch leaves for the preview."""
 
-    rows: pd.DataFrame
+    rows: dict[str, pd.Series]  # a column each (preview._rows)
     stated: tuple[pd.Timestamp, pd.Timestamp]
     dq_pairs: pd.DataFrame
 

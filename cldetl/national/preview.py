@@ -266,11 +266,12 @@ def _stated(parts: list[tuple[pd.Timestamp, pd.Timestamp]]) -> tuple[date | None
     )
 
 
-def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
+def _rows(ctx: CheckContext, spec: Spec, method: dict) -> dict[str, pd.Series]:
     """One batch's rows as DHSC's steps use them, held compactly because they are kept for the
     whole file: dates parsed, the literal text NULL blank in the fields DHSC lists, key fields
     cleaned to Release 2 as categories (one byte a row), costs as NUMERIC(18,2) categories,
-    the person ID as a 64-bit hash; nothing else of the row is kept."""
+    the person ID as a 64-bit hash; nothing else of the row is kept. A column each, not a
+    frame, so that joining the batches can let each batch's column go as it is joined."""
     null_text = method["derived_fields"]["null_text"]
     nulled = set(method["derived_fields"]["null_text_fields"])
 
@@ -283,8 +284,10 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
     event_type = null_text_blank(ctx.column("Event Type"), null_text)
     la_code = ctx.column("LA Code").astype("string").str.strip()
     la_person = ctx.column("LA Person Unique Identifier").astype("string")
-    frame = pd.DataFrame(
-        {
+    index = ctx.frame.index
+    frame = {
+        name: pd.Series(column.array if isinstance(column, pd.Series) else column, index=index)
+        for name, column in {
             "line": np.asarray(ctx.table.lines, dtype=np.int64),
             "la_code": la_code.astype("category"),
             "event_type_raw": ctx.column("Event Type").astype("category"),
@@ -296,9 +299,8 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
             "person": hashed_person(person_id(ctx.column("NHS Number"), la_person, la_code)),
             "la_person": la_person,
             "event_reference": ctx.column("Event Reference").astype("string"),
-        },
-        index=ctx.frame.index,
-    )
+        }.items()
+    }
     kind = _category(cleaned(event_type, "Event Type", spec), "Event Type", spec)
     frame["event_type"] = kind
     frame["Event Type"] = kind
@@ -308,9 +310,8 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> pd.DataFrame:
         frame[name] = comparable_ids(value(name))
     for name in method["deduplication"]["numeric_fields"]:
         frame[name] = as_numeric_18_2(value(name)).astype("category")
-    frame["outcome_rank"] = outcome_rank(frame["Event Outcome"], method["deduplication"]).astype(
-        np.int16
-    )
+    rank = outcome_rank(frame["Event Outcome"], method["deduplication"])
+    frame["outcome_rank"] = pd.Series(np.asarray(rank, dtype=np.int16), index=index)
     return frame
 
 
@@ -332,18 +333,20 @@ def hashed_person(person: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.IntegerArray(hashes, ~known), index=person.index)
 
 
-def concat_compact(parts: list[pd.DataFrame]) -> dict[str, pd.Series]:
-    """The batches' rows, a column each (not one frame: pandas would copy them into blocks, and
-    a column in a block cannot be let go alone), categories merged (pandas would turn
-    categories that differ between batches back into text). Categories are held as plain text
-    whatever a batch made of them (a batch where a field is blank has no text categories)."""
+def concat_compact(parts: list[dict[str, pd.Series]]) -> dict[str, pd.Series]:
+    """The batches' rows joined a column at a time, each batch's column let go as it is joined
+    (`parts` is emptied): a column each, not a frame (pandas would copy them into blocks, and
+    a column in a block cannot be let go alone). Categories are merged (pandas would turn
+    categories that differ between batches back into text) and held as plain text whatever a
+    batch made of them (a batch where a field is blank has no text categories)."""
     out = {}
-    for name in parts[0].columns:
-        columns = [p[name] for p in parts]
+    for name in list(parts[0]):
+        columns = [p.pop(name) for p in parts]
         if isinstance(columns[0].dtype, pd.CategoricalDtype):
             out[name] = pd.Series(_joined(columns), name=name)
         else:
-            out[name] = pd.concat(columns, ignore_index=True)
+            out[name] = pd.concat(columns, ignore_index=True).rename(name)
+        del columns
     return out
 
 
