@@ -275,13 +275,17 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> dict[str, pd.Series]:
     null_text = method["derived_fields"]["null_text"]
     nulled = set(method["derived_fields"]["null_text_fields"])
 
-    def value(name):
-        column = ctx.column(name)
+    def value(column: pd.Series, name: str) -> pd.Series:
         if name in nulled:
             return null_text_blank(column, null_text)
         return column.astype("string").str.strip().replace("", pd.NA)
 
-    event_type = null_text_blank(ctx.column("Event Type"), null_text)
+    def key(column: pd.Series, name: str) -> pd.Series:
+        return _category(cleaned(value(column, name), name, spec), name, spec)
+
+    def number(column: pd.Series, name: str) -> pd.Series:
+        return as_numeric_18_2(value(column, name))
+
     la_code = ctx.column("LA Code").astype("string").str.strip()
     la_person = ctx.column("LA Person Unique Identifier").astype("string")
     index = ctx.frame.index
@@ -289,9 +293,11 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> dict[str, pd.Series]:
         name: pd.Series(column.array if isinstance(column, pd.Series) else column, index=index)
         for name, column in {
             "line": np.asarray(ctx.table.lines, dtype=np.int64),
-            "la_code": la_code.astype("category"),
+            "la_code": _per_distinct(ctx.column("LA Code"), _stripped),
             "event_type_raw": ctx.column("Event Type").astype("category"),
-            "event_type_nulled": event_type.astype("category"),
+            "event_type_nulled": _per_distinct(
+                ctx.column("Event Type"), lambda c: null_text_blank(c, null_text)
+            ),
             "Event Start Date": ctx.dates("Event Start Date"),
             "end": ctx.dates("Event End Date"),
             "died": ctx.dates("Date of Death"),
@@ -301,18 +307,37 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> dict[str, pd.Series]:
             "event_reference": ctx.column("Event Reference").astype("string"),
         }.items()
     }
-    kind = _category(cleaned(event_type, "Event Type", spec), "Event Type", spec)
+    kind = _per_distinct(
+        ctx.column("Event Type"),
+        lambda c: _category(
+            cleaned(null_text_blank(c, null_text), "Event Type", spec), "Event Type", spec
+        ),
+    )
     frame["event_type"] = kind
     frame["Event Type"] = kind
     for name in (*CLEANED_KEYS, "Accommodation Status", "Primary Support Reason"):
-        frame[name] = _category(cleaned(value(name), name, spec), name, spec)
+        frame[name] = _per_distinct(ctx.column(name), partial(key, name=name))
     for name in LINKED_FIELDS:  # an unpaid carer's links, as DHSC's join compares them
-        frame[name] = comparable_ids(value(name))
+        frame[name] = comparable_ids(value(ctx.column(name), name))
     for name in method["deduplication"]["numeric_fields"]:
-        frame[name] = as_numeric_18_2(value(name)).astype("category")
+        frame[name] = _per_distinct(ctx.column(name), partial(number, name=name))
     rank = outcome_rank(frame["Event Outcome"], method["deduplication"])
     frame["outcome_rank"] = pd.Series(np.asarray(rank, dtype=np.int16), index=index)
     return frame
+
+
+def _stripped(column: pd.Series) -> pd.Series:
+    return column.astype("string").str.strip()
+
+
+def _per_distinct(column: pd.Series, work) -> pd.Series:
+    """work(column) as a category, worked out once per distinct value submitted (a batch holds
+    a few dozen distinct values of a coded field, not one per row); a missing value is one of
+    them, so work decides what it becomes, as it would row by row."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    done = work(pd.Series(uniques)).astype("category")
+    categorical = pd.Categorical.from_codes(done.array.codes[codes], dtype=done.dtype)
+    return pd.Series(categorical, index=column.index)
 
 
 def _category(values: pd.Series, name: str, spec: Spec) -> pd.Series:
