@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import yaml
 
 from cldetl.display import shown
 from cldetl.errors import InputError
+from cldetl.national.alongside import Alongside
 from cldetl.national.measures.ascof_2a import ascof_2a
 from cldetl.national.measures.ascof_2bc import ascof_2bc
 from cldetl.national.measures.ascof_2e import ascof_2e
@@ -40,23 +41,35 @@ def measures_method() -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def measures(p: Preview, population: dict[str, int] | None = None) -> list[Figure]:
+# Unique events from which the waiting times run in a forked child (below it, forking costs
+# more than it saves).
+ALONGSIDE_FROM = 100_000
+
+
+def measures(
+    p: Preview, population: dict[str, int] | None = None, alongside_from: int = ALONGSIDE_FROM
+) -> list[Figure]:
     """Every figure the preview can compute; none when DHSC derives no period (the file would
     not be selected). `population`: ONS mid-year estimates by age band ('18 to 64', '65 and
-    above'); without it 2B/2C are counts with no rate."""
+    above'); without it 2B/2C are counts with no rate. `alongside_from`: unique events from
+    which the waiting times are computed in a forked child (national/alongside.py)."""
     if p.reference_period is None or p.events is None:
         return []
     method = measures_method()
     year = p.reference_period
     events = with_person_details(p.events)
     dedup = national_method()["deduplication"]
-    figures = (
-        ascof_2a(events, year, method, dedup["outcome_hierarchy"], dedup["missing_hierarchy"])
-        + ascof_2bc(events, year, population, method)
-        + ascof_2e(events, year, method)
-        + ascof_3d(events, year, method)
-        + waiting_times(events, year, method)
-    )
+    # The waiting times (the longest) in a forked child while the ASCOF measures run here,
+    # on a large file; the figures are the same either way, in the same order.
+    wait = partial(waiting_times, events, year, method)
+    with Alongside(wait, fork=len(events) >= alongside_from) as waits:
+        figures = (
+            ascof_2a(events, year, method, dedup["outcome_hierarchy"], dedup["missing_hierarchy"])
+            + ascof_2bc(events, year, population, method)
+            + ascof_2e(events, year, method)
+            + ascof_3d(events, year, method)
+        )
+        figures += waits.result()
     people = p.events[["event_reference", "la_person"]].set_axis(
         pd.Index(p.events["line"].to_numpy(np.int64))
     )

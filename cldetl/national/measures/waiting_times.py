@@ -163,13 +163,16 @@ def link_requests(
         {
             "line": u["line"].to_numpy(),
             "person": u["person"].to_numpy(),
-            "kind": u["event_type"].astype(object).to_numpy(),
+            # Categories and plain objects: not turned into Arrow text (pandas would, row by row).
+            "kind": u["event_type"].array,
             "start": u["Event Start Date"].to_numpy(),
-            "band": band,
-            "outcome": u["Event Outcome"].astype(object).to_numpy(),
+            "band": pd.Series(band, dtype=object),
+            "outcome": u["Event Outcome"].array,
         }
     )
-    rank = u["kind"].map(priority).fillna(len(priority) + 1).to_numpy()
+    kinds = u["kind"].array  # a category: the priority looked up once per kind
+    last = len(priority) + 1
+    rank = np.array([priority.get(k, last) for k in kinds.categories] + [last])[kinds.codes]
     # ORDER BY start, same-day priority, ImportDate desc (one file: never a tie), then
     # Der_Unique_Record_ID desc: DHSC numbers records in file order, so the later line first.
     u = u.iloc[np.lexsort((-u["line"].to_numpy(), rank, u["start"].to_numpy(),
