@@ -8,12 +8,14 @@ Ids are plain words: mutmut passes them back to pytest.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from cldetl.national import national_method
+from cldetl.national.data_quality import dq_codes, dq_pairs, dq_summary, dq_unpaired
 from cldetl.national.dedup import INVALID, as_numeric_18_2, cleaned, outcome_rank, unique_events
 from cldetl.national.fates import FatesDoNotReconcile, assign_fates
 from cldetl.national.filter import filter_to_period
@@ -359,3 +361,330 @@ def test_values_are_compared_as_dhscs_mapping_tables_clean_them():
     assert list(got.index) == [5, 6, 7, 8, 9]
     assert list(got) == ["Unpaid carer", "Unpaid carer", "Service user", INVALID, None]
     assert list(cleaned(pd.Series(["White"]), "Ethnicity", spec)) == [INVALID]
+
+
+# --- Data quality codes (data_quality.py) ------------------------------------------------------
+# create_GetDQValues_procedure.sql (commit 7396fab, lines 36-48): field status 2 mandatory, 1
+# applicable but not mandatory, 0 not applicable; result 1 valid, 0 blank where allowed, -1
+# blank where mandatory, below -1 invalid (-2 here), -7 a Release 1 value (national.yaml
+# `data_quality`, issue 17). Status and result worked by hand for each row below from the spec's
+# Annex A rules (Gender mandatory for everyone; Date of Death applicable, not mandatory;
+# Request: Route of Access not applicable outside requests).
+
+
+def _dq_ctx(tmp_path, rows):
+    from cldetl.validate.checks.context import CheckContext
+    from cldetl.validate.csvfile import read_cld_csv
+    from cldetl.validate.findings import FindingSink
+    from tests.conftest import write_rows
+
+    spec = load_spec()
+    table = read_cld_csv(write_rows(tmp_path / "cld.csv", rows))
+    return CheckContext(spec=spec, table=table, sink=FindingSink(spec, table.lines, spec.headers))
+
+
+def _finding(line, column, rule):
+    return {"line": line, "column": column, "rule": rule}
+
+
+DQ_CASES = [
+    # (id, the row's changes, findings on its line (column, rule), data field, status, code)
+    ("a valid mandatory value", {}, [], "Gender", 2, 1),
+    # A list finding is invalid (-2).
+    ("a value not in the list", {"Gender": "F"}, [("Gender", "list.gender")], "Gender", 2, -2),
+    # A type finding is invalid too.
+    ("a value of the wrong type", {}, [("Gender", "type.whatever")], "Gender", 2, -2),
+    # Other findings on the field (here a mandatory one on a filled value) leave it valid.
+    ("another rule's finding", {}, [("Gender", "mandatory.person_details")], "Gender", 2, 1),
+    # A finding on another field leaves this one valid.
+    ("another field's finding", {}, [("Ethnicity", "list.ethnicity")], "Gender", 2, 1),
+    # A Release 1 value is -7, not -2, although its rule is a list rule too.
+    ("a Release 1 value", {}, [("Gender", "list.release1")], "Gender", 2, -7),
+    ("a Release 1 value also invalid", {},
+     [("Gender", "list.gender"), ("Gender", "list.release1")], "Gender", 2, -7),
+    # Blank where mandatory is -1, whatever the findings.
+    ("a blank mandatory value", {"Gender": ""}, [("Gender", "list.release1")], "Gender", 2, -1),
+    ("a blank mandatory value with a list finding", {"Gender": ""}, [("Gender", "type.x")],
+     "Gender", 2, -1),
+    # Blank where allowed is 0.
+    ("a blank optional value", {"Date of Death": ""}, [], "Date_of_Death", 1, 0),
+    ("a blank optional value with a finding", {"Date of Death": ""},
+     [("Date of Death", "type.date")], "Date_of_Death", 1, 0),
+    ("an invalid optional value", {"Date of Death": "31/02/2025"},
+     [("Date of Death", "type.date")], "Date_of_Death", 1, -2),
+    ("a valid optional value", {"Date of Death": "01/02/2025"}, [], "Date_of_Death", 1, 1),
+    # Not applicable (a service's route of access): status 0, a blank is 0 not -1.
+    ("a field that does not apply", {"Request: Route of Access": ""}, [],
+     "Request_Route_of_Access", 0, 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "found", "field", "status", "code"),
+    [pytest.param(*c[1:], id=c[0]) for c in DQ_CASES],
+)
+def test_data_quality_status_and_code_of_one_field(tmp_path, changes, found, field, status, code):
+    # Kills dq_codes' and _flagged's mutants of the rule prefixes, the blank, Release 1 and
+    # invalid masks and np.select's order (docs/mutation-national.md).
+    from tests.conftest import row
+
+    ctx = _dq_ctx(tmp_path, [row(), row(**changes)])
+    line = int(ctx.table.lines[1])
+    findings = pd.DataFrame(
+        [_finding(line, c, r) for c, r in found] or None, columns=["line", "column", "rule"]
+    )
+    got = dq_codes(ctx, findings, national_method())
+    assert (int(got[f"{field} status"].iloc[1]), int(got[f"{field} code"].iloc[1])) == (
+        status,
+        code,
+    )
+    # The first row has no findings: its Gender is valid.
+    assert int(got["Gender code"].iloc[0]) == 1
+
+
+def test_data_quality_findings_are_matched_to_rows_by_their_line(tmp_path):
+    # GetDQValues reads DLP's result per row (lines 36-48): a finding counts on the row that
+    # starts on its line only. Rows here start on lines 2, 3 and 5 (the second record spans
+    # two lines); findings on line 4 (inside a record), 1 (the header), 9 (past the end) and
+    # without a line (file-level) mark no row. Kills _flagged's searchsorted, bounds and
+    # equality mutants and dq_codes' `line.notna()` filter.
+    from tests.conftest import row
+
+    rows = [row(), row(**{"Event Description": "two\nlines"}), row()]
+    ctx = _dq_ctx(tmp_path, rows)
+    assert list(ctx.table.lines) == [2, 3, 5]
+    found = pd.DataFrame(
+        [
+            _finding(4, "Gender", "list.gender"),
+            _finding(1, "Gender", "list.gender"),
+            _finding(9, "Gender", "list.gender"),
+            _finding(None, "Gender", "list.gender"),
+            _finding(5, "Gender", "list.release1"),
+        ]
+    )
+    got = dq_codes(ctx, found, national_method())
+    assert list(got["Gender code"]) == [1, 1, -7]
+    only_file = dq_codes(ctx, found[found["line"].isna()], national_method())
+    assert list(only_file["Gender code"]) == [1, 1, 1]
+
+
+def test_data_quality_columns_are_int8_in_dhscs_field_order(tmp_path):
+    # The procedure's VALUES order (national.yaml `data_quality.fields`): status then code of
+    # each field, int8, on the rows' own index. Kills the astype and index mutants.
+    from tests.conftest import row
+
+    ctx = _dq_ctx(tmp_path, [row()])
+    ctx.table.frame.index = [7]
+    method = national_method()
+    got = dq_codes(ctx, pd.DataFrame(columns=["line", "column", "rule"]), method)
+    fields = [f[1] for f in method["data_quality"]["fields"]]
+    assert list(got.columns) == [f"{f} {part}" for f in fields for part in ("status", "code")]
+    assert list(got.index) == [7]
+    assert set(got.dtypes) == {np.dtype(np.int8)}
+
+
+# Every status (0, 1, 2) with every result DHSC's procedure gives (1, 0, -1, -2, -7).
+DQ_PAIRS = [(s, c) for s in (2, 1, 0) for c in (1, 0, -1, -2, -7)]
+
+
+def _two_fields(method):
+    dq = dict(method["data_quality"])
+    dq["fields"] = [dq["fields"][7], dq["fields"][10]]  # Gender, Date of Death
+    return {**method, "data_quality": dq}
+
+
+def test_data_quality_pairs_hold_each_status_and_code_and_give_them_back():
+    # dq_pairs keeps a field's status and code as status * 16 + code + 8 (one byte); dq_unpaired
+    # gives back the int8 status and code. Kills the arithmetic and dtype mutants of both.
+    method = _two_fields(national_method())
+    status = np.array([s for s, _ in DQ_PAIRS], dtype=np.int8)
+    code = np.array([c for _, c in DQ_PAIRS], dtype=np.int8)
+    index = pd.RangeIndex(100, 100 + len(DQ_PAIRS))
+    codes = pd.DataFrame(
+        {"Gender status": status, "Gender code": code,
+         "Date_of_Death status": status[::-1], "Date_of_Death code": code[::-1]},
+        index=index,
+    )  # fmt: skip
+    pairs = dq_pairs(codes, method)
+    assert list(pairs.columns) == ["Gender", "Date_of_Death"]
+    assert list(pairs.index) == list(index)
+    assert pairs["Gender"].dtype == np.uint8
+    assert list(pairs["Gender"]) == [s * 16 + c + 8 for s, c in DQ_PAIRS]
+    back = dq_unpaired(pairs, method)
+    assert list(back.columns) == list(codes.columns)
+    assert list(back.index) == list(index)
+    assert set(back.dtypes) == {np.dtype(np.int8)}
+    assert back.equals(codes)
+
+
+def test_data_quality_summary_counts_rows_per_field_status_and_code():
+    # GetDQValues' COUNT(*) per field, status and result (lines 36-48), with DHSC's labels
+    # (national.yaml `data_quality`), fields in the procedure's order, then status and code
+    # as sorted text and number; only combinations that occur. Kills dq_summary's mutants of
+    # the decoding, labels, sort and columns.
+    method = _two_fields(national_method())
+    gender = [(2, 1), (2, 1), (2, -7), (2, -1), (2, -2), (2, 1)]
+    death = [(1, 0), (1, 1), (1, 0), (1, -2), (1, 0), (1, 0)]
+
+    def pair(s, c):
+        return s * 16 + c + 8
+
+    pairs = pd.DataFrame(
+        {"Gender": [pair(*p) for p in gender], "Date_of_Death": [pair(*p) for p in death]},
+        dtype=np.uint8,
+    )
+    got = dq_summary(pairs, method)
+    assert list(got.columns) == [
+        "module", "data_field", "field", "status", "code", "label", "rows"
+    ]  # fmt: skip
+    assert list(got.index) == list(range(7))
+    assert got.values.tolist() == [
+        ["Person details", "Gender", "Gender", "Mandatory", -7,
+         "Failed: Invalid (a Release 1 value)", 1],
+        ["Person details", "Gender", "Gender", "Mandatory", -2, "Failed: Invalid", 1],
+        ["Person details", "Gender", "Gender", "Mandatory", -1, "Failed: Blank (Mandatory)", 1],
+        ["Person details", "Gender", "Gender", "Mandatory", 1, "Passed: Valid", 3],
+        ["Person details", "Date_of_Death", "Date of Death", "Applicable but not mandatory", -2,
+         "Failed: Invalid", 1],
+        ["Person details", "Date_of_Death", "Date of Death", "Applicable but not mandatory", 0,
+         "Passed: Blank (Not Mandatory)", 4],
+        ["Person details", "Date_of_Death", "Date of Death", "Applicable but not mandatory", 1,
+         "Passed: Valid", 1],
+    ]  # fmt: skip
+
+
+def test_data_quality_summary_sorts_a_fields_statuses_by_their_labels():
+    # Within a field the rows are sorted by the status label, then the code: "Applicable but
+    # not mandatory" < "Mandatory" < "Not applicable" (a field's status differs by row, e.g.
+    # a route of access for requests and services). Kills the sort-key mutants.
+    method = _two_fields(national_method())
+    statuses = [0, 2, 1, 2, 0]
+    pairs = pd.DataFrame(
+        {"Gender": [s * 16 + 1 + 8 for s in statuses], "Date_of_Death": [2 * 16 + 0 + 8] * 5},
+        dtype=np.uint8,
+    )
+    got = dq_summary(pairs, method)
+    gender = got[got["data_field"] == "Gender"]
+    assert list(gender["status"]) == ["Applicable but not mandatory", "Mandatory", "Not applicable"]
+    assert list(gender["rows"]) == [1, 2, 2]
+    assert list(got["data_field"]) == ["Gender"] * 3 + ["Date_of_Death"]
+
+
+# --- Population figures (population.py) --------------------------------------------------------
+# Not a DHSC rule: ASCOF 2B and 2C's rates per 100,000 rest on ONS mid-year estimates by age band
+# (national_measures.yaml `ascof_2bc`), and every rate names where its figures come from
+# (docs/mapping.md, `population`).
+
+
+def _population_mapping(tmp_path, section):
+    from cldetl.mapping import load_mapping
+
+    base = Path(__file__).parent / "data" / "mapping_files" / "testshire.yaml"
+    path = tmp_path / "la.yaml"
+    path.write_text(base.read_text(encoding="utf-8") + section, encoding="utf-8")
+    return load_mapping(path)
+
+
+POP_CSV = "age_band,population\n18 to 64,200000\n65 and above,50000\n"
+POP_BANDS = {"18 to 64": 200_000, "65 and above": 50_000}
+POP_SOURCE = '  source: "ONS mid-2024 population estimates, table MYE2"\n  year: 2024\n'
+
+
+def test_population_figures_say_where_they_were_given(tmp_path):
+    # The report names the figures' source and where they were given: the mapping's section
+    # (by its file) or the --population file. Kills the mutants of PopulationFigures' source
+    # and given_in in population_file and mapping_population.
+    from cldetl.national.population import mapping_population, population_file
+
+    csv_path = tmp_path / "pop.csv"
+    csv_path.write_text(POP_CSV, encoding="utf-8")
+    given = population_file(str(csv_path))
+    assert (given.by_band, given.source, given.given_in) == (
+        POP_BANDS, "the file pop.csv", str(csv_path)
+    )  # fmt: skip
+    section = "\npopulation:\n" + POP_SOURCE + "  file: pop.csv\n"
+    mapping = _population_mapping(tmp_path, section)
+    figures = mapping_population(mapping)
+    assert figures.given_in == f"{mapping.path} population"
+    assert figures.source == "ONS mid-2024 population estimates, table MYE2 (2024)"
+    by_band = "\npopulation:\n" + POP_SOURCE + "  by_age_band:\n    18 to 64: 1\n"
+    unnamed = _population_mapping(tmp_path, by_band + "    65 and above: 2\n")
+    unnamed = unnamed.model_copy(update={"path": ""})
+    assert mapping_population(unnamed).given_in == "the mapping population"
+
+
+def test_a_population_file_path_in_the_mapping_may_be_absolute_home_or_cwd(tmp_path, monkeypatch):
+    # `file` is relative to the mapping file; an absolute path is used as it is, `~` is the
+    # user's home, and a mapping with no file of its own (path "") reads from the working
+    # folder. Kills the expanduser, is_absolute and base-folder mutants of mapping_population.
+    from cldetl.national.population import mapping_population
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pop.csv").write_text(POP_CSV, encoding="utf-8")
+    section = f"\npopulation:\n{POP_SOURCE}  file: {elsewhere}/pop.csv\n"
+    absolute = _population_mapping(tmp_path, section)
+    assert mapping_population(absolute).by_band == POP_BANDS
+    monkeypatch.setenv("HOME", str(elsewhere))
+    home = _population_mapping(tmp_path, f"\npopulation:\n{POP_SOURCE}  file: ~/pop.csv\n")
+    assert mapping_population(home).by_band == POP_BANDS
+    relative = _population_mapping(tmp_path, f"\npopulation:\n{POP_SOURCE}  file: pop.csv\n")
+    monkeypatch.chdir(elsewhere)
+    assert mapping_population(relative.model_copy(update={"path": ""})).by_band == POP_BANDS
+
+
+def test_the_data_quality_summary_lists_fields_in_dhscs_order():
+    # GetDQValues counts rows per field, status and result (COUNT(*), lines 36-48), its fields in
+    # the procedure's VALUES order (national.yaml `data_quality.fields`, which is not
+    # alphabetical: LA_Code, Reporting_Period_End_Date, ...); within a field by status label,
+    # then result. Three rows, the same for every field: mandatory valid, mandatory Release 1,
+    # applicable blank. Kills dq_summary__mutmut_87 (the order keyed on the spec's field name,
+    # which only Gender, Ethnicity and Dementia share with DHSC's: those three then come first).
+    method = national_method()
+    fields = method["data_quality"]["fields"]
+    rows = [(2, 1), (2, -7), (1, 0)]
+    codes = pd.DataFrame(
+        {f"{f[1]} {part}": np.array([r[i] for r in rows], dtype=np.int8)
+         for f in fields for i, part in ((0, "status"), (1, "code"))}
+    )  # fmt: skip
+    got = dq_summary(dq_pairs(codes, method), method)
+    per_field = [
+        ("Applicable but not mandatory", 0, "Passed: Blank (Not Mandatory)"),
+        ("Mandatory", -7, "Failed: Invalid (a Release 1 value)"),
+        ("Mandatory", 1, "Passed: Valid"),
+    ]
+    want = [(*f, *p, 1) for f in fields for p in per_field]
+    assert list(got.columns) == ["module", "data_field", "field", "status", "code", "label", "rows"]
+    assert [tuple(r) for r in got.itertuples(index=False)] == want
+
+
+# (DHSC data field, status, code) on a row for an unpaid carer known by association: it has
+# no event, so the event fields and each event type's own fields do not apply (status 0, and
+# their blank is 0, not -1).
+CARER_BY_ASSOCIATION_DQ = [
+    ("Event_Type", 0, 0),
+    ("Event_Outcome", 0, 0),
+    ("Request_Route_of_Access", 0, 0),
+    ("Eligible_Needs_Identified", 0, 0),
+    ("Service_Type", 0, 0),
+    ("Review_Reason", 0, 0),
+]
+
+
+@pytest.mark.parametrize(("field", "status", "code"), CARER_BY_ASSOCIATION_DQ)
+def test_no_event_field_applies_to_an_unpaid_carer_known_by_association(
+    tmp_path, field, status, code
+):
+    # A field named by several "does not apply" rules of Annex A is not applicable when ANY
+    # of them holds (GetDQValues status 0, lines 36-48): the carer-by-association rule holds
+    # here and the event-type rules (not a request, not a service, ...) do not. Kills
+    # dq_codes__mutmut_34 (`applicable = ~holds` instead of `&=`: the last rule naming the
+    # field wins, so a service field became applicable to a row with no event).
+    from tests.conftest import CARER_BY_ASSOCIATION, row
+
+    ctx = _dq_ctx(tmp_path, [row(CARER_BY_ASSOCIATION)])
+    got = dq_codes(ctx, pd.DataFrame(columns=["line", "column", "rule"]), national_method())
+    assert (int(got[f"{field} status"].iloc[0]), int(got[f"{field} code"].iloc[0])) == (
+        status,
+        code,
+    )
