@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cldetl.national.choose import first_that_holds
+from cldetl.national.distinct import per_distinct
 
 
 @dataclass
@@ -34,17 +35,22 @@ class PeriodFilter:
     reason: np.ndarray  # fate key (national.yaml `fates`) or "", as Python strings
 
 
-def _kinds(event_type: pd.Series, service_word: str) -> tuple[np.ndarray, pd.Series]:
+def _kinds(event_type: pd.Series, service_word: str) -> tuple[np.ndarray, np.ndarray]:
     """Per row: no event type (blank once stripped), and a service (its type names the service
-    word, case ignored). Worked out once per distinct type when the column is a category."""
-    values = event_type.astype("category")
-    text = pd.Series(values.cat.categories, dtype="string").str.strip()
-    blank = (text.isna() | text.eq("")).to_numpy()
-    is_service = text.str.lower().str.contains(service_word, regex=False).fillna(False)
-    codes = values.cat.codes.to_numpy()
-    no_type = np.append(blank, True)[codes]  # code -1 (missing) takes the last: True
-    service = np.append(is_service.to_numpy(dtype=bool), False)[codes]
-    return no_type, pd.Series(service, index=event_type.index)
+    word, case ignored); each worked out once per distinct Event Type."""
+
+    def blank(values: pd.Series) -> pd.Series:
+        text = values.astype("string").str.strip()
+        return text.isna() | text.eq("")
+
+    def service(values: pd.Series) -> pd.Series:
+        text = values.astype("string").str.strip().str.lower()
+        return text.str.contains(service_word, regex=False).fillna(False).astype(bool)
+
+    return (
+        per_distinct(event_type, blank).to_numpy(dtype=bool),
+        per_distinct(event_type, service).to_numpy(dtype=bool),
+    )
 
 
 def filter_to_period(

@@ -28,6 +28,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from cldetl.national.distinct import per_distinct
+
 
 def month_index(d: date) -> int:
     return d.year * 12 + d.month - 1
@@ -82,14 +84,16 @@ class DerivedPeriod:
 def classify(event_type: pd.Series, types: list[str]) -> pd.Series:
     """Request/Assessment/Service by the word the Event Type starts with (LIKE 'Request%'), case
     insensitive as SQL Server compares; anything else (reviews, blanks) is missing. Worked out
-    once per distinct Event Type (a category over `types` comes back, one byte a row)."""
-    values = event_type.astype("category")
-    text = pd.Series(values.cat.categories, dtype="string").str.strip().str.lower()
-    kind_of = np.full(len(text) + 1, -1, dtype=np.int8)  # the last slot: a missing type
-    for i, kind in enumerate(types):
-        kind_of[:-1][text.str.startswith(kind.lower()).fillna(False).to_numpy(dtype=bool)] = i
-    codes = kind_of[values.cat.codes.to_numpy()]
-    return pd.Series(pd.Categorical.from_codes(codes, categories=types), index=event_type.index)
+    once per distinct Event Type (a category comes back, one byte a row)."""
+
+    def kind_of(values: pd.Series) -> pd.Series:
+        text = values.astype("string").str.strip().str.lower()
+        out = pd.Series(pd.NA, index=values.index, dtype="string")
+        for kind in types:
+            out = out.mask(text.str.startswith(kind.lower()).fillna(False), kind)
+        return out
+
+    return per_distinct(event_type, kind_of)
 
 
 def _latest_run(months: list[int]) -> tuple[int, int] | None:

@@ -37,6 +37,7 @@ from cldetl.national.dedup import (
     person_id,
     unique_events,
 )
+from cldetl.national.distinct import per_distinct
 from cldetl.national.fates import FATE_COLUMNS, assign_fates
 from cldetl.national.filter import filter_to_period
 from cldetl.national.method import national_method
@@ -293,9 +294,9 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> dict[str, pd.Series]:
         name: pd.Series(column.array if isinstance(column, pd.Series) else column, index=index)
         for name, column in {
             "line": np.asarray(ctx.table.lines, dtype=np.int64),
-            "la_code": _per_distinct(ctx.column("LA Code"), _stripped),
+            "la_code": la_code.astype("category"),
             "event_type_raw": ctx.column("Event Type").astype("category"),
-            "event_type_nulled": _per_distinct(
+            "event_type_nulled": per_distinct(
                 ctx.column("Event Type"), lambda c: null_text_blank(c, null_text)
             ),
             "Event Start Date": ctx.dates("Event Start Date"),
@@ -307,7 +308,7 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> dict[str, pd.Series]:
             "event_reference": ctx.column("Event Reference").astype("string"),
         }.items()
     }
-    kind = _per_distinct(
+    kind = per_distinct(
         ctx.column("Event Type"),
         lambda c: _category(
             cleaned(null_text_blank(c, null_text), "Event Type", spec), "Event Type", spec
@@ -316,28 +317,14 @@ def _rows(ctx: CheckContext, spec: Spec, method: dict) -> dict[str, pd.Series]:
     frame["event_type"] = kind
     frame["Event Type"] = kind
     for name in (*CLEANED_KEYS, "Accommodation Status", "Primary Support Reason"):
-        frame[name] = _per_distinct(ctx.column(name), partial(key, name=name))
+        frame[name] = per_distinct(ctx.column(name), partial(key, name=name))
     for name in LINKED_FIELDS:  # an unpaid carer's links, as DHSC's join compares them
         frame[name] = comparable_ids(value(ctx.column(name), name))
     for name in method["deduplication"]["numeric_fields"]:
-        frame[name] = _per_distinct(ctx.column(name), partial(number, name=name))
+        frame[name] = per_distinct(ctx.column(name), partial(number, name=name))
     rank = outcome_rank(frame["Event Outcome"], method["deduplication"])
     frame["outcome_rank"] = pd.Series(np.asarray(rank, dtype=np.int16), index=index)
     return frame
-
-
-def _stripped(column: pd.Series) -> pd.Series:
-    return column.astype("string").str.strip()
-
-
-def _per_distinct(column: pd.Series, work) -> pd.Series:
-    """work(column) as a category, worked out once per distinct value submitted (a batch holds
-    a few dozen distinct values of a coded field, not one per row); a missing value is one of
-    them, so work decides what it becomes, as it would row by row."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    done = work(pd.Series(uniques)).astype("category")
-    categorical = pd.Categorical.from_codes(done.array.codes[codes], dtype=done.dtype)
-    return pd.Series(categorical, index=column.index)
 
 
 def _category(values: pd.Series, name: str, spec: Spec) -> pd.Series:
