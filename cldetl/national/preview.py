@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cldetl.national.allocator import one_allocator
 from cldetl.national.batches import Part, batch_parts
 from cldetl.national.carer_links import LINKED_FIELDS, comparable_ids
 from cldetl.national.data_quality import dq_codes, dq_pairs, dq_summary
@@ -148,6 +149,7 @@ def validate_and_preview(
     return report, out
 
 
+@one_allocator()
 def _from_parts(
     path: str,
     batches: list[Part],

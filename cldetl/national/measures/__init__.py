@@ -21,6 +21,7 @@ import yaml
 
 from cldetl.display import shown
 from cldetl.errors import InputError
+from cldetl.national.allocator import one_allocator
 from cldetl.national.alongside import Alongside
 from cldetl.national.measures.ascof_2a import ascof_2a
 from cldetl.national.measures.ascof_2bc import ascof_2bc
@@ -46,6 +47,7 @@ def measures_method() -> dict[str, Any]:
 ALONGSIDE_FROM = 100_000
 
 
+@one_allocator()
 def measures(
     p: Preview, population: dict[str, int] | None = None, alongside_from: int = ALONGSIDE_FROM
 ) -> list[Figure]:

@@ -1,0 +1,68 @@
+"""The whole-file steps allocate Arrow's buffers from the system allocator (national/allocator.py),
+so memory pandas frees can serve Arrow and the other way round; validate and everything after
+keep the pool they had. The peak it saves is measured in benchmarks/national.py, not here."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from cldetl.national import preview as preview_module_function
+from cldetl.national.allocator import one_allocator
+from cldetl.validate import validate
+from cldetl.validate.csvfile import read_cld_csv
+from tests.conftest import write_rows
+from tests.test_national_waiting_times import PERIOD, POPULATION
+
+SYSTEM = pa.system_memory_pool().backend_name
+
+
+def test_inside_the_block_arrow_allocates_from_the_system_allocator_and_after_it_as_before():
+    before = pa.default_memory_pool().backend_name
+    with one_allocator():
+        assert pa.default_memory_pool().backend_name == SYSTEM
+        buffer = pa.array(["kept past the block"] * 3)
+    assert pa.default_memory_pool().backend_name == before
+    assert buffer.to_pylist() == ["kept past the block"] * 3  # freed by the pool it came from
+
+
+def test_an_error_inside_the_block_restores_the_pool():
+    before = pa.default_memory_pool().backend_name
+    with pytest.raises(ValueError):
+        with one_allocator():
+            raise ValueError("a step failed")
+    assert pa.default_memory_pool().backend_name == before
+
+
+@pytest.fixture
+def small_file(tmp_path):
+    return write_rows(tmp_path / "cld.csv", [dict(r) for r in POPULATION])
+
+
+def test_the_preview_and_measures_whole_file_steps_run_on_the_system_allocator(
+    small_file, monkeypatch
+):
+    import sys
+
+    preview_module = sys.modules["cldetl.national.preview"]
+    measures_module = sys.modules["cldetl.national.measures"]
+    seen: dict[str, str] = {}
+
+    def spy(name, module, attribute):
+        real = getattr(module, attribute)
+
+        def recorded(*args, **kwargs):
+            seen[name] = pa.default_memory_pool().backend_name
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, attribute, recorded)
+
+    spy("unique events", preview_module, "unique_events")
+    spy("ASCOF 2A", measures_module, "ascof_2a")
+    before = pa.default_memory_pool().backend_name
+    table = read_cld_csv(small_file)
+    previewed = preview_module_function(table, validate(table), reference=PERIOD)
+    assert pa.default_memory_pool().backend_name == before
+    measures_module.measures(previewed)
+    assert seen == {"unique events": SYSTEM, "ASCOF 2A": SYSTEM}
+    assert pa.default_memory_pool().backend_name == before
