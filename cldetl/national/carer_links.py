@@ -51,17 +51,19 @@ def links_to_no_one(
         & (events["Event Start Date"] <= end).fillna(False).to_numpy()
     )
     fields = [name for name in LINKED_FIELDS if name in events.columns]
-    linked = {name: events[name].to_numpy(dtype=object, na_value=None)[carers] for name in fields}
-    if not any(pd.notna(v).any() for v in linked.values()):
+    rows = np.flatnonzero(carers)
+    # Only the carer rows' links are taken out of the columns (as text they are a few; the
+    # whole column as Python strings would be tens of MiB at 1,000,000 rows).
+    linked = {name: events[name].take(rows) for name in fields}
+    if not any(v.notna().any() for v in linked.values()):
         return pd.DataFrame(columns=["line", "event_reference", "field"])
     # Each distinct LA person ID made comparable once (far fewer than rows).
     distinct = pc.unique(pa.array(events["la_person"].astype("string"), type=pa.large_string()))
     people = pa.array(comparable_ids(pd.Series(pd.arrays.ArrowStringArray(distinct))).dropna(),
                       type=pa.large_string())  # fmt: skip
-    rows = np.flatnonzero(carers)
     parts = []
     for slot, name in enumerate(fields, start=1):
-        values = linked[name]
+        values = linked[name].to_numpy(dtype=object, na_value=None)
         known = pd.notna(values)
         found = pc.is_in(pa.array(values, type=pa.large_string()), value_set=people)
         loose = rows[known & ~found.to_numpy(zero_copy_only=False)]
@@ -69,7 +71,7 @@ def links_to_no_one(
             pd.DataFrame(
                 {
                     "line": events["line"].to_numpy()[loose],
-                    "event_reference": events["event_reference"].to_numpy()[loose],
+                    "event_reference": events["event_reference"].take(loose).to_numpy(),
                     "field": slot,
                 }
             )
