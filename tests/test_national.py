@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -151,6 +152,22 @@ def test_preview_command_text_json_and_quality_csv(tmp_path):
     # Counts and line numbers only: no person's ID or name.
     assert "P000001" not in text.output + as_json.stdout
     assert "Lovelock" not in text.output + as_json.stdout
+
+
+def test_preview_command_fates_csv_has_each_rows_fate_and_dq_codes(tmp_path):
+    """--fates-csv: one row per row of the file with its DQ codes (the preview keeps each
+    row's codes only when this file is asked for)."""
+    rows = [row(**{"LA Person Unique Identifier": f"P{i}"}) for i in range(3)]
+    rows[1]["Gender"] = "Robot"
+    path = write_rows(tmp_path / "cld.csv", rows)
+    out = tmp_path / "fates.csv"
+    done = CliRunner().invoke(cli, ["preview", str(path), "--fates-csv", str(out)])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(out)
+    assert list(table["line"]) == [2, 3, 4]
+    # Gender: valid on lines 2 and 4; line 3's "Robot" is not in the list (an invalid code).
+    assert list(table["Gender code"] >= 1) == [True, False, True]
+    assert (table["Gender status"] == 2).all()
 
 
 @pytest.mark.parametrize("rule", PREVIEW_RULES)

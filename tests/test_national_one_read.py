@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import cldetl.validate as validate_module
+from cldetl.errors import InternalError
 from cldetl.national import preview, validate_and_preview
 from cldetl.national.measures import measures
 from cldetl.validate import validate
@@ -84,3 +85,27 @@ def test_a_file_found_to_be_windows_1252_in_a_later_batch_is_read_again_in_one_r
     assert report.encoding == "windows-1252" or report.encoding != "utf-8"
     assert int(small.fate_counts.sum()) == len(rows) == small.rows
     _same_preview(small, whole)
+
+
+@pytest.mark.parametrize("minimum", [1 << 62, 0], ids=["threads", "processes"])
+def test_without_row_codes_the_dq_table_is_the_same_and_no_row_codes_are_kept(
+    tmp_path, monkeypatch, minimum
+):
+    """`row_codes=False` (preview without --fates-csv, measures, validate --report): the
+    per-field table is summed from each batch's counts, and must be the one the per-row codes
+    give; asking such a preview for its rows' codes is cldetl's own error, not a blank."""
+    rows = [row(**{"LA Person Unique Identifier": f"P{i}"}) for i in range(30)]
+    rows[3]["Gender"] = "Robot"
+    rows[17]["Date of Birth"] = "31/02/1950"
+    rows[25]["Ethnicity"] = ""
+    path = write_rows(tmp_path / "cld.csv", rows)
+    monkeypatch.setattr(validate_module, "PROCESS_MIN_BYTES", minimum)
+    _report, kept = validate_and_preview(path, batch_bytes=1_500)
+    _report, lean = validate_and_preview(path, batch_bytes=1_500, row_codes=False)
+    assert lean.dq_pairs is None and kept.dq_pairs is not None
+    assert (kept.quality["code"] < 0).any()  # the table has more than valid rows in it
+    pd.testing.assert_frame_equal(lean.quality, kept.quality)
+    pd.testing.assert_frame_equal(lean.fates, kept.fates)
+    assert json.dumps(lean.to_json_dict()) == json.dumps(kept.to_json_dict())
+    with pytest.raises(InternalError, match="without per-row DQ codes"):
+        lean.fates_csv()

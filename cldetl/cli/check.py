@@ -127,7 +127,7 @@ def validate(
     if report_dir:
         # The report previews DHSC's processing too: validated and previewed in one read.
         _two_malloc_arenas()
-        report, previewed = validate_and_preview(file, monthly=monthly)
+        report, previewed = validate_and_preview(file, monthly=monthly, row_codes=False)
         national = national_run_of(previewed, file, report)
     else:
         report = run_validation(file, monthly=monthly)
@@ -171,7 +171,8 @@ def preview(
     Exit status: 0 (the preview warns, it does not fail), 2 the file cannot be read.
     """
 
-    result = _preview_file(file, monthly, events=False)  # the measures' events are not shown
+    # The measures' events are not shown; each row's DQ codes only in the fates CSV.
+    result = _preview_file(file, monthly, events=False, row_codes=bool(fates_csv))
     if fmt == "json":
         click.echo(json.dumps(result.to_json_dict(), indent=2))
     else:
@@ -184,7 +185,11 @@ def preview(
 
 
 def _preview_file(
-    file: str, monthly: bool, stated_when_underived: bool = False, events: bool = True
+    file: str,
+    monthly: bool,
+    stated_when_underived: bool = False,
+    events: bool = True,
+    row_codes: bool = False,
 ):
     """The file validated and previewed in one read, a batch at a time (in worker processes
     for a large file, as `cldetl validate` does)."""
@@ -192,7 +197,11 @@ def _preview_file(
         raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
     _two_malloc_arenas()
     _report, result = validate_and_preview(
-        file, monthly=monthly, stated_when_underived=stated_when_underived, events=events
+        file,
+        monthly=monthly,
+        stated_when_underived=stated_when_underived,
+        events=events,
+        row_codes=row_codes,
     )
     return result
 

@@ -31,7 +31,8 @@ class Part:
 
     rows: dict[str, pd.Series]  # a column each (preview._rows)
     stated: tuple[pd.Timestamp, pd.Timestamp]
-    dq_pairs: pd.DataFrame
+    dq_counts: np.ndarray  # rows per DQ field and pair value (data_quality.dq_counts)
+    dq_pairs: pd.DataFrame | None  # per row; None when the preview keeps no per-row codes
 
 
 # reduce(ctx, findings of the batch) -> Part, given by the preview (it owns the steps).

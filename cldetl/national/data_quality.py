@@ -103,16 +103,35 @@ def dq_unpaired(pairs: pd.DataFrame, method: dict) -> pd.DataFrame:
     return pd.DataFrame(out, index=pairs.index)
 
 
+# dq_pairs' values: status (0..2) * 16 + code (-7..1) + 8, so fewer than 48.
+PAIR_VALUES = 48
+
+
+def dq_counts(pairs: pd.DataFrame, method: dict) -> np.ndarray:
+    """Rows per field and pair value (one row per field of DHSC's list, PAIR_VALUES columns):
+    what GetDQValues counts, and what adds up across batches, so a preview that keeps no
+    per-row codes still has the whole file's table."""
+    fields = method["data_quality"]["fields"]
+    out = np.zeros((len(fields), PAIR_VALUES), dtype=np.int64)
+    for i, (_module, data_field, _name) in enumerate(fields):
+        out[i] = np.bincount(pairs[data_field].to_numpy(np.int64), minlength=PAIR_VALUES)
+    return out
+
+
 def dq_summary(pairs: pd.DataFrame, method: dict) -> pd.DataFrame:
     """Rows per field, status and result, as GetDQValues aggregates them (COUNT(*)), from
     dq_pairs (status 0..2 and code -7..1 as one small number, counted with bincount)."""
+    return dq_summary_of(dq_counts(pairs, method), method)
+
+
+def dq_summary_of(counts: np.ndarray, method: dict) -> pd.DataFrame:
+    """dq_summary from dq_counts (summed over the batches)."""
     dq = method["data_quality"]
     label = {c["code"]: c["label"] for c in dq["codes"].values()}
     status_label = {s["code"]: s["label"] for s in dq["statuses"].values()}
     parts = []
-    for module, data_field, name in dq["fields"]:
-        counts = np.bincount(pairs[data_field].to_numpy(np.int64), minlength=48)
-        found = np.nonzero(counts)[0]
+    for (module, data_field, name), field_counts in zip(dq["fields"], counts, strict=True):
+        found = np.nonzero(field_counts)[0]
         parts.append(
             pd.DataFrame(
                 {
@@ -121,7 +140,7 @@ def dq_summary(pairs: pd.DataFrame, method: dict) -> pd.DataFrame:
                     "field": name,
                     "status": found // 16,
                     "code": found % 16 - 8,
-                    "rows": counts[found],
+                    "rows": field_counts[found],
                 }
             )
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from cldetl.errors import InternalError
 from cldetl.national.data_quality import dq_unpaired
 from cldetl.national.method import national_method
 from cldetl.national.period import DerivedPeriod
@@ -23,7 +24,9 @@ class Preview:
     reference_period: tuple[date, date] | None
     fates: pd.DataFrame  # FATE_COLUMNS, one row per row of the file
     fate_counts: pd.Series  # per fate key, adding up to `rows`
-    dq_pairs: pd.DataFrame  # per row, DHSC's DQ status and code per field (data_quality.dq_pairs)
+    # Per row, DHSC's DQ status and code per field (data_quality.dq_pairs); None when the
+    # preview was made without them (validate_and_preview(row_codes=False)).
+    dq_pairs: pd.DataFrame | None
     quality: pd.DataFrame  # dq summed per field, status and result
     # The rows that stand for DHSC's unique events, with the cleaned fields the measures use.
     events: pd.DataFrame | None = None
@@ -32,6 +35,8 @@ class Preview:
     @property
     def dq(self) -> pd.DataFrame:
         """Per row, DHSC's DQ status and code per field ('<field> status', '<field> code')."""
+        if self.dq_pairs is None:
+            raise InternalError("a preview made without per-row DQ codes was asked for them")
         return dq_unpaired(self.dq_pairs, national_method())
 
     @property

@@ -28,7 +28,7 @@ import pandas as pd
 from cldetl.national.allocator import one_allocator
 from cldetl.national.batches import Part, batch_parts
 from cldetl.national.carer_links import LINKED_FIELDS, comparable_ids
-from cldetl.national.data_quality import dq_codes, dq_pairs, dq_summary
+from cldetl.national.data_quality import dq_codes, dq_counts, dq_pairs, dq_summary_of
 from cldetl.national.dedup import (
     INVALID,
     as_numeric_18_2,
@@ -126,16 +126,19 @@ def validate_and_preview(
     stated_when_underived: bool = False,
     batch_bytes: int = BATCH_BYTES,
     events: bool = True,
+    row_codes: bool = True,
 ) -> tuple[ValidationReport, Preview]:
     """The file validated and previewed in one read: each batch is reduced to what the preview
     keeps while validate has it parsed and checked (in its worker processes for a large file),
     so the file is parsed once, not once for each. The same report and preview as `validate`
     then `preview`; a file found not to be UTF-8 in a later batch is read again, whole, as
     Windows-1252 by validate, the reductions with it. `events`: keep the unique events the
-    measures read (without them, `Preview.events` is None and memory holds less)."""
+    measures read (without them, `Preview.events` is None and memory holds less).
+    `row_codes`: keep each row's DQ codes (`Preview.dq`, the fates CSV); without them,
+    `Preview.dq_pairs` is None and only the per-field table (`quality`) is kept."""
     spec = spec or load_spec()
     method = national_method()
-    step = partial(_reduce_batch, spec=spec, method=method)
+    step = partial(_reduce_batch, spec=spec, method=method, row_codes=row_codes)
     report, parts = validate_each_batch(
         path, step, monthly=monthly, spec=spec, batch_bytes=batch_bytes
     )
@@ -163,10 +166,12 @@ def _from_parts(
     fates) over the compact rows."""
     parts = [b.rows for b in batches]
     stated_parts = [b.stated for b in batches]
-    pair_parts = [b.dq_pairs for b in batches]
+    dq_rows = sum(b.dq_counts for b in batches)
+    pair_parts = [b.dq_pairs for b in batches if b.dq_pairs is not None]
+    row_codes = len(pair_parts) == len(batches)
     batches.clear()  # the caller's list too: the parts are held once, then joined
     rows = concat_compact(parts)  # a column at a time from here, so each can be let go
-    pairs = pd.concat(pair_parts, ignore_index=True)
+    pairs = pd.concat(pair_parts, ignore_index=True) if row_codes else None
     del parts, pair_parts
     n = len(rows["line"])
     lines = rows["line"].to_numpy()
@@ -237,19 +242,24 @@ def _from_parts(
         fates=fates,
         fate_counts=counts,
         dq_pairs=pairs,
-        quality=dq_summary(pairs, method),
+        quality=dq_summary_of(dq_rows, method),
         events=_as_frame(frame) if events else None,
     )
     out.warnings = warnings_for(out, method)
     return out
 
 
-def _reduce_batch(ctx: CheckContext, findings: pd.DataFrame, spec: Spec, method: dict) -> Part:
-    """What one batch leaves for the whole file: its compact rows, stated period, DQ pairs."""
+def _reduce_batch(
+    ctx: CheckContext, findings: pd.DataFrame, spec: Spec, method: dict, row_codes: bool = True
+) -> Part:
+    """What one batch leaves for the whole file: its compact rows, stated period, DQ counts
+    and (`row_codes`) each row's DQ pairs."""
+    pairs = dq_pairs(dq_codes(ctx, findings, method), method)
     return Part(
         rows=_rows(ctx, spec, method),
         stated=_stated_in(ctx),
-        dq_pairs=dq_pairs(dq_codes(ctx, findings, method), method),
+        dq_counts=dq_counts(pairs, method),
+        dq_pairs=pairs if row_codes else None,
     )
 
 
