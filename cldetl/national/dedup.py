@@ -85,6 +85,18 @@ def outcome_rank(outcome: pd.Series, method: dict) -> np.ndarray:
     return ranks[codes]
 
 
+def key_fields(method: dict) -> set[str]:
+    """The columns unique_events reads: what the preview holds for every candidate row while
+    it runs (the rest of a row is taken later, for the rows kept)."""
+    derived, dedup = method["derived_fields"], method["deduplication"]
+    spec_key = derived["unique_event"]
+    names = {"line", "event_type", "der_end", "person", "la_code", "outcome_rank"}
+    names |= set(spec_key["all"]) | set(dedup["service_fields"])
+    for fields in spec_key["by_event_type"].values():
+        names |= set(fields)
+    return names
+
+
 def unique_events(frame: pd.DataFrame, method: dict) -> pd.DataFrame:
     """Group rows into DHSC's unique events and choose the row each keeps.
 

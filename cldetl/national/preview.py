@@ -33,6 +33,7 @@ from cldetl.national.dedup import (
     INVALID,
     as_numeric_18_2,
     cleaned,
+    key_fields,
     null_text_blank,
     outcome_rank,
     person_id,
@@ -211,8 +212,15 @@ def _from_parts(
     references = rows["event_reference"]
     rows["der_end"] = der_end
     del der_end
-    # The candidates' rows, each whole column let go once its candidates are taken.
-    frame = {name: _taken(rows.pop(name), candidates) for name in list(rows)}
+    # The candidates' rows of the fields the unique events read, each whole column let go
+    # once its candidates are taken; the other fields only for the measures' events, taken
+    # once, for the rows kept (without events, let go now).
+    order = list(rows)
+    keys = key_fields(method)
+    frame = {name: _taken(rows.pop(name), candidates) for name in order if name in keys}
+    if not events:
+        rows.clear()
+    kept_rows = candidates
     if candidates.any():
         grouped = unique_events(_as_frame(frame), method)
         kept_line = grouped["kept_line"].to_numpy()
@@ -220,7 +228,13 @@ def _from_parts(
         merged_into[candidates] = kept_line
         kept = kept_line == frame["line"].to_numpy()
         frame = {name: _taken(frame.pop(name), kept) for name in list(frame)} if events else {}
+        kept_rows = candidates.copy()
+        kept_rows[candidates] = kept
         del kept
+    if events:
+        frame |= {name: _taken(rows.pop(name), kept_rows) for name in list(rows)}
+        frame = {name: frame[name] for name in order}
+    del kept_rows
     no_person = (reason == "") & person.isna().to_numpy()
     fate, counts = assign_fates(
         n, reason, no_person, merged_into, lines, death_end, method["fates"]
