@@ -66,3 +66,27 @@ def test_the_preview_and_measures_whole_file_steps_run_on_the_system_allocator(
     measures_module.measures(previewed)
     assert seen == {"unique events": SYSTEM, "ASCOF 2A": SYSTEM}
     assert pa.default_memory_pool().backend_name == before
+
+
+def test_memory_is_given_back_after_each_whole_file_step(small_file, monkeypatch):
+    """One give_back after each whole-file step: joining the batches, the period, the period
+    filter, the unique events, the fates (the peak it saves is in benchmarks/national.py)."""
+    import sys
+
+    preview_module = sys.modules["cldetl.national.preview"]
+    calls: list[int] = []
+    monkeypatch.setattr(preview_module, "give_back", lambda: calls.append(1) or True)
+    table = read_cld_csv(small_file)
+    preview_module_function(table, validate(table), reference=PERIOD)
+    assert len(calls) == 5
+
+
+def test_give_back_and_the_arenas_ask_glibc_only(monkeypatch):
+    from cldetl.national import allocator
+
+    if allocator._glibc() is not None:
+        assert allocator.give_back() is True
+        assert allocator.two_malloc_arenas() is True
+    monkeypatch.setattr(allocator, "_glibc", lambda: None)  # macOS, Windows, musl
+    assert allocator.give_back() is False
+    assert allocator.two_malloc_arenas() is False

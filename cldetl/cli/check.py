@@ -7,8 +7,6 @@ output and an exit code (`cldetl.cli.exit_codes`).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import sys
 from datetime import UTC, datetime
@@ -30,6 +28,7 @@ from cldetl.display import shown
 from cldetl.errors import InputError, UsageError
 from cldetl.mapping import load_mapping
 from cldetl.national import preview_text, validate_and_preview
+from cldetl.national.allocator import two_malloc_arenas
 from cldetl.national.measures import measures as national_measures
 from cldetl.national.measures import measures_method
 from cldetl.national.measures.output import compare as compare_measures
@@ -126,7 +125,7 @@ def validate(
     national = None
     if report_dir:
         # The report previews DHSC's processing too: validated and previewed in one read.
-        _two_malloc_arenas()
+        two_malloc_arenas()
         report, previewed = validate_and_preview(file, monthly=monthly, row_codes=False)
         national = national_run_of(previewed, file, report)
     else:
@@ -195,7 +194,7 @@ def _preview_file(
     for a large file, as `cldetl validate` does)."""
     if open_cld_csv(file).too_large:
         raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
-    _two_malloc_arenas()
+    two_malloc_arenas()
     _report, result = validate_and_preview(
         file,
         monthly=monthly,
@@ -204,19 +203,6 @@ def _preview_file(
         row_codes=row_codes,
     )
     return result
-
-
-def _two_malloc_arenas() -> None:
-    """Ask glibc for at most two malloc arenas in this process. The batches' compact rows are
-    unpickled by the worker pool's own thread, in an arena of its own, and the whole-file
-    steps then allocate in the main one: the two fragment each other, and the peak (measured
-    at 1,000,000 rows, docs/benchmarks.md) is about 13% lower with two arenas, at the same
-    CPU time. Elsewhere (not glibc) nothing is asked."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-8, 2)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        return
 
 
 @click.command()

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cldetl.national.allocator import one_allocator
+from cldetl.national.allocator import give_back, one_allocator
 from cldetl.national.batches import Part, batch_parts
 from cldetl.national.carer_links import LINKED_FIELDS, comparable_ids
 from cldetl.national.data_quality import dq_codes, dq_counts, dq_pairs, dq_summary_of
@@ -174,6 +174,7 @@ def _from_parts(
     rows = concat_compact(parts)  # a column at a time from here, so each can be let go
     pairs = pd.concat(pair_parts, ignore_index=True) if row_codes else None
     del parts, pair_parts
+    give_back()  # after each whole-file step (allocator.py)
     n = len(rows["line"])
     lines = rows["line"].to_numpy()
     la_code = rows["la_code"].mode().iloc[0] if rows["la_code"].notna().any() else None
@@ -187,6 +188,7 @@ def _from_parts(
         month,
         method["reporting_period"],
     )
+    give_back()
     if reference is None and period.start and period.end:
         reference = (period.start, period.end)
     elif reference is None and stated_when_underived and all(stated):
@@ -206,6 +208,7 @@ def _from_parts(
         reason, der_end = filtered.reason, filtered.der_end
         death_end = filtered.death_end.to_numpy()
         del filtered
+        give_back()
     person = rows["person"]
     candidates = (reason == "") & person.notna().to_numpy()
     merged_into = np.zeros(n, dtype=np.int64)
@@ -225,6 +228,7 @@ def _from_parts(
         grouped = unique_events(_as_frame(frame), method)
         kept_line = grouped["kept_line"].to_numpy()
         del grouped
+        give_back()
         merged_into[candidates] = kept_line
         kept = kept_line == frame["line"].to_numpy()
         frame = {name: _taken(frame.pop(name), kept) for name in list(frame)} if events else {}
@@ -239,6 +243,7 @@ def _from_parts(
     fate, counts = assign_fates(
         n, reason, no_person, merged_into, lines, death_end, method["fates"]
     )
+    give_back()
     fates = pd.DataFrame(
         {
             "line": lines,
