@@ -212,3 +212,47 @@ def test_a_short_list_is_spelt_out_in_the_message(field, value, message):
     spec = load_spec()
     defined = next(f for f in spec.fields if f.name == field)
     assert classify(spec, defined, value) == ("list.value", message)
+
+
+HEADERS = list(row())
+ENDED = "NFA: Support ended as planned"
+
+# A column left out of the file is reported once (header.missing) and the row rules that read it
+# are skipped; every other row rule is still judged (the guidance's Annex A and its expected
+# values hold for each row whatever the header lacks). The base row is a service user's open
+# service: NHS Number is mandatory for all records (a warning), Client Funding Status for
+# service users, and an open service's outcome is 'Continuation of support or services'.
+MISSING_COLUMN_CASES = [
+    pytest.param(
+        "LA Code",
+        {"NHS Number": ""},
+        [("mandatory.nhs_number", 2, "NHS Number")],
+        id="the first rule column left out, the next rule still judged",
+    ),
+    pytest.param(
+        "LA Code",
+        {"Event Outcome": ENDED},
+        [("expected.open_service_outcome", 2, "Event Outcome")],
+        id="the first rule column left out, the last rule still judged",
+    ),
+    pytest.param(
+        "Date of Birth",
+        {"Client Funding Status": ""},
+        [("mandatory.client_funding_status", 2, "Client Funding Status")],
+        id="the date of birth left out, the funding status still judged",
+    ),
+]
+
+
+@pytest.mark.parametrize(("left_out", "fields", "expected"), MISSING_COLUMN_CASES)
+def test_a_column_left_out_skips_only_the_row_rules_that_read_it(
+    validate_rows, left_out, fields, expected
+):
+    header = [h for h in HEADERS if h != left_out]
+    report = validate_rows([row(**fields)], header=header)
+    got = [
+        (f["rule"], f["line"], f["column"])
+        for f in findings(report)
+        if f["rule"].split(".")[0] in ("mandatory", "not_applicable", "expected")
+    ]
+    assert got == expected
