@@ -7,6 +7,12 @@ Ids are plain words: mutmut passes them back to pytest.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import multiprocessing
+import signal
+import sys
+import types
 from datetime import date
 from pathlib import Path
 
@@ -14,15 +20,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import cldetl.national.batches as batches_module
 from cldetl.national import national_method
+from cldetl.national.carer_links import comparable_ids, links_to_no_one
+from cldetl.national.choose import first_that_holds
 from cldetl.national.data_quality import dq_codes, dq_pairs, dq_summary, dq_unpaired
 from cldetl.national.dedup import INVALID, as_numeric_18_2, cleaned, outcome_rank, unique_events
+from cldetl.national.distinct import per_distinct
 from cldetl.national.fates import FatesDoNotReconcile, assign_fates
 from cldetl.national.filter import filter_to_period
+from cldetl.national.measures import measures_method
 from cldetl.national.period import classify, derive_period
 from cldetl.spec import load_spec
+from cldetl.validate.csvfile import CldTable
 
 PERIOD = (date(2024, 10, 1), date(2025, 9, 30))
+CARER_TYPES = measures_method()["ascof_3d"]["carer_client_types"]
 
 FILTER_CASES = [
     # (id, event type, start, end, died, fate key ("" kept), corrected end, set to death)
@@ -688,3 +701,258 @@ def test_no_event_field_applies_to_an_unpaid_carer_known_by_association(
         status,
         code,
     )
+
+
+# first_that_holds is SQL's CASE WHEN cond THEN value ... ELSE default END (cldetl/national/
+# choose.py): one THEN per WHEN, a condition is true or not true, and a column's value given as
+# a THEN or ELSE reaches its row unchanged (a NULL stays NULL, it is not the text 'nan').
+def test_a_case_needs_one_value_per_condition():
+    # Kills choose.x_first_that_holds__mutmut_22, _25, _26 (zip not strict: the second
+    # condition, with no value, was silently dropped).
+    conditions = [np.array([False, True]), np.array([True, True])]
+    with pytest.raises(ValueError):
+        first_that_holds(conditions, ["first"], "else")
+
+
+def test_a_case_with_no_condition_is_refused_by_name():
+    # Kills choose.x_first_that_holds__mutmut_2, _3, _4 (the message lost or changed).
+    with pytest.raises(ValueError, match="^first_that_holds needs at least one condition$"):
+        first_that_holds([], [], "else")
+
+
+def test_a_condition_held_as_object_true_false_is_read_as_true_or_false():
+    # A condition is a truth value per row, not row numbers, whatever column holds it. Kills
+    # choose.x_first_that_holds__mutmut_29, _31 (an object array used as an index: IndexError).
+    condition = pd.Series([True, False, True], dtype=object)
+    got = first_that_holds([condition], ["service"], "other")
+    assert got.tolist() == ["service", "other", "service"]
+
+
+def test_a_column_given_as_then_or_else_reaches_its_rows_unchanged():
+    # Row 0: the condition holds, THEN a column: its NULL stays NULL. Row 1: it holds, 'q'.
+    # Row 2: it does not, ELSE a column: its NULL stays NULL. Kills choose.x_first_that_holds
+    # __mutmut_36, _38 (THEN) and _14, _16 (ELSE): without dtype=object, numpy makes a list of
+    # texts and NaN a text array, and NULL becomes the text 'nan'.
+    holds = np.array([True, True, False])
+    got = first_that_holds([holds], [[np.nan, "q", "r"]], ["x", "y", np.nan])
+    assert got[1] == "q"
+    assert pd.isna(got[0]) and pd.isna(got[2])
+
+
+def test_values_worked_out_per_distinct_value_stay_on_their_rows_index():
+    # Each row's result is given back on that row's own label, whatever the column's index
+    # (a column taken from a filtered frame is not numbered 0, 1, 2, ...). Kills
+    # distinct.x_per_distinct__mutmut_19, _21 (the result renumbered from 0).
+    column = pd.Series([" Service", None, "Request", " Service"], index=[7, 8, 9, 10])
+    got = per_distinct(column, lambda v: v.str.strip().fillna("none"))
+    assert got.index.tolist() == [7, 8, 9, 10]
+    assert got.astype(object).to_dict() == {7: "Service", 8: "none", 9: "Request", 10: "Service"}
+
+
+# Unpaid carers' links to no one (cldetl/national/carer_links.py), worked from
+# ASCOF_measures/Create_personal_details_table.sql (7396fab), #Carers_shell: carer rows
+# (Client_Type 'Unpaid carer' or 'Unpaid carer known by association') whose event overlaps the
+# year, end (open: 9999-01-01) >= the year's start AND start <= the year's end, both inclusive;
+# their linked IDs are joined to the rows' LA_Person_Unique_Identifier. The year is PERIOD,
+# 01/10/2024 - 30/09/2025; the file's one person is P000001, and each case's row links P000999.
+CARER_LINK_CASES = [
+    # (id, client type, event start, derived end (None: open), reported)
+    ("carer whose event ends on the first day of the year", "Unpaid carer", "2024-09-01",
+     "2024-10-01", True),
+    ("carer whose event ended the day before the year", "Unpaid carer", "2024-01-01",
+     "2024-09-30", False),
+    ("carer whose event starts on the last day of the year", "Unpaid carer", "2025-09-30", None,
+     True),
+    ("carer whose event starts the day after the year", "Unpaid carer", "2025-10-01", None,
+     False),
+    ("open carer event started before the year", "Unpaid carer known by association",
+     "2023-05-01", None, True),
+    ("service user in the year", "Service User", "2025-01-01", None, False),
+]  # fmt: skip
+
+
+def _carer_events(client_type, start, end, link):
+    return pd.DataFrame(
+        {
+            "line": [2, 3],
+            "event_reference": ["E1", "E2"],
+            "la_person": pd.Series(["P000001", "C1"], dtype="string"),
+            "Client Type": pd.Series(["Service User", client_type], dtype="string"),
+            "Event Start Date": pd.to_datetime(["2025-01-01", start]),
+            "der_end": pd.to_datetime([None, end]),
+            "Adult 1 Linked Person_ID": pd.Series([None, link], dtype="string"),
+            "Adult 2 Linked Person_ID": pd.Series([None, None], dtype="string"),
+            "Adult 3 Linked Person_ID": pd.Series([None, None], dtype="string"),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("client_type", "start", "end", "reported"),
+    [pytest.param(*c[1:], id=c[0]) for c in CARER_LINK_CASES],
+)
+def test_only_unpaid_carers_of_the_year_have_their_links_looked_up(
+    client_type, start, end, reported
+):
+    # Kills carer_links.x_links_to_no_one__mutmut_13 (end > start: ending on the first day),
+    # _18 (start < end: starting on the last day), _4 (`& ... | start <= end`: any carer event
+    # starting before the year's end), _5 (`client type | end >= start`: any row of the year).
+    got = links_to_no_one(_carer_events(client_type, start, end, "p000999"), PERIOD, CARER_TYPES)
+    want = [[3, "E2", 1]] if reported else []
+    assert got[["line", "event_reference", "field"]].values.tolist() == want
+
+
+def test_no_link_to_no_one_is_an_empty_table_of_line_event_reference_and_field():
+    # No carer row of the year has a link: nothing to look up, and the result still has the
+    # documented columns.
+    # Kills carer_links.x_links_to_no_one__mutmut_29 to _35 (the empty result's columns).
+    got = links_to_no_one(
+        _carer_events("Unpaid carer", "2025-01-01", None, None), PERIOD, CARER_TYPES
+    )
+    assert got.empty and list(got.columns) == ["line", "event_reference", "field"]
+
+
+def test_links_are_listed_by_line_then_field_numbered_from_0():
+    # Line 3 links P000999 in Adult 2; line 4 links P000888 in Adult 1 and P000777 in Adult 3;
+    # none is in the file. One row per link, in line then field order, numbered 0, 1, 2 like
+    # any fresh table. Kills carer_links.x_links_to_no_one__mutmut_93, _95, _105 (the sorted
+    # rows keep the concatenation's numbering 1, 0, 2) and, through the column names,
+    # _86, _87 (event_reference misnamed).
+    events = pd.DataFrame(
+        {
+            "line": [2, 3, 4],
+            "event_reference": ["E1", "E2", "E3"],
+            "la_person": pd.Series(["P000001", "C1", "C2"], dtype="string"),
+            "Client Type": pd.Series(["Service User", "Unpaid carer", "Unpaid carer"]),
+            "Event Start Date": pd.to_datetime(["2025-01-01"] * 3),
+            "der_end": pd.to_datetime([None] * 3),
+            "Adult 1 Linked Person_ID": pd.Series([None, None, "p000888"], dtype="string"),
+            "Adult 2 Linked Person_ID": pd.Series([None, "p000999", None], dtype="string"),
+            "Adult 3 Linked Person_ID": pd.Series([None, None, "p000777"], dtype="string"),
+        }
+    )
+    got = links_to_no_one(events, PERIOD, CARER_TYPES)
+    assert got.to_dict("index") == {
+        0: {"line": 3, "event_reference": "E2", "field": 2},
+        1: {"line": 4, "event_reference": "E3", "field": 1},
+        2: {"line": 4, "event_reference": "E3", "field": 3},
+    }
+
+
+def test_a_linked_id_of_spaces_only_is_blank_not_a_link():
+    # SQL Server's = ignores trailing spaces, so '   ' is '' and a blank ID links to no one
+    # (not a link at all); an ID is compared stripped and ignoring case. Kills
+    # carer_links.x_comparable_ids__mutmut_7 (blank left as '', then reported as a link).
+    got = comparable_ids(pd.Series(["   ", "", " P000001 ", None]))
+    assert got.isna().tolist() == [True, True, False, True]
+    assert got.iloc[2] == "p000001"
+
+
+# The preview reads a file a batch at a time (cldetl/national/batches.py): "a large plain file
+# is read in worker processes, anything else here", as `cldetl validate` reads it (same pool,
+# same limits: cldetl/validate/__init__.py). Plain: not gzip, UTF-8 text; large: at least
+# PROCESS_MIN_BYTES; processes only with at least 2 workers and where the platform can fork.
+BATCH_ROUTE_CASES = [
+    # (id, workers, gzip size, text encoding, file size, can fork, read in processes)
+    ("plain file at the size limit", 2, None, "utf8", 100, True, True),
+    ("plain file one byte under the limit", 2, None, "utf8", 99, True, False),
+    ("one worker on one CPU", 1, None, "utf8", 100, True, False),
+    ("gzip file", 2, 40, "utf8", 100, True, False),
+    ("Windows-1252 file", 2, None, "cp1252", 100, True, False),
+    ("platform that cannot fork", 2, None, "utf8", 100, False, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("workers", "gzip_size", "encoding", "size", "fork", "in_processes"),
+    [pytest.param(*c[1:], id=c[0]) for c in BATCH_ROUTE_CASES],
+)
+def test_only_a_large_plain_file_is_read_in_processes(
+    monkeypatch, workers, gzip_size, encoding, size, fork, in_processes
+):
+    # Kills batches.x_batch_parts__mutmut_11 to _21 (a condition joined by `or`, 2 workers
+    # refused, gzip or encoding test inverted or misspelt, the size limit exclusive).
+    routes = []
+    monkeypatch.setattr(batches_module, "WORKERS", workers)
+    monkeypatch.setattr(batches_module, "PROCESS_MIN_BYTES", 100)
+    monkeypatch.setattr(batches_module, "can_fork", lambda: fork)
+    monkeypatch.setattr(
+        batches_module, "_in_processes", lambda *a: routes.append("processes") or []
+    )
+    stream = types.SimpleNamespace(
+        gzip_size=gzip_size, text_encoding=encoding, size=size,
+        batches=lambda: routes.append("here") or [],
+    )  # fmt: skip
+    assert list(batches_module.batch_parts(stream, None, None, None, None)) == []
+    assert routes == ["processes" if in_processes else "here"]
+
+
+def test_the_preview_reads_in_validates_forked_pool_ended_and_waited_for(monkeypatch):
+    # The workers are forked (they inherit the stream, spec, findings and steps, which are not
+    # pickled: the default start method is not fork on macOS or from Python 3.14), WORKERS of
+    # them as for `cldetl validate`, and the pool is shut down waiting for them. Kills
+    # batches.x__in_processes__mutmut_2, _6 (max_workers None or left out: one per CPU),
+    # _3, _7, _10 (the default start method), _29, _33 (shutdown without waiting).
+    made, ended = [], []
+
+    class Pool:
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+
+        def shutdown(self, **kwargs):
+            ended.append(kwargs)
+
+    asked, get_context = [], multiprocessing.get_context
+    monkeypatch.setattr(batches_module, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(
+        multiprocessing, "get_context", lambda method=None: asked.append(method) or get_context()
+    )
+    stream = types.SimpleNamespace(spans=lambda: [])
+    assert list(batches_module._in_processes(stream, None, None, None)) == []
+    assert made[0].get("max_workers") == batches_module.WORKERS
+    assert asked == ["fork"] and "mp_context" in made[0]
+    assert len(ended) == 1 and ended[0].get("wait", True) is True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_preview_worker_ignores_ctrl_c_and_ends_with_its_parent():
+    # A worker leaves Ctrl-C to its parent (which ends the pool) and asks Linux to end it
+    # with SIGTERM when its parent ends, as `cldetl validate`'s workers do. Kills
+    # batches.x__start_worker__mutmut_5 (end_with_parent(None): no signal, so a worker
+    # outlives a killed parent).
+    fork = multiprocessing.get_context("fork")
+    ours, theirs = fork.Pipe()
+
+    def worker():
+        batches_module._start_worker(None, None, None, None)
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        sig = ctypes.c_int()
+        libc.prctl(2, ctypes.byref(sig))  # PR_GET_PDEATHSIG
+        theirs.send((sig.value, signal.getsignal(signal.SIGINT) == signal.SIG_IGN))
+
+    child = fork.Process(target=worker)
+    child.start()
+    got = ours.recv() if ours.poll(30) else None
+    child.join(30)
+    assert got == (signal.SIGTERM, True)
+
+
+def test_a_batch_is_given_the_findings_of_its_own_lines_and_none_without_rows():
+    # `_part` gives the preview's steps the findings of the batch's lines, first to last; a
+    # batch with no rows (an in-memory table of none) has none: an empty findings table, not
+    # None nor the file's first finding. Kills batches.x__part__mutmut_31 (None) and _32.
+    spec = load_spec()
+    findings = pd.DataFrame(
+        {"line": [2, 3, 9], "column": ["Gender"] * 3, "rule": ["list.release1"] * 3}
+    )
+
+    def table(lines):
+        frame = pd.DataFrame({name: [""] * len(lines) for name in spec.headers})
+        return CldTable("cld.csv", list(spec.headers), frame, np.array(lines, np.int64), "utf-8")
+
+    def mine(lines):
+        return batches_module._part(spec, table(lines), findings, lambda ctx, found: found)
+
+    assert mine([3, 4, 5])["line"].tolist() == [3]
+    got = mine([])
+    assert got.empty and list(got.columns) == ["line", "column", "rule"]
