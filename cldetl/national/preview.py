@@ -42,6 +42,7 @@ from cldetl.national.dedup import (
 from cldetl.national.distinct import per_distinct
 from cldetl.national.fates import FATE_COLUMNS, assign_fates
 from cldetl.national.filter import filter_to_period
+from cldetl.national.measures import MEASURE_FIELDS
 from cldetl.national.method import national_method
 from cldetl.national.model import Preview
 from cldetl.national.period import classify, derive_period
@@ -73,6 +74,15 @@ CLEANED_KEYS = (
     "Delivery Mechanism",
     "Cost Frequency (Unit Type)",
     "Event Outcome",
+)
+
+
+# What the unique events keep for the measures (measures.MEASURE_FIELDS, the records' Event
+# Reference and LA Person ID) and the carer-link warning (text.py): the other compact fields
+# are DHSC's steps' own and are let go with them.
+EVENT_FIELDS = frozenset(
+    {*MEASURE_FIELDS, "event_reference", "la_person", "Client Type", "der_end", "Event Start Date"}
+    | set(LINKED_FIELDS)
 )
 
 
@@ -216,13 +226,13 @@ def _from_parts(
     rows["der_end"] = der_end
     del der_end
     # The candidates' rows of the fields the unique events read, each whole column let go
-    # once its candidates are taken; the other fields only for the measures' events, taken
-    # once, for the rows kept (without events, let go now).
-    order = list(rows)
+    # once its candidates are taken; the fields the events keep (EVENT_FIELDS) taken once,
+    # for the rows kept; the rest let go now.
+    order = [name for name in rows if name in EVENT_FIELDS] if events else []
     keys = key_fields(method)
-    frame = {name: _taken(rows.pop(name), candidates) for name in order if name in keys}
-    if not events:
-        rows.clear()
+    frame = {name: _taken(rows.pop(name), candidates) for name in list(rows) if name in keys}
+    for name in [name for name in rows if name not in order]:
+        del rows[name]
     kept_rows = candidates
     if candidates.any():
         grouped = unique_events(_as_frame(frame), method)
@@ -231,13 +241,13 @@ def _from_parts(
         give_back()
         merged_into[candidates] = kept_line
         kept = kept_line == frame["line"].to_numpy()
-        frame = {name: _taken(frame.pop(name), kept) for name in list(frame)} if events else {}
+        frame = {name: _taken(frame.pop(name), kept) for name in list(frame) if name in order}
         kept_rows = candidates.copy()
         kept_rows[candidates] = kept
         del kept
     if events:
         frame |= {name: _taken(rows.pop(name), kept_rows) for name in list(rows)}
-        frame = {name: frame[name] for name in order}
+    frame = {name: frame[name] for name in order}
     del kept_rows
     no_person = (reason == "") & person.isna().to_numpy()
     fate, counts = assign_fates(
