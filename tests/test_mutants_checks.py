@@ -256,3 +256,87 @@ def test_a_column_left_out_skips_only_the_row_rules_that_read_it(
         if f["rule"].split(".")[0] in ("mandatory", "not_applicable", "expected")
     ]
     assert got == expected
+
+
+IDENTIFIER = (
+    "{} contains the person's {}; identifiers must not include personal data in full or in part."
+)
+PERSON_ID, EVENT_REF = "LA Person Unique Identifier", "Event Reference"
+LONG = "0" * 70  # past the 64 characters compared in bulk: such an identifier is read on its own
+
+# The guidance (Event Reference; Data security): identifiers must not hold the person's date of
+# birth, postcode or name "either in full or in part". The base row is Ada Lovelock, born
+# 14/03/1950, of LN1 1YL. Each case: the rows, then the (line, identifier, what) expected.
+PRIVACY_IDENTIFIER_CASES = [
+    pytest.param(
+        [row(**{PERSON_ID: "P140350"})],
+        [(2, PERSON_ID, "date of birth")],
+        id="a date of birth as ddmmyy",
+    ),
+    pytest.param(
+        [row(**{EVENT_REF: "SVC1950-03-14"})],
+        [(2, EVENT_REF, "date of birth")],
+        id="a date of birth as yyyy-mm-dd",
+    ),
+    # No date of birth in the file is a dd/mm/yyyy date (every one shorter): none is looked
+    # for, and the names still are.
+    pytest.param(
+        [row(**{"Date of Birth": "1950", EVENT_REF: "LOVELOCK1"})],
+        [(2, EVENT_REF, "last name")],
+        id="every date of birth too short to be a date",
+    ),
+    pytest.param(
+        [row(**{EVENT_REF: "ADA0001"})],
+        [(2, EVENT_REF, "first name")],
+        id="a first name of three letters in full",
+    ),
+    pytest.param(
+        [row(**{PERSON_ID: "lovelock01"})],
+        [(2, PERSON_ID, "last name")],
+        id="a name in lower case",
+    ),
+    pytest.param(
+        [row(**{EVENT_REF: "SVC1950-03-14"}), _person(1, **{"Date of Birth": "1é/03/1950"})],
+        [(2, EVENT_REF, "date of birth")],
+        id="a date of birth beside a date that is not ASCII",
+    ),
+    pytest.param(
+        [row(**{PERSON_ID: "ZOË-LOVELOCK"})],
+        [(2, PERSON_ID, "last name")],
+        id="a name in an identifier that is not ASCII",
+    ),
+    pytest.param(
+        [row(**{"First Name": "Zoë", PERSON_ID: "ZOË000123"})],
+        [(2, PERSON_ID, "first name")],
+        id="a name that is not ASCII in an identifier that is not ASCII",
+    ),
+    pytest.param(
+        [row(**{EVENT_REF: "SVC" + LONG + "LN11YL"})],
+        [(2, EVENT_REF, "postcode")],
+        id="a postcode at the end of a long identifier",
+    ),
+    pytest.param(
+        [row(**{EVENT_REF: "SVC" + LONG + "LOVELOCK"})],
+        [(2, EVENT_REF, "last name")],
+        id="a name at the end of a long identifier",
+    ),
+    # A name longer than any identifier compared in bulk cannot be inside one; the other
+    # people's names still are looked for.
+    pytest.param(
+        [row(**{"Last Name": "Lovelock-" + "A" * 70}), _person(1, **{EVENT_REF: "LOVELOCK1"})],
+        [(3, EVENT_REF, "last name")],
+        id="a name longer than an identifier beside a name inside one",
+    ),
+    pytest.param(
+        [row(**{EVENT_REF: "SVC" + LONG})],
+        [],
+        id="a long identifier without personal data",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "expected"), PRIVACY_IDENTIFIER_CASES)
+def test_personal_data_inside_an_identifier(validate_rows, rows, expected):
+    report = validate_rows(rows)
+    got = [(f["line"], f["column"], f["message"]) for f in findings(report, "privacy.identifier")]
+    assert got == [(line, name, IDENTIFIER.format(name, what)) for line, name, what in expected]
