@@ -332,6 +332,12 @@ PRIVACY_IDENTIFIER_CASES = [
         [],
         id="a long identifier without personal data",
     ),
+    # No postcode recorded: there is no postcode to look for.
+    pytest.param(
+        [row(**{"Postcode": ""})],
+        [],
+        id="a blank postcode",
+    ),
 ]
 
 
