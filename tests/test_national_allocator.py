@@ -70,7 +70,8 @@ def test_the_preview_and_measures_whole_file_steps_run_on_the_system_allocator(
 
 def test_memory_is_given_back_after_each_whole_file_step(small_file, monkeypatch):
     """One give_back after each whole-file step: joining the batches, the period, the period
-    filter, the unique events, the fates (the peak it saves is in benchmarks/national.py)."""
+    filter, the unique events, the fates, the warnings (the peak it saves is in
+    benchmarks/national.py)."""
     import sys
 
     preview_module = sys.modules["cldetl.national.preview"]
@@ -78,7 +79,34 @@ def test_memory_is_given_back_after_each_whole_file_step(small_file, monkeypatch
     monkeypatch.setattr(preview_module, "give_back", lambda: calls.append(1) or True)
     table = read_cld_csv(small_file)
     preview_module_function(table, validate(table), reference=PERIOD)
-    assert len(calls) == 5
+    assert len(calls) == 6
+
+
+def test_the_measures_give_memory_back_after_the_person_details_and_each_family(
+    small_file, monkeypatch
+):
+    """The measures' working copies go back to the system after the person details and after
+    each ASCOF family, before the next one allocates its own."""
+    import sys
+
+    measures_module = sys.modules["cldetl.national.measures"]
+    table = read_cld_csv(small_file)
+    previewed = preview_module_function(table, validate(table), reference=PERIOD)
+    steps: list[str] = []
+    monkeypatch.setattr(measures_module, "give_back", lambda: steps.append("give back") or True)
+    for name in ("with_person_details", "ascof_2a", "ascof_2bc", "ascof_2e", "ascof_3d"):
+        real = getattr(measures_module, name)
+
+        def recorded(*args, _real=real, _name=name, **kwargs):
+            steps.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(measures_module, name, recorded)
+    measures_module.measures(previewed)
+    assert steps == [
+        "with_person_details", "give back", "ascof_2a", "give back", "ascof_2bc", "give back",
+        "ascof_2e", "give back", "ascof_3d", "give back",
+    ]  # fmt: skip
 
 
 def test_give_back_and_the_arenas_ask_glibc_only(monkeypatch):

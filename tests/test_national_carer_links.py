@@ -22,8 +22,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
+import pyarrow as pa
+import pytest
+
 from cldetl.national import preview
-from cldetl.national.carer_links import links_to_no_one
+from cldetl.national.carer_links import _matched, links_to_no_one
 from cldetl.national.measures import measures, measures_method
 from cldetl.validate import validate
 from cldetl.validate.csvfile import read_cld_csv
@@ -69,3 +73,12 @@ def test_links_to_no_one_are_reported_and_change_no_figure(tmp_path):
         return [(f.measure, f.group, f.numerator, f.denominator, f.value) for f in measures(q)]
 
     assert shown(p) == shown(linked)
+
+
+@pytest.mark.parametrize("slice_rows", [1, 2, 3, 1 << 17])
+def test_the_links_matched_do_not_depend_on_how_the_ids_are_sliced(slice_rows):
+    """The LA person IDs are read a slice at a time (no hash table of every ID): a link is
+    matched by an ID in any slice, compared stripped and ignoring case, and found once."""
+    ids = pd.Series(["C1", "P000001", " p000001 ", None, "P000002", "Xy"], dtype="string")
+    wanted = pa.array(["p000001", "p000999", "xy"], type=pa.large_string())
+    assert sorted(_matched(ids, wanted, slice_rows).to_pylist()) == ["p000001", "xy"]

@@ -16,8 +16,8 @@ The IDs are compared stripped and ignoring case (SQL Server ignores trailing spa
 DHSC's database also ignores case, as SQL Server's default collation does, is not public): so a
 link is reported only when it matches no LA person ID however it is spelt. A batch keeps each
 link as that comparable text (`comparable_ids`; blank on almost every row, so it costs little);
-the LA person IDs are made comparable once per distinct ID, and only when a carer row of the
-year has a link.
+the LA person IDs are made comparable a slice of rows at a time, once per distinct ID of the
+slice, and only when a carer row of the year has a link.
 """
 
 from __future__ import annotations
@@ -39,6 +39,18 @@ def comparable_ids(ids: pd.Series) -> pd.Series:
     return text.mask(text.eq(""))
 
 
+def _matched(ids: pd.Series, wanted: pa.Array, slice_rows: int = 1 << 17) -> pa.Array:
+    """The values of `wanted` (comparable links) that some ID of `ids` matches, comparably."""
+    column = pa.array(ids.astype("string"), type=pa.large_string())
+    found = []
+    for start in range(0, len(column), slice_rows):
+        distinct = pc.unique(column.slice(start, slice_rows))
+        comparable = comparable_ids(pd.Series(pd.arrays.ArrowStringArray(distinct))).dropna()
+        at = pa.chunked_array(pa.array(comparable, type=pa.large_string()))  # empty: 0 chunks
+        found.append(pc.filter(at, pc.is_in(at, value_set=wanted)))
+    return pc.unique(pa.chunked_array(found, type=pa.large_string()))
+
+
 def links_to_no_one(
     events: pd.DataFrame, year: tuple[date, date], carer_types: list[str]
 ) -> pd.DataFrame:
@@ -57,10 +69,14 @@ def links_to_no_one(
     linked = {name: events[name].take(rows) for name in fields}
     if not any(v.notna().any() for v in linked.values()):
         return pd.DataFrame(columns=["line", "event_reference", "field"])
-    # Each distinct LA person ID made comparable once (far fewer than rows).
-    distinct = pc.unique(pa.array(events["la_person"].astype("string"), type=pa.large_string()))
-    people = pa.array(comparable_ids(pd.Series(pd.arrays.ArrowStringArray(distinct))).dropna(),
-                      type=pa.large_string())  # fmt: skip
+    # Which of the links some LA person ID matches, the IDs taken a slice at a time: each
+    # slice's distinct IDs made comparable and looked up among the links (a few), so no
+    # hash table of every distinct ID is built (about 70 MiB at 1,000,000 rows).
+    wanted = pa.array(
+        pd.unique(np.concatenate([v.dropna().to_numpy(dtype=object) for v in linked.values()])),
+        type=pa.large_string(),
+    )
+    people = _matched(events["la_person"], wanted)
     parts = []
     for slot, name in enumerate(fields, start=1):
         values = linked[name].to_numpy(dtype=object, na_value=None)

@@ -29,24 +29,29 @@ def assign_fates(
     lines: np.ndarray,
     death_end: np.ndarray,
     labels: dict[str, str],
-) -> tuple[np.ndarray, pd.Series]:
-    """Fate keys per row and their counts, in national.yaml's order.
+) -> tuple[pd.Categorical, pd.Series]:
+    """Fate keys per row (a category of national.yaml's `fates`, a byte a row) and their
+    counts, in national.yaml's order.
 
     dropped: the filter's reason per row ("" when kept); no_person: kept by the filter but with
     no person ID; merged_into: the kept row's line for every candidate (0 where none); death_end:
-    the end date was set to the date of death.
+    the end date was set to the date of death. The first that holds decides: dropped, then no
+    person ID, then merged, then the end date set to the date of death, else kept. A reason
+    that is not a fate counts as none, so the counts do not reconcile and the preview stops.
     """
-    merged = (merged_into > 0) & (merged_into != lines)
-    fate = np.where(
-        dropped != "",
-        dropped,
-        np.where(no_person, "no_person", np.where(merged, "merged", "")),
-    ).astype(object)
-    fate[(fate == "") & death_end] = "death_end"
-    fate[fate == ""] = "kept"
-    counts = pd.Series(fate).value_counts().reindex(list(labels), fill_value=0)
+    keys = list(labels)
+    code = {key: i for i, key in enumerate(keys)}
+    reasons = pd.Categorical(dropped, categories=[*keys, ""]).codes
+    fate = np.full(len(reasons), code["kept"], dtype=np.int8)
+    fate[death_end] = code["death_end"]
+    fate[(merged_into > 0) & (merged_into != lines)] = code["merged"]
+    fate[no_person] = code["no_person"]
+    given = reasons != len(keys)  # a reason: a fate, or -1 when it is none
+    fate[given] = reasons[given]
+    known = fate >= 0
+    counts = pd.Series(np.bincount(fate[known], minlength=len(keys)), index=keys)
     if int(counts.sum()) != n:
         raise FatesDoNotReconcile(
             f"national preview: fates of {int(counts.sum())} row(s) for a file of {n} row(s)"
         )
-    return fate, counts
+    return pd.Categorical.from_codes(fate, categories=keys), counts

@@ -275,6 +275,7 @@ def _from_parts(
         events=_as_frame(frame) if events else None,
     )
     out.warnings = warnings_for(out, method)
+    give_back()
     return out
 
 

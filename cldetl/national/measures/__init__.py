@@ -21,7 +21,7 @@ import yaml
 
 from cldetl.display import shown
 from cldetl.errors import InputError
-from cldetl.national.allocator import one_allocator
+from cldetl.national.allocator import give_back, one_allocator
 from cldetl.national.alongside import Alongside
 from cldetl.national.measures.ascof_2a import ascof_2a
 from cldetl.national.measures.ascof_2bc import ascof_2bc
@@ -60,17 +60,22 @@ def measures(
     method = measures_method()
     year = p.reference_period
     events = with_person_details(p.events)
+    give_back()  # after each whole-file step, as in the preview (allocator.py)
     dedup = national_method()["deduplication"]
     # The waiting times (the longest) in a forked child while the ASCOF measures run here,
     # on a large file; the figures are the same either way, in the same order.
     wait = partial(waiting_times, events, year, method)
     with Alongside(wait, fork=len(events) >= alongside_from) as waits:
-        figures = (
-            ascof_2a(events, year, method, dedup["outcome_hierarchy"], dedup["missing_hierarchy"])
-            + ascof_2bc(events, year, population, method)
-            + ascof_2e(events, year, method)
-            + ascof_3d(events, year, method)
-        )
+        hierarchy = (dedup["outcome_hierarchy"], dedup["missing_hierarchy"])
+        figures: list[Figure] = []
+        for family, args in (
+            (ascof_2a, (method, *hierarchy)),
+            (ascof_2bc, (population, method)),
+            (ascof_2e, (method,)),
+            (ascof_3d, (method,)),
+        ):
+            figures += family(events, year, *args)
+            give_back()  # each family's working copies go back before the next (allocator.py)
         figures += waits.result()
     people = p.events[["event_reference", "la_person"]].set_axis(
         pd.Index(p.events["line"].to_numpy(np.int64))
