@@ -1273,7 +1273,10 @@ ADMISSIONS_2BC = [
     _admission(125, "2025-01-01", component="short term residential care"),  # 'Short': any case
 ]  # fmt: skip
 NEW_65 = "new admission, 65 and above"
-OUTSIDE_YEAR, NOT_NEW = "started outside the year", "not new: an earlier residential or nursing service ended under 365 days before"  # noqa: E501
+OUTSIDE_YEAR, NOT_NEW = (
+    "started outside the year",
+    "not new: an earlier residential or nursing service ended under 365 days before",
+)  # noqa: E501
 OTHER_BAND = "counted in the other age band"
 RECORDS_2C = {
     101: [(True, NEW_65)], 102: [(True, NEW_65)], 103: [(False, OUTSIDE_YEAR)],
@@ -1479,3 +1482,32 @@ def test_ascof_2e_with_no_long_term_service():
     assert [(f.numerator, f.denominator, f.value, len(f.behind)) for f in figures] == [
         (0, 0, None, 0)
     ] * 3
+
+
+def test_ascof_3d_a_carer_service_with_a_blank_component_is_in_no_category():
+    """Create_ASCOF_3D_2425_Onwards.sql (69fe2e4), #ASCOF_3D_Carers_Case: after the direct
+    payment branch each branch for 'Direct to unpaid carer' also asks `Service_Component NOT
+    LIKE 'Direct payment'`, unknown for a NULL component, so the CASE gives NULL: no hierarchy
+    (FULL JOIN to #REF_CARER_SUPPORT_HIERARCHY), MIN(Hierarchy) NULL when it is the person's
+    only row (#ASCOF_3D_Carers_MinRank), out of #ASCOF_3D_Carers_Final.
+
+    Carers: 51 managed budget, no component: none. 52 commissioned, no component: none.
+    53 no mechanism, no component: none. 54 direct payment mechanism, no component: Direct
+    Payment only (the first branch is an OR, true). 55 managed budget with no component and
+    commissioned support with one: the second row decides, CASSR Commissioned Support only.
+    So 1b: numerator 1 (54), denominator 2 (54, 55); 2b: 1 of 2."""
+    from cldetl.national.measures.ascof_3d import ascof_3d
+
+    events = _measure_events([
+        _carer(51, MPB, component=None),
+        _carer(52, CSS, component=None),
+        _carer(53, None, component=None),
+        _carer(54, DP, component=None),
+        _carer(55, MPB, component=None), _carer(55, CSS),
+    ])  # fmt: skip
+    counts = {
+        (f.measure, f.group): (f.numerator, f.denominator)
+        for f in ascof_3d(events, PERIOD, measures_method())
+    }
+    assert counts[("ASCOF 3D1b", "Total")] == (1, 2)
+    assert counts[("ASCOF 3D2b", "Total")] == (1, 2)

@@ -13,7 +13,8 @@ setting of the hierarchy (lowest number) and counted only if that is community s
 Carers (1b, 2b), during the year: events of unpaid carers in the year (requests signposted,
 carer services, assessments and reviews without a service), each placed in its support
 category, the person in the highest; the denominator is carers with direct payment, managed
-budget or commissioned support only.
+budget or commissioned support only. A direct service with a blank component is in no category
+unless its mechanism is a direct payment (the SQL's NOT LIKE is unknown for a NULL).
 """
 
 from __future__ import annotations
@@ -140,12 +141,16 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     names = m["carer_hierarchy"]
     assessed = rows["event_type"].isin(["Assessment", "Review"]).fillna(False)
     informed = rows["Event Outcome"].eq(m["information_outcome"]).fillna(False)
+    # #ASCOF_3D_Carers_Case: every branch after the first asks `Service_Component NOT LIKE
+    # 'Direct payment'`, which is unknown (not true) for a blank component: such a row with no
+    # direct payment mechanism falls through every branch, in no category (NULL, no rank).
+    component_known = rows["Service Component"].notna()
     support = first_that_holds(
         [
             direct & (mech.eq(dp).fillna(False) | comp_dp),
-            direct & mech.eq(m["managed_budget"]).fillna(False),
-            direct & mech.eq("CASSR commissioned support").fillna(False),
-            direct,
+            direct & component_known & mech.eq(m["managed_budget"]).fillna(False),
+            direct & component_known & mech.eq("CASSR commissioned support").fillna(False),
+            direct & component_known,
             rows["Service Type"].eq(m["carer_involving"]).fillna(False),
             assessed & ~informed,
             assessed & informed,
