@@ -17,7 +17,7 @@ from cldetl.validate import validate
 from cldetl.validate.checks.lists import classify, nearest
 from cldetl.validate.checks.portal import _arrow
 from cldetl.validate.csvfile import table_from_frame
-from tests.conftest import OTHER_NHS, REQUEST, findings, row, write_rows
+from tests.conftest import OTHER_NHS, REQUEST, REVIEW, findings, row, write_rows
 
 GZIP_OVER = (
     "The gzip file is {size:,} bytes; the DLP accepts at most {limit:,} bytes gzipped. Split the "
@@ -346,3 +346,58 @@ def test_personal_data_inside_an_identifier(validate_rows, rows, expected):
     report = validate_rows(rows)
     got = [(f["line"], f["column"], f["message"]) for f in findings(report, "privacy.identifier")]
     assert got == [(line, name, IDENTIFIER.format(name, what)) for line, name, what in expected]
+
+
+SAME_EVENT = "Same {} as line 2 (same person, {}); the central pipeline keeps only one."
+SAME_SERVICE = SAME_EVENT.format(
+    "service", "Client Type, Event Start Date, Service Type, Service Component"
+)
+SAME_REVIEW = SAME_EVENT.format("review", "Client Type, Event Start Date, Event End Date")
+OTHER_SERVICE_ROW = {"Event Reference": "SVC0002", "Provider CQC Location ID": "1-987654321"}
+
+# The central pipeline keys an event by person, LA code, client type, event type and start date,
+# and by the fields of its event type (spec `event_key`: a request by its end date and route of
+# access, an assessment by its end date and type, a review by its end date, a service by its
+# type and component). A column left out of the file skips the comparison of the event types
+# whose key reads it; the other event types are still compared.
+DUPLICATE_EVENT_COLUMN_CASES = [
+    pytest.param(
+        "Request: Route of Access",
+        [row(), row(**OTHER_SERVICE_ROW)],
+        [(3, SAME_SERVICE)],
+        id="the request key column left out, two services still compared",
+    ),
+    pytest.param(
+        "Assessment Type",
+        [row(REVIEW), row(REVIEW, **{"Event Reference": "REV0002"})],
+        [(3, SAME_REVIEW)],
+        id="an assessment key column left out, two reviews still compared",
+    ),
+    pytest.param(
+        "Request: Route of Access",
+        [row(REQUEST), row(REQUEST, **{"Event Reference": "REQ0002"})],
+        [],
+        id="a request key column left out, two requests not compared",
+    ),
+]
+
+
+@pytest.mark.parametrize(("left_out", "rows", "expected"), DUPLICATE_EVENT_COLUMN_CASES)
+def test_a_column_left_out_skips_only_the_event_types_whose_key_reads_it(
+    validate_rows, left_out, rows, expected
+):
+    header = [h for h in HEADERS if h != left_out]
+    report = validate_rows(rows, header=header)
+    got = [(f["line"], f["message"]) for f in findings(report, "file.duplicate_event")]
+    assert got == expected
+
+
+# Two rows that repeat each other exactly are reported whichever columns the file has
+# ("Row repeated exactly", an error): the rows are compared whole, even in a file that lacks
+# every column the comparison would first look at (person, event type, reference, dates,
+# client type, service component).
+def test_an_exact_repeat_in_a_file_without_the_event_columns(validate_rows):
+    header = ["LA Code", "NHS Number", "First Name", "Last Name", "Gender"]
+    report = validate_rows([row(), row(**{"First Name": "Grace"}), row()], header=header)
+    got = [(f["line"], f["message"]) for f in findings(report, "file.duplicate_row")]
+    assert got == [(4, "Row repeats line 2 exactly; remove the copy.")]
