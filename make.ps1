@@ -74,7 +74,7 @@ switch ($Target) {
         Write-Host "Outputs in out\eastmoor, out\westvale and out\northfen (personal data: keep the folder private)"
     }
     "test" {
-        Invoke-Python -m pytest -q
+        Invoke-Python -m pytest -q -n auto
     }
     "check" {
         Invoke-Checked $Ruff @("check", "cldetl", "tests", "benchmarks", "flows")
