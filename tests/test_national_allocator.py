@@ -70,8 +70,8 @@ def test_the_preview_and_measures_whole_file_steps_run_on_the_system_allocator(
 
 def test_memory_is_given_back_after_each_whole_file_step(small_file, monkeypatch):
     """One give_back after each whole-file step: joining the batches, the period, the period
-    filter, the unique events, the fates, the warnings (the peak it saves is in
-    benchmarks/national.py)."""
+    filter, taking the unique events' fields, the unique events, the fates, the warnings (the
+    peak it saves is in benchmarks/national.py)."""
     import sys
 
     preview_module = sys.modules["cldetl.national.preview"]
@@ -79,7 +79,7 @@ def test_memory_is_given_back_after_each_whole_file_step(small_file, monkeypatch
     monkeypatch.setattr(preview_module, "give_back", lambda: calls.append(1) or True)
     table = read_cld_csv(small_file)
     preview_module_function(table, validate(table), reference=PERIOD)
-    assert len(calls) == 6
+    assert len(calls) == 7
 
 
 def test_the_measures_give_memory_back_after_the_person_details_and_each_family(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cldetl.national.compact import Packed
 from cldetl.spec import Spec
 from cldetl.validate import PROCESS_MIN_BYTES, WORKERS, can_fork, end_with_parent, in_file_order
 from cldetl.validate.checks.context import CheckContext
@@ -29,7 +30,7 @@ from cldetl.validate.findings import FindingSink
 class Part:
     """What one batch leaves for the preview."""
 
-    rows: dict[str, pd.Series]  # a column each (preview._rows)
+    rows: dict[str, Packed]  # a column each (preview._rows), packed (compact.py)
     stated: tuple[pd.Timestamp, pd.Timestamp]
     dq_counts: np.ndarray  # rows per DQ field and pair value (data_quality.dq_counts)
     dq_pairs: pd.DataFrame | None  # per row; None when the preview keeps no per-row codes

@@ -28,6 +28,7 @@ import pandas as pd
 from cldetl.national.allocator import give_back, one_allocator
 from cldetl.national.batches import Part, batch_parts
 from cldetl.national.carer_links import LINKED_FIELDS, comparable_ids
+from cldetl.national.compact import CompactRows, pack
 from cldetl.national.data_quality import dq_codes, dq_counts, dq_pairs, dq_summary_of
 from cldetl.national.dedup import (
     INVALID,
@@ -77,6 +78,13 @@ CLEANED_KEYS = (
 )
 
 
+# The preview reads the file in batches half the size of validate's: its worker processes hold
+# each batch's reduction (the compact rows, packed) beside the parsed batch, and with validate's
+# batches they peaked above validate's own workers (issue 19 point 9, 1,000,000 rows: 399 against
+# 371 MiB; 299 with these, docs/benchmarks.md). The result does not depend on the batch size.
+PREVIEW_BATCH_BYTES = BATCH_BYTES // 2
+
+
 # What the unique events keep for the measures (measures.MEASURE_FIELDS, the records' Event
 # Reference and LA Person ID) and the carer-link warning (text.py): the other compact fields
 # are DHSC's steps' own and are let go with them.
@@ -100,7 +108,7 @@ def preview(
     import_month: date | None = None,
     reference: tuple[date, date] | None = None,
     stated_when_underived: bool = False,
-    batch_bytes: int = BATCH_BYTES,
+    batch_bytes: int = PREVIEW_BATCH_BYTES,
 ) -> Preview:
     """The national-processing preview of a file and its validation report.
 
@@ -135,7 +143,7 @@ def validate_and_preview(
     import_month: date | None = None,
     reference: tuple[date, date] | None = None,
     stated_when_underived: bool = False,
-    batch_bytes: int = BATCH_BYTES,
+    batch_bytes: int = PREVIEW_BATCH_BYTES,
     events: bool = True,
     row_codes: bool = True,
 ) -> tuple[ValidationReport, Preview]:
@@ -181,7 +189,7 @@ def _from_parts(
     pair_parts = [b.dq_pairs for b in batches if b.dq_pairs is not None]
     row_codes = len(pair_parts) == len(batches)
     batches.clear()  # the caller's list too: the parts are held once, then joined
-    rows = concat_compact(parts)  # a column at a time from here, so each can be let go
+    rows = CompactRows(parts)  # a column opened when read, and let go a column at a time
     pairs = pd.concat(pair_parts, ignore_index=True) if row_codes else None
     del parts, pair_parts
     give_back()  # after each whole-file step (allocator.py)
@@ -198,6 +206,7 @@ def _from_parts(
         month,
         method["reporting_period"],
     )
+    del rows["event_type_nulled"]  # read by the period only
     give_back()
     if reference is None and period.start and period.end:
         reference = (period.start, period.end)
@@ -218,11 +227,14 @@ def _from_parts(
         reason, der_end = filtered.reason, filtered.der_end
         death_end = filtered.death_end.to_numpy()
         del filtered
-        give_back()
-    person = rows["person"]
-    candidates = (reason == "") & person.notna().to_numpy()
+    del rows["event_type_raw"], rows["end"]  # read by the filter only (der_end from here)
+    give_back()
+    rows.close("died")  # read by the filter; kept for the measures, packed until then
+    has_person = rows["person"].notna().to_numpy()
+    candidates = (reason == "") & has_person
+    no_person = (reason == "") & ~has_person
+    del has_person
     merged_into = np.zeros(n, dtype=np.int64)
-    references = rows["event_reference"]
     rows["der_end"] = der_end
     del der_end
     # The candidates' rows of the fields the unique events read, each whole column let go
@@ -231,8 +243,9 @@ def _from_parts(
     order = [name for name in rows if name in EVENT_FIELDS] if events else []
     keys = key_fields(method)
     frame = {name: _taken(rows.pop(name), candidates) for name in list(rows) if name in keys}
-    for name in [name for name in rows if name not in order]:
-        del rows[name]
+    for name in [name for name in rows if name not in order and name != "event_reference"]:
+        del rows[name]  # the Event Reference is read for the fates, after the unique events
+    give_back()
     kept_rows = candidates
     if candidates.any():
         grouped = unique_events(_as_frame(frame), method)
@@ -245,11 +258,13 @@ def _from_parts(
         kept_rows = candidates.copy()
         kept_rows[candidates] = kept
         del kept
+    references = rows.pop("event_reference")
     if events:
         frame |= {name: _taken(rows.pop(name), kept_rows) for name in list(rows)}
+        if "event_reference" in order:
+            frame["event_reference"] = _taken(references, kept_rows)
     frame = {name: frame[name] for name in order}
     del kept_rows
-    no_person = (reason == "") & person.isna().to_numpy()
     fate, counts = assign_fates(
         n, reason, no_person, merged_into, lines, death_end, method["fates"]
     )
@@ -286,7 +301,7 @@ def _reduce_batch(
     and (`row_codes`) each row's DQ pairs."""
     pairs = dq_pairs(dq_codes(ctx, findings, method), method)
     return Part(
-        rows=_rows(ctx, spec, method),
+        rows={name: pack(column) for name, column in _rows(ctx, spec, method).items()},
         stated=_stated_in(ctx),
         dq_counts=dq_counts(pairs, method),
         dq_pairs=pairs if row_codes else None,
@@ -387,23 +402,6 @@ def hashed_person(person: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.IntegerArray(hashes, ~known), index=person.index)
 
 
-def concat_compact(parts: list[dict[str, pd.Series]]) -> dict[str, pd.Series]:
-    """The batches' rows joined a column at a time, each batch's column let go as it is joined
-    (`parts` is emptied): a column each, not a frame (pandas would copy them into blocks, and
-    a column in a block cannot be let go alone). Categories are merged (pandas would turn
-    categories that differ between batches back into text) and held as plain text whatever a
-    batch made of them (a batch where a field is blank has no text categories)."""
-    out = {}
-    for name in list(parts[0]):
-        columns = [p.pop(name) for p in parts]
-        if isinstance(columns[0].dtype, pd.CategoricalDtype):
-            out[name] = pd.Series(_joined(columns), name=name)
-        else:
-            out[name] = pd.concat(columns, ignore_index=True).rename(name)
-        del columns
-    return out
-
-
 def _taken(column: pd.Series, rows: np.ndarray) -> pd.Series:
     """The rows of a column where `rows` is true, numbered from 0 (no index copied)."""
     return pd.Series(column.array[rows], name=column.name)
@@ -415,20 +413,3 @@ def _as_frame(columns: dict[str, pd.Series]) -> pd.DataFrame:
     if not columns:
         return pd.DataFrame()
     return pd.concat(list(columns.values()), axis=1, keys=list(columns))
-
-
-def _joined(columns: list[pd.Series]) -> pd.Categorical:
-    """One field's categories across the batches, as union_categoricals gives them (the
-    categories in order of first appearance, as plain text) without its copies: each batch's
-    codes are renumbered through a small table."""
-    categories = pd.Index(
-        pd.unique(np.concatenate([np.asarray(c.array.categories, dtype=object) for c in columns])),
-        dtype=object,
-    )
-    codes = np.empty(sum(len(c) for c in columns), dtype=np.int32)
-    at = 0
-    for c in columns:
-        table = np.append(categories.get_indexer(np.asarray(c.array.categories, dtype=object)), -1)
-        codes[at : at + len(c)] = table[c.array.codes]  # code -1 (blank) takes the last: -1
-        at += len(c)
-    return pd.Categorical.from_codes(codes, categories=categories)

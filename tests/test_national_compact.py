@@ -1,0 +1,183 @@
+"""The preview's compact rows held packed (national/compact.py): a column unpacked is the
+column packed, exactly (dtype, values, missing values), whatever its kind; the batches join as
+the unpacked columns would; a column is opened only when read. The memory it saves is measured
+in benchmarks/national.py, not here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cldetl.national import compact
+from cldetl.national.compact import CompactRows, joined, pack, unpack
+
+MIDNIGHTS = pd.Series(pd.to_datetime(["2025-04-01", None, "1900-01-01", "2099-12-31"]))
+# (name, column, the kind it is packed as)
+COLUMNS = [
+    ("line numbers", pd.Series(np.arange(2, 1002, dtype=np.int64)), "numbers"),
+    ("outcome ranks", pd.Series(np.array([3, -1, 0, 32767], dtype=np.int16)), "numbers"),
+    ("floats with NaN", pd.Series([1.5, np.nan, -0.0, 1e300]), "numbers"),
+    ("booleans", pd.Series([True, False, True]), "numbers"),
+    ("dates at midnight, one missing", MIDNIGHTS.astype("datetime64[us]"), "days"),
+    ("dates, all missing", pd.Series([pd.NaT, pd.NaT], dtype="datetime64[us]"), "days"),
+    (
+        "a time of day is not a whole day",
+        pd.Series(pd.to_datetime(["2025-04-01 00:00:00.000001", None])).astype("datetime64[us]"),
+        "numbers",
+    ),
+    ("nanosecond dates", MIDNIGHTS.astype("datetime64[ns]"), "numbers"),
+    ("person hashes", pd.Series([-(2**63) + 1, None, 2**63 - 1], dtype="Int64"), "masked"),
+    ("nullable booleans", pd.Series([True, None, False], dtype="boolean"), "masked"),
+    (
+        "categories, a blank, one unused",
+        pd.Series(pd.Categorical(["b", None, "a", "b"], categories=["a", "b", "z"])),
+        "categories",
+    ),
+    ("a field blank in the whole batch", pd.Series(pd.Categorical([None, None])), "categories"),
+    ("text with a missing value", pd.Series(["P1", None, "", "é£"], dtype="string"), "arrow"),
+    ("Python objects are kept as they are", pd.Series([1, "a", None], dtype=object), "as_is"),
+    ("no rows", pd.Series([], dtype="datetime64[us]"), "days"),
+    ("no rows of text", pd.Series([], dtype="string"), "arrow"),
+]
+
+
+@pytest.mark.parametrize(("column", "kind"), [c[1:] for c in COLUMNS], ids=[c[0] for c in COLUMNS])
+def test_a_column_unpacked_is_the_column_packed(column, kind):
+    packed = pack(column.set_axis(range(10, 10 + len(column))))  # a batch's own numbering
+    assert packed.kind == kind
+    pd.testing.assert_series_equal(unpack(packed), column.reset_index(drop=True))
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(
+                min_value=pd.Timestamp("1677-09-22").to_pydatetime(),
+                max_value=pd.Timestamp("2262-04-10").to_pydatetime(),
+            ),
+        ),
+        max_size=50,
+    )
+)
+def test_any_dates_come_back_exactly(values):
+    column = pd.Series(pd.to_datetime(pd.Series(values, dtype=object))).astype("datetime64[us]")
+    pd.testing.assert_series_equal(unpack(pack(column)), column)
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), max_size=50))
+def test_any_person_hashes_come_back_exactly(values):
+    column = pd.Series(values, dtype="Int64")
+    pd.testing.assert_series_equal(unpack(pack(column)), column)
+
+
+def test_whole_days_pack_into_far_less_than_their_eight_bytes_a_row():
+    """Why the preview packs its rows: 10,000 dates of one quarter (80,000 bytes as
+    datetime64) pack into a small fraction."""
+    days = pd.Series(pd.date_range("2025-04-01", "2025-06-30").repeat(110)[:10_000])
+    packed = pack(days.astype("datetime64[us]"))
+    assert sum(len(b) for b in packed.buffers) < 80_000 / 10
+
+
+def test_categories_join_in_order_of_first_appearance_as_text():
+    """The batches' categories differ (and a batch where the field is blank has none): the
+    file's are the union in order of first appearance, held as text, each row's value kept."""
+    batches = [
+        pd.Series(pd.Categorical(["b", "a"], categories=["b", "a"])),
+        pd.Series(pd.Categorical([None, None])),
+        pd.Series(pd.Categorical(["c", None, "a"], categories=["a", "c"])),
+    ]
+    column = joined("Service Type", [pack(b) for b in batches])
+    assert column.name == "Service Type"
+    assert list(column.cat.categories) == ["b", "a", "c"]
+    assert column.cat.categories.dtype == object
+    assert column.astype(object).where(column.notna(), None).tolist() == [
+        "b",
+        "a",
+        None,
+        None,
+        "c",
+        None,
+        "a",
+    ]
+
+
+@pytest.mark.parametrize(
+    "batches",
+    [
+        [pd.Series([1, 2], dtype=np.int64), pd.Series([], dtype=np.int64), pd.Series([3])],
+        [MIDNIGHTS.astype("datetime64[us]"), MIDNIGHTS.astype("datetime64[us]")[:1]],
+        [pd.Series([5, None], dtype="Int64"), pd.Series([None], dtype="Int64")],
+        [pd.Series(["x", None], dtype="string"), pd.Series(["y"], dtype="string")],
+    ],
+    ids=["numbers", "dates", "nullable", "text"],
+)
+def test_other_columns_join_as_their_concatenation(batches):
+    expected = pd.concat(batches, ignore_index=True).rename("f")
+    pd.testing.assert_series_equal(joined("f", [pack(b) for b in batches]), expected)
+
+
+@pytest.fixture
+def rows(monkeypatch):
+    """Two batches of two columns, counting each time a column is joined and unpacked."""
+    opened: list[str] = []
+    real = compact.joined
+    monkeypatch.setattr(
+        compact, "joined", lambda name, packs: opened.append(name) or real(name, packs)
+    )
+    batches = [
+        {
+            "line": pack(pd.Series([2, 3])),
+            "end": pack(pd.Series(pd.to_datetime(["2025-05-01", None]))),
+        },
+        {"line": pack(pd.Series([4])), "end": pack(pd.Series(pd.to_datetime(["2025-06-01"])))},
+    ]
+    return CompactRows(batches), opened
+
+
+def test_a_column_is_opened_once_when_first_read(rows):
+    rows, opened = rows
+    assert opened == []
+    assert rows["line"].tolist() == [2, 3, 4]
+    assert rows["line"] is rows["line"]
+    assert opened == ["line"]
+
+
+def test_a_column_let_go_unread_is_never_opened(rows):
+    rows, opened = rows
+    del rows["end"]
+    assert list(rows) == ["line"] and len(rows) == 1 and "end" not in rows
+    assert opened == []
+    with pytest.raises(KeyError):
+        rows["end"]
+
+
+def test_pop_gives_the_column_and_lets_it_go(rows):
+    rows, opened = rows
+    assert rows.pop("line").tolist() == [2, 3, 4]
+    assert "line" not in rows and list(rows) == ["end"]
+    assert rows.pop("line", None) is None
+    with pytest.raises(KeyError):
+        rows.pop("line")
+
+
+def test_a_column_closed_is_packed_again_and_reads_the_same(rows):
+    rows, opened = rows
+    before = rows["end"].copy()
+    rows.close("end")
+    assert opened == ["end"]
+    pd.testing.assert_series_equal(rows["end"], before)
+    assert opened == ["end", "end"]
+
+
+def test_a_column_set_is_held_as_given_after_the_batches_columns(rows):
+    rows, opened = rows
+    der_end = pd.Series(pd.to_datetime(["2025-05-01", "2025-05-02", "2025-06-01"]))
+    rows["der_end"] = der_end
+    assert rows["der_end"] is der_end
+    assert list(rows) == ["line", "end", "der_end"]
+    rows["line"] = der_end  # replaces the packed column without opening it
+    assert opened == [] and list(rows) == ["line", "end", "der_end"]
