@@ -48,7 +48,22 @@ COLUMNS = [
 def test_a_column_unpacked_is_the_column_packed(column, kind):
     packed = pack(column.set_axis(range(10, 10 + len(column))))  # a batch's own numbering
     assert packed.kind == kind
-    pd.testing.assert_series_equal(unpack(packed), column.reset_index(drop=True))
+    back = unpack(packed)
+    pd.testing.assert_series_equal(back, column.reset_index(drop=True))
+    if kind in ("numbers", "days", "masked", "categories"):
+        # Writable, as the column was: some of pandas' and NumPy's routines refuse a read-only
+        # buffer, and a step may set values in place.
+        for values in _numpy_buffers(back):
+            assert values.flags.writeable
+
+
+def _numpy_buffers(column: pd.Series) -> list[np.ndarray]:
+    array = column.array
+    if isinstance(array, pd.Categorical):
+        return [array._ndarray]  # the codes (`.codes` is always a read-only view)
+    if isinstance(array, pd.arrays.IntegerArray | pd.arrays.BooleanArray):
+        return [array._data, array._mask]
+    return [np.asarray(array)]
 
 
 @given(
@@ -80,6 +95,14 @@ def test_whole_days_pack_into_far_less_than_their_eight_bytes_a_row():
     days = pd.Series(pd.date_range("2025-04-01", "2025-06-30").repeat(110)[:10_000])
     packed = pack(days.astype("datetime64[us]"))
     assert sum(len(b) for b in packed.buffers) < 80_000 / 10
+
+
+def test_text_packs_into_far_less_than_arrow_holds_it():
+    """Event references and person IDs are most of the compact rows: 10,000 of them, each
+    repeated a few times as a person's events are, pack compressed."""
+    text = pd.Series([f"P{i // 4:07d}" for i in range(10_000)], dtype="string")
+    held = text.memory_usage(deep=True, index=False)
+    assert len(pack(text).buffers[0]) < held / 2
 
 
 def test_categories_join_in_order_of_first_appearance_as_text():
@@ -120,6 +143,32 @@ def test_other_columns_join_as_their_concatenation(batches):
     pd.testing.assert_series_equal(joined("f", [pack(b) for b in batches]), expected)
 
 
+def test_dates_and_numbers_join_into_one_array_without_unpacking_each_batch_whole(monkeypatch):
+    """Each batch's values go straight into the file's array (unpacking each batch into a
+    column first would hold the column twice), also when one batch's dates are whole days
+    and another's are not."""
+
+    def whole(packed):
+        raise AssertionError("a batch was unpacked whole")
+
+    monkeypatch.setattr(compact, "unpack", whole)
+    dates = [
+        pd.Series(pd.to_datetime(["2025-04-01", None])).astype("datetime64[us]"),
+        pd.Series(pd.to_datetime(["2025-04-01 12:00"])).astype("datetime64[us]"),
+    ]
+    assert [pack(d).kind for d in dates] == ["days", "numbers"]
+    expected = pd.concat(dates, ignore_index=True).rename("end")
+    pd.testing.assert_series_equal(joined("end", [pack(d) for d in dates]), expected)
+    lines = [pd.Series([2, 3]), pd.Series([4])]
+    assert joined("line", [pack(x) for x in lines]).tolist() == [2, 3, 4]
+
+
+def test_no_batches_are_no_columns_and_one_batch_is_its_columns():
+    assert list(CompactRows([])) == [] and len(CompactRows([])) == 0
+    one = CompactRows([{"line": pack(pd.Series([7, 8]))}])
+    assert list(one) == ["line"] and one["line"].tolist() == [7, 8]
+
+
 @pytest.fixture
 def rows(monkeypatch):
     """Two batches of two columns, counting each time a column is joined and unpacked."""
@@ -151,8 +200,10 @@ def test_a_column_let_go_unread_is_never_opened(rows):
     del rows["end"]
     assert list(rows) == ["line"] and len(rows) == 1 and "end" not in rows
     assert opened == []
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="end"):
         rows["end"]
+    with pytest.raises(KeyError, match="end"):
+        del rows["end"]
 
 
 def test_pop_gives_the_column_and_lets_it_go(rows):
@@ -160,7 +211,7 @@ def test_pop_gives_the_column_and_lets_it_go(rows):
     assert rows.pop("line").tolist() == [2, 3, 4]
     assert "line" not in rows and list(rows) == ["end"]
     assert rows.pop("line", None) is None
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="line"):
         rows.pop("line")
 
 
@@ -181,3 +232,4 @@ def test_a_column_set_is_held_as_given_after_the_batches_columns(rows):
     assert list(rows) == ["line", "end", "der_end"]
     rows["line"] = der_end  # replaces the packed column without opening it
     assert opened == [] and list(rows) == ["line", "end", "der_end"]
+    assert "line" not in rows._packed  # the replaced batches are let go (memory)

@@ -101,7 +101,7 @@ def unpack(packed: Packed) -> pd.Series:
         data = _opened(packed.buffers[0], packed.buffers[1], n)
         mask = _opened(packed.buffers[2], np.bool_, n)
         return pd.Series(dtype.construct_array_type()(data, mask))
-    return pd.Series(_numbers(packed))
+    return pd.Series(_numbers(packed), copy=False)  # the decompressed buffer, not a copy
 
 
 def _numbers(packed: Packed) -> np.ndarray:
@@ -129,7 +129,7 @@ def joined(name: str, packs: list[Packed]) -> pd.Series:
         for p in packs:
             out[at : at + p.length] = _numbers(p)
             at += p.length
-        return pd.Series(out, name=name)
+        return pd.Series(out, name=name, copy=False)
     return pd.concat([unpack(p) for p in packs], ignore_index=True).rename(name)
 
 
