@@ -89,6 +89,18 @@ REASON = [
      [("2025-01-01", "2025-03-31", PHYSICAL), ("2024-01-01", "", MENTAL)], MENTAL),
     ("tied known reasons disagree",
      [("2025-01-01", "", PHYSICAL), ("2025-01-01", "", MENTAL)], None),
+    # Old: none (pandas' first start of the person was the earlier event's, so no row tied).
+    # DHSC: the latest end decides first; a missing start only ranks after a known one on the
+    # same end (Event_Start_Date DESC: SQL Server puts NULL last, lines 1035-1055).
+    ("the latest end decides though it has no start",
+     [(None, "", PHYSICAL), ("2024-01-01", "2024-06-30", MENTAL)], PHYSICAL),
+    ("a start ranks before no start on the same end",
+     [(None, "", PHYSICAL), ("2024-01-01", "", MENTAL)], MENTAL),
+    # Old: none. DHSC: two missing starts on the latest end tie (ORDER BY ranks NULLs equal).
+    ("no start on either tied row, the same reason",
+     [(None, "", PHYSICAL), (None, "", PHYSICAL)], PHYSICAL),
+    ("no start on either tied row, reasons disagree",
+     [(None, "", PHYSICAL), (None, "", MENTAL)], None),
 ]  # fmt: skip
 
 CASES = [
@@ -108,7 +120,7 @@ def test_each_person_detail_follows_dhsc(column, rows, expected):
     events = pd.DataFrame(
         {
             "person": [7] * len(rows),
-            "Event Start Date": pd.to_datetime([r[0] for r in rows]),
+            "Event Start Date": pd.to_datetime([r[0] or None for r in rows]),
             "der_end": pd.to_datetime([r[1] or None for r in rows]),
             column: pd.to_datetime(values) if dates else pd.Series(values, dtype=object),
         }

@@ -75,11 +75,21 @@ def latest_known_value(
     candidate = (known | ~any_known).to_numpy()
     rows = order.loc[candidate, ["person", "end", "start"]]
     rows[column] = values[candidate]
-    top = rows.groupby("person", sort=False)[["end", "start"]].transform("first")
-    tied = rows[(rows["end"].to_numpy() == top["end"].to_numpy())
-                & (rows["start"].to_numpy() == top["start"].to_numpy())]  # fmt: skip
+    # Rank 1 is each person's first row (sorted), and the rows equal to it: a missing start
+    # included (SQL Server ranks NULL last in DESC, and two NULLs tie), where pandas' "first"
+    # would skip it and take an earlier-ending row's start.
+    person = rows["person"].to_numpy()
+    head = np.r_[True, person[1:] != person[:-1]] if len(person) else np.zeros(0, dtype=bool)
+    at = np.flatnonzero(head)[np.cumsum(head) - 1]
+    end, start = rows["end"].to_numpy(), rows["start"].to_numpy()
+    tied = rows[_same(end, end[at]) & _same(start, start[at])]
     grouped = tied.groupby("person", sort=False)[column]
     return grouped.first().where(grouped.nunique(dropna=False) == 1)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Equal dates, two missing ones equal (as ORDER BY ranks them)."""
+    return (a == b) | (np.isnat(a) & np.isnat(b))
 
 
 def earliest_month(order: pd.DataFrame, column: str, **_: Any) -> pd.Series:
