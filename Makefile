@@ -38,11 +38,12 @@ demo: venv
 	$(BIN)/cldetl run --mapping mappings/northfen.yaml --period-end $(PERIOD_END) --out out/northfen
 	@echo "Outputs in out/eastmoor, out/westvale and out/northfen (personal data: owner-only files)"
 
-# The suite runs on every CPU (pytest-xdist; TEST_JOBS=0 runs it in one process). Each worker
-# starts the servers its tests need (PostgreSQL, Prefect) itself, on a free port.
+# The suite runs on every CPU (pytest-xdist; TEST_JOBS=0 runs it in one process). The tests of
+# each server (PostgreSQL, Prefect) go to one worker, which starts it on a free port
+# (tests/conftest.py: SERVER_GROUPS).
 TEST_JOBS ?= auto
 test: venv
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS)
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup
 
 check: venv
 	$(BIN)/ruff check $(LINTED)

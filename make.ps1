@@ -74,7 +74,7 @@ switch ($Target) {
         Write-Host "Outputs in out\eastmoor, out\westvale and out\northfen (personal data: keep the folder private)"
     }
     "test" {
-        Invoke-Python -m pytest -q -n auto
+        Invoke-Python -m pytest -q -n auto --dist loadgroup
     }
     "check" {
         Invoke-Checked $Ruff @("check", "cldetl", "tests", "benchmarks", "flows")

@@ -222,3 +222,20 @@ def findings(report, rule: str | None = None) -> list[dict[str, Any]]:
     """The report's findings as dicts (all, or one rule's), in report order."""
     out = [f.as_dict() for f in report.records()]
     return [f for f in out if rule is None or f["rule"] == rule]
+
+
+# The servers a session starts: under pytest-xdist (`make test`: -n auto --dist loadgroup) the
+# tests that need one run on one worker, so a machine with many CPUs starts one PostgreSQL and
+# one Prefect test server, not one per worker (each is a few hundred MB and seconds to start).
+SERVER_GROUPS = (("postgres_server", "postgres"), ("prefect_server", "prefect"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        for fixture, group in SERVER_GROUPS:
+            if fixture in names or item.get_closest_marker(group) is not None:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
