@@ -392,6 +392,48 @@ def test_a_column_left_out_skips_only_the_event_types_whose_key_reads_it(
     assert got == expected
 
 
+# The person of an event is the central pipeline's: the NHS number, else the LA's person
+# identifier, the two never mistaken for each other (file_level._person_hash). Two service rows
+# that agree on every other field of the key (the second with another Event Reference and CQC
+# location, which are not in it) are the same event only when they are the same person.
+LA_ID = "LA Person Unique Identifier"
+PERSON_KEY_CASES = [
+    pytest.param(
+        [row(**{"NHS Number": ""}), row(**{"NHS Number": "", **OTHER_SERVICE_ROW})],
+        [(3, SAME_SERVICE)],
+        id="no NHS number, the same LA person ID: one person",
+    ),
+    pytest.param(
+        [
+            row(**{"NHS Number": "", LA_ID: "P-1001"}),
+            row(**{"NHS Number": "", LA_ID: "P-1002", **OTHER_SERVICE_ROW}),
+            row(**{"NHS Number": "", LA_ID: "P-1003", "Event Reference": "SVC0003"}),
+        ],
+        [],
+        id="no NHS number, three LA person IDs: three people",
+    ),
+    pytest.param(
+        [row(), row(**{LA_ID: "P-2002", **OTHER_SERVICE_ROW})],
+        [(3, SAME_SERVICE)],
+        id="one NHS number under two LA person IDs: one person",
+    ),
+    pytest.param(
+        [row(), row(**{"NHS Number": "", LA_ID: row()["NHS Number"], **OTHER_SERVICE_ROW})],
+        [],
+        id="an LA person ID that reads as another row's NHS number: two people",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "expected"), PERSON_KEY_CASES)
+def test_the_person_of_an_event_is_the_nhs_number_else_the_la_person_id(
+    validate_rows, rows, expected
+):
+    report = validate_rows(rows)
+    got = [(f["line"], f["message"]) for f in findings(report, "file.duplicate_event")]
+    assert got == expected
+
+
 # Two rows that repeat each other exactly are reported whichever columns the file has
 # ("Row repeated exactly", an error): the rows are compared whole, even in a file that lacks
 # every column the comparison would first look at (person, event type, reference, dates,
