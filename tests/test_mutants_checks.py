@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -432,6 +433,38 @@ def test_the_person_of_an_event_is_the_nhs_number_else_the_la_person_id(
     report = validate_rows(rows)
     got = [(f["line"], f["message"]) for f in findings(report, "file.duplicate_event")]
     assert got == expected
+
+
+# A column's hash is the same whichever way the batch holds it: Arrow's text (what the reader
+# gives) or Python objects (the reader's fallback for a frame not held by Arrow), a missing
+# value hashed as blank text; otherwise two batches of one file could key one person twice.
+HASHED_VALUES = ["P-1001", None, "", "P-1001", "Wałęsa", "P-1002"]
+
+
+def _context_holding(values: pd.Series):
+    from cldetl.validate.checks.context import CheckContext
+    from cldetl.validate.csvfile import CldTable
+    from cldetl.validate.findings import FindingSink
+
+    spec = load_spec()
+    frame = pd.DataFrame({LA_ID: values})
+    lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+    table = CldTable(path="memory", header=[LA_ID], frame=frame, lines=lines, encoding="utf-8")
+    return CheckContext(spec=spec, table=table, sink=FindingSink(spec, lines, spec.headers))
+
+
+def test_a_column_hashes_the_same_held_by_arrow_or_as_python_objects():
+    from cldetl.validate.checks.file_level import _column_hash
+
+    by_arrow = _column_hash(
+        _context_holding(pd.Series(HASHED_VALUES, dtype="string[pyarrow]")), LA_ID
+    )
+    as_objects = _column_hash(_context_holding(pd.Series(HASHED_VALUES, dtype=object)), LA_ID)
+    assert by_arrow.dtype == as_objects.dtype == np.uint64
+    assert by_arrow.tolist() == as_objects.tolist()
+    # the same value, the same hash; a missing value the blank text's; other values apart
+    assert by_arrow[0] == by_arrow[3] and by_arrow[1] == by_arrow[2]
+    assert len(set(by_arrow.tolist())) == 4
 
 
 # Two rows that repeat each other exactly are reported whichever columns the file has
