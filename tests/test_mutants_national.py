@@ -1511,3 +1511,495 @@ def test_ascof_3d_a_carer_service_with_a_blank_component_is_in_no_category():
     }
     assert counts[("ASCOF 3D1b", "Total")] == (1, 2)
     assert counts[("ASCOF 3D2b", "Total")] == (1, 2)
+
+
+# Create_ASCOF_2A_2425_Onwards.sql (7396fab). Section 1: #ASCOF2A_Build_Temp (Client_Type
+# 'Service User', a start, Der_Event_End_Date >= Event_Start_Date or NULL; open: 9999-01-01),
+# #REF_Event_Outcome_Hierarchy_UTC (the unusable outcomes + 100; no outcome is 'Invalid and not
+# mapped', hierarchy 999), #ST_Max_Grouped / _Clusters_Assigned (an ST-Max starting at most 7
+# days after the latest earlier end joins the cluster), #ST_Max_Grouped_Event_Outcome (the
+# cluster's outcome: LAST_VALUE by end ASC, hierarchy DESC, record ASC, so the latest end, then
+# the lowest hierarchy), #ST_Max_Clusters_In_period (the cluster's end BETWEEN the year's start
+# and end), #ST_Max_Joined (18 or over at the cluster's end, or no birth date; not died before
+# the cluster's start), #ST_Max_Joined_Flags (not new: long-term support started before the
+# cluster and ended under 91 days before it, or open). Section 2: the sequels 1 to 6. Outcome
+# hierarchy (national.yaml `outcome_hierarchy`): 'Progress to support planning or services' 4
+# (+ 100), 'NFA: Information and advice or signposting' 10, 'NFA: Support ended as planned' 14,
+# 'NFA: Other' 17. A row: _client's; everyone born 14 Mar 1950 (65 and above) unless said.
+ST_MAX = "Short term support: ST-Max"
+PLANNED_2A = "NFA: Support ended as planned"
+PLANNING_2A = "Progress to support planning or services"
+PLANNED_4A = "sequel 4a: NFA: Support ended as planned (numerator)"
+NOT_NEW_2A = "not a new client: long-term support within 91 days before"
+
+
+def _st_max(person, start, end, outcome=None, born="1950-03-14", died=None,
+            client="Service user", component="Reablement"):  # fmt: skip
+    return (person, client, "Service", ST_MAX, component, None, start, end, born, died, outcome)
+
+
+def _event_2a(person, kind, stype, component, start, end, outcome=None, born="1950-03-14",
+              died=None, client="Service user"):  # fmt: skip
+    return (person, client, kind, stype, component, None, start, end, born, died, outcome)
+
+
+EVENTS_2A = [
+    # Not a service user's reablement: not built, no record.
+    _st_max(301, "2025-02-01", "2025-02-28", PLANNED_2A, client="Unpaid carer"),
+    # A one-day reablement (the end on the start is not before it): sequel 4a.
+    _st_max(302, "2025-03-01", "2025-03-01", PLANNED_2A),
+    # Long-term support "ending" 1 Dec 2024, before its start on 20 Dec 2024: not built, so
+    # it cannot make the reablement of 10 Jan 2025 (40 days later) that of an existing client.
+    _st_max(303, "2025-01-10", "2025-01-31", PLANNED_2A),
+    _event_2a(303, "Service", COMMUNITY_3D, "Home support or domiciliary care", "2024-12-20",
+              "2024-12-01"),
+    # No outcome: 'Invalid and not mapped' (999), no usable outcome, nothing after: sequel 6.
+    _st_max(304, "2025-04-01", "2025-04-10"),
+    # Two rows ending the same day: the lower hierarchy decides the cluster's outcome,
+    # 'Progress to support planning or services' (104) before no outcome (999): sequel 6.
+    _st_max(305, "2025-05-01", "2025-05-20", PLANNING_2A),
+    _st_max(305, "2025-05-05", "2025-05-20"),
+    # 18 Jan 2025 is 8 days after the end on 10 Jan: two clusters, each its own outcome.
+    _st_max(306, "2025-01-01", "2025-01-10", PLANNED_2A),
+    _st_max(306, "2025-01-18", "2025-01-31", "NFA: Other"),
+    # 17 Feb 2025 is 7 days after 10 Feb: one cluster, the outcome of the latest end.
+    _st_max(307, "2025-02-01", "2025-02-10", PLANNING_2A),
+    _st_max(307, "2025-02-17", "2025-02-28", PLANNED_2A),
+    # Died 7 days after the end (DATEDIFF <= 7): sequel 1.
+    _st_max(308, "2025-06-01", "2025-06-10", PLANNED_2A, died="2025-06-17"),
+    # The cluster's own row is never equipment delivered during it (#ST_Max_Joined's
+    # Same_ST_Max rows are blanked), whatever its component: sequel 6.
+    _st_max(309, "2025-06-01", "2025-06-10", PLANNING_2A, component="Equipment"),
+    # Long-term support starting on the cluster's first day (Event_Start_Date >= its start; not
+    # before it, so a new client) and still open: sequel 3.
+    _st_max(310, "2025-07-01", "2025-07-10", "NFA: Other"),
+    _event_2a(310, "Service", COMMUNITY_3D, "Home support or domiciliary care", "2025-07-01",
+              None),
+    # A service ending on the cluster's last day does not end after it (> its end): not a
+    # sequel, nor equipment: the cluster's own outcome, sequel 4a.
+    _st_max(311, "2025-08-01", "2025-08-20", "NFA: Other"),
+    _event_2a(311, "Service", "Short term support: Ongoing low level", "Other short term support",
+              "2025-08-05", "2025-08-20"),
+    # Residential care starting 7 days after the end (DATEDIFF <= 7): sequel 3.
+    _st_max(312, "2025-09-01", "2025-09-10", "NFA: Other"),
+    _event_2a(312, "Service", RESIDENTIAL, RES_CARE, "2025-09-17", None),
+    # A later event of ST-Max type in the window (#FirstSTMaxEvent reads only the service type,
+    # here a request's) leaves it and every event starting on or after it out
+    # (#Has_Future_Events_In_Window): not the community support of 15 May, nor the request's
+    # usable outcome: the cluster's own, sequel 4a.
+    _st_max(313, "2025-05-01", "2025-05-10", PLANNED_2A),
+    _event_2a(313, "Request", ST_MAX, None, "2025-05-13", "2025-05-14", INFO),
+    _event_2a(313, "Service", COMMUNITY_3D, "Home support or domiciliary care", "2025-05-15",
+              None),
+    # A service of a type #REF_Service_Type does not list (hierarchy 99) in the window is no
+    # service sequel, and as a service no step 4 source either (Event_Type != 'Service'); the
+    # cluster has a future event, so its own outcome is not 4a (#Has_Usable_Stmax_EO_Only):
+    # sequel 6, its own 'NFA: Other', in the numerator.
+    _st_max(314, "2025-03-01", "2025-03-10", "NFA: Other"),
+    _event_2a(314, "Service", CARER_DIRECT, "Unpaid carer respite", "2025-03-12", None),
+    # Two other short term services (hierarchy 7): the short term residential one first
+    # (#Ranked_Services), its own outcome (#Find_Top_Service), in the denominator only.
+    _st_max(315, "2025-04-01", "2025-04-10", "NFA: Other"),
+    _event_2a(315, "Service", "Short term support: Other short term", "Other short term support",
+              "2025-04-12", "2025-04-25"),
+    _event_2a(315, "Service", "Short term support: Other short term",
+              "Short term residential care", "2025-04-12", "2025-04-20"),
+    # Other short term support alone: its own service type, in the numerator.
+    _st_max(316, "2025-04-01", "2025-04-10", "NFA: Other"),
+    _event_2a(316, "Service", "Short term support: Other short term", "Other short term support",
+              "2025-04-12", "2025-04-25"),
+    # Nested events (#Has_Nested_Events: Event_Start_Date >= the cluster's start, end > its start
+    # and <= its end); an assessment or review among them ending under 14 days before the
+    # cluster's end with a usable outcome is sequel 4c (#Nested_Assessments_Reviews).
+    # A review starting on the cluster's first day: nested, 4c.
+    _st_max(317, "2025-02-01", "2025-02-20", PLANNING_2A),
+    _event_2a(317, "Review", None, None, "2025-02-01", "2025-02-15", INFO),
+    # An assessment ending on the cluster's first day (the one leading to it): not nested, so
+    # the cluster's own unusable outcome, sequel 6.
+    _st_max(318, "2025-03-01", "2025-03-10", PLANNING_2A),
+    _event_2a(318, "Assessment", None, None, "2025-03-01", "2025-03-01", INFO),
+    # A review ending on the cluster's last day: nested, 4c.
+    _st_max(319, "2025-03-01", "2025-03-10", PLANNING_2A),
+    _event_2a(319, "Review", None, None, "2025-03-05", "2025-03-10", "NFA: Other"),
+    # A review ending 14 days before the cluster's end (17 to 31 Jan): not under 14, sequel 6.
+    _st_max(320, "2025-01-01", "2025-01-31", PLANNING_2A),
+    _event_2a(320, "Review", None, None, "2025-01-10", "2025-01-17", INFO),
+    # Two nested reviews: the latest-ending one's outcome (LAST_VALUE by end), 'NFA: Other' (17),
+    # not the lower hierarchy of the earlier one (10).
+    _st_max(321, "2025-02-01", "2025-02-20", PLANNING_2A),
+    _event_2a(321, "Review", None, None, "2025-02-01", "2025-02-10", INFO),
+    _event_2a(321, "Review", None, None, "2025-02-05", "2025-02-18", "NFA: Other"),
+    # Two ending the same day: then the lower hierarchy, information and advice (10).
+    _st_max(322, "2025-03-01", "2025-03-20", PLANNING_2A),
+    _event_2a(322, "Review", None, None, "2025-03-05", "2025-03-18", "NFA: Other"),
+    _event_2a(322, "Review", None, None, "2025-03-05", "2025-03-18", INFO),
+    # A usable cluster outcome (10) and a later request's (17): the lower, the cluster's own
+    # (source 1), sequel 4a (#All_Outcome_Hierarchies, #Final_Min_Outcome_Hierarchy).
+    _st_max(323, "2025-04-01", "2025-04-10", INFO),
+    _event_2a(323, "Request", None, None, "2025-04-12", "2025-04-13", "NFA: Other"),
+    # A nested service other than equipment (meals) is not step 5: sequel 6.
+    _st_max(324, "2025-05-01", "2025-05-20", PLANNING_2A),
+    _event_2a(324, "Service", "Short term support: Ongoing low level", "Meals", "2025-05-05",
+              "2025-05-15"),
+    # Clusters ending on the year's first and last day are in it (BETWEEN); the day before and
+    # the day after are not, and have no record.
+    _st_max(325, "2024-09-20", "2024-10-01", PLANNED_2A),
+    _st_max(326, "2024-09-20", "2024-09-30", PLANNED_2A),
+    _st_max(327, "2025-09-20", "2025-09-30", PLANNED_2A),
+    _st_max(328, "2025-09-20", "2025-10-01", PLANNED_2A),
+    # Ages at the cluster's end: 1 Jan 2007 to 1 Jan 2025 is 6,575 days, 18.001: 18 (18 to 64);
+    # born a day later, 6,574 days, 17: under 18 (band '18 to 64', as the SQL's CASE <= 64).
+    _st_max(329, "2024-12-20", "2025-01-01", PLANNED_2A, born="2007-01-01"),
+    _st_max(330, "2024-12-20", "2025-01-01", PLANNED_2A, born="2007-01-02"),
+    # WHOLE_YEARS_CASES: on 30 Sep 2025, born 20 Sep 1960 is 65, born 30 Sep 1960 is 64.
+    _st_max(331, "2025-09-20", "2025-09-30", PLANNED_2A, born="1960-09-20"),
+    _st_max(332, "2025-09-20", "2025-09-30", PLANNED_2A, born="1960-09-30"),
+    # No birth date: counted, age band 'Unknown' (in the Total only).
+    _st_max(333, "2025-01-01", "2025-01-10", PLANNED_2A, born=None),
+    # Died the day before the cluster's start: out. Died on its first day: in, sequel 1.
+    _st_max(334, "2025-02-01", "2025-02-10", PLANNED_2A, died="2025-01-31"),
+    _st_max(335, "2025-02-01", "2025-02-10", PLANNED_2A, died="2025-02-01"),
+    # New clients: long-term support that ended 2 Nov 2024, 91 days before 1 Feb 2025 (29 + 31
+    # + 31): new. Ended 3 Nov 2024, 90 days before: not new. Still open: not new. Other short
+    # term support that ended 12 days before is not long-term support: new.
+    _st_max(336, "2025-02-01", "2025-02-10", PLANNED_2A),
+    _event_2a(336, "Service", NURSING, "Long term nursing care", "2024-06-01", "2024-11-02"),
+    _st_max(337, "2025-02-01", "2025-02-10", PLANNED_2A),
+    _event_2a(337, "Service", NURSING, "Long term nursing care", "2024-06-01", "2024-11-03"),
+    _st_max(338, "2025-02-01", "2025-02-10", PLANNED_2A),
+    _event_2a(338, "Service", "Long term support: Prison", "Other long term support",
+              "2020-01-01", None),
+    _st_max(339, "2025-02-01", "2025-02-10", PLANNED_2A),
+    _event_2a(339, "Service", "Short term support: Other short term", "Other short term support",
+              "2025-01-01", "2025-01-20"),
+]  # fmt: skip
+RECORDS_2A = {
+    302: [(True, "sequel 4a: NFA: Support ended as planned (numerator)")],
+    303: [(True, "sequel 4a: NFA: Support ended as planned (numerator)")],
+    304: [(False, "sequel 6: Invalid and not mapped (neither)")],
+    305: [(False, "sequel 6: Progress to support planning or services (neither)")] * 2,
+    306: [(True, "sequel 4a: NFA: Support ended as planned (numerator)"),
+          (True, "sequel 4a: NFA: Other (numerator)")],
+    307: [(True, "sequel 4a: NFA: Support ended as planned (numerator)")] * 2,
+    308: [(False, "sequel 1: NFA: Deceased (neither)")],
+    309: [(False, "sequel 6: Progress to support planning or services (neither)")],
+    310: [(False, "sequel 3: Long term support: Community (denominator only)")],
+    311: [(True, "sequel 4a: NFA: Other (numerator)")],
+    312: [(False, "sequel 3: Long term support: Residential care (denominator only)")],
+    313: [(True, "sequel 4a: NFA: Support ended as planned (numerator)")],
+    314: [(True, "sequel 6: NFA: Other (numerator)")],
+    315: [(False, "sequel 3: Short Term Support: Residential or Nursing Care (denominator only)")],
+    316: [(True, "sequel 3: Short term support: Other short term (numerator)")],
+    317: [(True, "sequel 4c: " + INFO + " (numerator)")],
+    318: [(False, "sequel 6: Progress to support planning or services (neither)")],
+    319: [(True, "sequel 4c: NFA: Other (numerator)")],
+    320: [(False, "sequel 6: Progress to support planning or services (neither)")],
+    321: [(True, "sequel 4c: NFA: Other (numerator)")],
+    322: [(True, "sequel 4c: " + INFO + " (numerator)")],
+    323: [(True, "sequel 4a: " + INFO + " (numerator)")],
+    324: [(False, "sequel 6: Progress to support planning or services (neither)")],
+    325: [(True, PLANNED_4A)], 327: [(True, PLANNED_4A)], 329: [(True, PLANNED_4A)],
+    330: [(False, "under 18 at the end of the reablement")], 331: [(True, PLANNED_4A)],
+    332: [(True, PLANNED_4A)], 333: [(True, PLANNED_4A)],
+    334: [(False, "died before the reablement started")],
+    335: [(False, "sequel 1: NFA: Deceased (neither)")], 336: [(True, PLANNED_4A)],
+    337: [(False, NOT_NEW_2A)], 338: [(False, NOT_NEW_2A)], 339: [(True, PLANNED_4A)],
+}  # fmt: skip
+# The band figures: a cluster of another band is 'not <band>'.
+RECORDS_2A_BANDS = {
+    "18 to 64": {329: [(True, PLANNED_4A)], 330: [(False, "under 18 at the end of the reablement")],
+                 332: [(True, PLANNED_4A)], 333: [(False, "not 18 to 64")],
+                 331: [(False, "not 18 to 64")]},
+    "65 and above": {331: [(True, PLANNED_4A)], 332: [(False, "not 65 and above")],
+                     333: [(False, "not 65 and above")], 337: [(False, NOT_NEW_2A)]},
+}  # fmt: skip
+
+
+def test_ascof_2a_clusters_and_sequels_counted_by_hand():
+    """Every ST-Max row of a cluster ending in the year is a record of each 2A figure, counted
+    when its cluster's sequel is in the numerator; the Total's reason says which sequel step
+    decided it (as test_national_ascof_2a.py), here with ascof_2a called on its own input."""
+    from cldetl.national.measures.ascof_2a import ascof_2a
+
+    dedup = national_method()["deduplication"]
+    events = _measure_events(EVENTS_2A)
+    figures = ascof_2a(events, PERIOD, measures_method(), dedup["outcome_hierarchy"],
+                       dedup["missing_hierarchy"])  # fmt: skip
+    got = {f.group: (f.numerator, f.denominator, f.value) for f in figures}
+    # 65 and above: 302, 303, 306 (two clusters), 307, 311, 313, 314, 316, 317, 319, 321, 322,
+    # 323, 325, 327, 331, 336, 339 in the numerator (and the denominator), 310, 312, 315 in the
+    # denominator only; 304, 305, 308, 309, 318, 320, 324, 335 in neither: 19 / 22 = 86.36, 86.4%.
+    # 18 to 64: 329, 332: 2 / 2. Unknown: 333, in the Total only: 22 / 25 = 88%.
+    assert got == {"18 to 64": (2, 2, 100.0), "65 and above": (19, 22, 86.4),
+                   "Total": (22, 25, 88.0)}  # fmt: skip
+    assert [f.group for f in figures] == ["18 to 64", "65 and above", "Total"]
+    assert _by_person(figures[2], events) == RECORDS_2A
+    for figure in figures[:2]:
+        records = _by_person(figure, events)
+        assert {p: records[p] for p in RECORDS_2A_BANDS[figure.group]} == RECORDS_2A_BANDS[
+            figure.group
+        ]
+    m = measures_method()["ascof_2a"]
+    assert {(f.measure, f.title, f.unit, f.cite) for f in figures} == {
+        ("ASCOF 2A", m["title"], "%", m["cite"])
+    }
+
+
+# The waiting times' age band of a response or service (waiting_times.age_band):
+# Der_Working_Age_Band (GetDerivedFields, e6f5749, lines 420-426) of Der_Latest_Age (lines
+# 433-445): FLOOR(days / 365.25) from the first of the birth month to the event's end, or for an
+# open service to the reference period's end (30 Sep 2025); no age is 'Unknown'; '18 to 64' is
+# shown as '25 to 64' (waiting_times_method.sql lines 72-75). Born 20 Sep 1960: from 1 Sep 1960
+# to 2 Sep 2025 is 23,742 days (65.002), to 1 Sep 2025 23,741 (64.9993), to 31 Aug 2025 23,740;
+# to 30 Sep 2025 23,770. From the birthday itself, 2 Sep 2025 would be 64 (23,723 days).
+# Born 15 Sep 2007: from 1 Sep 2007 to 2 Sep 2025 is 6,576 days (18.004), to 31 Aug 2025 6,574
+# (17.9986).
+AGE_BAND_CASES = [
+    ("the first of the birth month: 65", "1960-09-20", "Assessment", "2025-09-02", "65 and above"),
+    ("a day before", "1960-09-20", "Assessment", "2025-09-01", "25 to 64"),
+    ("two days before", "1960-09-20", "Service", "2025-08-31", "25 to 64"),
+    ("an open service: the reference end", "1960-09-20", "Service", None, "65 and above"),
+    ("an open assessment: no age", "1960-09-20", "Assessment", None, "Unknown"),
+    ("no birth date", None, "Service", "2025-09-02", "Unknown"),
+    ("18: the band 18 to 64, shown as 25 to 64", "2007-09-15", "Assessment", "2025-09-02",
+     "25 to 64"),
+    ("17", "2007-09-15", "Assessment", "2025-08-31", "Under 18"),
+]  # fmt: skip
+
+
+def test_waiting_times_age_band_from_the_first_of_the_birth_month():
+    from cldetl.national.measures.waiting_times import age_band
+
+    events = pd.DataFrame(
+        {
+            "birth": pd.to_datetime([c[1] for c in AGE_BAND_CASES]),
+            "event_type": pd.Categorical([c[2] for c in AGE_BAND_CASES]),
+            "der_end": pd.to_datetime([c[3] for c in AGE_BAND_CASES]),
+        },
+        index=range(10, 10 + len(AGE_BAND_CASES)),
+    )
+    got = age_band(events, date(2025, 9, 30), measures_method()["waiting_times"])
+    assert dict(zip([c[0] for c in AGE_BAND_CASES], got, strict=True)) == {
+        c[0]: c[4] for c in AGE_BAND_CASES
+    }
+
+
+# Waiting times stage 1 (waiting_times_method.sql v1.1, 9bee728, lines 55-125): 1.3a a service
+# user's request starting on or after 1 Apr 2023; 1.3b Der_Age_Event_Start_Date >= 25; 1.3c no
+# service (Event_Type_Cleaned = 'Service', #filtered_assessments_and_services) of the person that
+# started before the request and ends no earlier than DATEADD(MONTH, -12) (long term) or -3
+# (ST-Max, other short term) of its start, or is open; 1.4 the outcome's group NOT IN ('NFA',
+# 'Admitted to hospital'), unknown for no outcome. Each case: one person's request (10 Jul
+# 2025, born 14 Mar 1950, 'Progress to support planning or services', unless said) and the
+# events beside it; DATEADD(MONTH, -12 / -3) of 10 Jul 2025 is 10 Jul 2024 / 10 Apr 2025.
+# Born 10 Jul 2000: to 10 Jul 2025 is 9,131 days (24.9993), to 11 Jul 2025 9,132 (25.002).
+LTC_WT = ("Service", "Long term support: Community")
+STAGE_1 = {
+    "a": "not a service user's request (stage 1.3a)",
+    "from": "request started before 01/04/2023 (stage 1.3a)",
+    "b": "under 25 or no birth date at the request's start (stage 1.3b)",
+    "c": "existing client: a service ending shortly before the request, later or open (stage 1.3c)",
+    "blank": "no event outcome: the SQL's NOT IN is unknown for it (stage 1.4)",
+    "4": "request ended with no further action or in hospital (stage 1.4)",
+}
+REQUEST_STAGE_CASES = [
+    ("a request that passes", {}, [], ""),
+    ("started on 1 Apr 2023", {"start": "2023-04-01"}, [], ""),
+    ("started on 31 Mar 2023", {"start": "2023-03-31"}, [], "from"),
+    ("an unpaid carer's request", {"client": "Unpaid carer"}, [], "a"),
+    ("25 at its start", {"start": "2025-07-11", "born": "2000-07-10"}, [], ""),
+    ("24 at its start", {"born": "2000-07-10"}, [], "b"),
+    ("no birth date", {"born": None}, [], "b"),
+    ("long term support ended 12 months before", {}, [(*LTC_WT, "2024-01-01", "2024-07-10")],
+     "c"),
+    ("ended a day earlier", {}, [(*LTC_WT, "2024-01-01", "2024-07-09")], ""),
+    ("ST-Max ended 3 months before", {},
+     [("Service", "Short term support: ST-Max", "2025-03-01", "2025-04-10")], "c"),
+    ("ST-Max ended a day earlier", {},
+     [("Service", "Short term support: ST-Max", "2025-03-01", "2025-04-09")], ""),
+    ("other short term support ended 3 months before", {},
+     [("Service", "Short term support: Other short term", "2025-03-01", "2025-04-10")], "c"),
+    ("long term support still open", {}, [(*LTC_WT, "2024-01-01", None)], "c"),
+    ("long term support ending after the request", {}, [(*LTC_WT, "2024-01-01", "2025-12-31")],
+     "c"),
+    ("long term support starting on the request's day", {}, [(*LTC_WT, "2025-07-10", None)],
+     ""),
+    ("ongoing low level support (on neither list) still open", {},
+     [("Service", "Short term support: Ongoing low level", "2024-01-01", None)], ""),
+    ("an assessment carrying a long term service type", {},
+     [("Assessment", "Long term support: Community", "2024-01-01", None)], ""),
+    ("no outcome", {"outcome": None}, [], "blank"),
+    ("an NFA outcome", {"outcome": "NFA: Other"}, [], "4"),
+    ("admitted to hospital", {"outcome": "Admitted to hospital"}, [], "4"),
+]  # fmt: skip
+
+
+def test_waiting_times_stage_1_leaves_out_each_request_for_its_reason():
+    from cldetl.national.measures.waiting_times import _request_stages
+
+    rows = []  # (person, event type, client type, service type, start, end, born, outcome)
+    for person, (_, request, others, _) in enumerate(REQUEST_STAGE_CASES):
+        r = {"start": "2025-07-10", "born": "1950-03-14", "client": "Service user",
+             "outcome": "Progress to support planning or services"} | request  # fmt: skip
+        rows.append((person, "Request", r["client"], None, r["start"], r["start"], r["born"],
+                     r["outcome"]))  # fmt: skip
+        for kind, stype, start, end in others:
+            rows.append((person, kind, "Service user", stype, start, end, "1950-03-14", None))
+    cols = list(zip(*rows, strict=True))
+    events = pd.DataFrame(
+        {
+            "line": np.arange(2, len(rows) + 2),
+            "person": list(cols[0]),
+            "event_type": pd.Categorical(cols[1]),
+            "Client Type": pd.Categorical(cols[2]),
+            "Service Type": pd.Categorical(cols[3]),
+            "Event Start Date": pd.to_datetime(list(cols[4])),
+            "der_end": pd.to_datetime(list(cols[5])),
+            "birth": pd.to_datetime(list(cols[6])),
+            "Event Outcome": pd.Categorical(cols[7]),
+        }
+    )
+    requests = events[events["event_type"].eq("Request").to_numpy()]
+    got = _request_stages(events, requests, measures_method()["waiting_times"])
+    assert dict(zip([c[0] for c in REQUEST_STAGE_CASES], got, strict=True)) == {
+        c[0]: STAGE_1.get(c[3], "") for c in REQUEST_STAGE_CASES
+    }
+
+
+def test_waiting_times_only_listed_assessments_and_services_of_25_or_over_answer_a_request():
+    """Stage 1.2 (waiting_times_method.sql v1.1, 9bee728, lines 31-52): only short and long term
+    assessments (Assessment_Type_Cleaned IN ...) and services of the listed types can answer a
+    request; stage 2.1 (lines 159-167): only those with Der_Age_Event_Start_Date >= 25 (each
+    row's own birth date; NULL is not >= 25). Requests after 1 Jul 2025 (no conversation flag).
+    Person 1 (born 1950): a request on 10 Jul 2025, a financial assessment on 12 Jul, unpaid
+    carer support on 13 Jul, a long term assessment progressing to a service on 15 Jul, long
+    term support from 20 Jul: first response the long term assessment, 5 days; first service
+    10 days; 65 and above. Person 2 (born 10 Jul 2000): a request and a long term assessment on
+    11 Jul 2025, 25 at both (9,132 days): response 0 days, '25 to 64' (from 1 Jul 2000 to its
+    end on 12 Jul 2025: 25); no service. Person 3: a request on 10 Jul 2025, a long term
+    assessment on 12 Jul whose row has no birth date (no age: not an answer), long term support
+    from 20 Jul: response and service both that service, 10 days, 65 and above (open: aged at
+    30 Sep 2025). Medians: responses 65+ of 5 and 10, 7.5; services 10 and 10."""
+    from cldetl.national.measures.waiting_times import waiting_times
+
+    # Person 4: two requests on 14 Jul 2025 and a long term assessment on 16 Jul. On the same
+    # day the later record comes first (Der_Unique_Record_ID desc, lines 132-167: the later
+    # line), so the request on the earlier line is the second, and its response is no later
+    # than the first's: left out (stage 3.4). The other waits 2 days. Responses 65+: 5, 10, 2.
+    progress = "Progress to support planning or services"
+    b50, b00, ltc = "1950-03-14", "2000-07-10", "Long term support: Community"
+    rows = [  # (person, event type, assessment type, service type, start, end, born, outcome)
+        (1, "Request", None, None, "2025-07-10", "2025-07-10", b50, progress),
+        (1, "Assessment", "Financial assessment", None, "2025-07-12", "2025-07-12", b50, progress),
+        (1, "Service", None, "Unpaid carer support: Direct to unpaid carer", "2025-07-13", None,
+         b50, None),
+        (1, "Assessment", "Long term assessment", None, "2025-07-15", "2025-07-16", b50, progress),
+        (1, "Service", None, ltc, "2025-07-20", None, b50, None),
+        (2, "Request", None, None, "2025-07-11", "2025-07-11", b00, progress),
+        (2, "Assessment", "Long term assessment", None, "2025-07-11", "2025-07-12", b00, progress),
+        (3, "Request", None, None, "2025-07-10", "2025-07-10", b50, progress),
+        (3, "Assessment", "Long term assessment", None, "2025-07-12", "2025-07-12", None, progress),
+        (3, "Service", None, ltc, "2025-07-20", None, b50, None),
+        (4, "Request", None, None, "2025-07-14", "2025-07-14", b50, progress),
+        (4, "Request", None, None, "2025-07-14", "2025-07-14", b50, progress),
+        (4, "Assessment", "Long term assessment", None, "2025-07-16", "2025-07-17", b50, progress),
+    ]  # fmt: skip
+    cols = list(zip(*rows, strict=True))
+    events = pd.DataFrame(
+        {
+            "line": np.arange(2, len(rows) + 2),
+            "person": list(cols[0]),
+            "event_type": pd.Categorical(cols[1]),
+            "Client Type": pd.Categorical(["Service user"] * len(rows)),
+            "Assessment Type": pd.Categorical(cols[2]),
+            "Service Type": pd.Categorical(cols[3]),
+            "Event Start Date": pd.to_datetime(list(cols[4])),
+            "der_end": pd.to_datetime(list(cols[5])),
+            "birth": pd.to_datetime(list(cols[6])),
+            "Event Outcome": pd.Categorical(cols[7]),
+        }
+    )
+    figures = waiting_times(events, PERIOD, measures_method())
+    days = lambda f: [None if pd.isna(d) else int(d) for d in f.behind["days"]]  # noqa: E731
+    got = [(f.measure, f.group, f.numerator, f.value, days(f)) for f in figures]
+    # Each figure's requests in the file's order: 1, 3, 4 (line 12, left out), 4 (line 13).
+    assert got == [
+        ("Wait time to first response", "Jul-Sep 2025, 25 to 64", 1, 0.0, [0]),
+        ("Wait time to first response", "Jul-Sep 2025, 65 and above", 3, 5.0, [5, 10, None, 2]),
+        ("Wait time to first service", "Jul-Sep 2025, 65 and above", 2, 10.0, [10, 10]),
+    ]
+    overlap = "starts before the follow-up of an earlier request ends (stage 3.4)"
+    assert figures[1].behind["reason"].tolist() == ["counted", "counted", overlap, "counted"]
+    assert figures[2].unplaced["reason"].tolist() == [
+        "no service after the request",
+        overlap,
+        "no service after the request",
+    ]  # requests of persons 2, 4 (line 12), 4 (line 13)
+
+
+def test_waiting_times_of_a_file_whose_only_event_is_one_request():
+    """One valid request and no other event: it has no response nor service (stage 2.4's
+    OUTER APPLY finds nothing), so it is in no figure, with why; `_take` must look up nothing
+    in a column of one row."""
+    from cldetl.national.measures.waiting_times import waiting_times
+
+    events = pd.DataFrame(
+        {
+            "line": [2],
+            "person": [1],
+            "event_type": pd.Categorical(["Request"]),
+            "Client Type": pd.Categorical(["Service user"]),
+            "Assessment Type": pd.Categorical([None]),
+            "Service Type": pd.Categorical([None]),
+            "Event Start Date": pd.to_datetime(["2025-07-10"]),
+            "der_end": pd.to_datetime(["2025-07-10"]),
+            "birth": pd.to_datetime(["1950-03-14"]),
+            "Event Outcome": pd.Categorical(["Progress to support planning or services"]),
+        }
+    )
+    figures = waiting_times(events, PERIOD, measures_method())
+    assert [(f.group, f.numerator, f.value, len(f.behind)) for f in figures] == [
+        ("no request counted", 0, None, 0)
+    ] * 2
+    assert [f.unplaced["reason"].tolist() for f in figures] == [
+        ["no assessment or service after the request"],
+        ["no service after the request"],
+    ]
+
+
+def test_waiting_times_quarters_shown_from_the_dashboards_first():
+    """Stage 6: the dashboard shows quarters from 1 Apr 2024 (@Stat_RP_Start_Dashboard_Lower_
+    Limit, national_measures.yaml `dashboard_from`). A request answered by a long term
+    assessment the same day (not before it, so no conversation flag: stage 3.1) on 1 Apr 2024
+    is in Apr-Jun 2024, 0 days; the same on 31 Mar 2024 is in Jan-Mar 2024, not shown. On
+    1 May 2024 with the assessment still open, the response has no age at its end (not a
+    service: no reference end), so no band: in no figure (stage 4.2). Person 4, born 1980, on
+    1 Jul 2024: Jul-Sep 2024, 25 to 64. The figures in quarter order, then the bands' order."""
+    from cldetl.national.measures.waiting_times import waiting_times
+
+    starts = ["2024-04-01"] * 2 + ["2024-03-31"] * 2 + ["2024-05-01"] * 2 + ["2024-07-01"] * 2
+    ends = starts[:5] + [None] + starts[6:]
+    events = pd.DataFrame(
+        {
+            "line": [2, 3, 4, 5, 6, 7, 8, 9],
+            "person": [1, 1, 2, 2, 3, 3, 4, 4],
+            "event_type": pd.Categorical(["Request", "Assessment"] * 4),
+            "Client Type": pd.Categorical(["Service user"] * 8),
+            "Assessment Type": pd.Categorical([None, "Long term assessment"] * 4),
+            "Service Type": pd.Categorical([None] * 8),
+            "Event Start Date": pd.to_datetime(starts),
+            "der_end": pd.to_datetime(ends),
+            "birth": pd.to_datetime(["1950-03-14"] * 6 + ["1980-03-14"] * 2),
+            "Event Outcome": pd.Categorical(["Progress to support planning or services"] * 8),
+        }
+    )
+    figures = waiting_times(events, PERIOD, measures_method())
+    assert [(f.group, f.numerator, f.value) for f in figures[:2]] == [
+        ("Apr-Jun 2024, 65 and above", 1, 0.0),
+        ("Jul-Sep 2024, 25 to 64", 1, 0.0),
+    ]
+    response = figures[0]
+    assert response.unplaced["reason"].tolist() == [
+        "quarter before the dashboard's first (01/04/2024)",
+        "age band of the response unknown (stage 4.2)",
+    ]
