@@ -14,11 +14,17 @@ import pytest
 
 from cldetl.mapping.model import Filter, Value
 from cldetl.spec import load_spec
+from cldetl.spec.period import ReportingPeriod
+from cldetl.transform import transform
+from cldetl.transform.columns import BEYOND_THREE, DETAILS_UNUSED, NOT_KNOWN, ROW, RULE, SOURCE
+from cldetl.transform.events import _every_outcome, _lineage
 from cldetl.transform.filters import matches, member_of
+from cldetl.transform.service_lines import MEMBER_KEYS
 from cldetl.transform.values import UnmappedCodes, ValueContext, apply_lookup, evaluate_value
 from tests.testshire import MAPPING
 
 SPEC = load_spec()
+PERIOD = ReportingPeriod.ending(date(2025, 9, 30))
 
 # member_of: "Which values are among `allowed`, compared as text": `allowed` may be any
 # collection of values (a list of numbers too), not only a Series.
@@ -154,3 +160,335 @@ def test_outcomes_from_a_list_column_take_the_best_item():
         "Progress to support planning or services",
     ]
     assert got.index.tolist() == [4, 5, 6, 7]
+
+
+def test_lineage_names_each_line_of_the_return_in_file_order():
+    """lineage.csv (docs/outputs.md): one line per data line of the CLD file, in file order:
+    `line` (the first data line is 2), `event_reference`, `source`, `source_keys` (';'-separated
+    when service lines were chained), `source_records` (how many source records), `rule` and
+    `row`."""
+    rows = pd.DataFrame(
+        {
+            "Event Reference": ["E1", "", "E3"],
+            SOURCE: ["steps", "steps", "lines"],
+            MEMBER_KEYS: ["11", "12", "31;32;33"],
+            RULE: ["assessments", "carers", "services"],
+            ROW: ["assessment", "carer_by_association", "service"],
+        },
+        index=[5, 6, 7],
+        dtype="string",
+    )
+    got = _lineage(rows, pd.Index([7, 5, 6]))
+    assert got.astype(object).to_dict("list") == {
+        "line": [2, 3, 4],
+        "event_reference": ["E3", "E1", ""],
+        "source": ["lines", "steps", "steps"],
+        "source_keys": ["31;32;33", "11", "12"],
+        "source_records": [3, 1, 1],
+        "rule": ["services", "assessments", "carers"],
+        "row": ["service", "assessment", "carer_by_association"],
+    }
+
+
+def test_a_return_with_no_event_rows_is_empty_and_accounts_for_every_record():
+    """No event rule takes a record (here the authority has people but no steps or lines):
+    the return is the header alone (the spec's 48 fields, no row), lineage.csv is empty, and
+    the one person record is still accounted for: read 1 = in the output 0 + person details
+    1 (not needed: "no CLD row for this person in the period") + excluded 0."""
+    frames = {name: pd.DataFrame(columns=list(s.columns)) for name, s in MAPPING.sources.items()}
+    frames["people"] = pd.DataFrame(
+        {"person_id": [1], "first_name": "A", "last_name": "B", "gender": "F"}
+    ).reindex(columns=list(MAPPING.sources["people"].columns))
+    result = transform(MAPPING, frames, PERIOD)
+    assert list(result.cld.columns) == [f.name for f in SPEC.fields]
+    assert len(result.cld) == 0
+    assert len(result.lineage) == 0
+    assert len(result.exclusions) == 0
+    # linked_people_left_out.csv: its columns (docs/outputs.md), no line.
+    assert list(result.linked_people_left_out.columns) == [
+        *("la_code", "period_start", "period_end", "event_reference", "person_id"),
+        *("client_type", "event_type", "source", "source_key", "rule"),
+        *("linked_person_id", "reason"),
+    ]
+    assert len(result.linked_people_left_out) == 0
+    totals = result.reconciliation[result.reconciliation["kind"] == "total"].set_index("source")
+    assert totals.loc["people", ["read", "in_output", "person_details", "excluded"]].tolist() == [
+        1,
+        0,
+        1,
+        0,
+    ]
+    details = result.reconciliation[result.reconciliation["kind"] == "detail"]
+    assert details[["source", "outcome", "reason", "rows"]].values.tolist() == [
+        ["people", "person details", DETAILS_UNUSED, 1]
+    ]
+
+
+def test_every_outcome_of_each_column_becomes_a_column_of_its_own():
+    """`_every_outcome`: an `outcomes` column holding several (';'-separated) is split, each
+    part "a column of its own (named '<column> (part N)')", stripped; a column that never holds
+    ';' stays as it is, whichever of the columns comes first."""
+    records = pd.DataFrame(
+        {"outcome1": ["IA", "SVC"], "outcome2": ["IA; CONT", "SVC"]}, index=[3, 4]
+    )
+    got, value = _every_outcome(records, Value(outcomes=["outcome1", "outcome2"], lookup="outcome"))
+    assert value.outcomes == ["outcome1", "outcome2 (part 1)", "outcome2 (part 2)"]
+    assert value.lookup == "outcome"
+    assert got["outcome2 (part 1)"].tolist() == ["IA", "SVC"]
+    assert got["outcome2 (part 2)"].fillna("").tolist() == ["CONT", ""]
+    assert got.index.tolist() == [3, 4]
+
+
+def test_outcomes_without_separators_are_left_as_they_are():
+    """No column holds ';': the records and the value come back unchanged."""
+    records = pd.DataFrame({"outcome1": ["IA", None], "outcome2": ["SVC", ""]})
+    value = Value(outcomes=["outcome1", "outcome2"], lookup="outcome")
+    got, same = _every_outcome(records, value)
+    assert list(got.columns) == ["outcome1", "outcome2"]
+    assert same.outcomes == ["outcome1", "outcome2"]
+
+
+def _steps_only(steps: list[dict]) -> dict[str, pd.DataFrame]:
+    """testshire's sources with one person (1) and the given steps; no other record."""
+    frames = {name: pd.DataFrame(columns=list(s.columns)) for name, s in MAPPING.sources.items()}
+    frames["people"] = pd.DataFrame(
+        {"person_id": [1], "first_name": "A", "last_name": "B", "gender": "F"}
+    ).reindex(columns=list(MAPPING.sources["people"].columns))
+    frames["steps"] = pd.DataFrame(steps).reindex(columns=list(MAPPING.sources["steps"].columns))
+    return frames
+
+
+def test_an_excluded_record_names_the_exclusion_that_decided():
+    """exclusions.csv (docs/outputs.md): `rule` is "the mapping's exclusion name
+    (`exclusions[].name`) or event rule name (`events[].name`) that decided; blank when no rule
+    took the record"; `person_id` is the event rule's `person` column; a record no rule took
+    has no event type, dates or row. testshire's exclusions: `safeguarding` (step type 9001)
+    and `cancelled` (status CANCELLED); no rule takes step type 5555."""
+    done = {"started": pd.Timestamp("2025-05-01"), "completed": pd.Timestamp("2025-05-02")}
+    frames = _steps_only(
+        [
+            {"step_id": 110, "person_id": 1, "step_type": 9001, "status": "COMPLETED", **done},
+            {"step_id": 111, "person_id": 1, "step_type": 1001, "status": "CANCELLED", **done},
+            {"step_id": 113, "person_id": 1, "step_type": 5555, "status": "COMPLETED", **done},
+        ]
+    )
+    result = transform(MAPPING, frames, PERIOD)
+    got = result.exclusions.drop(columns=["la_code", "period_start", "period_end"])
+    blank = {"event_type": "", "event_start_date": "", "event_end_date": "", "row": ""}
+    record = {"source": "steps", "level": "record", "person_id": "1", **blank}
+    assert got.to_dict("records") == [
+        {
+            **record,
+            "source_key": "110",
+            "rule": "safeguarding",
+            "reason": "out of scope: safeguarding is reported in the Safeguarding Adults "
+            "Collection",
+        },
+        {
+            **record,
+            "source_key": "111",
+            "rule": "cancelled",
+            "reason": "cancelled: the process was not completed",
+        },
+        {
+            **record,
+            "source_key": "113",
+            "rule": "",
+            "reason": "no event rule takes this record (add a rule or an exclusion to the mapping)",
+        },
+    ]
+
+
+def test_chained_service_lines_keep_the_first_lines_reference():
+    """docs/mapping.md: a rule's `reference` gives the Event Reference; for chained service
+    lines it is "computed on the first line, so it stays put when lines are added"
+    (`_reference_base`). Two lines of one residential service that follow on (an uplift on
+    7 April restarts the line) are one service event: its reference is the first line's."""
+    events = [
+        r.model_copy(update={"reference": Value(template="SL{line_id}")})
+        if r.name == "service_lines"
+        else r
+        for r in MAPPING.events
+    ]
+    mapping = MAPPING.model_copy(update={"events": events})
+    frames = _steps_only([])
+    line = {"person_id": 1, "service": "RES", "provider": "P1", "delivery": "PB", "freq": "W"}
+    frames["lines"] = pd.DataFrame(
+        [
+            {**line, "line_id": 60, "start": "2023-06-01", "end": "2025-04-06", "cost": 800},
+            {**line, "line_id": 61, "start": "2025-04-07", "end": None, "cost": 845.5},
+        ]
+    ).reindex(columns=list(MAPPING.sources["lines"].columns))
+    result = transform(mapping, frames, PERIOD)
+    assert result.cld[["Event Type", "Event Reference"]].values.tolist() == [["Service", "SL60"]]
+    assert result.lineage["source_keys"].tolist() == ["60;61"]
+
+
+def test_each_row_of_a_record_gets_its_own_derived_reference():
+    """docs/mapping.md: without a `reference` a row gets "a derived reference: `E` and 15 hex
+    digits, a hash of the rule name, the record's key ... and the row's position in the
+    rule". Conversation 1 at first contact gives a Request and an Assessment from one record:
+    with testshire's reference taken away, the two rows' references differ (their positions
+    differ), and each is E and 15 hex digits."""
+    events = [
+        r.model_copy(update={"reference": None}) if r.name == "conversation_1" else r
+        for r in MAPPING.events
+    ]
+    mapping = MAPPING.model_copy(update={"events": events})
+    step = {"step_id": 5, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02", "at_contact": "Y"}
+    result = transform(mapping, _steps_only([step]), PERIOD)
+    got = result.cld.set_index("Event Type")["Event Reference"]
+    assert sorted(got.index) == ["Assessment", "Request"]
+    assert got["Request"] != got["Assessment"]
+    assert got.str.fullmatch("E[0-9a-f]{15}").all()
+
+
+def test_a_rows_own_event_reference_comes_before_its_rules():
+    """docs/mapping.md: the Event Reference is the rule's `reference` "(on the rule or as the
+    row's `Event Reference`)"; `_reference_base`: "its own field, else the rule's". The Request
+    row of conversation 1 given its own reference RQ{step_id} keeps it; the Assessment row of
+    the same record keeps the rule's TS{step_id}."""
+    events = []
+    for r in MAPPING.events:
+        if r.name == "conversation_1":
+            request = r.rows[0]
+            fields = {**request.fields, "Event Reference": Value(template="RQ{step_id}")}
+            rows = [request.model_copy(update={"fields": fields}), *r.rows[1:]]
+            r = r.model_copy(update={"rows": rows})
+        events.append(r)
+    mapping = MAPPING.model_copy(update={"events": events})
+    step = {"step_id": 5, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02", "at_contact": "Y"}
+    result = transform(mapping, _steps_only([step]), PERIOD)
+    got = result.cld.set_index("Event Type")["Event Reference"].to_dict()
+    assert got == {"Request": "RQ5", "Assessment": "TS5"}
+
+
+def test_lineage_and_linked_people_of_a_carers_rows():
+    """lineage.csv's `row` is "the rule's row (`rows[].name`, else its event type in lower
+    case)", and a carer-by-association row (no event type) is `carer_by_association`
+    (docs/outputs.md, `exclusions.csv` `row`). A `list` column in `linked_people` (docs/mapping.md:
+    "each holding one ID or several") gives every item, in order, to Adult 1/2/3 Linked
+    Person_ID. testshire: a carer's assessment (step type 2001, linked people from
+    `cared_for_id`, made a `list` column here), conversation 1 at first contact (a Request and
+    an Assessment), and a respite line with a carer (a Service and the carer's row)."""
+    mapping = MAPPING.model_copy(deep=True)
+    mapping.sources["steps"].columns["cared_for_id"] = "list"
+    frames = _steps_only([])
+    frames["people"] = pd.DataFrame(
+        {"person_id": [1, 2, 3], "first_name": "A", "last_name": "B", "gender": "F"}
+    ).reindex(columns=list(MAPPING.sources["people"].columns))
+    done = {"status": "COMPLETED", "started": "2025-05-01", "completed": "2025-05-02"}
+    frames["steps"] = pd.DataFrame(
+        [
+            {"step_id": 5, "person_id": 1, "step_type": 1001, "at_contact": "Y", **done},
+            {"step_id": 6, "person_id": 2, "step_type": 2001, "cared_for_id": [3, 1], **done},
+        ]
+    ).reindex(columns=list(MAPPING.sources["steps"].columns))
+    frames["lines"] = pd.DataFrame(
+        [
+            {"line_id": 50, "person_id": 1, "service": "RESP", "provider": "P9"}
+            | {"delivery": "COM", "start": "2025-03-01", "end": "2025-03-14", "carer_id": 2}
+        ]
+    ).reindex(columns=list(MAPPING.sources["lines"].columns))
+    result = transform(mapping, frames, PERIOD)
+    lineage = result.lineage[["source", "source_keys", "rule", "row"]].values.tolist()
+    assert sorted(lineage) == [
+        ["lines", "50", "service_lines", "carer_by_association"],
+        ["lines", "50", "service_lines", "service"],
+        ["steps", "5", "conversation_1", "assessment"],
+        ["steps", "5", "conversation_1", "request"],
+        ["steps", "6", "carer_assessment", "assessment"],
+    ]
+    carer = result.cld[result.cld["Client Type"] == "Unpaid carer"]
+    linked = [f"Adult {i} Linked Person_ID" for i in (1, 2, 3)]
+    assert carer[linked].values.tolist() == [["3", "1", ""]]
+    # Both are known, and no other row names anyone: nobody is left out.
+    assert len(result.linked_people_left_out) == 0
+
+
+def test_linked_people_left_out_name_the_row_and_why():
+    """linked_people_left_out.csv (docs/outputs.md): one line per linked person left out, with
+    the row's reference, person (the carer), Client Type, Event Type, source, source key and
+    rule, the linked ID and the reason. Guidance (Adult 1/2/3 Linked Person_ID): "up to three
+    adults cared for by the unpaid carer, but only where they are known to the local
+    authority": carer 1 names 6 (not in the person source), 2, 3, 2 again (the same adult),
+    herself, 4 and 5: 2, 3 and 4 fill the three fields; 6 and 5 are left out, in that order.
+    Carer 7's assessment names nobody (only separators): nothing is filled or reported."""
+    mapping = MAPPING.model_copy(deep=True)
+    mapping.sources["steps"].columns["cared_for_id"] = "text"  # several IDs, ';'-separated
+    frames = _steps_only([])
+    frames["people"] = pd.DataFrame(
+        {"person_id": [1, 2, 3, 4, 5, 7], "first_name": "A", "last_name": "B", "gender": "F"}
+    ).reindex(columns=list(MAPPING.sources["people"].columns))
+    done = {"step_type": 2001, "status": "COMPLETED"}
+    done |= {"started": "2025-05-01", "completed": "2025-05-02"}
+    frames["steps"] = pd.DataFrame(
+        [
+            {"step_id": 98, "person_id": 7, "cared_for_id": " ; ;", **done},
+            {"step_id": 99, "person_id": 1, "cared_for_id": "6;2; 3;2;1;4;5", **done},
+        ]
+    ).reindex(columns=list(MAPPING.sources["steps"].columns))
+    result = transform(mapping, frames, PERIOD)
+    linked = [f"Adult {i} Linked Person_ID" for i in (1, 2, 3)]
+    got = result.cld.set_index("LA Person Unique Identifier")[linked]
+    assert got.loc["1"].tolist() == ["2", "3", "4"]
+    assert got.loc["7"].tolist() == ["", "", ""]
+    row = {
+        "event_reference": "TS99",
+        "person_id": "1",
+        "client_type": "Unpaid carer",
+        "event_type": "Assessment",
+        "source": "steps",
+        "source_key": "99",
+        "rule": "carer_assessment",
+    }
+    left_out = result.linked_people_left_out.drop(columns=["la_code", "period_start", "period_end"])
+    assert left_out.to_dict("records") == [
+        {**row, "linked_person_id": "6", "reason": NOT_KNOWN},
+        {**row, "linked_person_id": "5", "reason": BEYOND_THREE},
+    ]
+    assert NOT_KNOWN.startswith("not known to the local authority")
+    assert BEYOND_THREE.startswith("more than three linked adults known to the local authority")
+
+
+def test_dates_given_as_text_are_read_as_dates():
+    """A source may give a date as text (a `text` column of a partner file): the event dates
+    and the person's Date of Birth and Date of Death are read as dates before the guidance's
+    rules and written dd/mm/yyyy (docs/outputs.md). Ada, born 1 January 1950, died 1 August
+    2025, had an assessment from 1 to 2 May 2025."""
+    mapping = MAPPING.model_copy(deep=True)
+    for source, column in (("steps", "started"), ("steps", "completed")):
+        mapping.sources[source].columns[column] = "text"
+    for column in ("dob", "dod"):
+        mapping.sources["people"].columns[column] = "text"
+    step = {"step_id": 5, "person_id": 1, "step_type": 1002, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02"}
+    frames = _steps_only([step])
+    frames["people"]["dob"] = ["1950-01-01"]
+    frames["people"]["dod"] = ["2025-08-01"]
+    result = transform(mapping, frames, PERIOD)
+    fields = ["Event Start Date", "Event End Date", "Date of Birth", "Date of Death"]
+    assert result.cld[fields].values.tolist() == [
+        ["01/05/2025", "02/05/2025", "01/01/1950", "01/08/2025"]
+    ]
+
+
+def test_a_linked_person_left_out_of_a_row_without_a_client_type_is_reported_blank():
+    """linked_people_left_out.csv's `client_type` is "the row's Client Type": blank when the
+    row has none (a `client_type` read from a column the record leaves empty)."""
+    events = [
+        r.model_copy(update={"client_type": Value(column="client")})
+        if r.name == "carer_assessment"
+        else r
+        for r in MAPPING.events
+    ]
+    mapping = MAPPING.model_copy(update={"events": events})
+    step = {"step_id": 99, "person_id": 1, "step_type": 2001, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02", "cared_for_id": 6}
+    result = transform(mapping, _steps_only([step]), PERIOD)
+    left_out = result.linked_people_left_out
+    assert left_out[["linked_person_id", "client_type", "event_reference"]].values.tolist() == [
+        ["6", "", "TS99"]
+    ]
