@@ -233,3 +233,28 @@ def test_a_column_set_is_held_as_given_after_the_batches_columns(rows):
     rows["line"] = der_end  # replaces the packed column without opening it
     assert opened == [] and list(rows) == ["line", "end", "der_end"]
     assert "line" not in rows._packed  # the replaced batches are let go (memory)
+
+
+@pytest.mark.parametrize(("events", "expected"), [(False, "half"), (True, "validate's")])
+def test_the_preview_alone_reads_half_batches_and_the_measures_validates(
+    tmp_path, monkeypatch, events, expected
+):
+    """The preview's workers hold a batch's reduction beside the batch: without the measures'
+    events the workers would be the peak, so their batches are halved; with them the main
+    process is, and validate's batches are read (halving them only costs time)."""
+    import sys
+
+    from cldetl.validate.csvfile import BATCH_BYTES
+    from tests.conftest import row, write_rows
+
+    preview_module = sys.modules["cldetl.national.preview"]  # the package exports a function
+    seen: list[int] = []
+    real = preview_module.validate_each_batch
+
+    def spy(path, step, **kwargs):
+        seen.append(kwargs["batch_bytes"])
+        return real(path, step, **kwargs)
+
+    monkeypatch.setattr(preview_module, "validate_each_batch", spy)
+    preview_module.validate_and_preview(write_rows(tmp_path / "cld.csv", [row()]), events=events)
+    assert seen == [BATCH_BYTES // 2 if expected == "half" else BATCH_BYTES]

@@ -78,10 +78,13 @@ CLEANED_KEYS = (
 )
 
 
-# The preview reads the file in batches half the size of validate's: its worker processes hold
-# each batch's reduction (the compact rows, packed) beside the parsed batch, and with validate's
-# batches they peaked above validate's own workers (issue 19 point 9, 1,000,000 rows: 399 against
-# 371 MiB; 299 with these, docs/benchmarks.md). The result does not depend on the batch size.
+# The preview alone reads the file in batches half the size of validate's: its worker processes
+# hold each batch's reduction (the compact rows, packed) beside the parsed batch, and with
+# validate's batches they peaked above validate's own workers (issue 19 point 9, 1,000,000 rows:
+# 399 against 371 MiB; 299 with these, docs/benchmarks.md). When the unique events are kept for
+# the measures the main process holds more than any worker whatever the batch size, so
+# validate's batches are read: halving them cost `cldetl measures` 7% of its time (10.0 against
+# 9.3 s at 1,000,000 rows) and saved nothing of its peak. The result never depends on it.
 PREVIEW_BATCH_BYTES = BATCH_BYTES // 2
 
 
@@ -143,7 +146,7 @@ def validate_and_preview(
     import_month: date | None = None,
     reference: tuple[date, date] | None = None,
     stated_when_underived: bool = False,
-    batch_bytes: int = PREVIEW_BATCH_BYTES,
+    batch_bytes: int | None = None,
     events: bool = True,
     row_codes: bool = True,
 ) -> tuple[ValidationReport, Preview]:
@@ -154,7 +157,11 @@ def validate_and_preview(
     Windows-1252 by validate, the reductions with it. `events`: keep the unique events the
     measures read (without them, `Preview.events` is None and memory holds less).
     `row_codes`: keep each row's DQ codes (`Preview.dq`, the fates CSV); without them,
-    `Preview.dq_pairs` is None and only the per-field table (`quality`) is kept."""
+    `Preview.dq_pairs` is None and only the per-field table (`quality`) is kept.
+    `batch_bytes`: default validate's batches with the events, half of them without
+    (PREVIEW_BATCH_BYTES)."""
+    if batch_bytes is None:
+        batch_bytes = BATCH_BYTES if events else PREVIEW_BATCH_BYTES
     spec = spec or load_spec()
     method = national_method()
     step = partial(_reduce_batch, spec=spec, method=method, row_codes=row_codes)
