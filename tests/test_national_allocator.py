@@ -118,3 +118,27 @@ def test_give_back_and_the_arenas_ask_glibc_only(monkeypatch):
     monkeypatch.setattr(allocator, "_glibc", lambda: None)  # macOS, Windows, musl
     assert allocator.give_back() is False
     assert allocator.two_malloc_arenas() is False
+
+
+def test_give_back_and_the_arenas_ask_glibc_the_documented_calls(monkeypatch):
+    """give_back is malloc_trim(0) (pad 0: give back every free page at the top and inside the
+    heap); two_malloc_arenas is mallopt(M_ARENA_MAX, 2), M_ARENA_MAX being -8 in glibc's
+    malloc.h. A wrong option number or value would be ignored or change another setting,
+    silently: only the memory would show it."""
+    from cldetl.national import allocator
+
+    calls: list[tuple] = []
+
+    class Glibc:
+        def malloc_trim(self, *args):
+            calls.append(("malloc_trim", *args))
+            return 1
+
+        def mallopt(self, *args):
+            calls.append(("mallopt", *args))
+            return 1
+
+    monkeypatch.setattr(allocator, "_glibc", lambda: Glibc())
+    assert allocator.give_back() is True
+    assert allocator.two_malloc_arenas() is True
+    assert calls == [("malloc_trim", 0), ("mallopt", -8, 2)]
