@@ -2003,3 +2003,28 @@ def test_waiting_times_quarters_shown_from_the_dashboards_first():
         "quarter before the dashboard's first (01/04/2024)",
         "age band of the response unknown (stage 4.2)",
     ]
+
+
+# When DHSC loads the file, unless told (`--import-month`): the month after the stated period
+# ends, the earliest a quarter's file can be loaded; with no stated end, this month. The period
+# DHSC derives reads it (national.yaml reporting_period), so a month out moves the period.
+IMPORT_MONTH_CASES = [
+    ("a quarter ending in September", date(2025, 9, 30), date(2025, 10, 1)),
+    ("a quarter ending in December: the next year", date(2025, 12, 31), date(2026, 1, 1)),
+    ("an end stated mid-month", date(2025, 9, 15), date(2025, 10, 1)),
+    ("an end stated on the first", date(2025, 9, 1), date(2025, 10, 1)),
+]
+
+
+@pytest.mark.parametrize(("stated_end", "expected"), [c[1:] for c in IMPORT_MONTH_CASES],
+                         ids=[c[0] for c in IMPORT_MONTH_CASES])  # fmt: skip
+def test_the_file_is_loaded_the_month_after_its_stated_end(stated_end, expected):
+    from cldetl.national.preview import default_import_month
+
+    assert default_import_month(stated_end) == expected
+
+
+def test_with_no_stated_end_the_file_is_loaded_this_month():
+    from cldetl.national.preview import default_import_month
+
+    assert default_import_month(None) == date.today().replace(day=1)
