@@ -33,6 +33,8 @@ from cldetl.national.measures import measures_method
 from cldetl.national.period import classify, derive_period
 from cldetl.spec import load_spec
 from cldetl.validate.csvfile import CldTable
+from tests.conftest import row as cld_row
+from tests.conftest import write_rows as write_cld_rows
 
 PERIOD = (date(2024, 10, 1), date(2025, 9, 30))
 CARER_TYPES = measures_method()["ascof_3d"]["carer_client_types"]
@@ -2028,3 +2030,35 @@ def test_with_no_stated_end_the_file_is_loaded_this_month():
     from cldetl.national.preview import default_import_month
 
     assert default_import_month(None) == date.today().replace(day=1)
+
+
+# The options of the two entry points reach the preview they make: the file's name, DHSC's
+# import month and the period published.
+IMPORT_MONTH = date(2026, 2, 1)
+PUBLISHED = (date(2025, 4, 1), date(2025, 6, 30))
+
+
+def test_validate_and_preview_passes_its_options_to_the_preview(tmp_path):
+    from cldetl.national.preview import validate_and_preview
+
+    path = write_cld_rows(tmp_path / "cld.csv", [cld_row()])
+    report, got = validate_and_preview(path, import_month=IMPORT_MONTH, reference=PUBLISHED)
+    assert got.file == str(path) and got.rows == 1
+    assert got.period.import_month == IMPORT_MONTH
+    assert got.reference_period == PUBLISHED
+    assert got.events is not None
+    assert validate_and_preview(path, events=False)[1].events is None  # the preview alone
+
+
+def test_preview_of_a_file_passes_its_options_to_the_preview(tmp_path):
+    from cldetl.national.preview import preview
+    from cldetl.validate import validate
+    from cldetl.validate.csvfile import read_cld_csv
+
+    path = write_cld_rows(tmp_path / "cld.csv", [cld_row()])
+    got = preview(
+        path, validate(read_cld_csv(path)), import_month=IMPORT_MONTH, reference=PUBLISHED
+    )
+    assert got.file == str(path)
+    assert got.period.import_month == IMPORT_MONTH
+    assert got.reference_period == PUBLISHED
