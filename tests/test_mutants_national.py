@@ -2062,3 +2062,23 @@ def test_preview_of_a_file_passes_its_options_to_the_preview(tmp_path):
     assert got.file == str(path)
     assert got.period.import_month == IMPORT_MONTH
     assert got.reference_period == PUBLISHED
+
+
+def test_validate_and_preview_validates_a_monthly_file_as_monthly_only_when_asked(tmp_path):
+    """An authority that submits monthly ends its period on any month end (validate
+    --monthly); the one-read preview passes the option on to validate and is quarterly by
+    default, as `cldetl validate` is."""
+    from cldetl.national.preview import validate_and_preview
+
+    august = {
+        "Reporting Period Start Date": "01/09/2024",
+        "Reporting Period End Date": "31/08/2025",
+    }
+    path = write_cld_rows(tmp_path / "cld.csv", [cld_row(**august)])
+
+    def quarter_end_findings(report):
+        found = report.findings[report.findings["rule"] == "period.month_end"]
+        return found["message"].str.contains("not a quarter end").sum()
+
+    assert quarter_end_findings(validate_and_preview(path)[0]) == 1
+    assert quarter_end_findings(validate_and_preview(path, monthly=True)[0]) == 0
