@@ -1836,6 +1836,25 @@ REQUEST_STAGE_CASES = [
 ]  # fmt: skip
 
 
+def _waiting_events(rows: list[tuple], third: str) -> pd.DataFrame:
+    """Unique events for the waiting times from (person, event type, `third`, service type,
+    start, end, born, outcome) tuples, numbered from line 2."""
+    cols = list(zip(*rows, strict=True))
+    return pd.DataFrame(
+        {
+            "line": np.arange(2, len(rows) + 2),
+            "person": list(cols[0]),
+            "event_type": pd.Categorical(cols[1]),
+            third: pd.Categorical(cols[2]),
+            "Service Type": pd.Categorical(cols[3]),
+            "Event Start Date": pd.to_datetime(list(cols[4])),
+            "der_end": pd.to_datetime(list(cols[5])),
+            "birth": pd.to_datetime(list(cols[6])),
+            "Event Outcome": pd.Categorical(cols[7]),
+        }
+    )
+
+
 def test_waiting_times_stage_1_leaves_out_each_request_for_its_reason():
     from cldetl.national.measures.waiting_times import _request_stages
 
@@ -1847,20 +1866,7 @@ def test_waiting_times_stage_1_leaves_out_each_request_for_its_reason():
                      r["outcome"]))  # fmt: skip
         for kind, stype, start, end in others:
             rows.append((person, kind, "Service user", stype, start, end, "1950-03-14", None))
-    cols = list(zip(*rows, strict=True))
-    events = pd.DataFrame(
-        {
-            "line": np.arange(2, len(rows) + 2),
-            "person": list(cols[0]),
-            "event_type": pd.Categorical(cols[1]),
-            "Client Type": pd.Categorical(cols[2]),
-            "Service Type": pd.Categorical(cols[3]),
-            "Event Start Date": pd.to_datetime(list(cols[4])),
-            "der_end": pd.to_datetime(list(cols[5])),
-            "birth": pd.to_datetime(list(cols[6])),
-            "Event Outcome": pd.Categorical(cols[7]),
-        }
-    )
+    events = _waiting_events(rows, "Client Type")
     requests = events[events["event_type"].eq("Request").to_numpy()]
     got = _request_stages(events, requests, measures_method()["waiting_times"])
     assert dict(zip([c[0] for c in REQUEST_STAGE_CASES], got, strict=True)) == {
@@ -1906,21 +1912,8 @@ def test_waiting_times_only_listed_assessments_and_services_of_25_or_over_answer
         (4, "Request", None, None, "2025-07-14", "2025-07-14", b50, progress),
         (4, "Assessment", "Long term assessment", None, "2025-07-16", "2025-07-17", b50, progress),
     ]  # fmt: skip
-    cols = list(zip(*rows, strict=True))
-    events = pd.DataFrame(
-        {
-            "line": np.arange(2, len(rows) + 2),
-            "person": list(cols[0]),
-            "event_type": pd.Categorical(cols[1]),
-            "Client Type": pd.Categorical(["Service user"] * len(rows)),
-            "Assessment Type": pd.Categorical(cols[2]),
-            "Service Type": pd.Categorical(cols[3]),
-            "Event Start Date": pd.to_datetime(list(cols[4])),
-            "der_end": pd.to_datetime(list(cols[5])),
-            "birth": pd.to_datetime(list(cols[6])),
-            "Event Outcome": pd.Categorical(cols[7]),
-        }
-    )
+    events = _waiting_events(rows, "Assessment Type")
+    events.insert(3, "Client Type", pd.Categorical(["Service user"] * len(rows)))
     figures = waiting_times(events, PERIOD, measures_method())
     days = lambda f: [None if pd.isna(d) else int(d) for d in f.behind["days"]]  # noqa: E731
     got = [(f.measure, f.group, f.numerator, f.value, days(f)) for f in figures]

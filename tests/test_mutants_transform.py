@@ -248,6 +248,12 @@ def test_outcomes_without_separators_are_left_as_they_are():
     assert same.outcomes == ["outcome1", "outcome2"]
 
 
+def _with_rule(name: str, **update):
+    """Testshire's mapping with one event rule's attributes changed."""
+    events = [r.model_copy(update=update) if r.name == name else r for r in MAPPING.events]
+    return MAPPING.model_copy(update={"events": events})
+
+
 def _steps_only(steps: list[dict]) -> dict[str, pd.DataFrame]:
     """testshire's sources with one person (1) and the given steps; no other record."""
     frames = {name: pd.DataFrame(columns=list(s.columns)) for name, s in MAPPING.sources.items()}
@@ -304,13 +310,7 @@ def test_chained_service_lines_keep_the_first_lines_reference():
     lines it is "computed on the first line, so it stays put when lines are added"
     (`_reference_base`). Two lines of one residential service that follow on (an uplift on
     7 April restarts the line) are one service event: its reference is the first line's."""
-    events = [
-        r.model_copy(update={"reference": Value(template="SL{line_id}")})
-        if r.name == "service_lines"
-        else r
-        for r in MAPPING.events
-    ]
-    mapping = MAPPING.model_copy(update={"events": events})
+    mapping = _with_rule("service_lines", reference=Value(template="SL{line_id}"))
     frames = _steps_only([])
     line = {"person_id": 1, "service": "RES", "provider": "P1", "delivery": "PB", "freq": "W"}
     frames["lines"] = pd.DataFrame(
@@ -330,11 +330,7 @@ def test_each_row_of_a_record_gets_its_own_derived_reference():
     rule". Conversation 1 at first contact gives a Request and an Assessment from one record:
     with testshire's reference taken away, the two rows' references differ (their positions
     differ), and each is E and 15 hex digits."""
-    events = [
-        r.model_copy(update={"reference": None}) if r.name == "conversation_1" else r
-        for r in MAPPING.events
-    ]
-    mapping = MAPPING.model_copy(update={"events": events})
+    mapping = _with_rule("conversation_1", reference=None)
     step = {"step_id": 5, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
     step |= {"started": "2025-05-01", "completed": "2025-05-02", "at_contact": "Y"}
     result = transform(mapping, _steps_only([step]), PERIOD)
@@ -478,13 +474,7 @@ def test_dates_given_as_text_are_read_as_dates():
 def test_a_linked_person_left_out_of_a_row_without_a_client_type_is_reported_blank():
     """linked_people_left_out.csv's `client_type` is "the row's Client Type": blank when the
     row has none (a `client_type` read from a column the record leaves empty)."""
-    events = [
-        r.model_copy(update={"client_type": Value(column="client")})
-        if r.name == "carer_assessment"
-        else r
-        for r in MAPPING.events
-    ]
-    mapping = MAPPING.model_copy(update={"events": events})
+    mapping = _with_rule("carer_assessment", client_type=Value(column="client"))
     step = {"step_id": 99, "person_id": 1, "step_type": 2001, "status": "COMPLETED"}
     step |= {"started": "2025-05-01", "completed": "2025-05-02", "cared_for_id": 6}
     result = transform(mapping, _steps_only([step]), PERIOD)

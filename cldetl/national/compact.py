@@ -190,14 +190,5 @@ class CompactRows(MutableMapping):
     def __len__(self) -> int:
         return len(self._order)
 
-    def pop(self, name: str, *default):  # one unpacking, no second lookup
-        if name not in self:
-            if default:
-                return default[0]
-            raise KeyError(name)
-        column = self[name]
-        del self[name]
-        return column
-
     def __contains__(self, name: object) -> bool:
         return name in self._open or name in self._packed
