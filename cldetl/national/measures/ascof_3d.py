@@ -28,6 +28,23 @@ from cldetl.national.choose import first_that_holds
 from cldetl.national.measures.persons import whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
+# The columns of the unique events (with the person details) this measure reads:
+# measures() opens only these for it.
+READS = (
+    "line",
+    "person",
+    "event_type",
+    "Event Start Date",
+    "der_end",
+    "Client Type",
+    "Service Type",
+    "Service Component",
+    "Delivery Mechanism",
+    "Event Outcome",
+    "person_birth",
+    "person_died",
+)
+
 
 def _band(age: pd.Series) -> np.ndarray:
     return first_that_holds(
@@ -82,7 +99,10 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         & (e.isna() | (e >= end).fillna(False))
         & (died.isna() | (died >= end).fillna(False))
     )
-    rows = events[clients]
+    rows = events.loc[
+        clients.to_numpy(),
+        ["line", "person", "Service Type", "Service Component", "Delivery Mechanism"],
+    ]
     dp = m["direct_payment"]
     component = rows["Service Component"]
     delivery = rows["Delivery Mechanism"].astype(object).where(~component.eq(dp).fillna(False), dp)
@@ -120,7 +140,9 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         ("Clients receiving self-directed support", "Clients receiving direct payments"),
     )  # fmt: skip
 
-    # Carers.
+    # Carers (the clients' working columns let go first).
+    del rows, final, delivery, component, pair, found, distinct, listed, rank, community, best
+    del top, band, keep, is_dp, self_directed, why
     outcome = events["Event Outcome"]
     carers = (
         client_type.isin(m["carer_client_types"]).fillna(False)
@@ -134,7 +156,11 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
             | (events["event_type"].isin(["Assessment", "Review"]).fillna(False) & stype.isna())
         )
     )
-    rows = events[carers]
+    rows = events.loc[
+        carers.to_numpy(),
+        ["line", "person", "Service Type", "Service Component", "Delivery Mechanism",
+         "event_type", "Event Outcome"],
+    ]  # fmt: skip
     direct = rows["Service Type"].eq(m["carer_direct"]).fillna(False)
     comp_dp = rows["Service Component"].eq(dp).fillna(False)
     mech = rows["Delivery Mechanism"]
