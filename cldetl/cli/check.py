@@ -129,6 +129,7 @@ def validate(
         large_blocks_mapped()
         report, previewed = validate_and_preview(file, monthly=monthly, row_codes=False)
         national = national_run_of(previewed, file, report)
+        del previewed  # the run keeps what the report reads of it (not the unique events)
     else:
         report = run_validation(file, monthly=monthly)
     if fmt == "json":
