@@ -54,6 +54,21 @@ def _band(age: pd.Series) -> np.ndarray:
     )
 
 
+def _pairs(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, list[tuple]]:
+    """Each row's (first, second) as a code into the distinct pairs, a missing value a value
+    of its own: what factorizing the pairs gives, without a tuple made for every row."""
+    a, a_values = pd.factorize(first, use_na_sentinel=False)
+    b, b_values = pd.factorize(second, use_na_sentinel=False)
+    found, combined = pd.factorize(a.astype(np.int64) * len(b_values) + b)
+    pairs = [(a_values[x // len(b_values)], b_values[x % len(b_values)]) for x in combined]
+    return found, [(_plain(t), _plain(d)) for t, d in pairs]
+
+
+def _plain(value):
+    """A pair's value as the hierarchy's keys hold it (text; a missing one never matches)."""
+    return None if pd.isna(value) else str(value)
+
+
 def _figures(code, groups, people, counted_1, counted_2, rows, keep, why, m, labels):
     """Per group ('18 to 64', '65 and above', 'Total' over all bands incl. unknown): the
     numerator and denominator of parts 1 and 2 (Unknown is in the Total only). A record is
@@ -107,14 +122,12 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     component = rows["Service Component"]
     delivery = rows["Delivery Mechanism"].astype(object).where(~component.eq(dp).fillna(False), dp)
     hierarchy = {(t, d): h for t, d, h in m["client_hierarchy"]}
-    types = rows["Service Type"].tolist()
+    types = rows["Service Type"]
     # Each distinct (type, mechanism) looked up once.
-    pair = pd.MultiIndex.from_arrays([pd.Index(types, dtype=object), delivery.fillna("")])
-    found, distinct = pd.factorize(pair)
+    found, distinct = _pairs(types, delivery.fillna(""))
     listed = np.array([p in hierarchy for p in distinct], dtype=bool)[found]
     delivery = delivery.fillna("").where(listed, "")
-    pair = pd.MultiIndex.from_arrays([pd.Index(types, dtype=object), delivery])
-    found, distinct = pd.factorize(pair)
+    found, distinct = _pairs(types, delivery)
     rank = np.array([hierarchy.get(p, np.nan) for p in distinct] + [np.nan], dtype=float)[found]
     community = rows["Service Type"].eq(m["community"]).fillna(False).to_numpy()
     rank[community & component.eq(dp).fillna(False).to_numpy()] = 3
@@ -141,7 +154,7 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     )  # fmt: skip
 
     # Carers (the clients' working columns let go first).
-    del rows, final, delivery, component, pair, found, distinct, listed, rank, community, best
+    del rows, final, delivery, component, types, found, distinct, listed, rank, community, best
     del top, band, keep, is_dp, self_directed, why
     outcome = events["Event Outcome"]
     carers = (
