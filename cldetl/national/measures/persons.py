@@ -76,7 +76,7 @@ def latest_known_value(
     # (a hash table of every person) or copying the rows.
     person = order["person"].to_numpy()
     starts, sizes = _runs(person)
-    any_known = np.logical_or.reduceat(known, starts) if len(starts) else known[:0]
+    any_known = np.logical_or.reduceat(known, starts)  # no rows: no runs, nothing
     candidate = np.flatnonzero(known | ~np.repeat(any_known, sizes))
     del known, any_known
     # Rank 1 is each person's first candidate row (sorted), and the rows equal to it: a missing
@@ -135,7 +135,7 @@ def _per_run(order: pd.DataFrame, ufunc: np.ufunc, values: np.ndarray, dtype) ->
     maximum read back as NaT), by person."""
     person = order["person"].to_numpy()
     starts, _ = _runs(person)
-    reduced = ufunc.reduceat(values, starts) if len(starts) else values[:0]
+    reduced = ufunc.reduceat(values, starts)  # no rows: no runs, nothing
     reduced = np.where(reduced == np.iinfo(np.int64).max, np.iinfo(np.int64).min, reduced)
     return pd.Series(reduced.view(dtype), index=pd.Index(person[starts]))
 
@@ -196,8 +196,3 @@ def whole_years(born: pd.Series, at: pd.Timestamp | pd.Series) -> pd.Series:
     """FLOOR(DATEDIFF(DAY, birth, at) / 365.25), as the ASCOF SQL ages people."""
     days = (at - born).dt.days
     return np.floor(days / 365.25).astype("Int64")
-
-
-def latest_known(events: pd.DataFrame, column: str) -> pd.Series:
-    """person_details for one column."""
-    return person_details(events, [column])[column]
