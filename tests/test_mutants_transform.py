@@ -667,3 +667,43 @@ def test_the_cld_rows_without_keep_or_unmapped_leave_the_rows_whole():
     assert order.tolist() == FORMAT_ORDER
     assert list(rows.columns) == columns
     assert cld["Unit Cost"].tolist() == [""] * 7 + ["845.50", ""]
+
+
+@pytest.mark.parametrize("field", ["Date of Death", "Date of Birth"])
+def test_a_date_field_given_as_a_dated_detail_is_read_as_a_date(field):
+    """A mapping may give Date of Death (or Date of Birth) from a dated history (docs/mapping.md,
+    `person.dated`: any CLD person field). It is overlaid as a date, as the person's own date
+    fields are: the death ends the event it falls in (guidance, Event End Date), the birth
+    gives the age. Before, the overlay wrote text over the dates and the transform failed
+    (TypeError, AttributeError; found by dev-mutO)."""
+    from cldetl.mapping.model import DatedDetail
+
+    person = MAPPING.person.model_copy(
+        update={
+            "dated": {
+                field: DatedDetail(
+                    source="psr_history", person="person_id", column="psr_code", start="start"
+                )
+            }
+        }  # fmt: skip
+    )
+    mapping = MAPPING.model_copy(update={"person": person})
+    frames = _steps_only(
+        [
+            {
+                "step_id": 7,
+                "person_id": 1,
+                "step_type": 1001,
+                "status": "COMPLETED",
+                "started": "2025-05-01",
+                "completed": "2025-05-02",
+                "at_contact": "Y",
+            }
+        ]  # fmt: skip
+    )
+    frames["psr_history"] = pd.DataFrame(
+        {"person_id": [1], "psr_code": ["2025-05-01"], "start": [pd.Timestamp("2025-01-01")]}
+    ).reindex(columns=list(MAPPING.sources["psr_history"].columns))
+    result = transform(mapping, frames, PERIOD)
+    assert len(result.cld) >= 1
+    assert set(result.cld[field]) == {"01/05/2025"}
