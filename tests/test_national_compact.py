@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cldetl.national import compact
-from cldetl.national.compact import CompactRows, joined, pack, unpack
+from cldetl.national.compact import CompactRows, PackedFrame, joined, pack, unpack
 
 MIDNIGHTS = pd.Series(pd.to_datetime(["2025-04-01", None, "1900-01-01", "2099-12-31"]))
 # (name, column, the kind it is packed as)
@@ -265,8 +265,6 @@ def test_the_preview_alone_reads_half_batches_and_with_the_measures_three_quarte
 
 
 def _packed_frame():
-    from cldetl.national.compact import PackedFrame
-
     columns = {name: column.reset_index(drop=True) for name, column, _ in COLUMNS[:4]}
     columns = {n: c.iloc[:3].reset_index(drop=True) for n, c in columns.items()}
     columns["text"] = pd.Series(["P1", None, "é£"], dtype="string")
@@ -315,3 +313,13 @@ def test_a_packed_frame_refuses_a_column_of_another_length():
         frame["extra"] = pd.Series([1, 2])
     frame["line numbers"] = pd.Series([7, 8, 9])  # replacing one of the same length is fine
     assert frame["line numbers"].tolist() == [7, 8, 9]
+
+
+def test_a_packed_frame_given_no_columns_has_no_rows():
+    """The preview of a file with no events holds its events in a frame with no columns; its
+    length is 0, and so is the length of every frame opened from it (a frame of one blank row
+    would be counted as one event)."""
+    empty = PackedFrame()
+    assert len(empty) == 0 and empty.columns == []
+    assert empty.frame().shape == (0, 0)
+    assert len(empty.select(["anything"])) == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,3 +62,14 @@ def test_a_figure_without_records_gives_one_empty_chunk_and_no_unplaced_one():
     figure.unplaced = None
     assert [len(c) for c in figure.record_chunks(5)] == [0]
     assert list(figure.record_chunks(5, unplaced=True)) == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "size", "sizes"),
+    [(1, 1, [1]), (2, 1, [1, 1]), (5, 5, [5]), (6, 5, [5, 1]), (0, 1, [0]), (0, 5, [0])],
+)
+def test_records_come_in_chunks_of_the_size_asked_and_no_more_chunks(rows, size, sizes):
+    """Each chunk becomes rows of a measure sheet: a chunk too many (even an empty one) would
+    write its header or a blank block again; a figure with no records still gives one empty
+    chunk so its sheet has its columns."""
+    assert [len(c) for c in _figure(rows).record_chunks(size)] == sizes
