@@ -12,13 +12,23 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from cldetl.mapping.model import Filter, Value
+from cldetl.mapping.model import Filter, Mapping, Value
 from cldetl.spec import load_spec
 from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import transform
-from cldetl.transform.columns import BEYOND_THREE, DETAILS_UNUSED, NOT_KNOWN, ROW, RULE, SOURCE
+from cldetl.transform.columns import (
+    BEYOND_THREE,
+    DETAILS_UNUSED,
+    NO_PERSON,
+    NO_RULE,
+    NOT_KNOWN,
+    ROW,
+    RULE,
+    SOURCE,
+)
 from cldetl.transform.events import _every_outcome, _lineage
 from cldetl.transform.filters import matches, member_of
+from cldetl.transform.ledger import DETAILS_USED
 from cldetl.transform.service_lines import MEMBER_KEYS
 from cldetl.transform.values import UnmappedCodes, ValueContext, apply_lookup, evaluate_value
 from tests.testshire import MAPPING
@@ -481,4 +491,146 @@ def test_a_linked_person_left_out_of_a_row_without_a_client_type_is_reported_bla
     left_out = result.linked_people_left_out
     assert left_out[["linked_person_id", "client_type", "event_reference"]].values.tolist() == [
         ["6", "", "TS99"]
+    ]
+
+
+def test_an_excluded_record_names_its_person_from_its_own_sources_column():
+    """exclusions.csv's `person_id` is "the event rule's `person` column, the person source's
+    key, or a dated detail's `person` column" of the record's own source (docs/outputs.md).
+    Here each source names the person in a column of its own: the service lines in
+    `client_ref` (the rule's `person`), the PSR history in `who` (the dated detail's
+    `person`). A cancelled line of client 2 (its `person_id` column says 1) and a PSR recorded
+    in error for person 3 are excluded by the mapping: each names its own source's person."""
+    data = MAPPING.model_dump(exclude_unset=True)
+    data["sources"]["lines"]["columns"]["client_ref"] = "integer"
+    data["sources"]["psr_history"]["columns"] = {"who": "integer", "psr_code": "text"}
+    data["sources"]["psr_history"]["columns"]["start"] = "date"
+    data["sources"]["psr_history"]["key"] = ["who", "start"]
+    data["person"]["dated"]["Primary Support Reason"]["person"] = "who"
+    for rule in data["events"]:
+        if rule["name"] == "service_lines":
+            rule["person"] = "client_ref"
+    in_error = {"column": "psr_code", "in": ["XX"]}
+    data["exclusions"].append(
+        {"name": "in_error", "sources": ["psr_history"], "when": in_error, "reason": "in error"}
+    )
+    mapping = Mapping.model_validate(data)
+    frames = _steps_only([])
+    frames["lines"] = pd.DataFrame(
+        [{"line_id": 70, "person_id": 1, "client_ref": 2, "service": "HC", "status": "CANCELLED"}]
+    ).reindex(columns=list(mapping.sources["lines"].columns))
+    frames["psr_history"] = pd.DataFrame([{"who": 3, "psr_code": "XX", "start": "2020-01-01"}])
+    result = transform(mapping, frames, PERIOD)
+    # (A key of two columns is joined by "|", not the ";" docs/outputs.md says: not pinned here.)
+    got = result.exclusions[["source", "person_id", "rule", "reason"]].values.tolist()
+    assert got == [
+        ["lines", "2", "cancelled_services", "cancelled: no support was given"],
+        ["psr_history", "3", "in_error", "in error"],
+    ]
+
+
+# Period 1 October 2024 to 30 September 2025; testshire's person 1. Step 16: an assessment
+# still open. Step 17: conversation 1 at first contact on 20 September 2025, its assessment
+# completed on 5 October, after the period: the Request is in the return, the Assessment is
+# not. Step 18: an assessment of person 77, who is not in the person source. Step 19: type
+# 5555, which no rule takes. Step 20: conversation 1 at first contact on 22 September 2025,
+# its assessment still open: the Request is in the return, the Assessment is not.
+STEPS_LEFT_OUT = [
+    {"step_id": 16, "person_id": 1, "step_type": 1003, "status": "STARTED"}
+    | {"started": "2025-09-01", "completed": None},
+    {"step_id": 17, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
+    | {"started": "2025-09-20", "completed": "2025-10-05", "at_contact": "Y"},
+    {"step_id": 18, "person_id": 77, "step_type": 1002, "status": "COMPLETED"}
+    | {"started": "2025-05-01", "completed": "2025-05-02"},
+    {"step_id": 19, "person_id": 1, "step_type": 5555, "status": "COMPLETED"}
+    | {"started": "2025-05-01", "completed": "2025-05-02"},
+    {"step_id": 20, "person_id": 1, "step_type": 1001, "status": "STARTED"}
+    | {"started": "2025-09-22", "completed": None, "at_contact": "Y"},
+]
+
+
+def test_exclusions_list_each_record_and_row_left_out_with_its_event():
+    """exclusions.csv (docs/outputs.md), sorted by source, level, key and row: a record all of
+    whose rows left the return is one `level=record` line carrying that row's Event Type, dates
+    (`YYYY-MM-DD`, blank when none) and `row`; a row left out of a record otherwise in the
+    return is a `level=row` line; a record no rule took has no event, dates or row."""
+    result = transform(MAPPING, _steps_only(STEPS_LEFT_OUT), PERIOD)
+    columns = ["source_key", "level", "person_id", "event_type", "event_start_date"]
+    columns += ["event_end_date", "rule", "reason"]
+    assert (result.exclusions["source"] == "steps").all()
+    assert result.exclusions[columns].values.tolist() == [
+        ["16", "record", "1", "Assessment", "2025-09-01", "", "conversations_2_and_3"]
+        + ["not completed: open requests, assessments and reviews are left out until completed"],
+        ["18", "record", "77", "Assessment", "2025-05-01", "2025-05-02", "conversations_2_and_3"]
+        + ["no person details: the person is not in the person source (a casual contact?)"],
+        ["19", "record", "1", "", "", "", ""]
+        + ["no event rule takes this record (add a rule or an exclusion to the mapping)"],
+        ["17", "row", "1", "Assessment", "2025-09-20", "2025-10-05", "conversation_1"]
+        + ["completed after the reporting period end"],
+        ["20", "row", "1", "Assessment", "2025-09-22", "", "conversation_1"]
+        + ["not completed: open requests, assessments and reviews are left out until completed"],
+    ]
+    # `row` of the level=row line; docs/outputs.md says a record all of whose rows left the
+    # return names its row too, but the ledger writes it blank (reported, not pinned here).
+    assert result.exclusions["row"].tolist()[2:] == ["", "assessment", "assessment"]
+
+
+class _Count:
+    """What the extract's count queries report for one source (`SourceCount`)."""
+
+    def __init__(self, table_rows: int, left_out: dict[str, int]):
+        self.table_rows, self.left_out = table_rows, left_out
+
+
+def test_the_reconciliation_of_a_small_input_line_by_line():
+    """reconciliation.csv (docs/outputs.md), sources in the mapping's order: per source one
+    `kind=total` line (table rows = left out in the database + read; read = in output +
+    person details + excluded; `excluded_rows` beside them), then its `kind=detail` lines:
+    the database's reasons (a reason that left nothing out is no line), then the transform's
+    by outcome (in output, person details, excluded, excluded row) and reason. STEPS_LEFT_OUT:
+    17 and 20 in the return with one row each left out, 16, 18 and 19 excluded; the database
+    left out 3 steps that ended and 2 test records. People were counted (1 row); no count was
+    taken for the PSR history and the service lines."""
+    counts = {
+        "people": _Count(1, {}),
+        "steps": _Count(10, {"test record": 2, "ended": 3, "deleted": 0}),
+    }
+    result = transform(MAPPING, _steps_only(STEPS_LEFT_OUT), PERIOD, database_counts=counts)
+    table = result.reconciliation.drop(columns=["la_code", "period_start", "period_end"])
+    got = table.astype(object).where(table.notna(), None).values.tolist()
+    no_totals = [None] * 7
+    not_completed = "not completed: open requests, assessments and reviews are left out until "
+    not_completed += "completed"
+    assert got == [
+        ["people", "total", 1, 0, 1, 0, 1, 0, 0, "", "", None],
+        ["people", "detail", *no_totals, "person details", DETAILS_USED, 1],
+        ["psr_history", "total", None, None, 0, 0, 0, 0, 0, "", "", None],
+        ["steps", "total", 10, 5, 5, 2, 0, 3, 2, "", "", None],
+        ["steps", "detail", *no_totals, "left out in the database", "ended", 3],
+        ["steps", "detail", *no_totals, "left out in the database", "test record", 2],
+        ["steps", "detail", *no_totals, "in output", "in the return", 2],
+        ["steps", "detail", *no_totals, "excluded", NO_RULE, 1],
+        ["steps", "detail", *no_totals, "excluded", NO_PERSON, 1],
+        ["steps", "detail", *no_totals, "excluded", not_completed, 1],
+        ["steps", "detail", *no_totals, "excluded row", "completed after the reporting period end"]
+        + [1],
+        ["steps", "detail", *no_totals, "excluded row", not_completed, 1],
+        ["lines", "total", None, None, 0, 0, 0, 0, 0, "", "", None],
+    ]
+
+
+def test_an_excluded_events_date_given_with_a_time_is_listed_as_its_day():
+    """Dates in the accounting files are `YYYY-MM-DD` (docs/outputs.md), also when a source
+    gives them as text with a time of day (a partner file's `text` column): an assessment
+    started at 10:30 on 1 September 2025 and completed at 16:00 on 2 October 2025, after the
+    period, is listed with its days."""
+    mapping = MAPPING.model_copy(deep=True)
+    for column in ("started", "completed"):
+        mapping.sources["steps"].columns[column] = "text"
+    step = {"step_id": 5, "person_id": 1, "step_type": 1002, "status": "COMPLETED"}
+    step |= {"started": "2025-09-01 10:30:00", "completed": "2025-10-02 16:00:00"}
+    result = transform(mapping, _steps_only([step]), PERIOD)
+    dates = ["event_start_date", "event_end_date", "reason"]
+    assert result.exclusions[dates].values.tolist() == [
+        ["2025-09-01", "2025-10-02", "completed after the reporting period end"]
     ]
