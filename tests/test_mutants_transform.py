@@ -634,3 +634,51 @@ def test_an_excluded_events_date_given_with_a_time_is_listed_as_its_day():
     assert result.exclusions[dates].values.tolist() == [
         ["2025-09-01", "2025-10-02", "completed after the reporting period end"]
     ]
+
+
+def _conversation_1_request_only(at_contact: str) -> tuple:
+    """Conversation 1 reduced to its Request row (only at first contact), and step 5."""
+    conversation_1 = next(r for r in MAPPING.events if r.name == "conversation_1")
+    mapping = _with_rule("conversation_1", rows=conversation_1.rows[:1])
+    step = {"step_id": 5, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02", "at_contact": at_contact}
+    return mapping, step
+
+
+def test_a_record_none_of_whose_rows_applies_is_excluded_as_giving_no_row():
+    """docs/mapping.md, "Automatic exclusion reasons": "gave no CLD row", for "a record taken
+    by a rule none of whose rows' `when` held". Conversation 1 reduced to its Request row:
+    step 5, not at first contact, is taken by the rule and gives nothing (beside step 16 of
+    STEPS_LEFT_OUT, an open assessment)."""
+    mapping, step = _conversation_1_request_only("N")
+    result = transform(mapping, _steps_only([step, STEPS_LEFT_OUT[0]]), PERIOD)
+    assert len(result.cld) == 0
+    got = result.exclusions[["source_key", "level", "event_type", "rule", "reason"]]
+    assert got.values.tolist()[1] == ["5", "record", "", "conversation_1", "gave no CLD row"]
+
+
+@pytest.mark.xfail(raises=KeyError, strict=True, reason="bug: _Ledger._dropped() when empty")
+def test_a_record_that_gave_no_row_in_a_run_that_left_no_row_out():
+    """The same record alone: no row of the run was left out, so the ledger's frame of rows
+    left out is empty, and it lacks the event columns `settle` reads for a record that gave
+    no row (KeyError). Reported on branch dev-mutL, not fixed there."""
+    mapping, step = _conversation_1_request_only("N")
+    result = transform(mapping, _steps_only([step]), PERIOD)
+    assert result.exclusions["reason"].tolist() == ["gave no CLD row"]
+
+
+def test_a_record_all_of_whose_rows_left_is_excluded_for_its_first_rows_reason():
+    """`settle`: "a taken record none of whose rows reached the return is excluded for its
+    first row's reason", listed once at record level with that row's event and dates
+    (docs/outputs.md). Conversation 1 at first contact on 25 September 2024, before the
+    period, its assessment completed on 5 October 2025, after it: the Request row (the
+    first) is out as completed before the period, the Assessment as completed after it."""
+    step = {"step_id": 21, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
+    step |= {"started": "2024-09-25", "completed": "2025-10-05", "at_contact": "Y"}
+    result = transform(MAPPING, _steps_only([step]), PERIOD)
+    assert len(result.cld) == 0
+    columns = ["source_key", "level", "event_type", "event_start_date", "event_end_date"]
+    assert result.exclusions[[*columns, "reason"]].values.tolist() == [
+        ["21", "record", "Request", "2024-09-25", "2024-09-25"]
+        + ["completed before the reporting period"]
+    ]
