@@ -500,7 +500,8 @@ def test_an_excluded_record_names_its_person_from_its_own_sources_column():
     Here each source names the person in a column of its own: the service lines in
     `client_ref` (the rule's `person`), the PSR history in `who` (the dated detail's
     `person`). A cancelled line of client 2 (its `person_id` column says 1) and a PSR recorded
-    in error for person 3 are excluded by the mapping: each names its own source's person."""
+    in error for person 3 are excluded by the mapping: each names its own source's person; a
+    cancelled line naming no client has a blank `person_id`."""
     data = MAPPING.model_dump(exclude_unset=True)
     data["sources"]["lines"]["columns"]["client_ref"] = "integer"
     data["sources"]["psr_history"]["columns"] = {"who": "integer", "psr_code": "text"}
@@ -516,8 +517,9 @@ def test_an_excluded_record_names_its_person_from_its_own_sources_column():
     )
     mapping = Mapping.model_validate(data)
     frames = _steps_only([])
+    cancelled = {"person_id": 1, "service": "HC", "status": "CANCELLED"}
     frames["lines"] = pd.DataFrame(
-        [{"line_id": 70, "person_id": 1, "client_ref": 2, "service": "HC", "status": "CANCELLED"}]
+        [{"line_id": 70, "client_ref": 2, **cancelled}, {"line_id": 71, **cancelled}]
     ).reindex(columns=list(mapping.sources["lines"].columns))
     frames["psr_history"] = pd.DataFrame([{"who": 3, "psr_code": "XX", "start": "2020-01-01"}])
     result = transform(mapping, frames, PERIOD)
@@ -525,6 +527,7 @@ def test_an_excluded_record_names_its_person_from_its_own_sources_column():
     got = result.exclusions[["source", "person_id", "rule", "reason"]].values.tolist()
     assert got == [
         ["lines", "2", "cancelled_services", "cancelled: no support was given"],
+        ["lines", "", "cancelled_services", "cancelled: no support was given"],
         ["psr_history", "3", "in_error", "in error"],
     ]
 
@@ -681,4 +684,22 @@ def test_a_record_all_of_whose_rows_left_is_excluded_for_its_first_rows_reason()
     assert result.exclusions[[*columns, "reason"]].values.tolist() == [
         ["21", "record", "Request", "2024-09-25", "2024-09-25"]
         + ["completed before the reporting period"]
+    ]
+
+
+def test_a_source_no_rule_reads_has_its_records_excluded_without_a_person():
+    """A source the mapping declares but no rule, exclusion or person detail reads (case
+    notes): each record is excluded as "no event rule takes this record", and exclusions.csv's
+    `person_id` is "blank when the source has none" (docs/outputs.md), although the notes
+    carry a column of the same name as the person source's key."""
+    data = MAPPING.model_dump(exclude_unset=True)
+    columns = {"note_id": "integer", "person_id": "integer"}
+    data["sources"]["notes"] = {"template": "notes.sql.j2", "key": ["note_id"], "columns": columns}
+    frames = _steps_only([])
+    frames["notes"] = pd.DataFrame({"note_id": [3, 4], "person_id": [1, 1]})
+    result = transform(Mapping.model_validate(data), frames, PERIOD)
+    got = result.exclusions[["source", "source_key", "level", "person_id", "rule", "reason"]]
+    assert got.values.tolist() == [
+        ["notes", "3", "record", "", "", NO_RULE],
+        ["notes", "4", "record", "", "", NO_RULE],
     ]
