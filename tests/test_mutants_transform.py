@@ -28,7 +28,7 @@ from cldetl.transform.columns import (
 )
 from cldetl.transform.events import _every_outcome, _lineage
 from cldetl.transform.filters import matches, member_of
-from cldetl.transform.ledger import DETAILS_USED
+from cldetl.transform.ledger import DETAILS_USED, EXCLUSION_COLUMNS
 from cldetl.transform.service_lines import MEMBER_KEYS
 from cldetl.transform.values import UnmappedCodes, ValueContext, apply_lookup, evaluate_value
 from tests.testshire import MAPPING
@@ -703,3 +703,16 @@ def test_a_source_no_rule_reads_has_its_records_excluded_without_a_person():
         ["notes", "3", "record", "", "", NO_RULE],
         ["notes", "4", "record", "", "", NO_RULE],
     ]
+
+
+def test_exclusions_with_no_line_have_every_column_as_text():
+    """exclusions.csv has its header whatever was left out, and every value is text
+    (docs/outputs.md): with nothing left out (one assessment in the return) the frame has
+    every column, each of the text dtype a frame with lines has, and no line."""
+    step = {"step_id": 5, "person_id": 1, "step_type": 1002, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02"}
+    result = transform(MAPPING, _steps_only([step]), PERIOD)
+    assert len(result.cld) == 1
+    assert list(result.exclusions.columns) == EXCLUSION_COLUMNS
+    assert len(result.exclusions) == 0
+    assert set(result.exclusions.dtypes.astype(str)) == {"string"}
