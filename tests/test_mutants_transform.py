@@ -7,6 +7,7 @@ pytest.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -15,7 +16,7 @@ import pytest
 from cldetl.mapping.model import Filter, Mapping, Value
 from cldetl.spec import load_spec
 from cldetl.spec.period import ReportingPeriod
-from cldetl.transform import transform
+from cldetl.transform import ReconciliationError, transform
 from cldetl.transform.columns import (
     BEYOND_THREE,
     DETAILS_UNUSED,
@@ -28,7 +29,7 @@ from cldetl.transform.columns import (
 )
 from cldetl.transform.events import _every_outcome, _lineage
 from cldetl.transform.filters import matches, member_of
-from cldetl.transform.ledger import DETAILS_USED, EXCLUSION_COLUMNS
+from cldetl.transform.ledger import DETAILS_USED, EXCLUSION_COLUMNS, _Ledger
 from cldetl.transform.service_lines import MEMBER_KEYS
 from cldetl.transform.values import UnmappedCodes, ValueContext, apply_lookup, evaluate_value
 from tests.testshire import MAPPING
@@ -716,3 +717,27 @@ def test_exclusions_with_no_line_have_every_column_as_text():
     assert list(result.exclusions.columns) == EXCLUSION_COLUMNS
     assert len(result.exclusions) == 0
     assert set(result.exclusions.dtypes.astype(str)) == {"string"}
+
+
+def test_a_record_without_an_outcome_stops_the_run_saying_how_many(monkeypatch):
+    """A record whose status is none of in the return, person details or excluded is a cldetl
+    bug: the run stops (ReconciliationError, exit 70) saying which source and how many. The
+    ledger made to mislabel the two service lines a rule takes."""
+    real = _Ledger.take
+
+    def mislabelling(self, source, mask, rule):
+        real(self, source, mask, rule)
+        self.status[source] = self.status[source].mask(mask, "claimed")
+
+    monkeypatch.setattr(_Ledger, "take", mislabelling)
+    frames = _steps_only([])
+    line = {"person_id": 1, "service": "HC", "provider": "P1", "delivery": "PB"}
+    frames["lines"] = pd.DataFrame(
+        [
+            {"line_id": 60, "start": "2025-01-01", **line},
+            {"line_id": 61, "start": "2025-02-01", **line},
+        ]
+    ).reindex(columns=list(MAPPING.sources["lines"].columns))
+    said = "source 'lines': 2 records have no outcome after the transform. This is a cldetl bug."
+    with pytest.raises(ReconciliationError, match=f"^{re.escape(said)}$"):
+        transform(MAPPING, frames, PERIOD)
