@@ -30,6 +30,7 @@ from cldetl.national.distinct import per_distinct
 from cldetl.national.fates import FatesDoNotReconcile, assign_fates
 from cldetl.national.filter import filter_to_period
 from cldetl.national.measures import measures_method
+from cldetl.national.measures.persons import person_details
 from cldetl.national.period import classify, derive_period
 from cldetl.spec import load_spec
 from cldetl.validate.csvfile import CldTable
@@ -1028,6 +1029,14 @@ COMMUNITY_3D = "Long term support: Community"
 CARER_DIRECT = "Unpaid carer support: Direct to unpaid carer"
 
 
+def _with_person_accommodation(events):
+    """`person_accommodation` as with_person_details puts it on every row: the person's latest
+    known Accommodation Status (2E's unknown statuses read as unknown)."""
+    unknown = {"Accommodation Status": measures_method()["ascof_2e"]["unknown"]}
+    status = person_details(events, ["Accommodation Status"], unknown)["Accommodation Status"]
+    return events.assign(person_accommodation=events["person"].map(status))
+
+
 def _measure_events(rows, **extra):
     cols = list(zip(*rows, strict=True))
     text = lambda i: pd.Series(cols[i], dtype=object)  # noqa: E731
@@ -1452,7 +1461,7 @@ def test_ascof_2e_cohort_ages_and_bands_counted_by_hand():
         **{"Accommodation Status": pd.Series([r[1] for r in SETTLED_2E], dtype=object),
            "person_reason": pd.Series([r[2] for r in SETTLED_2E], dtype=object)},
     )  # fmt: skip
-    figures = ascof_2e(events, PERIOD, measures_method())
+    figures = ascof_2e(_with_person_accommodation(events), PERIOD, measures_method())
     got = {(f.measure, f.group): (f.numerator, f.denominator, f.value) for f in figures}
     # 18-64: 211, 213, 216, 218, 221, 222, 224-233 (218, 221, 226, 229, 230, 233 not settled):
     # 10 / 16 = 62.5%. 65+: 201, 202, 203, 205, 208, 210, 212, 217 (202 not): 7 / 8 = 87.5%.
@@ -1480,7 +1489,7 @@ def test_ascof_2e_with_no_long_term_service():
         **{"Accommodation Status": pd.Series([OWNER], dtype=object),
            "person_reason": pd.Series([None], dtype=object)},
     )  # fmt: skip
-    figures = ascof_2e(events, PERIOD, measures_method())
+    figures = ascof_2e(_with_person_accommodation(events), PERIOD, measures_method())
     assert [(f.numerator, f.denominator, f.value, len(f.behind)) for f in figures] == [
         (0, 0, None, 0)
     ] * 3
@@ -1998,6 +2007,114 @@ def test_waiting_times_quarters_shown_from_the_dashboards_first():
         "quarter before the dashboard's first (01/04/2024)",
         "age band of the response unknown (stage 4.2)",
     ]
+
+
+# Waiting times stage 3 (waiting_times_follow_up.follow_up) on link_requests' output: each
+# request with the order of its first assessment and first service after it (stage 2.4). Worked
+# by hand from waiting_times_method.sql v1.1 (9bee728): 3.1 (lines 377-406) a request before
+# 1 Jul 2025 (R1; on 1 Jul it is R2) that indicates progress and starts before its next
+# assessment, or has none, is its own first response when DHSC's Der_Conversation is 1 (not
+# public: both ways are followed); 3.2 (408-435) a service ordered before the response, or with
+# none, is the response; 3.3 (437-448) an assessment response whose block does not progress
+# leaves part 2 no service; 3.4 (451-488) a request is left out when the previous request's
+# GREATEST(response, service) is after it, or its response or service is <= the running MAX of
+# earlier requests' (so an earlier one's equal order leaves it out). A part is settled only when
+# every choice of the flags gives the same result: else 'flag' (its own) or 'earlier'.
+B25, B65 = "25 to 64", "65 and above"
+FOLLOW_UP_REQUESTS = [
+    # (id, person, request (order, start, band), progress, assessment (order, start, band,
+    #  block progresses) or None, service (order, start, band) or None, part 1, part 2)
+    # R1 ends the day before 1 Jul 2025 (request_start_date < '2025-07-01'): with no assessment
+    # the first response is the service 3 days later with flag 0 and the request with flag 1.
+    ("30 Jun 2025: R1", 1, (1, "2025-06-30", B65), True, None, (2, "2025-07-03", B65), "flag",
+     (3, B65)),
+    ("1 Jul 2025: R2", 2, (1, "2025-07-01", B65), True, None, (2, "2025-07-03", B65), (2, B65),
+     (2, B65)),
+    # Born 15 Jul 1960: 64 at the request's end on 30 Jun 2025 (from 1 Jul 1960), 65 at the
+    # open service's (the reference end). Flag 0 or 1 waits 0 days either way, but in another
+    # band: not settled.
+    ("the same day, another band", 3, (1, "2025-06-30", B25), True, None, (2, "2025-06-30", B65),
+     "flag", (0, B65)),
+    # Person 4: i (1) with its assessment the same day (no override possible: line 393),
+    # progressing, served at 7; k (3) with its own same-day assessment (4) that does not
+    # progress (3.3); j (5) whose assessment (6) does not progress either. k: i's follow-up
+    # GREATEST(2, 7) = 7 is after it (LAG): left out. j with flag 0: response 6 > MAX(2, 4),
+    # no service (3.3), k's follow-up 4 before it: kept, 2 days; with flag 1 its service 7 <=
+    # MAX(7) (i's): left out. Its own flag decides: 'flag'.
+    ("i", 4, (1, "2025-06-02", B65), True, (2, "2025-06-02", B65, 1),
+     (7, "2025-06-20", B65), (0, B65), (18, B65)),
+    ("k", 4, (3, "2025-06-05", B65), True, (4, "2025-06-05", B65, 0),
+     (7, "2025-06-20", B65), "3.4", "3.4"),
+    ("j", 4, (5, "2025-06-10", B65), True, (6, "2025-06-12", B65, 0),
+     (7, "2025-06-20", B65), "flag", "flag"),
+    # Person 5: the first request's service (2) comes before its assessment (4): the service
+    # is its response (3.2), and its follow-up GREATEST(2, 2) ends before the second request
+    # (3), whose response is the assessment (4 > MAX(2)): both counted.
+    ("served first", 5, (1, "2025-08-01", B65), True, (4, "2025-08-12", B65, 1),
+     (2, "2025-08-05", B65), (4, B65), (4, B65)),
+    ("after it", 5, (3, "2025-08-10", B65), True, (4, "2025-08-12", B65, 1), None, (2, B65),
+     "none"),
+    # Person 6: one assessment (4) after three requests. The first does not indicate progress
+    # (request_indicates_progress 0: no override; an outcome off DHSC's lists, since every
+    # listed one that passes stage 1.4 indicates progress); the second does, so its response is the
+    # assessment or itself (2); the third is R2. The third's response 4 <= MAX(4, 4 or 2):
+    # left out whatever the second's flag (its follow-up, 4 or 2, decides only the LAG).
+    ("no progress", 6, (1, "2025-06-02", B65), False, (4, "2025-07-07", B65, 1), None, (35, B65),
+     "none"),
+    ("progress", 6, (2, "2025-06-05", B65), True, (4, "2025-07-07", B65, 1), None, "3.4", "3.4"),
+    ("R2 answered by the same assessment", 6, (3, "2025-07-03", B65), True,
+     (4, "2025-07-07", B65, 1), None, "3.4", "3.4"),
+]  # fmt: skip
+
+
+def _linked(rows) -> pd.DataFrame:
+    """link_requests' output from FOLLOW_UP_REQUESTS' rows (no assessment or service: NULLs)."""
+    none_a, none_s = (np.nan, None, None, np.nan), (np.nan, None, None)
+    r = [(c[1], *c[2], c[3], *(c[4] or none_a), *(c[5] or none_s)) for c in rows]
+    cols = list(zip(*r, strict=True))
+    return pd.DataFrame(
+        {
+            "line": np.arange(2, len(rows) + 2),
+            "person": list(cols[0]),
+            "order": np.array(cols[1], dtype=float),
+            "start": pd.to_datetime(list(cols[2])).to_numpy(),
+            "band": pd.Series(cols[3], dtype=object),
+            "progress": np.array(cols[4]),
+            "asmt_order": np.array(cols[5], dtype=float),
+            "asmt_start": pd.to_datetime(list(cols[6])).to_numpy(),
+            "asmt_band": np.array(cols[7], dtype=object),
+            "asmt_block": np.array(cols[8], dtype=float),
+            "srv_order": np.array(cols[9], dtype=float),
+            "srv_start": pd.to_datetime(list(cols[10])).to_numpy(),
+            "srv_band": np.array(cols[11], dtype=object),
+        }
+    )
+
+
+def test_waiting_times_follow_up_settles_each_request_as_the_sql_would_for_every_flag():
+    """Each request's part 1 and part 2 as `_figures` reads them: the days and band when
+    settled and counted, 'flag' / 'earlier' when DHSC's conversation flag of the request / of
+    an earlier one decides, '3.4' when left out whatever the flags, or why there is none."""
+    from cldetl.national.measures.waiting_times_follow_up import follow_up
+
+    short = {"no service after the request": "none",
+             "no assessment or service after the request": "no response",
+             "the assessments answering the request did not progress to a service (stage 3.3)":
+             "3.3"}  # fmt: skip
+    outcomes = follow_up(_linked(FOLLOW_UP_REQUESTS), measures_method()["waiting_times"])
+
+    def settled(o, i):
+        if not o.known[i]:
+            return "flag" if o.sensitive[i] else "earlier"
+        if o.excluded[i]:
+            return "3.4"
+        if pd.isna(o.start[i]):
+            return short[o.missing[i]]
+        return (int(o.days[i]), o.band[i])
+
+    got = {c[0]: tuple(settled(outcomes[p], i) for p in ("part1", "part2"))
+           for i, c in enumerate(FOLLOW_UP_REQUESTS)}  # fmt: skip
+    assert got == {c[0]: (c[6], c[7]) for c in FOLLOW_UP_REQUESTS}
 
 
 # When DHSC loads the file, unless told (`--import-month`): the month after the stated period

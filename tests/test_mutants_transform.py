@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,6 +20,7 @@ from cldetl.spec.period import ReportingPeriod
 from cldetl.transform import ReconciliationError, transform
 from cldetl.transform.columns import (
     BEYOND_THREE,
+    CANDIDATE,
     DETAILS_UNUSED,
     NO_PERSON,
     NO_RULE,
@@ -30,7 +32,10 @@ from cldetl.transform.columns import (
 from cldetl.transform.events import _every_outcome, _lineage
 from cldetl.transform.filters import matches, member_of
 from cldetl.transform.ledger import DETAILS_USED, EXCLUSION_COLUMNS, _Ledger
+from cldetl.transform.output import NOT_A_NUMBER, _dates, _hex, format_cld, references
+from cldetl.transform.person_details import PERSON
 from cldetl.transform.service_lines import MEMBER_KEYS
+from cldetl.transform.sources import KEY
 from cldetl.transform.values import UnmappedCodes, ValueContext, apply_lookup, evaluate_value
 from tests.testshire import MAPPING
 
@@ -495,6 +500,12 @@ def test_a_linked_person_left_out_of_a_row_without_a_client_type_is_reported_bla
     ]
 
 
+# ledger.py (dev-mutL)
+# The row ledger (docs/outputs.md, docs/mapping.md "Automatic exclusion reasons"): every source
+# record is counted once, as left out by the database, in the return, used for person details,
+# or excluded with a reason; the counts reconcile or the run fails.
+
+
 def test_an_excluded_record_names_its_person_from_its_own_sources_column():
     """exclusions.csv's `person_id` is "the event rule's `person` column, the person source's
     key, or a dated detail's `person` column" of the record's own source (docs/outputs.md).
@@ -661,11 +672,11 @@ def test_a_record_none_of_whose_rows_applies_is_excluded_as_giving_no_row():
     assert got.values.tolist()[1] == ["5", "record", "", "conversation_1", "gave no CLD row"]
 
 
-@pytest.mark.xfail(raises=KeyError, strict=True, reason="bug: _Ledger._dropped() when empty")
 def test_a_record_that_gave_no_row_in_a_run_that_left_no_row_out():
     """The same record alone: no row of the run was left out, so the ledger's frame of rows
-    left out is empty, and it lacks the event columns `settle` reads for a record that gave
-    no row (KeyError). Reported on branch dev-mutL, not fixed there."""
+    left out is empty; it still has the event columns `settle` reads for a record that gave
+    no row (it lacked them, and the run failed with KeyError: found on branch dev-mutL,
+    fixed on main in dff22a1)."""
     mapping, step = _conversation_1_request_only("N")
     result = transform(mapping, _steps_only([step]), PERIOD)
     assert result.exclusions["reason"].tolist() == ["gave no CLD row"]
@@ -741,3 +752,216 @@ def test_a_record_without_an_outcome_stops_the_run_saying_how_many(monkeypatch):
     said = "source 'lines': 2 records have no outcome after the transform. This is a cldetl bug."
     with pytest.raises(ReconciliationError, match=f"^{re.escape(said)}$"):
         transform(MAPPING, frames, PERIOD)
+
+
+# output.py (dev-mutO)
+# The CLD rows as written (output.py's docstrings, docs/mapping.md "derived reference",
+# docs/outputs.md): dates dd/mm/yyyy, the event reference, the 48 text columns in spec order
+# and the row order.
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, 1, 0x0123456789ABCDEF, 0xFEDCBA9876543210, 2**64 - 1],
+    ids=["zero", "one", "every digit up", "every digit down", "largest"],
+)
+def test_a_hash_is_written_as_sixteen_hex_digits(value):
+    """`_hex`: "uint64 -> 16 hex digits" (lower case, leading zeros kept), as Python writes
+    it with `format(value, "016x")`."""
+    got = _hex(np.array([value, value], dtype=np.uint64))
+    assert got.tolist() == [format(value, "016x")] * 2
+
+
+def test_no_hash_is_no_hex_text():
+    """`_hex` of nothing is no text (an empty array of 16-character text). Its caller
+    `references` returns early on no rows, so only this test reaches the empty branch."""
+    got = _hex(np.array([], dtype=np.uint64))
+    assert got.tolist() == []
+    assert got.dtype.kind == "U"
+
+
+def _derived(rule: str, key: str, position: str) -> str:
+    """docs/mapping.md: a derived reference is "`E` and 15 hex digits, a hash of the rule
+    name, the record's key ... and the row's position in the rule", each taken as text."""
+    basis = pd.DataFrame({RULE: [rule], KEY: [key], "_row_index": [position]}, dtype="string")
+    return "E" + format(int(pd.util.hash_pandas_object(basis, index=False).iloc[0]), "016x")[:15]
+
+
+def test_event_references_own_derived_and_blank_for_carers():
+    """`references`: "the rule's own (a system reference), else one derived from the rule, the
+    record's key and the row"; rows of the carer-by-association kind (no Event Type) have no
+    reference (docs/mapping.md; docs/outputs.md: "blank for unpaid-carer-by-association
+    rows"). The key is a number here and the position a number: the hash is of their text,
+    so a key read as a number one quarter and as text the next keeps its reference."""
+    rows = pd.DataFrame(
+        {
+            RULE: ["lines", "steps_a", "steps_a", "carers", "carers"],
+            KEY: pd.array([101, 101, 101, 7, 8], dtype="Int64"),
+            "_row_index": pd.array([0, 0, 1, 0, 0], dtype="int64"),
+            "_reference_base": pd.array(["SYS1", "", None, "SYS2", ""], dtype="string"),
+            "Event Type": pd.array(["Service", "Assessment", "Request", "", ""], dtype="string"),
+        },
+        index=[5, 6, 7, 8, 9],
+    )
+    got = references(rows, MAPPING)
+    assert got.tolist() == [
+        "SYS1",
+        _derived("steps_a", "101", "0"),
+        _derived("steps_a", "101", "1"),
+        "",
+        "",
+    ]
+    assert got.index.tolist() == [5, 6, 7, 8, 9]
+    assert got.iloc[1:3].str.fullmatch("E[0-9a-f]{15}").all()
+
+
+def test_no_rows_have_no_references():
+    rows = pd.DataFrame(columns=[RULE, KEY, "_row_index", "_reference_base", "Event Type"])
+    assert references(rows, MAPPING).tolist() == []
+
+
+def test_dates_are_written_day_month_year_and_blank_when_missing():
+    """`_dates`: "Dates as dd/mm/yyyy text, blank where missing" (the CLD file's dates,
+    docs/outputs.md); a date that repeats is written the same each time."""
+    values = pd.Series(
+        pd.to_datetime(["2025-07-04", None, "2025-07-04", "1999-12-31", "2024-02-29", None]),
+        index=[3, 4, 5, 6, 7, 8],
+    )
+    got = _dates(values)
+    assert got.tolist() == ["04/07/2025", "", "04/07/2025", "31/12/1999", "29/02/2024", ""]
+    assert _dates(pd.Series(pd.to_datetime([None, None]))).tolist() == ["", ""]
+
+
+# format_cld: rows as the transform holds them before writing (one column per field it has,
+# and its working columns), on an index of its own. Each row's place in the sort, by the rule
+# in format_cld (person as text by code point, then start date with missing first, then
+# Request, Assessment, Service, Review and the carer's row, then reference as text, then
+# candidate): the person "10" sorts before "9"; of person 9's rows the one without a start
+# date comes first; the others start the same day, so they go by type; two Assessments "A10"
+# (candidates 7 and 6) come before "A2".
+FORMAT_ROWS = [
+    # label, person, start, event type, reference, candidate
+    (20, "9", "2025-05-01", "Review", "R1", 0),
+    (21, "9", "2025-05-01", "", "", 1),
+    (22, "9", "2025-05-01", "Request", "R9", 2),
+    (23, "10", "2025-06-01", "Service", "S1", 3),
+    (24, "9", None, "Assessment", "A1", 4),
+    (25, "9", "2025-05-01", "Assessment", "A2", 5),
+    (26, "9", "2025-05-01", "Assessment", "A10", 7),
+    (27, "9", "2025-05-01", "Assessment", "A10", 6),
+    (28, "9", "2025-05-01", "Service", "S0", 8),
+]
+FORMAT_ORDER = [23, 24, 22, 27, 26, 25, 28, 20, 21]
+
+
+def _format_rows() -> pd.DataFrame:
+    label, person, start, event_type, reference, candidate = zip(*FORMAT_ROWS, strict=True)
+    n = len(label)
+    return pd.DataFrame(
+        {
+            PERSON: pd.array(person, dtype="string"),
+            "Event Start Date": pd.to_datetime(list(start)),
+            "Event End Date": pd.to_datetime(["2025-07-04"] * n),
+            "Event Type": pd.array(event_type, dtype="string"),
+            "Event Reference": pd.array(reference, dtype="string"),
+            "First Name": pd.array(["  Ada "] * n, dtype="string"),
+            # A cost from a text column: 845.5 is 845.50; "n/a" is not a number (blank, listed).
+            "Unit Cost": pd.array(["845.5", "n/a", *[""] * (n - 2)], dtype="string"),
+            CANDIDATE: pd.array(candidate, dtype="int64"),
+            SOURCE: pd.array(["lines", "costs", *["steps"] * (n - 2)], dtype="string"),
+            KEY: pd.array([str(c) for c in candidate], dtype="string"),
+            "_row_index": pd.array([0] * n, dtype="int64"),
+        },
+        index=list(label),
+    )
+
+
+def test_the_cld_rows_are_written_as_text_in_spec_order_and_sorted():
+    """`format_cld`: "The 48 columns as text, in a stable order; also the row order used (for
+    lineage)". LA Code is the mapping's (testshire 999) and the reporting period is written
+    dd/mm/yyyy on every row (1 October 2024 to 30 September 2025); LA Person Unique Identifier
+    is the row's person; dates dd/mm/yyyy (blank when missing), costs 0.00, text stripped; a
+    field the rows do not hold is blank. Every column is pandas text (Arrow-backed, for the
+    memory at a million rows) on the lines 0..n-1. A cost that is not a number is blank and
+    listed in unmapped_codes.csv under its source (docs/outputs.md). With `keep`, `rows` is
+    left holding only the `keep` columns."""
+    rows = _format_rows()
+    keep = [PERSON, CANDIDATE, SOURCE, "Event Reference", "Event Type", "Client Type"]
+    unmapped = UnmappedCodes()
+    cld, order = format_cld(rows, MAPPING, SPEC, PERIOD, keep=keep, unmapped=unmapped)
+
+    assert order.tolist() == FORMAT_ORDER
+    assert list(cld.columns) == [f.name for f in SPEC.fields]
+    assert cld.index.tolist() == list(range(len(FORMAT_ROWS)))
+    assert all(str(dtype) == "string" for dtype in cld.dtypes)
+    by_label = {row[0]: row for row in FORMAT_ROWS}
+    assert cld["LA Person Unique Identifier"].tolist() == [by_label[i][1] for i in FORMAT_ORDER]
+    assert cld["Event Reference"].tolist() == [by_label[i][4] for i in FORMAT_ORDER]
+    assert cld["Event Type"].tolist() == [by_label[i][3] for i in FORMAT_ORDER]
+    n = len(FORMAT_ROWS)
+    assert cld["LA Code"].tolist() == ["999"] * n
+    assert cld["Reporting Period Start Date"].tolist() == ["01/10/2024"] * n
+    assert cld["Reporting Period End Date"].tolist() == ["30/09/2025"] * n
+    assert cld["Event Start Date"].tolist()[:2] == ["01/06/2025", ""]
+    assert cld["Event End Date"].tolist() == ["04/07/2025"] * n
+    assert cld["First Name"].tolist() == ["Ada"] * n
+    assert cld["NHS Number"].tolist() == [""] * n
+    # Label 20 (the cost 845.5) is eighth in the order, label 21 ("n/a") ninth.
+    assert cld["Unit Cost"].tolist() == [""] * 7 + ["845.50", ""]
+    listed = unmapped.frame()
+    assert listed[["lookup", "source", "column", "code", "rows"]].values.tolist() == [
+        [NOT_A_NUMBER, "costs", "Unit Cost", "n/a", 1]
+    ]
+    assert sorted(rows.columns) == sorted(keep[:-1])  # Client Type was never in the rows
+    assert rows.index.tolist() == [row[0] for row in FORMAT_ROWS]
+
+
+def test_the_cld_rows_without_keep_or_unmapped_leave_the_rows_whole():
+    """`format_cld`'s `keep` and `unmapped` are optional: without `keep` every column of
+    `rows` stays; without `unmapped` a cost that is not a number is still written blank."""
+    rows = _format_rows()
+    columns = list(rows.columns)
+    cld, order = format_cld(rows, MAPPING, SPEC, PERIOD)
+    assert order.tolist() == FORMAT_ORDER
+    assert list(rows.columns) == columns
+    assert cld["Unit Cost"].tolist() == [""] * 7 + ["845.50", ""]
+
+
+@pytest.mark.parametrize("field", ["Date of Death", "Date of Birth"])
+def test_a_date_field_given_as_a_dated_detail_is_read_as_a_date(field):
+    """A mapping may give Date of Death (or Date of Birth) from a dated history (docs/mapping.md,
+    `person.dated`: any CLD person field). It is overlaid as a date, as the person's own date
+    fields are: the death ends the event it falls in (guidance, Event End Date), the birth
+    gives the age. Before, the overlay wrote text over the dates and the transform failed
+    (TypeError, AttributeError; found by dev-mutO)."""
+    from cldetl.mapping.model import DatedDetail
+
+    person = MAPPING.person.model_copy(
+        update={
+            "dated": {
+                field: DatedDetail(
+                    source="psr_history", person="person_id", column="psr_code", start="start"
+                )
+            }
+        }  # fmt: skip
+    )
+    mapping = MAPPING.model_copy(update={"person": person})
+    frames = _steps_only(
+        [
+            {
+                "step_id": 7,
+                "person_id": 1,
+                "step_type": 1001,
+                "status": "COMPLETED",
+                "started": "2025-05-01",
+                "completed": "2025-05-02",
+                "at_contact": "Y",
+            }
+        ]  # fmt: skip
+    )
+    frames["psr_history"] = pd.DataFrame(
+        {"person_id": [1], "psr_code": ["2025-05-01"], "start": [pd.Timestamp("2025-01-01")]}
+    ).reindex(columns=list(MAPPING.sources["psr_history"].columns))
+    result = transform(mapping, frames, PERIOD)
+    assert len(result.cld) >= 1
+    assert set(result.cld[field]) == {"01/05/2025"}

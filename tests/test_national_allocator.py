@@ -141,4 +141,41 @@ def test_give_back_and_the_arenas_ask_glibc_the_documented_calls(monkeypatch):
     monkeypatch.setattr(allocator, "_glibc", lambda: Glibc())
     assert allocator.give_back() is True
     assert allocator.two_malloc_arenas() is True
-    assert calls == [("malloc_trim", 0), ("mallopt", -8, 2)]
+    assert allocator.large_blocks_mapped() is True
+    # M_MMAP_THRESHOLD is -3 in malloc.h; blocks of 1 MiB and more mapped on their own.
+    assert calls == [("malloc_trim", 0), ("mallopt", -8, 2), ("mallopt", -3, 1 << 20)]
+
+
+def test_large_blocks_mapped_asks_glibc_only(monkeypatch):
+    from cldetl.national import allocator
+
+    monkeypatch.setattr(allocator, "_glibc", lambda: None)  # macOS, Windows, musl
+    assert allocator.large_blocks_mapped() is False
+
+
+@pytest.mark.parametrize("command", ["measures", "preview", "validate --report"])
+def test_the_commands_that_preview_a_file_map_large_blocks_before_reading_it(
+    tmp_path, monkeypatch, command
+):
+    """Set in the process before the file is read (validate's workers are forked from it and
+    keep it), by each command that runs the whole-file steps; plain `validate` does not."""
+    from click.testing import CliRunner
+
+    from cldetl.cli import check
+    from tests.conftest import row, write_rows
+
+    steps: list[str] = []
+    monkeypatch.setattr(check, "large_blocks_mapped", lambda: steps.append("mapped") or True)
+    real = check.validate_and_preview
+
+    def spy(*args, **kwargs):
+        steps.append("read")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(check, "validate_and_preview", spy)
+    path = str(write_rows(tmp_path / "cld.csv", [row()]))
+    name, *options = command.split()
+    if options:
+        options = [options[0], str(tmp_path / "report")]
+    CliRunner().invoke(check.__dict__[name], [path, *options])
+    assert steps == ["mapped", "read"]

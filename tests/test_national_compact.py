@@ -235,13 +235,14 @@ def test_a_column_set_is_held_as_given_after_the_batches_columns(rows):
     assert "line" not in rows._packed  # the replaced batches are let go (memory)
 
 
-@pytest.mark.parametrize(("events", "expected"), [(False, "half"), (True, "validate's")])
-def test_the_preview_alone_reads_half_batches_and_the_measures_validates(
+@pytest.mark.parametrize(("events", "expected"), [(False, "half"), (True, "three quarters")])
+def test_the_preview_alone_reads_half_batches_and_with_the_measures_three_quarters(
     tmp_path, monkeypatch, events, expected
 ):
-    """The preview's workers hold a batch's reduction beside the batch: without the measures'
-    events the workers would be the peak, so their batches are halved; with them the main
-    process is, and validate's batches are read (halving them only costs time)."""
+    """The preview's workers hold a batch's reduction beside the batch: with validate's
+    batches they would be the peak, so the preview alone reads half batches, and with the
+    measures' events three quarters of them (the main process then peaks about where those
+    workers do; halving them too only costs time)."""
     import sys
 
     from cldetl.validate.csvfile import BATCH_BYTES
@@ -257,4 +258,60 @@ def test_the_preview_alone_reads_half_batches_and_the_measures_validates(
 
     monkeypatch.setattr(preview_module, "validate_each_batch", spy)
     preview_module.validate_and_preview(write_rows(tmp_path / "cld.csv", [row()]), events=events)
-    assert seen == [BATCH_BYTES // 2 if expected == "half" else BATCH_BYTES]
+    assert seen == [BATCH_BYTES // 2 if expected == "half" else BATCH_BYTES * 3 // 4]
+
+
+# --- PackedFrame: the unique events and the fates, held packed between the steps -------------
+
+
+def _packed_frame():
+    from cldetl.national.compact import PackedFrame
+
+    columns = {name: column.reset_index(drop=True) for name, column, _ in COLUMNS[:4]}
+    columns = {n: c.iloc[:3].reset_index(drop=True) for n, c in columns.items()}
+    columns["text"] = pd.Series(["P1", None, "é£"], dtype="string")
+    columns["category"] = pd.Series(pd.Categorical(["b", None, "a"], categories=["a", "b"]))
+    return PackedFrame(columns), columns
+
+
+def test_a_packed_frame_gives_back_each_column_as_it_was_given():
+    frame, columns = _packed_frame()
+    assert frame.columns == list(columns) and len(frame) == 3
+    for name, column in columns.items():
+        pd.testing.assert_series_equal(frame[name], column.rename(name))
+    pd.testing.assert_frame_equal(frame.frame(), pd.DataFrame(columns))
+
+
+def test_a_packed_frame_opens_only_the_columns_asked_in_the_order_asked():
+    frame, columns = _packed_frame()
+    got = frame.frame(["text", "not held", "line numbers"])
+    assert list(got.columns) == ["text", "line numbers"]
+    pd.testing.assert_series_equal(got["text"], columns["text"].rename("text"))
+    assert list(frame.frame([]).index) == [0, 1, 2]  # no column, still the rows
+
+
+def test_each_reading_of_a_packed_column_is_a_new_array():
+    """Nothing is kept open: a step that changes what it read changes nothing held."""
+    frame, _ = _packed_frame()
+    first = frame["line numbers"]
+    first.iloc[0] = -1
+    assert frame["line numbers"].iloc[0] == 2
+
+
+def test_select_and_without_share_the_packed_columns():
+    frame, _ = _packed_frame()
+    chosen = frame.select(["text", "booleans", "not held"])
+    assert chosen.columns == ["text", "booleans"] and len(chosen) == 3
+    assert chosen._packed["text"] is frame._packed["text"]  # nothing copied
+    assert frame.without(["text", "not held"]).columns == [
+        "line numbers", "outcome ranks", "floats with NaN", "booleans", "category"
+    ]  # fmt: skip
+    assert "text" in frame and "text" not in frame.without(["text"])
+
+
+def test_a_packed_frame_refuses_a_column_of_another_length():
+    frame, _ = _packed_frame()
+    with pytest.raises(ValueError, match="extra: 2 rows where the others have 3"):
+        frame["extra"] = pd.Series([1, 2])
+    frame["line numbers"] = pd.Series([7, 8, 9])  # replacing one of the same length is fine
+    assert frame["line numbers"].tolist() == [7, 8, 9]

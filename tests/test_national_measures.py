@@ -32,7 +32,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cldetl.national import preview
 from cldetl.national.measures import measures, measures_method
@@ -218,3 +221,25 @@ def test_measures_command_text_json_records_and_previous(tmp_path):
     total = moved[("ASCOF 3D2a", "Total")]
     assert total["flagged"] and total["previous_value"] == 50.0 and total["change_percent"] == 33.4
     assert total["counted_now_not_before"] == [{"event_reference": "N5", "la_person": "P005"}]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Long term support: Community", "Other", None]),
+            st.sampled_from(["Direct payment", "Managed", ""]),
+        ),  # fmt: skip
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_3d_pairs_each_row_with_its_type_and_mechanism(rows, as_category):
+    """ascof_3d._pairs codes each row's (service type, delivery mechanism) into the distinct
+    pairs as factorizing the pairs themselves would: the hierarchy is looked up once a pair."""
+    from cldetl.national.measures.ascof_3d import _pairs
+
+    types = pd.Series([t for t, _ in rows], dtype="category" if as_category else object)
+    mechanisms = pd.Series([d for _, d in rows], dtype=object)
+    found, distinct = _pairs(types, mechanisms)
+    assert [distinct[i] for i in found] == [(t, d) for t, d in rows]
+    assert len(set(distinct)) == len(distinct)

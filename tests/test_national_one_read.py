@@ -28,7 +28,7 @@ def _same_preview(one, two) -> None:
     pd.testing.assert_frame_equal(one.dq, two.dq)
     assert one.fates_csv() == two.fates_csv()
     # Categories are in the order the batches met them: compared as values.
-    pd.testing.assert_frame_equal(_plain(one.events), _plain(two.events))
+    pd.testing.assert_frame_equal(_plain(one.events.frame()), _plain(two.events.frame()))
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:

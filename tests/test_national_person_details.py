@@ -23,6 +23,7 @@ disagreeing tie unknown); the expected value is DHSC's.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -63,6 +64,13 @@ DEATH = [
     ("known first",
      [("2025-01-01", "", None), ("2024-01-01", "2024-06-30", "2025-01-10")], "2025-01-10"),
     ("never known", [("2025-01-01", "", None)], None),
+    # Dates before 1970 are negative numbers of microseconds: still the latest of them.
+    ("deaths before 1970",
+     [("2025-01-01", "", "1960-01-01"), ("2024-01-01", "2024-06-30", "1965-06-30")],
+     "1965-06-30"),
+    # A blank after the known date (the latest event's death known): still the known date.
+    ("known, then blank",
+     [("2025-01-01", "", "2025-01-10"), ("2024-01-01", "2024-06-30", None)], "2025-01-10"),
 ]  # fmt: skip
 
 REASON = [
@@ -149,3 +157,19 @@ def test_people_are_kept_apart_and_every_person_has_a_row():
     assert got.loc[1].tolist() == [pd.Timestamp("1949-07-01"), pd.Timestamp("2025-03-01"), PHYSICAL]
     assert got.loc[2].tolist() == [pd.Timestamp("1960-01-01"), pd.Timestamp("2025-02-01"), MENTAL]
     assert got.loc[3].isna().all()
+
+
+def test_no_events_are_no_people():
+    """A file whose every row is dropped before the unique events: no person, every column."""
+    events = pd.DataFrame(
+        {
+            "person": pd.Series([], dtype=np.int64),
+            "Event Start Date": pd.to_datetime(pd.Series([], dtype=object)),
+            "der_end": pd.to_datetime(pd.Series([], dtype=object)),
+            "birth": pd.to_datetime(pd.Series([], dtype=object)),
+            "died": pd.to_datetime(pd.Series([], dtype=object)),
+            "Primary Support Reason": pd.Series([], dtype=object),
+        }
+    )
+    got = person_details(events, ["birth", "died", "Primary Support Reason"])
+    assert got.empty and list(got.columns) == ["birth", "died", "Primary Support Reason"]

@@ -15,10 +15,16 @@ from openpyxl import load_workbook
 import cldetl.pipeline
 import cldetl.report.national_section
 from cldetl.cli import cli
+from cldetl.national import preview
 from cldetl.national.measures import Figure
 from cldetl.national.measures.output import compare
 from cldetl.national.population import WHERE_TO_PUT_IT
-from cldetl.national.run_files import LastQuarter, against_last_quarter, national_run
+from cldetl.national.run_files import (
+    LastQuarter,
+    against_last_quarter,
+    national_run,
+    national_run_of,
+)
 from cldetl.pipeline import run
 from cldetl.report.national_section import national_section
 from cldetl.report.page import write_report
@@ -26,6 +32,18 @@ from cldetl.validate import validate
 from cldetl.validate.csvfile import read_cld_csv
 from tests.conftest import OTHER_NHS, REQUEST, row, write_rows
 from tests.testshire import MAPPING_PATH, build_database
+
+
+def test_the_run_lets_the_unique_events_go_once_the_measures_are_made(tmp_path):
+    """Nothing after the measures reads the unique events: the run's preview is kept without
+    them (the report's peak memory, issue 19 point 9), its fates and counts intact."""
+    path = write_rows(tmp_path / "cld.csv", [row(), row(REQUEST)])
+    table = read_cld_csv(path)
+    p = preview(table, validate(table))
+    run = national_run_of(p, table, validate(table))
+    assert run.figures and run.preview.events is None
+    assert p.events is not None  # the caller's preview is not changed
+    assert len(run.preview.fates) == 2 and run.preview.fate_counts.sum() == 2
 
 
 def test_run_folder_files_reconcile_to_the_row_count(tmp_path):

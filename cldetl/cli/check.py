@@ -28,7 +28,7 @@ from cldetl.display import shown
 from cldetl.errors import InputError, UsageError
 from cldetl.mapping import load_mapping
 from cldetl.national import preview_text, validate_and_preview
-from cldetl.national.allocator import two_malloc_arenas
+from cldetl.national.allocator import large_blocks_mapped, two_malloc_arenas
 from cldetl.national.measures import measures as national_measures
 from cldetl.national.measures import measures_method
 from cldetl.national.measures.output import compare as compare_measures
@@ -126,8 +126,10 @@ def validate(
     if report_dir:
         # The report previews DHSC's processing too: validated and previewed in one read.
         two_malloc_arenas()
+        large_blocks_mapped()
         report, previewed = validate_and_preview(file, monthly=monthly, row_codes=False)
         national = national_run_of(previewed, file, report)
+        del previewed  # the run keeps what the report reads of it (not the unique events)
     else:
         report = run_validation(file, monthly=monthly)
     if fmt == "json":
@@ -195,6 +197,7 @@ def _preview_file(
     if open_cld_csv(file).too_large:
         raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
     two_malloc_arenas()
+    large_blocks_mapped()
     _report, result = validate_and_preview(
         file,
         monthly=monthly,

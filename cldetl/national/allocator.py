@@ -1,7 +1,8 @@
 """How the preview's whole-file steps ask the allocators for memory, so that memory freed by
 one step serves the next instead of staying resident: Arrow's buffers from the C library's
 malloc as NumPy's are (`one_allocator`), free pages given back after each step (`give_back`),
-two malloc arenas (`two_malloc_arenas`). Each is measured in benchmarks/national.py.
+two malloc arenas (`two_malloc_arenas`), large blocks mapped on their own
+(`large_blocks_mapped`). Each is measured in benchmarks/national.py.
 
 The preview's whole-file steps and the measures pass columns back and forth between pandas
 (NumPy, glibc's malloc) and Arrow (its own mimalloc pool). Each allocator keeps what a step
@@ -72,4 +73,24 @@ def two_malloc_arenas() -> bool:
     if libc is None:
         return False
     libc.mallopt(-8, 2)  # M_ARENA_MAX
+    return True
+
+
+# Blocks from this size up are mapped by glibc's malloc on their own (mmap) and unmapped when
+# freed, whatever blocks were freed before.
+MAPPED_FROM = 1 << 20
+
+
+def large_blocks_mapped() -> bool:
+    """Ask glibc to map every block of MAPPED_FROM bytes or more on its own, and so give it
+    back to the system the moment it is freed. By default glibc raises that threshold to the
+    size of the largest block freed so far (up to 32 MiB): after the first whole-file column
+    is let go, the next ones (a few MiB each at 1,000,000 rows) come from the heap, whose free
+    pages stay resident between live blocks, and the peak of `cldetl measures` holds them
+    (measured at 1,000,000 rows: docs/benchmarks.md). Setting the threshold turns that
+    adjustment off. False where the C library is not glibc (nothing is asked)."""
+    libc = _glibc()
+    if libc is None:
+        return False
+    libc.mallopt(-3, MAPPED_FROM)  # M_MMAP_THRESHOLD
     return True

@@ -29,6 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cldetl.national.compact import PackedFrame
+
 LINKED_FIELDS = ("Adult 1 Linked Person_ID", "Adult 2 Linked Person_ID", "Adult 3 Linked Person_ID")
 FAR = pd.Timestamp("9999-01-01")
 
@@ -52,16 +54,16 @@ def _matched(ids: pd.Series, wanted: pa.Array, slice_rows: int = 1 << 17) -> pa.
 
 
 def links_to_no_one(
-    events: pd.DataFrame, year: tuple[date, date], carer_types: list[str]
+    events: pd.DataFrame | PackedFrame, year: tuple[date, date], carer_types: list[str]
 ) -> pd.DataFrame:
     """The carer rows of the year with a linked ID that is no row's LA person ID: line, Event
-    Reference and which field (1-3), one row per link."""
+    Reference and which field (1-3), one row per link. `events` packed (the preview's): each
+    column is opened when read and let go after it, so only one is open at a time beside the
+    LA person IDs."""
     start, end = (pd.Timestamp(d) for d in year)
-    carers = (
-        events["Client Type"].isin(carer_types).to_numpy()
-        & (events["der_end"].fillna(FAR) >= start).to_numpy()
-        & (events["Event Start Date"] <= end).fillna(False).to_numpy()
-    )
+    carers = events["Client Type"].isin(carer_types).to_numpy()
+    carers = carers & (events["der_end"].fillna(FAR) >= start).to_numpy()
+    carers = carers & (events["Event Start Date"] <= end).fillna(False).to_numpy()
     fields = [name for name in LINKED_FIELDS if name in events.columns]
     rows = np.flatnonzero(carers)
     # Only the carer rows' links are taken out of the columns (as text they are a few; the

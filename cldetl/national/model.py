@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from cldetl.errors import InternalError
+from cldetl.national.compact import PackedFrame
 from cldetl.national.data_quality import dq_unpaired
 from cldetl.national.method import national_method
 from cldetl.national.period import DerivedPeriod
@@ -22,15 +23,23 @@ class Preview:
     rows: int
     period: DerivedPeriod
     reference_period: tuple[date, date] | None
-    fates: pd.DataFrame  # FATE_COLUMNS, one row per row of the file
+    # FATE_COLUMNS, one row per row of the file, held packed (read as `fates`).
+    packed_fates: PackedFrame
     fate_counts: pd.Series  # per fate key, adding up to `rows`
     # Per row, DHSC's DQ status and code per field (data_quality.dq_pairs); None when the
     # preview was made without them (validate_and_preview(row_codes=False)).
     dq_pairs: pd.DataFrame | None
     quality: pd.DataFrame  # dq summed per field, status and result
-    # The rows that stand for DHSC's unique events, with the cleaned fields the measures use.
-    events: pd.DataFrame | None = None
+    # The rows that stand for DHSC's unique events, with the cleaned fields the measures use,
+    # held packed (each measure opens the columns it reads).
+    events: PackedFrame | None = None
     warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def fates(self) -> pd.DataFrame:
+        """FATE_COLUMNS, one row per row of the file (opened anew at each reading: the fates
+        stay packed while the measures run)."""
+        return self.packed_fates.frame()
 
     @property
     def dq(self) -> pd.DataFrame:
@@ -42,13 +51,15 @@ class Preview:
     @property
     def same_events(self) -> list[tuple[int, list[int]]]:
         """Each kept line with the lines merged into it."""
-        merged = self.fates[self.fates["fate"] == "merged"]
+        fates = self.fates
+        merged = fates[fates["fate"] == "merged"]
         groups = merged.groupby("merged_into_line")["line"].apply(sorted)
         return [(int(k), [int(x) for x in v]) for k, v in groups.items()]
 
     @property
     def no_person_id(self) -> list[int]:
-        return [int(x) for x in self.fates.loc[self.fates["fate"] == "no_person", "line"]]
+        fates = self.fates
+        return [int(x) for x in fates.loc[fates["fate"] == "no_person", "line"]]
 
     def quality_csv(self) -> str:
         out = io.StringIO()
@@ -58,7 +69,8 @@ class Preview:
     def fates_csv(self) -> str:
         """Line, Event Reference, fate (in words), merged-into line, then each DQ code."""
         labels = national_method()["fates"]
-        table = self.fates.assign(fate=self.fates["fate"].map(labels))
+        fates = self.fates
+        table = fates.assign(fate=fates["fate"].map(labels))
         table = pd.concat([table, self.dq.reset_index(drop=True)], axis=1)
         out = io.StringIO()
         table.to_csv(out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)

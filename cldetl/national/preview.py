@@ -28,7 +28,7 @@ import pandas as pd
 from cldetl.national.allocator import give_back, one_allocator
 from cldetl.national.batches import Part, batch_parts
 from cldetl.national.carer_links import LINKED_FIELDS, comparable_ids
-from cldetl.national.compact import CompactRows, pack
+from cldetl.national.compact import CompactRows, PackedFrame, pack
 from cldetl.national.data_quality import dq_codes, dq_counts, dq_pairs, dq_summary_of
 from cldetl.national.dedup import (
     INVALID,
@@ -78,22 +78,28 @@ CLEANED_KEYS = (
 )
 
 
-# The preview alone reads the file in batches half the size of validate's: its worker processes
-# hold each batch's reduction (the compact rows, packed) beside the parsed batch, and with
-# validate's batches they peaked above validate's own workers (issue 19 point 9, 1,000,000 rows:
-# 399 against 371 MiB; 299 with these, docs/benchmarks.md). When the unique events are kept for
-# the measures the main process holds more than any worker whatever the batch size, so
-# validate's batches are read: halving them cost `cldetl measures` 7% of its time (10.0 against
-# 9.3 s at 1,000,000 rows) and saved nothing of its peak. The result never depends on it.
+# The preview reads the file in smaller batches than validate's: its worker processes hold each
+# batch's reduction (the compact rows, packed) beside the parsed batch, and with validate's
+# batches they peak above validate's own workers (issue 19 point 9, 1,000,000 rows: 399 against
+# 371 MiB; 299 with half batches, docs/benchmarks.md). The preview alone reads half batches.
+# With the measures' unique events kept (packed, compact.PackedFrame) the main process peaks
+# at about 375 MiB: batches of three quarters keep the workers near that (347-377 MiB; with
+# validate's batches they reached 406-417, above validate's own 400-411) at less time than
+# halving costs (7%: 10.0 against 9.3 s). The result never depends on the batch size.
 PREVIEW_BATCH_BYTES = BATCH_BYTES // 2
+MEASURES_BATCH_BYTES = BATCH_BYTES * 3 // 4
 
 
-# What the unique events keep for the measures (measures.MEASURE_FIELDS, the records' Event
-# Reference and LA Person ID) and the carer-link warning (text.py): the other compact fields
-# are DHSC's steps' own and are let go with them.
+# What the unique events keep for the measures (measures.MEASURE_FIELDS, the records' LA Person
+# ID) and the carer-link warning (text.py): the other compact fields are DHSC's steps' own and
+# are let go with them.
+# Read by the carer-link warning only, and let go after it: the linked person IDs, and the
+# Event Reference it names each loose link by (the records' Event Reference is the fates',
+# which hold it for every row).
+READ_BY_WARNINGS = ("event_reference", *LINKED_FIELDS)
 EVENT_FIELDS = frozenset(
-    {*MEASURE_FIELDS, "event_reference", "la_person", "Client Type", "der_end", "Event Start Date"}
-    | set(LINKED_FIELDS)
+    {*MEASURE_FIELDS, "la_person", "Client Type", "der_end", "Event Start Date"}
+    | set(READ_BY_WARNINGS)
 )
 
 
@@ -158,10 +164,10 @@ def validate_and_preview(
     measures read (without them, `Preview.events` is None and memory holds less).
     `row_codes`: keep each row's DQ codes (`Preview.dq`, the fates CSV); without them,
     `Preview.dq_pairs` is None and only the per-field table (`quality`) is kept.
-    `batch_bytes`: default validate's batches with the events, half of them without
-    (PREVIEW_BATCH_BYTES)."""
+    `batch_bytes`: default three quarters of validate's batches with the events
+    (MEASURES_BATCH_BYTES), half of them without (PREVIEW_BATCH_BYTES)."""
     if batch_bytes is None:
-        batch_bytes = BATCH_BYTES if events else PREVIEW_BATCH_BYTES
+        batch_bytes = MEASURES_BATCH_BYTES if events else PREVIEW_BATCH_BYTES
     spec = spec or load_spec()
     method = national_method()
     step = partial(_reduce_batch, spec=spec, method=method, row_codes=row_codes)
@@ -265,38 +271,47 @@ def _from_parts(
         kept_rows = candidates.copy()
         kept_rows[candidates] = kept
         del kept
+    # The unique events' columns packed as each is taken (compact.PackedFrame): the measures
+    # open the few each reads.
+    held = PackedFrame()
+    for name in [name for name in frame if name in order]:
+        held[name] = frame.pop(name)
+    del frame
     references = rows.pop("event_reference")
     if events:
-        frame |= {name: _taken(rows.pop(name), kept_rows) for name in list(rows)}
+        for name in list(rows):
+            held[name] = _taken(rows.pop(name), kept_rows)
         if "event_reference" in order:
-            frame["event_reference"] = _taken(references, kept_rows)
-    frame = {name: frame[name] for name in order}
+            held["event_reference"] = _taken(references, kept_rows)
     del kept_rows
     fate, counts = assign_fates(
         n, reason, no_person, merged_into, lines, death_end, method["fates"]
     )
     give_back()
-    fates = pd.DataFrame(
+    fates = PackedFrame(
         {
-            "line": lines,
+            "line": pd.Series(lines),
             "event_reference": references,
-            "fate": pd.Categorical(fate, categories=list(method["fates"])),
-            "merged_into_line": np.where(fate == "merged", merged_into, 0),
-        },
-        columns=list(FATE_COLUMNS),
-    )
+            "fate": pd.Series(pd.Categorical(fate, categories=list(method["fates"]))),
+            "merged_into_line": pd.Series(np.where(fate == "merged", merged_into, 0)),
+        }
+    ).select(FATE_COLUMNS)
+    del references, merged_into
     out = Preview(
         file=path,
         rows=n,
         period=period,
         reference_period=reference,
-        fates=fates,
+        packed_fates=fates,
         fate_counts=counts,
         dq_pairs=pairs,
         quality=dq_summary_of(dq_rows, method),
-        events=_as_frame(frame) if events else None,
+        events=held.select(order) if events else None,
     )
+    del held
     out.warnings = warnings_for(out, method)
+    if events:
+        out.events = out.events.without(READ_BY_WARNINGS)
     give_back()
     return out
 

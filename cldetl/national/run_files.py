@@ -103,9 +103,13 @@ def national_run_of(
     stated = p.reference_period is None
     basis = preview(table, report, stated_when_underived=True) if stated else p
     method = measures_method()
+    figures = measures(basis, population.by_band if population else None)
+    del basis
     return NationalRun(
-        preview=p,
-        figures=measures(basis, population.by_band if population else None),
+        # Nothing after the measures reads the unique events (the run files and the report
+        # read the fates and counts): the run's preview is kept without them.
+        preview=replace(p, events=None),
+        figures=figures,
         stated=stated,
         not_computable={**method["not_computable"], **method["not_yet"]},
         population=population,

@@ -129,18 +129,17 @@ class _MeasureRows:
         self.figure, self.movement, self.unplaced = figure, movement, unplaced
 
     def __iter__(self) -> Iterator[list[Any]]:
-        records = self.figure.unplaced_records if self.unplaced else self.figure.records
-        columns = list(records.columns)
-        counted, event, person = (columns.index(c) for c in ("counted", "event_reference",
-                                                              "la_person"))  # fmt: skip
         m = self.movement
         joined = (
             set(zip(m.joined["event_reference"], m.joined["la_person"], strict=True))
             if m is not None
             else set()
         )
-        for start in range(0, len(records), SHEET_CHUNK):
-            chunk = records.iloc[start : start + SHEET_CHUNK]
+        columns = list(RECORD_COLUMNS)
+        for chunk in self.figure.record_chunks(SHEET_CHUNK, self.unplaced):
+            columns = list(chunk.columns)
+            counted, event, person = (columns.index(c) for c in ("counted", "event_reference",
+                                                                  "la_person"))  # fmt: skip
             rows = chunk.astype(object).where(chunk.notna(), "").values.tolist()
             if m is not None:
                 for row in rows:

@@ -95,6 +95,8 @@ OUTCOMES = {
     "excluded row": "excluded_rows",
 }
 _ROW_DETAIL = ["person_id", "event_type", "event_start_date", "event_end_date"]
+# The columns of each row left out (`drop`), so that a run that left none out still has them.
+_DROPPED = [CANDIDATE, "source", "source_key", *_ROW_DETAIL, "rule", "row", "reason"]
 
 
 def _iso(values) -> pd.Series:
@@ -143,7 +145,7 @@ class _Ledger:
         picked = rows.loc[mask]
         self.row_exclusions.append(
             pd.DataFrame(
-                {
+                {  # the columns of _DROPPED
                     CANDIDATE: picked[CANDIDATE].to_numpy(),
                     "source": picked[SOURCE].to_numpy(),
                     "source_key": picked[KEY].to_numpy(),
@@ -180,7 +182,7 @@ class _Ledger:
 
         if self.row_exclusions:
             return pd.concat(self.row_exclusions, ignore_index=True)
-        return pd.DataFrame(columns=[CANDIDATE, "source", "source_key", "reason"])
+        return pd.DataFrame(columns=_DROPPED)
 
     def settle(self, output_rows: pd.DataFrame) -> None:
         """Give every record its final status: a taken record none of whose rows reached the

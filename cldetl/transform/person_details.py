@@ -88,5 +88,9 @@ def add_dated_details(
         found = found.astype("string")
         has = found.notna() & found.ne("")
         current = rows[field] if field in rows else pd.Series("", index=rows.index, dtype="string")
+        if pd.api.types.is_datetime64_any_dtype(current):
+            # A date field (Date of Birth, Date of Death) given as a dated detail: read as a
+            # date, as the person's own date fields are (events._with_person_details).
+            found = pd.to_datetime(found, errors="coerce").astype(current.dtype)
         rows[field] = found.where(has, current)
     return rows.drop(columns=[AS_AT])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from functools import cache, partial
 from importlib import resources
 from pathlib import Path
@@ -23,12 +24,18 @@ from cldetl.display import shown
 from cldetl.errors import InputError
 from cldetl.national.allocator import give_back, one_allocator
 from cldetl.national.alongside import Alongside
+from cldetl.national.compact import PackedFrame
+from cldetl.national.measures.ascof_2a import READS as ASCOF_2A_READS
 from cldetl.national.measures.ascof_2a import ascof_2a
+from cldetl.national.measures.ascof_2bc import READS as ASCOF_2BC_READS
 from cldetl.national.measures.ascof_2bc import ascof_2bc
+from cldetl.national.measures.ascof_2e import READS as ASCOF_2E_READS
 from cldetl.national.measures.ascof_2e import ascof_2e
+from cldetl.national.measures.ascof_3d import READS as ASCOF_3D_READS
 from cldetl.national.measures.ascof_3d import ascof_3d
 from cldetl.national.measures.persons import person_details
 from cldetl.national.measures.result import Figure
+from cldetl.national.measures.waiting_times import READS as WAITING_READS
 from cldetl.national.measures.waiting_times import waiting_times
 from cldetl.national.method import national_method
 from cldetl.national.model import Preview
@@ -59,74 +66,117 @@ def measures(
         return []
     method = measures_method()
     year = p.reference_period
-    events = with_person_details(p.events)
+    # The person details (the person as a number, their birth, death, reason, accommodation)
+    # computed once and packed beside the unique events; each measure then opens only the
+    # columns it reads (READS in its module) and lets them go when it is done.
+    details = PackedFrame(dict(with_person_details(p.events).items()))
     give_back()  # after each whole-file step, as in the preview (allocator.py)
     dedup = national_method()["deduplication"]
     # The waiting times (the longest) in a forked child while the ASCOF measures run here,
     # on a large file; the figures are the same either way, in the same order.
-    wait = partial(waiting_times, events, year, method)
-    with Alongside(wait, fork=len(events) >= alongside_from) as waits:
+    wait = partial(_measured, waiting_times, WAITING_READS, p.events, details, year, method)
+    with Alongside(wait, fork=len(p.events) >= alongside_from) as waits:
         hierarchy = (dedup["outcome_hierarchy"], dedup["missing_hierarchy"])
         figures: list[Figure] = []
-        for family, args in (
-            (ascof_2a, (method, *hierarchy)),
-            (ascof_2bc, (population, method)),
-            (ascof_2e, (method,)),
-            (ascof_3d, (method,)),
+        for family, reads, args in (
+            (ascof_2a, ASCOF_2A_READS, (method, *hierarchy)),
+            (ascof_2bc, ASCOF_2BC_READS, (population, method)),
+            (ascof_2e, ASCOF_2E_READS, (method,)),
+            (ascof_3d, ASCOF_3D_READS, (method,)),
         ):
-            figures += family(events, year, *args)
+            figures += _measured(family, reads, p.events, details, year, *args)
             give_back()  # each family's working copies go back before the next (allocator.py)
         figures += waits.result()
-    people = p.events[["event_reference", "la_person"]].set_axis(
-        pd.Index(p.events["line"].to_numpy(np.int64))
-    )
+    people = _people(p)
     for f in figures:
         f.people = people
     return figures
 
 
-# What the measures read of each unique event (the preview keeps more, for its own steps).
-MEASURE_FIELDS = (
-    "line",
-    "person",
-    "event_type",
-    "Event Start Date",
-    "der_end",
-    "birth",
-    "died",
-    "Client Type",
-    "Assessment Type",
-    "Service Type",
-    "Service Component",
-    "Delivery Mechanism",
-    "Event Outcome",
-    "Accommodation Status",
-    "Primary Support Reason",
+def _measured(
+    family: Callable[..., list[Figure]],
+    reads: tuple[str, ...],
+    events: PackedFrame,
+    details: PackedFrame,
+    *args: Any,
+) -> list[Figure]:
+    """One measure's figures from the columns it reads, opened for it alone (the person
+    details' own columns, `person` among them, from `details`)."""
+    opened = {name: (details if name in details else events)[name] for name in reads}
+    frame = pd.concat(list(opened.values()), axis=1, keys=list(opened))
+    del opened
+    return family(frame, *args)
+
+
+def _people(p: Preview) -> pd.DataFrame:
+    """Each unique event's Event Reference and LA person ID by line, the records' own columns
+    (one table, shared by every figure). The Event Reference is the fates' (every row of the
+    file has one, in line order): the unique events do not hold a second copy of it."""
+    lines = p.events["line"].to_numpy(np.int64)
+    every = p.packed_fates["line"].to_numpy(np.int64)
+    at = np.searchsorted(every, lines)
+    return pd.DataFrame(
+        {
+            "event_reference": p.packed_fates["event_reference"].array.take(at),
+            "la_person": p.events["la_person"].array,
+        },
+        index=pd.Index(lines),
+        copy=False,
+    )
+
+
+# The person details table's columns (Create_personal_details_table.sql) the measures read,
+# each put on every row as `person_<name>`.
+PERSON_DETAILS = {
+    "birth": "birth",
+    "died": "died",
+    "reason": "Primary Support Reason",
+    "accommodation": "Accommodation Status",
+}
+DETAIL_COLUMNS = ("person", *(f"person_{name}" for name in PERSON_DETAILS))
+# What with_person_details reads of each unique event (persons.person_details: the person,
+# the dates it ranks by, each detail's column).
+PERSON_READS = ("person", "Event Start Date", "der_end", *PERSON_DETAILS.values())
+# What the measures read of each unique event (the preview keeps these, and a few more for its
+# own steps): what each measure reads (READS in its module) and with_person_details reads.
+MEASURE_FIELDS = tuple(
+    dict.fromkeys(
+        name
+        for reads in (
+            ASCOF_2A_READS,
+            ASCOF_2BC_READS,
+            ASCOF_2E_READS,
+            ASCOF_3D_READS,
+            WAITING_READS,
+            PERSON_READS,
+        )  # fmt: skip
+        for name in reads
+        if name not in DETAIL_COLUMNS[1:]
+    )
 )
 
 
-def with_person_details(events: pd.DataFrame) -> pd.DataFrame:
-    """The unique events with the person as a whole number (fast to group and match) and each
-    person's birth date, date of death and primary support reason as DHSC's personal details
+def with_person_details(events: pd.DataFrame | PackedFrame) -> pd.DataFrame:
+    """The person as a whole number (fast to group and match) and each person's birth date,
+    date of death, primary support reason and accommodation status as DHSC's personal details
     table chooses them (persons.py: the earliest known birth month, the latest known death,
-    the latest known reason) on every row (`person_birth`, `person_died`, `person_reason`).
+    the latest known reason and status, 2E's unknown statuses read as unknown), on every row
+    of `events`: DETAIL_COLUMNS (`person`, `person_birth`, `person_died`, `person_reason`,
+    `person_accommodation`), numbered from 0, computed once for every measure. `events`
+    packed (the preview's): each column is opened only while it is read.
 
-    Only the fields the measures read, and the cleaned ones stay categories (a byte a row;
-    as text they held ~665 MiB on a 1,000,000-row file): the measures compare them with
-    `eq`/`isin`, which a category answers on its codes."""
-    out = events[[c for c in MEASURE_FIELDS if c in events.columns]]
-    codes, uniques = pd.factorize(out["person"])
-    out = out.assign(person=codes)
-    details = person_details(out, ["birth", "died", "Primary Support Reason"])
+    The reason and status stay categories (a byte a row; as text the measures' columns held
+    ~665 MiB on a 1,000,000-row file): the measures compare them with `eq`/`isin`, which a
+    category answers on its codes."""
+    codes, uniques = pd.factorize(events["person"])
+    unknown_status = {"Accommodation Status": measures_method()["ascof_2e"]["unknown"]}
+    details = person_details(events, list(PERSON_DETAILS.values()), unknown_status, codes)
     at = details.index.get_indexer(np.arange(len(uniques)))
     found = at >= 0
     take = np.where(found, at, 0)[codes]
     missing = ~found[codes] if len(codes) else np.zeros(0, dtype=bool)
-    for name, column in (
-        ("birth", "birth"),
-        ("died", "died"),
-        ("reason", "Primary Support Reason"),
-    ):
+    out = pd.DataFrame({"person": codes})
+    for name, column in PERSON_DETAILS.items():
         values = details[column]
         picked = values.take(take) if len(values) else values.reindex(range(len(codes)))
         picked = picked.reset_index(drop=True)

@@ -39,6 +39,22 @@ from cldetl.national.choose import first_that_holds
 from cldetl.national.measures.persons import FAR, whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
+# The columns of the unique events (with the person details) this measure reads:
+# measures() opens only these for it.
+READS = (
+    "line",
+    "person",
+    "event_type",
+    "Event Start Date",
+    "der_end",
+    "Client Type",
+    "Service Type",
+    "Service Component",
+    "Event Outcome",
+    "person_birth",
+    "person_died",
+)
+
 INVALID = "Invalid and not mapped"
 
 

@@ -25,15 +25,36 @@ import numpy as np
 import pandas as pd
 
 from cldetl.national.choose import first_that_holds
-from cldetl.national.measures.persons import FAR, latest_known, whole_years
+from cldetl.national.measures.persons import FAR, whole_years
 from cldetl.national.measures.result import Figure, ratio, records
+
+# The columns of the unique events (with the person details) this measure reads:
+# measures() opens only these for it.
+READS = (
+    "line",
+    "person",
+    "event_type",
+    "Event Start Date",
+    "der_end",
+    "Client Type",
+    "Service Type",
+    "Service Component",
+    "person_birth",
+    "person_died",
+    "person_reason",
+    "person_accommodation",
+)
 
 
 def _deduced(events: pd.DataFrame, people: pd.Index, m: dict) -> pd.Series:
     """Accommodation deduced from each person's latest service (person details script)."""
     d = m["deduced"]
-    services = events[events["event_type"].eq("Service").fillna(False)]
-    services = services[services["person"].isin(people)]
+    theirs = events["event_type"].eq("Service").fillna(False) & events["person"].isin(people)
+    services = events.loc[
+        theirs.to_numpy(),
+        ["person", "der_end", "Service Type", "Service Component", "Event Start Date"],
+    ]
+    del theirs
     order = {t: i + 1 for i, t in enumerate(m["service_type_order"])}
     frame = pd.DataFrame(
         {
@@ -46,6 +67,7 @@ def _deduced(events: pd.DataFrame, people: pd.Index, m: dict) -> pd.Series:
             "component": services["Service Component"].to_numpy(),
         }
     )
+    del services
     keys = ["end", "type_rank", "telling", "start"]
     frame = frame.sort_values(["person", *keys], ascending=[True, False, True, False, False])
     top = frame.groupby("person", sort=False)[keys].transform("first")
@@ -80,16 +102,14 @@ def _deduced(events: pd.DataFrame, people: pd.Index, m: dict) -> pd.Series:
     return out
 
 
-def accommodation(events: pd.DataFrame, m: dict) -> pd.Series:
-    """Each person's latest known accommodation status, deduced from services when unknown."""
-    known = events["Accommodation Status"].where(
-        ~events["Accommodation Status"].isin(m["unknown"]).fillna(False)
-    )
-    dated = events[["person", "der_end", "Event Start Date"]]
-    status = latest_known(dated.assign(_status=known), "_status")
-    unknown = status.index[status.isna()]
-    deduced = _deduced(events, unknown, m)
-    return status.astype(object).fillna(deduced).fillna("Unknown")
+def accommodation(rows: pd.DataFrame, events: pd.DataFrame, m: dict) -> pd.Series:
+    """The accommodation status of each row's person: their latest known status (the person
+    details' `person_accommodation`, 2E's unknown statuses read as unknown), else deduced from
+    their latest service among all their events, else Unknown."""
+    known = rows["person_accommodation"]
+    unknown = pd.Index(pd.unique(rows["person"].to_numpy()[known.isna().to_numpy()]))
+    deduced = _deduced(events, unknown, m) if len(unknown) else pd.Series(dtype=object)
+    return known.astype(object).fillna(rows["person"].map(deduced)).fillna("Unknown")
 
 
 def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> list[Figure]:
@@ -105,7 +125,8 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         & (s <= end).fillna(False)
         & (e.isna() | (e >= start).fillna(False))
     )
-    used = ["line", "person", "der_end", "person_birth", "person_died", "person_reason"]
+    used = ["line", "person", "der_end", "person_birth", "person_died", "person_reason",
+            "person_accommodation"]  # fmt: skip
     rows = events.loc[build, used]
     capped = rows["der_end"].fillna(FAR).clip(upper=end)
     person_end = capped.groupby(rows["person"]).transform("max")
@@ -125,13 +146,7 @@ def ascof_2e(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
     )
     alive = (died.isna() | (died >= start).fillna(False)).to_numpy()
     adult = (age.isna() | (age >= 18).fillna(False)).to_numpy()
-    # Accommodation is a person's: read only the events of the people in the cohort.
-    theirs = events.loc[
-        events["person"].isin(rows["person"]).to_numpy(),
-        ["person", "der_end", "Event Start Date", "Accommodation Status", "event_type",
-         "Service Type", "Service Component"],
-    ]  # fmt: skip
-    status = rows["person"].map(accommodation(theirs, m)) if len(rows) else rows["person"]
+    status = accommodation(rows, events, m) if len(rows) else rows["person"]
     settled = status.isin(m["settled"]).fillna(False)
     ld = reason.eq(m["ld_support_reason"]).fillna(False).to_numpy()
     # "settled: <status>" / "not settled: <status>", made once per distinct status.

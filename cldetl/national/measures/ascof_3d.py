@@ -28,6 +28,23 @@ from cldetl.national.choose import first_that_holds
 from cldetl.national.measures.persons import whole_years
 from cldetl.national.measures.result import Figure, ratio, records
 
+# The columns of the unique events (with the person details) this measure reads:
+# measures() opens only these for it.
+READS = (
+    "line",
+    "person",
+    "event_type",
+    "Event Start Date",
+    "der_end",
+    "Client Type",
+    "Service Type",
+    "Service Component",
+    "Delivery Mechanism",
+    "Event Outcome",
+    "person_birth",
+    "person_died",
+)
+
 
 def _band(age: pd.Series) -> np.ndarray:
     return first_that_holds(
@@ -35,6 +52,21 @@ def _band(age: pd.Series) -> np.ndarray:
         ["Under 18", "18 to 64", "65 and above"],
         default="Unknown",
     )
+
+
+def _pairs(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, list[tuple]]:
+    """Each row's (first, second) as a code into the distinct pairs, a missing value a value
+    of its own: what factorizing the pairs gives, without a tuple made for every row."""
+    a, a_values = pd.factorize(first, use_na_sentinel=False)
+    b, b_values = pd.factorize(second, use_na_sentinel=False)
+    found, combined = pd.factorize(a.astype(np.int64) * len(b_values) + b)
+    pairs = [(a_values[x // len(b_values)], b_values[x % len(b_values)]) for x in combined]
+    return found, [(_plain(t), _plain(d)) for t, d in pairs]
+
+
+def _plain(value):
+    """A pair's value as the hierarchy's keys hold it (text; a missing one never matches)."""
+    return None if pd.isna(value) else str(value)
 
 
 def _figures(code, groups, people, counted_1, counted_2, rows, keep, why, m, labels):
@@ -82,19 +114,20 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         & (e.isna() | (e >= end).fillna(False))
         & (died.isna() | (died >= end).fillna(False))
     )
-    rows = events[clients]
+    rows = events.loc[
+        clients.to_numpy(),
+        ["line", "person", "Service Type", "Service Component", "Delivery Mechanism"],
+    ]
     dp = m["direct_payment"]
     component = rows["Service Component"]
     delivery = rows["Delivery Mechanism"].astype(object).where(~component.eq(dp).fillna(False), dp)
     hierarchy = {(t, d): h for t, d, h in m["client_hierarchy"]}
-    types = rows["Service Type"].tolist()
+    types = rows["Service Type"]
     # Each distinct (type, mechanism) looked up once.
-    pair = pd.MultiIndex.from_arrays([pd.Index(types, dtype=object), delivery.fillna("")])
-    found, distinct = pd.factorize(pair)
+    found, distinct = _pairs(types, delivery.fillna(""))
     listed = np.array([p in hierarchy for p in distinct], dtype=bool)[found]
     delivery = delivery.fillna("").where(listed, "")
-    pair = pd.MultiIndex.from_arrays([pd.Index(types, dtype=object), delivery])
-    found, distinct = pd.factorize(pair)
+    found, distinct = _pairs(types, delivery)
     rank = np.array([hierarchy.get(p, np.nan) for p in distinct] + [np.nan], dtype=float)[found]
     community = rows["Service Type"].eq(m["community"]).fillna(False).to_numpy()
     rank[community & component.eq(dp).fillna(False).to_numpy()] = 3
@@ -120,7 +153,9 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
         ("Clients receiving self-directed support", "Clients receiving direct payments"),
     )  # fmt: skip
 
-    # Carers.
+    # Carers (the clients' working columns let go first).
+    del rows, final, delivery, component, types, found, distinct, listed, rank, community, best
+    del top, band, keep, is_dp, self_directed, why
     outcome = events["Event Outcome"]
     carers = (
         client_type.isin(m["carer_client_types"]).fillna(False)
@@ -134,7 +169,11 @@ def ascof_3d(events: pd.DataFrame, year: tuple[date, date], method: dict) -> lis
             | (events["event_type"].isin(["Assessment", "Review"]).fillna(False) & stype.isna())
         )
     )
-    rows = events[carers]
+    rows = events.loc[
+        carers.to_numpy(),
+        ["line", "person", "Service Type", "Service Component", "Delivery Mechanism",
+         "event_type", "Event Outcome"],
+    ]  # fmt: skip
     direct = rows["Service Type"].eq(m["carer_direct"]).fillna(False)
     comp_dp = rows["Service Component"].eq(dp).fillna(False)
     mech = rows["Delivery Mechanism"]

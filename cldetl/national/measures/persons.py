@@ -12,7 +12,7 @@ reference period, so that key never separates two rows here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from cldetl.national.compact import PackedFrame
 from cldetl.national.dedup import cleaned
 from cldetl.spec import load_spec
 
@@ -68,27 +69,42 @@ def latest_known_value(
     values = order[column]
     if unknown:
         values = values.mask(values.isin(list(unknown)))
-    known = values.notna()
+    known = values.notna().to_numpy()
     if ranked_unknown:
-        known &= ~values.isin(list(ranked_unknown))
-    any_known = known.groupby(order["person"], sort=False).transform("any")
-    candidate = (known | ~any_known).to_numpy()
-    rows = order.loc[candidate, ["person", "end", "start"]]
-    rows[column] = values[candidate]
-    # Rank 1 is each person's first row (sorted), and the rows equal to it: a missing start
-    # included (SQL Server ranks NULL last in DESC, and two NULLs tie), where pandas' "first"
-    # would skip it and take an earlier-ending row's start.
-    person = rows["person"].to_numpy()
-    head = np.r_[True, person[1:] != person[:-1]] if len(person) else np.zeros(0, dtype=bool)
-    at = np.flatnonzero(head)[np.cumsum(head) - 1]
-    end, start = rows["end"].to_numpy(), rows["start"].to_numpy()
-    tied = rows[_same(end, end[at]) & _same(start, start[at])]
-    grouped = tied.groupby("person", sort=False)[column]
+        known = known & ~values.isin(list(ranked_unknown)).to_numpy()
+    # Each person's rows are one run of `order`: per-person answers by run, without grouping
+    # (a hash table of every person) or copying the rows.
+    person = order["person"].to_numpy()
+    starts, sizes = _runs(person)
+    any_known = np.logical_or.reduceat(known, starts)  # no rows: no runs, nothing
+    candidate = np.flatnonzero(known | ~np.repeat(any_known, sizes))
+    del known, any_known
+    # Rank 1 is each person's first candidate row (sorted), and the rows equal to it: a missing
+    # start included (SQL Server ranks NULL last in DESC, and two NULLs tie), where pandas'
+    # "first" would skip it and take an earlier-ending row's start.
+    firsts, counts = _runs(person[candidate])
+    at = np.repeat(candidate[firsts], counts)
+    tied = candidate[
+        _same(order["end"].to_numpy(), candidate, at)
+        & _same(order["start"].to_numpy(), candidate, at)
+    ]
+    del candidate, at
+    grouped = values.take(tied).groupby(person[tied], sort=False)
     return grouped.first().where(grouped.nunique(dropna=False) == 1)
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Equal dates, two missing ones equal (as ORDER BY ranks them)."""
+def _runs(person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of one person begins in `person` (sorted by person), and its length."""
+    if not len(person):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]])
+    return starts, np.diff(np.r_[starts, len(person)])
+
+
+def _same(dates: np.ndarray, rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+    """Whether each of `rows` has the date of its `firsts` row, two missing ones equal (as
+    ORDER BY ranks them)."""
+    a, b = dates[rows], dates[firsts]
     return (a == b) | (np.isnat(a) & np.isnat(b))
 
 
@@ -98,16 +114,30 @@ def earliest_month(order: pd.DataFrame, column: str, **_: Any) -> pd.Series:
     DHSC holds the year and month only, so two dates in one month are one value and rank-1
     rows never disagree (SELECT DISTINCT); the birth date is the first of that month
     (#OutputTable's Der_Birth_Date). The event dates play no part."""
-    born = order[column]
-    month = born - pd.to_timedelta(born.dt.day - 1, unit="D")
-    return month.groupby(order["person"], sort=False).min()
+    born = order[column].to_numpy()
+    month = born.astype("datetime64[M]").view(np.int64)
+    # The earliest known month of each person's run; NaT (the smallest int64) only when none.
+    month = np.where(np.isnat(born), np.iinfo(np.int64).max, month)
+    return _per_run(order, np.minimum, month, "datetime64[M]").astype(born.dtype)
 
 
 def latest_date(order: pd.DataFrame, column: str, **_: Any) -> pd.Series:
     """Create_personal_details_table.sql (7396fab), #Death_Row1 (lines 811-839): a known date of
     death first, then the latest Date_of_Death; rank-1 rows are one date (SELECT DISTINCT).
     The event dates play no part."""
-    return order[column].groupby(order["person"], sort=False).max()
+    died = order[column].to_numpy()
+    # NaT is the smallest int64: the latest known date of each run, NaT only when none.
+    return _per_run(order, np.maximum, died.view(np.int64), died.dtype)
+
+
+def _per_run(order: pd.DataFrame, ufunc: np.ufunc, values: np.ndarray, dtype) -> pd.Series:
+    """`ufunc` reduced over each person's run of int64 `values` (dates as integers; the int64
+    maximum read back as NaT), by person."""
+    person = order["person"].to_numpy()
+    starts, _ = _runs(person)
+    reduced = ufunc.reduceat(values, starts)  # no rows: no runs, nothing
+    reduced = np.where(reduced == np.iinfo(np.int64).max, np.iinfo(np.int64).min, reduced)
+    return pd.Series(reduced.view(dtype), index=pd.Index(person[starts]))
 
 
 RULES: dict[str, Callable[..., pd.Series]] = {
@@ -117,25 +147,41 @@ RULES: dict[str, Callable[..., pd.Series]] = {
 }
 
 
-def person_details(events: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def person_details(
+    events: pd.DataFrame | PackedFrame,
+    columns: list[str],
+    unknown: Mapping[str, Collection[str]] | None = None,
+    person: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Per person (the index), each of `columns` by its rule (person_rules(); NA when
     unknown). The events are sorted once (person, latest end, latest start: a missing start
-    last), by one stable permutation of the few columns read (categories stay categories)."""
-    person = events["person"].to_numpy()
+    last), by one stable permutation of the few columns read (categories stay categories).
+    `unknown`: for a column the rules do not list, the values read as unknown (a measure's
+    own list: 2E's accommodation statuses). `person`: the events' person as numbers, in
+    place of their `person` column. `events` packed: each column is opened while read."""
+    person = events["person"].to_numpy() if person is None else person
     end = events["der_end"].fillna(FAR).to_numpy()
     start = events["Event Start Date"].to_numpy()
     order = np.lexsort((_descending(start), _descending(end), person))
     frame = pd.DataFrame({"person": person[order], "end": end[order], "start": start[order]})
-    for c in columns:
-        frame[c] = events[c].take(order).to_numpy() if not isinstance(
-            events[c].dtype, pd.CategoricalDtype) else events[c].array.take(order)  # fmt: skip
-    people = pd.Index(pd.unique(frame["person"].to_numpy()))
+    del end
+    # Sorted by person: each person's first row begins a run (no hash table of every person).
+    people = pd.Index(frame["person"].to_numpy()[_runs(frame["person"].to_numpy())[0]])
     rules = person_rules()
     out = pd.DataFrame(index=people)
-    for c in columns:
-        rule = rules.get(c, {"rule": "latest_known", "unknown": set(), "ranked_unknown": set()})
+    for c in columns:  # one column sorted at a time, let go once its rule has read it
+        column = events[c]
+        frame[c] = column.take(order).to_numpy() if not isinstance(
+            column.dtype, pd.CategoricalDtype) else column.array.take(order)  # fmt: skip
+        del column
+        rule = rules.get(c) or {
+            "rule": "latest_known",
+            "unknown": set((unknown or {}).get(c, ())),
+            "ranked_unknown": set(),
+        }
         kw = {k: v for k, v in rule.items() if k != "rule"}
         out[c] = RULES[rule["rule"]](frame, c, **kw).reindex(people)
+        del frame[c]
     return out
 
 
@@ -150,8 +196,3 @@ def whole_years(born: pd.Series, at: pd.Timestamp | pd.Series) -> pd.Series:
     """FLOOR(DATEDIFF(DAY, birth, at) / 365.25), as the ASCOF SQL ages people."""
     days = (at - born).dt.days
     return np.floor(days / 365.25).astype("Int64")
-
-
-def latest_known(events: pd.DataFrame, column: str) -> pd.Series:
-    """person_details for one column."""
-    return person_details(events, [column])[column]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,12 +47,22 @@ class Figure:
         """`unplaced` as `records` shows a record; None when the figure holds none."""
         return None if self.unplaced is None else self._shown(self.unplaced)
 
+    def record_chunks(self, size: int, unplaced: bool = False) -> Iterator[pd.DataFrame]:
+        """`records` (or `unplaced_records`) `size` rows at a time, each made when asked: a
+        figure's records run to every row of its cohort (hundreds of thousands on a large
+        file), so a writer never holds them all with their text."""
+        behind = self.unplaced if unplaced else self.behind
+        if behind is None:
+            return
+        for start in range(0, max(len(behind), 1), size):
+            yield self._shown(behind.iloc[start : start + size].reset_index(drop=True))
+
     def _shown(self, behind: pd.DataFrame) -> pd.DataFrame:
         lines = behind["line"].to_numpy(np.int64)
         if self.people is None:
             shown = pd.DataFrame(index=range(len(lines)), columns=["event_reference", "la_person"])
         else:
-            shown = self.people.take(self.people.index.get_indexer(lines)).reset_index(drop=True)
+            shown = self.people.take(_positions(self.people.index, lines)).reset_index(drop=True)
         optional = [c for c in OPTIONAL_RECORD_COLUMNS if c in behind.columns]
         return pd.DataFrame(
             {
@@ -98,6 +109,21 @@ class Figure:
             if self.unplaced is not None:
                 out["records_in_no_figure"] = _listed(self._shown(self.unplaced))
         return out
+
+
+def _positions(index: pd.Index, lines: np.ndarray) -> np.ndarray:
+    """Where each line is in `index` (the people's lines). The unique events are in file
+    order, so the lines are sorted and found by binary search: pandas' get_indexer would
+    build, and keep on the index, a hash table of every line (tens of MiB at 1,000,000
+    rows)."""
+    if not index.is_monotonic_increasing:
+        return index.get_indexer(lines)
+    known = index.to_numpy(np.int64)
+    at = np.searchsorted(known, lines)
+    inside = at < len(known)
+    found = np.zeros(len(lines), dtype=bool)
+    found[inside] = known[at[inside]] == lines[inside]
+    return np.where(found, at, -1)
 
 
 def _listed(table: pd.DataFrame) -> list[dict]:

@@ -26,6 +26,21 @@ from cldetl.national.measures.persons import whole_years
 from cldetl.national.measures.result import Figure, records
 from cldetl.national.measures.waiting_times_follow_up import Outcomes, follow_up
 
+# The columns of the unique events (with the person details) this measure reads:
+# measures() opens only these for it.
+READS = (
+    "line",
+    "person",
+    "event_type",
+    "Event Start Date",
+    "der_end",
+    "Client Type",
+    "birth",
+    "Assessment Type",
+    "Service Type",
+    "Event Outcome",
+)
+
 CONVERSATION = "depends on DHSC's conversation flag (request before 1 July 2025)"
 
 
