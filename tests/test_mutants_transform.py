@@ -754,6 +754,118 @@ def test_a_record_without_an_outcome_stops_the_run_saying_how_many(monkeypatch):
         transform(MAPPING, frames, PERIOD)
 
 
+def _assessment(step_id: int, person_id: int) -> dict:
+    """An assessment completed in the period (testshire's `conversations_2_and_3`)."""
+    step = {"step_id": step_id, "person_id": person_id, "step_type": 1002}
+    return step | {"status": "COMPLETED", "started": "2025-05-01", "completed": "2025-05-02"}
+
+
+def test_a_record_two_exclusions_match_is_excluded_once_by_the_first():
+    """Exclusions are applied first, in the mapping's order (docs/mapping.md, "How a run uses
+    it"), and exclusions.csv's `rule` is the exclusion "that decided": a cancelled
+    safeguarding step matches testshire's `cancelled` and, after it, `safeguarding`; it is
+    out once, for the first."""
+    step = _assessment(30, 1) | {"step_type": 9001, "status": "CANCELLED"}
+    result = transform(MAPPING, _steps_only([step]), PERIOD)
+    got = result.exclusions[["source_key", "level", "rule", "reason"]].values.tolist()
+    assert got == [["30", "record", "cancelled", "cancelled: the process was not completed"]]
+
+
+def test_the_records_of_two_people_not_in_the_person_source_are_each_excluded():
+    """docs/mapping.md, "Automatic exclusion reasons": a row whose person is not in the person
+    source is left out (`no person details: ...`). Assessments of persons 77 and 78, neither
+    in the person source, beside one of person 1: each of the two is listed with its person."""
+    steps = [_assessment(31, 77), _assessment(32, 1), _assessment(33, 78)]
+    result = transform(MAPPING, _steps_only(steps), PERIOD)
+    assert len(result.cld) == 1
+    got = result.exclusions[["source_key", "level", "person_id", "reason"]].values.tolist()
+    assert got == [["31", "record", "77", NO_PERSON], ["33", "record", "78", NO_PERSON]]
+
+
+def test_an_excluded_detail_of_a_person_in_the_return_stays_excluded():
+    """A record an exclusion left out is excluded, even when it is a person detail of someone
+    in the return (docs/outputs.md: `person_details` are the details "used for someone in the
+    return, or not needed"; `excluded` the records the transform left out). Person 1 has an
+    assessment in the return and two PSR records, one recorded in error."""
+    data = MAPPING.model_dump(exclude_unset=True)
+    in_error = {"column": "psr_code", "in": ["XX"]}
+    data["exclusions"].append(
+        {"name": "in_error", "sources": ["psr_history"], "when": in_error, "reason": "in error"}
+    )
+    frames = _steps_only([_assessment(34, 1)])
+    frames["psr_history"] = pd.DataFrame(
+        {"person_id": [1, 1], "psr_code": ["PC", "XX"], "start": ["2020-01-01", "2021-01-01"]}
+    )
+    result = transform(Mapping.model_validate(data), frames, PERIOD)
+    table = result.reconciliation
+    details = table[(table["source"] == "psr_history") & (table["kind"] == "detail")]
+    assert details[["outcome", "reason", "rows"]].values.tolist() == [
+        ["person details", DETAILS_USED, 1],
+        ["excluded", "in error", 1],
+    ]
+    assert result.exclusions[["source", "rule", "reason"]].values.tolist() == [
+        ["psr_history", "in_error", "in error"]
+    ]
+
+
+def test_the_reconciliation_counts_are_written_as_whole_numbers():
+    """Counts are whole numbers (docs/outputs.md), blank where a line has none, in the
+    reconciliation as written (`publish.write.write_csv` writes each value as text). One
+    assessment in the return; no database count taken, so `table_rows` and
+    `left_out_in_database` are blank."""
+    result = transform(MAPPING, _steps_only([_assessment(35, 1)]), PERIOD)
+    table = result.reconciliation.astype("string").fillna("")
+    table = table[table["source"] == "steps"]
+    columns = ["kind", "table_rows", "left_out_in_database", "read", "in_output"]
+    columns += ["person_details", "excluded", "excluded_rows", "rows"]
+    assert table[columns].values.tolist() == [
+        ["total", "", "", "1", "1", "0", "0", "0", ""],
+        ["detail", "", "", "", "", "", "", "", "1"],
+    ]
+
+
+def _steps_from_a_file():
+    """testshire's mapping with its steps from a partner's file, not a SQL template."""
+    data = MAPPING.model_dump(exclude_unset=True)
+    steps = data["sources"]["steps"]
+    del steps["template"], steps["params"]
+    steps["file"] = "steps.csv"
+    return Mapping.model_validate(data)
+
+
+# A source's table rows (reconciliation.csv, docs/outputs.md): "counted in the database (a
+# file source: the rows read). Blank when no count was taken"; and a run whose counts do not
+# add up (table rows != left out in the database + read) fails, saying so.
+TABLE_ROWS_CASES = [
+    pytest.param(MAPPING, None, (None, None, 2), id="a template without counts"),
+    pytest.param(_steps_from_a_file(), None, (2, 0, 2), id="a file"),
+    pytest.param(MAPPING, {"steps": _Count(5, {"ended": 3})}, (5, 3, 2), id="counted"),
+]
+
+
+@pytest.mark.parametrize(("mapping", "counts", "expected"), TABLE_ROWS_CASES)
+def test_a_sources_table_rows(mapping, counts, expected):
+    steps = [_assessment(36, 1), _assessment(37, 1)]
+    result = transform(mapping, _steps_only(steps), PERIOD, database_counts=counts)
+    table = result.reconciliation
+    total = table[(table["source"] == "steps") & (table["kind"] == "total")]
+    got = total[["table_rows", "left_out_in_database", "read"]].astype(object)
+    assert got.where(got.notna(), None).values.tolist() == [list(expected)]
+
+
+def test_database_counts_that_do_not_add_up_stop_the_run_saying_so():
+    """10 rows in the table, 3 left out by the database, but 2 read: a cldetl bug (exit 70)."""
+    counts = {"steps": _Count(10, {"ended": 3, "test record": 0})}
+    said = (
+        "source 'steps': the database counted 10 rows in its table(s) and left out 3, but 2 "
+        "were read (10 != 3 + 2), counted and read in one snapshot of the database. This is a "
+        "cldetl bug."
+    )
+    steps = [_assessment(36, 1), _assessment(37, 1)]
+    with pytest.raises(ReconciliationError, match=f"^{re.escape(said)}$"):
+        transform(MAPPING, _steps_only(steps), PERIOD, database_counts=counts)
+
+
 # output.py (dev-mutO)
 # The CLD rows as written (output.py's docstrings, docs/mapping.md "derived reference",
 # docs/outputs.md): dates dd/mm/yyyy, the event reference, the 48 text columns in spec order
