@@ -7,20 +7,23 @@ pytest.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from cldetl.mapping.model import Filter, Value
+from cldetl.mapping.model import Filter, Mapping, Value
 from cldetl.spec import load_spec
 from cldetl.spec.period import ReportingPeriod
-from cldetl.transform import transform
+from cldetl.transform import ReconciliationError, transform
 from cldetl.transform.columns import (
     BEYOND_THREE,
     CANDIDATE,
     DETAILS_UNUSED,
+    NO_PERSON,
+    NO_RULE,
     NOT_KNOWN,
     ROW,
     RULE,
@@ -28,6 +31,7 @@ from cldetl.transform.columns import (
 )
 from cldetl.transform.events import _every_outcome, _lineage
 from cldetl.transform.filters import matches, member_of
+from cldetl.transform.ledger import DETAILS_USED, EXCLUSION_COLUMNS, _Ledger
 from cldetl.transform.output import NOT_A_NUMBER, _dates, _hex, format_cld, references
 from cldetl.transform.person_details import PERSON
 from cldetl.transform.service_lines import MEMBER_KEYS
@@ -494,6 +498,372 @@ def test_a_linked_person_left_out_of_a_row_without_a_client_type_is_reported_bla
     assert left_out[["linked_person_id", "client_type", "event_reference"]].values.tolist() == [
         ["6", "", "TS99"]
     ]
+
+
+# ledger.py (dev-mutL)
+# The row ledger (docs/outputs.md, docs/mapping.md "Automatic exclusion reasons"): every source
+# record is counted once, as left out by the database, in the return, used for person details,
+# or excluded with a reason; the counts reconcile or the run fails.
+
+
+def test_an_excluded_record_names_its_person_from_its_own_sources_column():
+    """exclusions.csv's `person_id` is "the event rule's `person` column, the person source's
+    key, or a dated detail's `person` column" of the record's own source (docs/outputs.md).
+    Here each source names the person in a column of its own: the service lines in
+    `client_ref` (the rule's `person`), the PSR history in `who` (the dated detail's
+    `person`). A cancelled line of client 2 (its `person_id` column says 1) and a PSR recorded
+    in error for person 3 are excluded by the mapping: each names its own source's person; a
+    cancelled line naming no client has a blank `person_id`."""
+    data = MAPPING.model_dump(exclude_unset=True)
+    data["sources"]["lines"]["columns"]["client_ref"] = "integer"
+    data["sources"]["psr_history"]["columns"] = {"who": "integer", "psr_code": "text"}
+    data["sources"]["psr_history"]["columns"]["start"] = "date"
+    data["sources"]["psr_history"]["key"] = ["who", "start"]
+    data["person"]["dated"]["Primary Support Reason"]["person"] = "who"
+    for rule in data["events"]:
+        if rule["name"] == "service_lines":
+            rule["person"] = "client_ref"
+    in_error = {"column": "psr_code", "in": ["XX"]}
+    data["exclusions"].append(
+        {"name": "in_error", "sources": ["psr_history"], "when": in_error, "reason": "in error"}
+    )
+    mapping = Mapping.model_validate(data)
+    frames = _steps_only([])
+    cancelled = {"person_id": 1, "service": "HC", "status": "CANCELLED"}
+    frames["lines"] = pd.DataFrame(
+        [{"line_id": 70, "client_ref": 2, **cancelled}, {"line_id": 71, **cancelled}]
+    ).reindex(columns=list(mapping.sources["lines"].columns))
+    frames["psr_history"] = pd.DataFrame([{"who": 3, "psr_code": "XX", "start": "2020-01-01"}])
+    result = transform(mapping, frames, PERIOD)
+    # (A key of two columns is joined by "|", not the ";" docs/outputs.md says: not pinned here.)
+    got = result.exclusions[["source", "person_id", "rule", "reason"]].values.tolist()
+    assert got == [
+        ["lines", "2", "cancelled_services", "cancelled: no support was given"],
+        ["lines", "", "cancelled_services", "cancelled: no support was given"],
+        ["psr_history", "3", "in_error", "in error"],
+    ]
+
+
+# Period 1 October 2024 to 30 September 2025; testshire's person 1. Step 16: an assessment
+# still open. Step 17: conversation 1 at first contact on 20 September 2025, its assessment
+# completed on 5 October, after the period: the Request is in the return, the Assessment is
+# not. Step 18: an assessment of person 77, who is not in the person source. Step 19: type
+# 5555, which no rule takes. Step 20: conversation 1 at first contact on 22 September 2025,
+# its assessment still open: the Request is in the return, the Assessment is not.
+STEPS_LEFT_OUT = [
+    {"step_id": 16, "person_id": 1, "step_type": 1003, "status": "STARTED"}
+    | {"started": "2025-09-01", "completed": None},
+    {"step_id": 17, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
+    | {"started": "2025-09-20", "completed": "2025-10-05", "at_contact": "Y"},
+    {"step_id": 18, "person_id": 77, "step_type": 1002, "status": "COMPLETED"}
+    | {"started": "2025-05-01", "completed": "2025-05-02"},
+    {"step_id": 19, "person_id": 1, "step_type": 5555, "status": "COMPLETED"}
+    | {"started": "2025-05-01", "completed": "2025-05-02"},
+    {"step_id": 20, "person_id": 1, "step_type": 1001, "status": "STARTED"}
+    | {"started": "2025-09-22", "completed": None, "at_contact": "Y"},
+]
+
+
+def test_exclusions_list_each_record_and_row_left_out_with_its_event():
+    """exclusions.csv (docs/outputs.md), sorted by source, level, key and row: a record all of
+    whose rows left the return is one `level=record` line carrying that row's Event Type, dates
+    (`YYYY-MM-DD`, blank when none) and `row`; a row left out of a record otherwise in the
+    return is a `level=row` line; a record no rule took has no event, dates or row."""
+    result = transform(MAPPING, _steps_only(STEPS_LEFT_OUT), PERIOD)
+    columns = ["source_key", "level", "person_id", "event_type", "event_start_date"]
+    columns += ["event_end_date", "rule", "reason"]
+    assert (result.exclusions["source"] == "steps").all()
+    assert result.exclusions[columns].values.tolist() == [
+        ["16", "record", "1", "Assessment", "2025-09-01", "", "conversations_2_and_3"]
+        + ["not completed: open requests, assessments and reviews are left out until completed"],
+        ["18", "record", "77", "Assessment", "2025-05-01", "2025-05-02", "conversations_2_and_3"]
+        + ["no person details: the person is not in the person source (a casual contact?)"],
+        ["19", "record", "1", "", "", "", ""]
+        + ["no event rule takes this record (add a rule or an exclusion to the mapping)"],
+        ["17", "row", "1", "Assessment", "2025-09-20", "2025-10-05", "conversation_1"]
+        + ["completed after the reporting period end"],
+        ["20", "row", "1", "Assessment", "2025-09-22", "", "conversation_1"]
+        + ["not completed: open requests, assessments and reviews are left out until completed"],
+    ]
+    # `row` of the level=row line; docs/outputs.md says a record all of whose rows left the
+    # return names its row too, but the ledger writes it blank (reported, not pinned here).
+    assert result.exclusions["row"].tolist()[2:] == ["", "assessment", "assessment"]
+
+
+class _Count:
+    """What the extract's count queries report for one source (`SourceCount`)."""
+
+    def __init__(self, table_rows: int, left_out: dict[str, int]):
+        self.table_rows, self.left_out = table_rows, left_out
+
+
+def test_the_reconciliation_of_a_small_input_line_by_line():
+    """reconciliation.csv (docs/outputs.md), sources in the mapping's order: per source one
+    `kind=total` line (table rows = left out in the database + read; read = in output +
+    person details + excluded; `excluded_rows` beside them), then its `kind=detail` lines:
+    the database's reasons (a reason that left nothing out is no line), then the transform's
+    by outcome (in output, person details, excluded, excluded row) and reason. STEPS_LEFT_OUT:
+    17 and 20 in the return with one row each left out, 16, 18 and 19 excluded; the database
+    left out 3 steps that ended and 2 test records. People were counted (1 row); no count was
+    taken for the PSR history and the service lines."""
+    counts = {
+        "people": _Count(1, {}),
+        "steps": _Count(10, {"test record": 2, "ended": 3, "deleted": 0}),
+    }
+    result = transform(MAPPING, _steps_only(STEPS_LEFT_OUT), PERIOD, database_counts=counts)
+    table = result.reconciliation.drop(columns=["la_code", "period_start", "period_end"])
+    got = table.astype(object).where(table.notna(), None).values.tolist()
+    no_totals = [None] * 7
+    not_completed = "not completed: open requests, assessments and reviews are left out until "
+    not_completed += "completed"
+    assert got == [
+        ["people", "total", 1, 0, 1, 0, 1, 0, 0, "", "", None],
+        ["people", "detail", *no_totals, "person details", DETAILS_USED, 1],
+        ["psr_history", "total", None, None, 0, 0, 0, 0, 0, "", "", None],
+        ["steps", "total", 10, 5, 5, 2, 0, 3, 2, "", "", None],
+        ["steps", "detail", *no_totals, "left out in the database", "ended", 3],
+        ["steps", "detail", *no_totals, "left out in the database", "test record", 2],
+        ["steps", "detail", *no_totals, "in output", "in the return", 2],
+        ["steps", "detail", *no_totals, "excluded", NO_RULE, 1],
+        ["steps", "detail", *no_totals, "excluded", NO_PERSON, 1],
+        ["steps", "detail", *no_totals, "excluded", not_completed, 1],
+        ["steps", "detail", *no_totals, "excluded row", "completed after the reporting period end"]
+        + [1],
+        ["steps", "detail", *no_totals, "excluded row", not_completed, 1],
+        ["lines", "total", None, None, 0, 0, 0, 0, 0, "", "", None],
+    ]
+
+
+def test_an_excluded_events_date_given_with_a_time_is_listed_as_its_day():
+    """Dates in the accounting files are `YYYY-MM-DD` (docs/outputs.md), also when a source
+    gives them as text with a time of day (a partner file's `text` column): an assessment
+    started at 10:30 on 1 September 2025 and completed at 16:00 on 2 October 2025, after the
+    period, is listed with its days."""
+    mapping = MAPPING.model_copy(deep=True)
+    for column in ("started", "completed"):
+        mapping.sources["steps"].columns[column] = "text"
+    step = {"step_id": 5, "person_id": 1, "step_type": 1002, "status": "COMPLETED"}
+    step |= {"started": "2025-09-01 10:30:00", "completed": "2025-10-02 16:00:00"}
+    result = transform(mapping, _steps_only([step]), PERIOD)
+    dates = ["event_start_date", "event_end_date", "reason"]
+    assert result.exclusions[dates].values.tolist() == [
+        ["2025-09-01", "2025-10-02", "completed after the reporting period end"]
+    ]
+
+
+def _conversation_1_request_only(at_contact: str) -> tuple:
+    """Conversation 1 reduced to its Request row (only at first contact), and step 5."""
+    conversation_1 = next(r for r in MAPPING.events if r.name == "conversation_1")
+    mapping = _with_rule("conversation_1", rows=conversation_1.rows[:1])
+    step = {"step_id": 5, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02", "at_contact": at_contact}
+    return mapping, step
+
+
+def test_a_record_none_of_whose_rows_applies_is_excluded_as_giving_no_row():
+    """docs/mapping.md, "Automatic exclusion reasons": "gave no CLD row", for "a record taken
+    by a rule none of whose rows' `when` held". Conversation 1 reduced to its Request row:
+    step 5, not at first contact, is taken by the rule and gives nothing (beside step 16 of
+    STEPS_LEFT_OUT, an open assessment)."""
+    mapping, step = _conversation_1_request_only("N")
+    result = transform(mapping, _steps_only([step, STEPS_LEFT_OUT[0]]), PERIOD)
+    assert len(result.cld) == 0
+    got = result.exclusions[["source_key", "level", "event_type", "rule", "reason"]]
+    assert got.values.tolist()[1] == ["5", "record", "", "conversation_1", "gave no CLD row"]
+
+
+def test_a_record_that_gave_no_row_in_a_run_that_left_no_row_out():
+    """The same record alone: no row of the run was left out, so the ledger's frame of rows
+    left out is empty; it still has the event columns `settle` reads for a record that gave
+    no row (it lacked them, and the run failed with KeyError: found on branch dev-mutL,
+    fixed on main in dff22a1)."""
+    mapping, step = _conversation_1_request_only("N")
+    result = transform(mapping, _steps_only([step]), PERIOD)
+    assert result.exclusions["reason"].tolist() == ["gave no CLD row"]
+
+
+def test_a_record_all_of_whose_rows_left_is_excluded_for_its_first_rows_reason():
+    """`settle`: "a taken record none of whose rows reached the return is excluded for its
+    first row's reason", listed once at record level with that row's event and dates
+    (docs/outputs.md). Conversation 1 at first contact on 25 September 2024, before the
+    period, its assessment completed on 5 October 2025, after it: the Request row (the
+    first) is out as completed before the period, the Assessment as completed after it."""
+    step = {"step_id": 21, "person_id": 1, "step_type": 1001, "status": "COMPLETED"}
+    step |= {"started": "2024-09-25", "completed": "2025-10-05", "at_contact": "Y"}
+    result = transform(MAPPING, _steps_only([step]), PERIOD)
+    assert len(result.cld) == 0
+    columns = ["source_key", "level", "event_type", "event_start_date", "event_end_date"]
+    assert result.exclusions[[*columns, "reason"]].values.tolist() == [
+        ["21", "record", "Request", "2024-09-25", "2024-09-25"]
+        + ["completed before the reporting period"]
+    ]
+
+
+def test_a_source_no_rule_reads_has_its_records_excluded_without_a_person():
+    """A source the mapping declares but no rule, exclusion or person detail reads (case
+    notes): each record is excluded as "no event rule takes this record", and exclusions.csv's
+    `person_id` is "blank when the source has none" (docs/outputs.md), although the notes
+    carry a column of the same name as the person source's key."""
+    data = MAPPING.model_dump(exclude_unset=True)
+    columns = {"note_id": "integer", "person_id": "integer"}
+    data["sources"]["notes"] = {"template": "notes.sql.j2", "key": ["note_id"], "columns": columns}
+    frames = _steps_only([])
+    frames["notes"] = pd.DataFrame({"note_id": [3, 4], "person_id": [1, 1]})
+    result = transform(Mapping.model_validate(data), frames, PERIOD)
+    got = result.exclusions[["source", "source_key", "level", "person_id", "rule", "reason"]]
+    assert got.values.tolist() == [
+        ["notes", "3", "record", "", "", NO_RULE],
+        ["notes", "4", "record", "", "", NO_RULE],
+    ]
+
+
+def test_exclusions_with_no_line_have_every_column_as_text():
+    """exclusions.csv has its header whatever was left out, and every value is text
+    (docs/outputs.md): with nothing left out (one assessment in the return) the frame has
+    every column, each of the text dtype a frame with lines has, and no line."""
+    step = {"step_id": 5, "person_id": 1, "step_type": 1002, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02"}
+    result = transform(MAPPING, _steps_only([step]), PERIOD)
+    assert len(result.cld) == 1
+    assert list(result.exclusions.columns) == EXCLUSION_COLUMNS
+    assert len(result.exclusions) == 0
+    assert set(result.exclusions.dtypes.astype(str)) == {"string"}
+
+
+def test_a_record_without_an_outcome_stops_the_run_saying_how_many(monkeypatch):
+    """A record whose status is none of in the return, person details or excluded is a cldetl
+    bug: the run stops (ReconciliationError, exit 70) saying which source and how many. The
+    ledger made to mislabel the two service lines a rule takes."""
+    real = _Ledger.take
+
+    def mislabelling(self, source, mask, rule):
+        real(self, source, mask, rule)
+        self.status[source] = self.status[source].mask(mask, "claimed")
+
+    monkeypatch.setattr(_Ledger, "take", mislabelling)
+    frames = _steps_only([])
+    line = {"person_id": 1, "service": "HC", "provider": "P1", "delivery": "PB"}
+    frames["lines"] = pd.DataFrame(
+        [
+            {"line_id": 60, "start": "2025-01-01", **line},
+            {"line_id": 61, "start": "2025-02-01", **line},
+        ]
+    ).reindex(columns=list(MAPPING.sources["lines"].columns))
+    said = "source 'lines': 2 records have no outcome after the transform. This is a cldetl bug."
+    with pytest.raises(ReconciliationError, match=f"^{re.escape(said)}$"):
+        transform(MAPPING, frames, PERIOD)
+
+
+def _assessment(step_id: int, person_id: int) -> dict:
+    """An assessment completed in the period (testshire's `conversations_2_and_3`)."""
+    step = {"step_id": step_id, "person_id": person_id, "step_type": 1002}
+    return step | {"status": "COMPLETED", "started": "2025-05-01", "completed": "2025-05-02"}
+
+
+def test_a_record_two_exclusions_match_is_excluded_once_by_the_first():
+    """Exclusions are applied first, in the mapping's order (docs/mapping.md, "How a run uses
+    it"), and exclusions.csv's `rule` is the exclusion "that decided": a cancelled
+    safeguarding step matches testshire's `cancelled` and, after it, `safeguarding`; it is
+    out once, for the first."""
+    step = _assessment(30, 1) | {"step_type": 9001, "status": "CANCELLED"}
+    result = transform(MAPPING, _steps_only([step]), PERIOD)
+    got = result.exclusions[["source_key", "level", "rule", "reason"]].values.tolist()
+    assert got == [["30", "record", "cancelled", "cancelled: the process was not completed"]]
+
+
+def test_the_records_of_two_people_not_in_the_person_source_are_each_excluded():
+    """docs/mapping.md, "Automatic exclusion reasons": a row whose person is not in the person
+    source is left out (`no person details: ...`). Assessments of persons 77 and 78, neither
+    in the person source, beside one of person 1: each of the two is listed with its person."""
+    steps = [_assessment(31, 77), _assessment(32, 1), _assessment(33, 78)]
+    result = transform(MAPPING, _steps_only(steps), PERIOD)
+    assert len(result.cld) == 1
+    got = result.exclusions[["source_key", "level", "person_id", "reason"]].values.tolist()
+    assert got == [["31", "record", "77", NO_PERSON], ["33", "record", "78", NO_PERSON]]
+
+
+def test_an_excluded_detail_of_a_person_in_the_return_stays_excluded():
+    """A record an exclusion left out is excluded, even when it is a person detail of someone
+    in the return (docs/outputs.md: `person_details` are the details "used for someone in the
+    return, or not needed"; `excluded` the records the transform left out). Person 1 has an
+    assessment in the return and two PSR records, one recorded in error."""
+    data = MAPPING.model_dump(exclude_unset=True)
+    in_error = {"column": "psr_code", "in": ["XX"]}
+    data["exclusions"].append(
+        {"name": "in_error", "sources": ["psr_history"], "when": in_error, "reason": "in error"}
+    )
+    frames = _steps_only([_assessment(34, 1)])
+    frames["psr_history"] = pd.DataFrame(
+        {"person_id": [1, 1], "psr_code": ["PC", "XX"], "start": ["2020-01-01", "2021-01-01"]}
+    )
+    result = transform(Mapping.model_validate(data), frames, PERIOD)
+    table = result.reconciliation
+    details = table[(table["source"] == "psr_history") & (table["kind"] == "detail")]
+    assert details[["outcome", "reason", "rows"]].values.tolist() == [
+        ["person details", DETAILS_USED, 1],
+        ["excluded", "in error", 1],
+    ]
+    assert result.exclusions[["source", "rule", "reason"]].values.tolist() == [
+        ["psr_history", "in_error", "in error"]
+    ]
+
+
+def test_the_reconciliation_counts_are_written_as_whole_numbers():
+    """Counts are whole numbers (docs/outputs.md), blank where a line has none, in the
+    reconciliation as written (`publish.write.write_csv` writes each value as text). One
+    assessment in the return; no database count taken, so `table_rows` and
+    `left_out_in_database` are blank."""
+    result = transform(MAPPING, _steps_only([_assessment(35, 1)]), PERIOD)
+    table = result.reconciliation.astype("string").fillna("")
+    table = table[table["source"] == "steps"]
+    columns = ["kind", "table_rows", "left_out_in_database", "read", "in_output"]
+    columns += ["person_details", "excluded", "excluded_rows", "rows"]
+    assert table[columns].values.tolist() == [
+        ["total", "", "", "1", "1", "0", "0", "0", ""],
+        ["detail", "", "", "", "", "", "", "", "1"],
+    ]
+
+
+def _steps_from_a_file():
+    """testshire's mapping with its steps from a partner's file, not a SQL template."""
+    data = MAPPING.model_dump(exclude_unset=True)
+    steps = data["sources"]["steps"]
+    del steps["template"], steps["params"]
+    steps["file"] = "steps.csv"
+    return Mapping.model_validate(data)
+
+
+# A source's table rows (reconciliation.csv, docs/outputs.md): "counted in the database (a
+# file source: the rows read). Blank when no count was taken"; and a run whose counts do not
+# add up (table rows != left out in the database + read) fails, saying so.
+TABLE_ROWS_CASES = [
+    pytest.param(MAPPING, None, (None, None, 2), id="a template without counts"),
+    pytest.param(_steps_from_a_file(), None, (2, 0, 2), id="a file"),
+    pytest.param(MAPPING, {"steps": _Count(5, {"ended": 3})}, (5, 3, 2), id="counted"),
+]
+
+
+@pytest.mark.parametrize(("mapping", "counts", "expected"), TABLE_ROWS_CASES)
+def test_a_sources_table_rows(mapping, counts, expected):
+    steps = [_assessment(36, 1), _assessment(37, 1)]
+    result = transform(mapping, _steps_only(steps), PERIOD, database_counts=counts)
+    table = result.reconciliation
+    total = table[(table["source"] == "steps") & (table["kind"] == "total")]
+    got = total[["table_rows", "left_out_in_database", "read"]].astype(object)
+    assert got.where(got.notna(), None).values.tolist() == [list(expected)]
+
+
+def test_database_counts_that_do_not_add_up_stop_the_run_saying_so():
+    """10 rows in the table, 3 left out by the database, but 2 read: a cldetl bug (exit 70)."""
+    counts = {"steps": _Count(10, {"ended": 3, "test record": 0})}
+    said = (
+        "source 'steps': the database counted 10 rows in its table(s) and left out 3, but 2 "
+        "were read (10 != 3 + 2), counted and read in one snapshot of the database. This is a "
+        "cldetl bug."
+    )
+    steps = [_assessment(36, 1), _assessment(37, 1)]
+    with pytest.raises(ReconciliationError, match=f"^{re.escape(said)}$"):
+        transform(MAPPING, _steps_only(steps), PERIOD, database_counts=counts)
 
 
 # output.py (dev-mutO)
