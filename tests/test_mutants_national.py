@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import io
 import multiprocessing
 import signal
 import sys
@@ -2115,6 +2116,60 @@ def test_waiting_times_follow_up_settles_each_request_as_the_sql_would_for_every
     got = {c[0]: tuple(settled(outcomes[p], i) for p in ("part1", "part2"))
            for i, c in enumerate(FOLLOW_UP_REQUESTS)}  # fmt: skip
     assert got == {c[0]: (c[6], c[7]) for c in FOLLOW_UP_REQUESTS}
+
+
+# waiting_times.py, the rest (dev-mutS): what `_part_figures` puts behind each figure. Forty
+# persons, each a request on (30 Jun 2025 + p days), p = 1 to 40 (all from 1 Jul 2025: no
+# conversation flag, stage 3.1), answered by a long term assessment (p % 7 + 1) days later
+# that ends the day it starts (DATEDIFF(DAY, request, response): that many days, stage 4.1);
+# odd p born 1950 (65 and above), even p born 1980 (25 to 64) at the assessment's end (all in
+# Jul-Sep 2025). Each person's request is on line 2p, the assessment on 2p + 1. No service.
+def test_waiting_times_records_list_their_requests_in_file_order_with_whole_days():
+    """The records of a figure (the records CSV a user checks a figure against) list its
+    requests in the file's order, the days waited as whole days ('3', not '3.0'), blank when
+    not counted: the 25 to 64 figure holds the 20 even persons' requests (lines 4, 8, ..., 80),
+    the 65 and above figure the 20 odd persons' (lines 2, 6, ..., 78); part 2 has no figure,
+    all 40 requests in no figure ('no service after the request'), with no days."""
+    from cldetl.national.measures.output import IN_NO_FIGURE, records_csv
+    from cldetl.national.measures.waiting_times import waiting_times
+
+    progress, ltc = "Progress to support planning or services", "Long term assessment"
+    rows = []  # (person, event type, assessment type, service type, start, end, born, outcome)
+    for p in range(1, 41):
+        asked = pd.Timestamp("2025-06-30") + pd.Timedelta(days=p)
+        answered = asked + pd.Timedelta(days=p % 7 + 1)
+        born = "1950-03-14" if p % 2 else "1980-03-14"
+        rows.append((p, "Request", None, None, asked, asked, born, progress))
+        rows.append((p, "Assessment", ltc, None, answered, answered, born, progress))
+    events = _waiting_events(rows, "Assessment Type")
+    events.insert(3, "Client Type", pd.Categorical(["Service user"] * len(rows)))
+    figures = waiting_times(events, PERIOD, measures_method())
+
+    # p % 7 + 1 for p = 2, 4, ..., 40 and for p = 1, 3, ..., 39, worked out by hand.
+    working = [3, 5, 7, 2, 4, 6, 1, 3, 5, 7, 2, 4, 6, 1, 3, 5, 7, 2, 4, 6]
+    older = [2, 4, 6, 1, 3, 5, 7, 2, 4, 6, 1, 3, 5, 7, 2, 4, 6, 1, 3, 5]
+    assert [(f.measure, f.group, f.numerator) for f in figures] == [
+        ("Wait time to first response", "Jul-Sep 2025, 25 to 64", 20),
+        ("Wait time to first response", "Jul-Sep 2025, 65 and above", 20),
+        ("Wait time to first service", "no request counted", 0),
+    ]
+    table = pd.read_csv(io.StringIO(records_csv(figures)), dtype=str, keep_default_na=False)
+    mine = lambda group: table[table["group"].eq(group)]  # noqa: E731
+    young, old = mine("Jul-Sep 2025, 25 to 64"), mine("Jul-Sep 2025, 65 and above")
+    assert young["line"].tolist() == [str(4 * i) for i in range(1, 21)]
+    assert young["days"].tolist() == [str(d) for d in working]
+    assert old["line"].tolist() == [str(4 * i - 2) for i in range(1, 21)]
+    assert old["days"].tolist() == [str(d) for d in older]
+    assert (young["reason"].tolist(), old["reason"].tolist()) == (["counted"] * 20,) * 2
+    nowhere = mine(IN_NO_FIGURE)
+    assert nowhere["line"].tolist() == [str(2 * p) for p in range(1, 41)]
+    assert set(nowhere["reason"]) == {"no service after the request"}
+    assert set(nowhere["days"]) == {""}
+    assert (figures[0].title, figures[2].title, figures[0].cite) == (
+        "Wait time to first response: request to first assessment or service (median days)",
+        "Wait time to first service: request to first service (median days)",
+        "Waiting_times/waiting_times_method.sql v1.1 (9bee728)",
+    )
 
 
 # When DHSC loads the file, unless told (`--import-month`): the month after the stated period
