@@ -35,6 +35,7 @@ from cldetl.national.measures.persons import person_details
 from cldetl.national.period import classify, derive_period
 from cldetl.spec import load_spec
 from cldetl.validate.csvfile import CldTable
+from tests.conftest import OTHER_NHS, VALID_NHS
 from tests.conftest import row as cld_row
 from tests.conftest import write_rows as write_cld_rows
 
@@ -2247,3 +2248,207 @@ def test_validate_and_preview_validates_a_monthly_file_as_monthly_only_when_aske
 
     assert quarter_end_findings(validate_and_preview(path)[0]) == 1
     assert quarter_end_findings(validate_and_preview(path, monthly=True)[0]) == 0
+
+
+# preview.py (dev-mutR)
+# The key fields of a row as DHSC's GetDerivedFields reads them (national.yaml derived_fields,
+# lines 42-113): the literal text NULL, in any case, is blank in the fields it lists and in no
+# other; blanks and spaces are blank in every field. Two rows of one event (the base row, a
+# person's open service, or an assessment of theirs) that differ in one field: one unique event
+# (the second row, the later, kept) when the field's two values are both blank, else two.
+SAME_EVENT_CASES = [
+    # (id, assessment (else the service), field, first row's value, second's, one event)
+    ("NULL is blank in the assessment type", True, "Assessment Type", "NULL", "", True),
+    ("null in lower case is blank, as are spaces", True, "Assessment Type", "null", "  ", True),
+    ("NULL is blank in the client type", True, "Client Type", "NULL", "", True),
+    ("NULL is blank in the service component", False, "Service Component", "NULL", "", True),
+    ("NULL is blank in the delivery mechanism", False, "Delivery Mechanism", "Null", "", True),
+    ("NULL is blank in the cost frequency", False, "Cost Frequency (Unit Type)", "NULL", "",
+     True),
+    # Unit Cost and Planned units per week are not in DHSC's list: NULL is a value there.
+    ("NULL is a value in the unit cost", False, "Unit Cost", "NULL", "", False),
+    ("NULL is a value in the planned units", False, "Planned units per week", "NULL", "", False),
+    ("spaces are blank in the unit cost", False, "Unit Cost", " ", "", True),
+    ("spaces are blank in the planned units", False, "Planned units per week", "  ", "", True),
+    ("a cost is a value", False, "Unit Cost", "24.50", "", False),
+    ("two assessment types are two events", True, "Assessment Type", "Short term assessment",
+     "Long term assessment", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("assessment", "field", "first", "second", "one_event"),
+    [c[1:] for c in SAME_EVENT_CASES],
+    ids=[c[0] for c in SAME_EVENT_CASES],
+)
+def test_null_text_and_blanks_in_the_key_fields_of_one_event(
+    tmp_path, assessment, field, first, second, one_event
+):
+    from cldetl.national.preview import validate_and_preview
+    from tests.conftest import ASSESSMENT
+
+    event = ASSESSMENT if assessment else {}
+    rows = [
+        cld_row(event, **{field: first}),
+        cld_row(event, **{field: second, "Event Reference": "SECOND"}),
+    ]
+    path = write_cld_rows(tmp_path / "cld.csv", rows)
+    got = validate_and_preview(path, reference=PERIOD)[1]
+    assert list(got.fates["fate"]) == (["merged", "kept"] if one_event else ["kept", "kept"])
+    assert got.same_events == ([(3, [2])] if one_event else [])
+
+
+# DHSC's person ID is the NHS number, else the LA code and the LA person ID (national.yaml
+# person_id_fields, lines 336-342): one NHS number is one person whatever the LA person IDs; a
+# row with no NHS number is kept under its LA's ID, and the same LA person ID in another LA (the
+# code's spaces trimmed) is another person. Each row: the person's open service.
+PERSON_CASES = [
+    # (id, each row's (NHS Number, LA Code, LA Person Unique Identifier), fates)
+    ("one NHS number under two LA person IDs is one person",
+     [(VALID_NHS, "503", "P1"), (VALID_NHS, "503", "P2")], ["merged", "kept"]),
+    ("two NHS numbers are two people, whatever the LA person ID",
+     [(VALID_NHS, "503", "P1"), (OTHER_NHS[0], "503", "P1")], ["kept", "kept"]),
+    ("a row with no NHS number has a person ID", [("", "503", "P1")], ["kept"]),
+    ("one LA person ID in one LA is one person", [("", "503", "P1"), ("", "503", "P1")],
+     ["merged", "kept"]),
+    ("the LA code's spaces are trimmed", [("", " 503 ", "P1"), ("", "503", "P1")],
+     ["merged", "kept"]),
+    ("one LA person ID in two LAs is two people", [("", "503", "P1"), ("", "504", "P1")],
+     ["kept", "kept"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("people", "fates"), [c[1:] for c in PERSON_CASES], ids=[c[0] for c in PERSON_CASES]
+)
+def test_a_person_is_known_by_nhs_number_else_by_la_code_and_la_person_id(tmp_path, people, fates):
+    from cldetl.national.preview import validate_and_preview
+
+    fields = ("NHS Number", "LA Code", "LA Person Unique Identifier")
+    rows = [
+        cld_row(dict(zip(fields, person, strict=True)), **{"Event Reference": f"SVC{i}"})
+        for i, person in enumerate(people)
+    ]
+    path = write_cld_rows(tmp_path / "cld.csv", rows)
+    got = validate_and_preview(path, reference=PERIOD)[1]
+    assert list(got.fates["fate"]) == fates
+    assert list(got.fates["event_reference"]) == [f"SVC{i}" for i in range(len(people))]
+
+
+# The period a file states is its rows' earliest start and latest end (LA_Submissions: MIN and
+# MAX); a file that states no start (or no end) has none, and `stated_when_underived` then has
+# no stated period to filter to: every row's fate says the file would not be selected.
+STATED_CASES = [
+    # (id, Reporting Period Start Date, Reporting Period End Date, stated start, stated end)
+    ("no start stated", "", "30/09/2025", None, date(2025, 9, 30)),
+    ("no end stated", "01/10/2024", "", date(2024, 10, 1), None),
+]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "stated_start", "stated_end"),
+    [c[1:] for c in STATED_CASES],
+    ids=[c[0] for c in STATED_CASES],
+)
+def test_a_file_stating_half_a_period_is_not_filtered_to_it(
+    tmp_path, start, end, stated_start, stated_end
+):
+    from cldetl.national.preview import validate_and_preview
+
+    stated = {"Reporting Period Start Date": start, "Reporting Period End Date": end}
+    path = write_cld_rows(tmp_path / "cld.csv", [cld_row(**stated)])
+    got = validate_and_preview(path, stated_when_underived=True)[1]
+    assert (got.period.stated_start, got.period.stated_end) == (stated_start, stated_end)
+    assert got.reference_period is None
+    assert list(got.fates["fate"]) == ["no_period"]
+
+
+# A file over the DLP's size limit is not read: validate reports only its size and leaves the
+# preview no batches. The one read stops with the reason, as `cldetl preview` does, and
+# `cldetl validate --report` exits 2 with it (it crashed: ValueError, "No objects to
+# concatenate", exit 70, found by dev-mutR).
+def test_a_file_over_the_dlp_size_limit_is_refused_by_the_one_read(tmp_path):
+    from unittest import mock
+
+    from click.testing import CliRunner
+
+    from cldetl.cli import cli
+    from cldetl.errors import InputError
+    from cldetl.national.preview import validate_and_preview
+
+    path = write_cld_rows(tmp_path / "cld.csv", [cld_row()])
+    with mock.patch("cldetl.validate.csvfile.dlp_limits", return_value=(100, 100)):
+        with pytest.raises(InputError) as refused:
+            validate_and_preview(path)
+        report_dir = str(tmp_path / "report")
+        result = CliRunner().invoke(cli, ["validate", "--report", report_dir, str(path)])
+    said = (
+        f"{path}: over the DLP's size limit, so not read and not previewed; `cldetl validate` "
+        "without --report reports its size."
+    )
+    assert str(refused.value) == said
+    assert result.exit_code == 2
+    assert said in result.output
+
+
+# The dates DHSC's steps read from a row: the date of death ends an open service on it, or
+# drops a row of a person who died before the period (the filter); the unique event kept holds
+# the person's dates of birth and death for the measures.
+DEATH_CASES = [
+    # (id, Date of Death, fate, the kept event's date of death (None: no event kept))
+    ("no date of death", "", "kept", pd.NaT),
+    ("died during the open service: its end set to the death", "10/03/2025", "death_end",
+     pd.Timestamp("2025-03-10")),
+    ("died before the period", "15/09/2024", "death_before_period", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("died", "fate", "kept_died"), [c[1:] for c in DEATH_CASES], ids=[c[0] for c in DEATH_CASES]
+)
+def test_the_date_of_death_and_of_birth_are_read_for_the_filter_and_the_measures(
+    tmp_path, died, fate, kept_died
+):
+    from cldetl.national.preview import validate_and_preview
+
+    path = write_cld_rows(tmp_path / "cld.csv", [cld_row(**{"Date of Death": died})])
+    got = validate_and_preview(path, reference=PERIOD)[1]
+    assert list(got.fates["fate"]) == [fate]
+    events = got.events.frame()
+    if kept_died is None:
+        assert len(events) == 0
+        return
+    assert list(events["birth"]) == [pd.Timestamp("1950-03-14")]
+    assert (
+        events["died"].isna().all() if kept_died is pd.NaT else list(events["died"]) == [kept_died]
+    )
+
+
+# An unpaid carer's linked person IDs (national.yaml null_text_fields): the literal NULL is no
+# link, as a blank is; an ID that is no LA person ID in the file is a link to no one, warned of
+# (text.py); an ID of a person in the file is not.
+CARER_LINK_CASES = [
+    # (id, Adult 1 Linked Person_ID, warned of a link to no one)
+    ("a link to no one is warned of", "P000999", True),
+    ("NULL is no link", "NULL", False),
+    ("a blank is no link", "", False),
+    ("a link to the person in the file", "P000123", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("link", "warned"), [c[1:] for c in CARER_LINK_CASES], ids=[c[0] for c in CARER_LINK_CASES]
+)
+def test_an_unpaid_carers_link_to_no_one_is_warned_of(tmp_path, link, warned):
+    from cldetl.national.preview import validate_and_preview
+    from tests.conftest import ASSESSMENT, UNPAID_CARER
+
+    carer = {"NHS Number": OTHER_NHS[0], "LA Person Unique Identifier": "C1"}
+    rows = [
+        cld_row(),  # P000123's service
+        cld_row(ASSESSMENT, UNPAID_CARER, carer, **{"Adult 1 Linked Person_ID": link}),
+    ]
+    path = write_cld_rows(tmp_path / "cld.csv", rows)
+    got = validate_and_preview(path, reference=PERIOD)[1]
+    rules = [rule for rule, _ in got.warnings]
+    assert ("national.carer_link_to_no_one" in rules) == warned

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cldetl.errors import InputError
 from cldetl.national.allocator import give_back, one_allocator
 from cldetl.national.batches import Part, batch_parts
 from cldetl.national.carer_links import LINKED_FIELDS, comparable_ids
@@ -165,7 +166,8 @@ def validate_and_preview(
     `row_codes`: keep each row's DQ codes (`Preview.dq`, the fates CSV); without them,
     `Preview.dq_pairs` is None and only the per-field table (`quality`) is kept.
     `batch_bytes`: default three quarters of validate's batches with the events
-    (MEASURES_BATCH_BYTES), half of them without (PREVIEW_BATCH_BYTES)."""
+    (MEASURES_BATCH_BYTES), half of them without (PREVIEW_BATCH_BYTES). A file over the DLP's
+    size limit is not read (validate reports only its size): InputError, as `cldetl preview`."""
     if batch_bytes is None:
         batch_bytes = MEASURES_BATCH_BYTES if events else PREVIEW_BATCH_BYTES
     spec = spec or load_spec()
@@ -174,9 +176,10 @@ def validate_and_preview(
     report, parts = validate_each_batch(
         path, step, monthly=monthly, spec=spec, batch_bytes=batch_bytes
     )
-    if not parts:  # no rows (or not read): the one-batch reading gives the empty preview
-        return report, preview(
-            path, report, spec, import_month, reference, stated_when_underived, batch_bytes
+    if not parts:  # a file over the DLP's size limit is not read: validate reports its size
+        raise InputError(
+            f"{path}: over the DLP's size limit, so not read and not previewed; `cldetl "
+            "validate` without --report reports its size."
         )
     out = _from_parts(
         str(path), parts, method, import_month, reference, stated_when_underived, events
