@@ -16,7 +16,7 @@ import pytest
 from cldetl.spec import load_spec
 from cldetl.validate import validate
 from cldetl.validate.checks.lists import classify, nearest
-from cldetl.validate.checks.portal import _arrow
+from cldetl.validate.checks.portal import _arrow, _lookup, _may_start
 from cldetl.validate.csvfile import table_from_frame
 from tests.conftest import OTHER_NHS, REQUEST, REVIEW, findings, row, write_rows
 
@@ -476,3 +476,98 @@ def test_an_exact_repeat_in_a_file_without_the_event_columns(validate_rows):
     report = validate_rows([row(), row(**{"First Name": "Grace"}), row()], header=header)
     got = [(f["line"], f["message"]) for f in findings(report, "file.duplicate_row")]
     assert got == [(4, "Row repeats line 2 exactly; remove the copy.")]
+
+
+# --- the rest of portal.py (dev-mutU2) ------------------------------------------------------
+
+FORMULA_CHARACTERS = ("=", "+", "-", "@")
+
+
+def _chunks(*parts: list[str | None]) -> pa.ChunkedArray:
+    """Large strings in chunks, as the reader's Arrow columns hold them."""
+    return pa.chunked_array(
+        [pa.array(part, pa.large_string()) for part in parts], pa.large_string()
+    )
+
+
+# The first-byte shortcut of the DLP's formula check (`_may_start`) may let a column through to
+# the exact check when it need not, but must never skip a column holding a value that starts
+# with =, +, - or @ (the DLP rejects such a file). The reader gives large_string chunks, the
+# fallback for a frame held as Python objects a plain string array; each is read at its own
+# offsets, a sliced array from its own start, a chunk with no values passed over.
+MAY_START_CASES = [
+    pytest.param(pa.array(["a", "=b"]), True, id="a plain string array with a formula"),
+    pytest.param(pa.array(["a", "b=c"]), False, id="a plain string array without"),
+    pytest.param(_chunks(["a", "=b"]), True, id="large strings with a formula"),
+    pytest.param(_chunks(["a", "b=c"]), False, id="large strings with the character inside"),
+    pytest.param(_chunks([], ["x", "@y"]), True, id="an empty chunk before the formula"),
+    pytest.param(_chunks(["x"], ["-1"]), True, id="the formula in a later chunk"),
+    pytest.param(_chunks(["x", "=y"]), True, id="the formula in the last value"),
+    pytest.param(_chunks(["", "+x", ""]), True, id="empty values around the formula"),
+    pytest.param(_chunks(["", "x", ""]), False, id="empty values and no formula"),
+    pytest.param(_chunks(["x", None, "=y"]), True, id="a missing value and a formula"),
+    pytest.param(pa.array(["=b", "x", "y"]).slice(1), False, id="a slice after the formula"),
+    pytest.param(pa.array(["x", "y", "=z"]).slice(0, 2), False, id="a slice before the formula"),
+    pytest.param(pa.array(["x", "=y", "z"]).slice(1), True, id="a slice from the formula"),
+]
+
+
+@pytest.mark.parametrize(("array", "expected"), MAY_START_CASES)
+def test_the_formula_shortcut_never_skips_a_formula(array, expected):
+    assert _may_start(array, _lookup(FORMULA_CHARACTERS)) is expected
+
+
+def test_the_formula_lookup_marks_exactly_the_characters():
+    table = _lookup(FORMULA_CHARACTERS)
+    assert sorted(chr(i) for i in np.flatnonzero(table)) == sorted(FORMULA_CHARACTERS)
+    assert _lookup(("=", "ü")) is None  # not one ASCII byte each: no shortcut
+
+
+def _line_endings(tmp_path, rows, newline):
+    """The dlp.line_endings findings of `rows` written with `newline`, the file's final line
+    break cut off."""
+    path = write_rows(tmp_path / "cld.csv", rows, newline=newline)
+    data = path.read_bytes()
+    assert data.endswith(newline.encode())
+    path.write_bytes(data[: -len(newline)])
+    return findings(validate(path), "dlp.line_endings")
+
+
+TWO_LINES = row(**{"Event Description": "two\nlines"})
+
+# The line ending the DLP asks for is judged on the header line only (Excel writes a line
+# break inside a quoted value as a bare LF in a CRLF file, so a later LF proves nothing): a
+# file whose last line holds such a break, and has no final line break (as a text editor may
+# leave it), is still CRLF.
+LINE_ENDING_CASES = [
+    pytest.param([row(), TWO_LINES], "\r\n", False, id="CRLF with a quoted LF in the last line"),
+    pytest.param([row()], "\r\n", False, id="CRLF with no final line break"),
+    pytest.param([row()], "\n", True, id="LF with no final line break"),
+]
+
+
+@pytest.mark.parametrize(("rows", "newline", "reported"), LINE_ENDING_CASES)
+def test_the_line_ending_is_the_header_lines(tmp_path, rows, newline, reported):
+    assert bool(_line_endings(tmp_path, rows, newline)) is reported
+
+
+# A gzipped file's line ending is that of the CSV inside it, not of the compressed bytes.
+GZIP_LINE_ENDING_CASES = [
+    pytest.param([row()], "\r\n", False, id="CRLF, gzipped"),
+    pytest.param([row(), row(**{"Event Reference": "SVC0002"})], "\r\n", False, id="two rows"),
+    pytest.param([row()], "\n", True, id="LF, gzipped"),
+]
+
+
+@pytest.mark.parametrize(("rows", "newline", "reported"), GZIP_LINE_ENDING_CASES)
+def test_a_gzipped_files_line_ending_is_its_csvs(validate_rows, rows, newline, reported):
+    report = validate_rows(rows, newline=newline, gzip_file=True)
+    assert bool(findings(report, "dlp.line_endings")) is reported
+
+
+def test_the_in_memory_table_of_cldetl_run_has_no_file_rules():
+    """`cldetl run`'s table is not a file yet: its writer writes CRLF, no byte order mark, and
+    checks the size; the validator reports none of the DLP's file rules for it."""
+    table = table_from_frame(pd.DataFrame([row()]), "run output")
+    rules = {f["rule"] for f in findings(validate(table))}
+    assert rules.isdisjoint({"dlp.line_endings", "dlp.bom", "dlp.file_size"})
