@@ -1077,3 +1077,212 @@ def test_a_date_field_given_as_a_dated_detail_is_read_as_a_date(field):
     result = transform(mapping, frames, PERIOD)
     assert len(result.cld) >= 1
     assert set(result.cld[field]) == {"01/05/2025"}
+
+
+# events.py / values.py, the rest (dev-mutT2)
+# The person's details on each event row and the guidance's rules applied to them
+# (docs/mapping.md "person.dated", the CLD guidance's Employment Status), and the
+# unmapped_codes.csv table (docs/outputs.md).
+
+
+def test_no_unmapped_codes_is_an_empty_table_with_its_columns():
+    """unmapped_codes.csv is written with its header when every code was mapped."""
+    assert UnmappedCodes().frame().columns.tolist() == [
+        "lookup",
+        "field",
+        "source",
+        "column",
+        "code",
+        "rows",
+        "used_instead",
+    ]
+
+
+def _one_service(end: str | None, dob: str) -> dict[str, pd.DataFrame]:
+    """testshire's person 1, born `dob`, with one residential service line from 1 January
+    2025 to `end` (None: still open)."""
+    frames = _steps_only([])
+    frames["people"]["dob"] = [pd.Timestamp(dob)]
+    line = {"line_id": 80, "person_id": 1, "service": "RES", "provider": "P1", "delivery": "PB"}
+    line |= {"freq": "W", "start": "2025-01-01", "end": end, "cost": 800}
+    frames["lines"] = pd.DataFrame([line]).reindex(columns=list(MAPPING.sources["lines"].columns))
+    return frames
+
+
+# Employment Status "can be left blank for people aged 65 and older" (testshire:
+# employment_status_blank_65_plus, Employment Status the constant "Unknown"): the age at the
+# event's end, or at the end of the period (30 September 2025) for a service still open.
+EMPLOYMENT_65_CASES = [
+    pytest.param(None, "1960-06-01", "", id="open, 65 at the period end"),
+    pytest.param(None, "1960-10-01", "Unknown", id="open, 64 at the period end"),
+    pytest.param("2025-05-31", "1960-06-01", "Unknown", id="ended at 64"),
+    pytest.param("2025-06-01", "1960-06-01", "", id="ended on the 65th birthday"),
+]
+
+
+@pytest.mark.parametrize(("end", "dob", "expected"), EMPLOYMENT_65_CASES)
+def test_employment_status_is_blank_from_65_at_the_events_end(end, dob, expected):
+    result = transform(MAPPING, _one_service(end, dob), PERIOD)
+    assert result.cld[["Event Type", "Employment Status"]].values.tolist() == [
+        ["Service", expected]
+    ]
+
+
+def test_a_code_met_twice_is_one_line_of_unmapped_codes_with_the_rows_added():
+    """unmapped_codes.csv has one line per lookup, source column and local code, with how many
+    rows carried it: a code met by two rules (or two parts of a run) is counted once, its rows
+    added; lines in order of lookup, source, column and code."""
+    psr = MAPPING.lookups["psr"]
+    unmapped = UnmappedCodes()
+    unmapped.add("psr", psr, "psr_history", "psr_code", pd.Series({"ZZ": 2}))
+    unmapped.add("psr", psr, "psr_history", "psr_code", pd.Series({"ZZ": 3, "AA": 1}))
+    unmapped.add("psr", psr, "people", "psr", pd.Series({"ZZ": 4}))
+    field = "Primary Support Reason"
+    assert unmapped.frame().values.tolist() == [
+        ["psr", field, "people", "psr", "ZZ", 4, "Unknown"],
+        ["psr", field, "psr_history", "psr_code", "AA", 1, "Unknown"],
+        ["psr", field, "psr_history", "psr_code", "ZZ", 5, "Unknown"],
+    ]
+
+
+def test_a_date_value_with_a_default_stays_a_date():
+    """evaluate_value: "dates stay datetimes"; a `default` fills a blank text result
+    (docs/mapping.md), so a date column's missing dates stay missing, not the default's text."""
+    ctx = ValueContext(MAPPING, SPEC, "steps", UnmappedCodes())
+    frame = pd.DataFrame({"completed": pd.to_datetime(["2025-05-02", None])}, index=[4, 9])
+    got = evaluate_value(ctx, Value(column="completed", default="Unknown"), frame, "x")
+    assert pd.api.types.is_datetime64_any_dtype(got.dtype)
+    assert got.index.tolist() == [4, 9]
+    assert got.iloc[0] == pd.Timestamp("2025-05-02")
+    assert pd.isna(got.iloc[1])
+
+
+# A dated detail (testshire: Primary Support Reason from psr_history, as at the event end) is
+# the one in force at the event's end, or at the end of the period for a service still open:
+# personal care from 1 January 2024, learning disability from 1 August 2025.
+PSR_AS_AT_CASES = [
+    pytest.param(None, "Learning disability support", id="open: at the period end"),
+    pytest.param("2025-05-31", "Physical support: Personal care support", id="ended before"),
+    pytest.param("2025-08-01", "Learning disability support", id="ended on the change"),
+]
+
+
+@pytest.mark.parametrize(("end", "expected"), PSR_AS_AT_CASES)
+def test_a_dated_detail_is_the_one_in_force_at_the_events_end(end, expected):
+    frames = _one_service(end, "1980-01-01")
+    frames["psr_history"] = pd.DataFrame(
+        {
+            "person_id": [1, 1],
+            "psr_code": ["PC", "LD"],
+            "start": pd.to_datetime(["2024-01-01", "2025-08-01"]),
+        }
+    )
+    result = transform(MAPPING, frames, PERIOD)
+    assert result.cld["Primary Support Reason"].tolist() == [expected]
+
+
+def test_a_date_given_as_text_that_is_not_a_date_is_written_blank():
+    """A `text` column read as a date (test_dates_given_as_text_are_read_as_dates) may hold
+    something that is not a date: the person's Date of Birth is then blank (not known), and
+    the event is still in the return."""
+    mapping = MAPPING.model_copy(deep=True)
+    mapping.sources["people"].columns["dob"] = "text"
+    step = {"step_id": 5, "person_id": 1, "step_type": 1002, "status": "COMPLETED"}
+    step |= {"started": "2025-05-01", "completed": "2025-05-02"}
+    frames = _steps_only([step])
+    frames["people"]["dob"] = ["not known"]
+    result = transform(mapping, frames, PERIOD)
+    assert result.cld[["Event Start Date", "Date of Birth"]].values.tolist() == [["01/05/2025", ""]]
+
+
+# `coalesce: [a, b, ...]` (docs/mapping.md): the first column of the list that holds a value,
+# row by row; dates stay dates; with a `lookup`, the coalesced code is looked up and an
+# unmapped one is listed under the columns joined by "+".
+COALESCE_TEXT = pd.DataFrame(
+    {
+        "a": ["A1", "", None, " ", None],
+        "b": ["B1", "B2", " ", None, None],
+        "c": ["C1", "C2", "C3", "C4", None],
+    },
+    index=[3, 5, 7, 9, 11],
+)
+
+
+def test_coalesce_takes_the_first_column_with_a_value():
+    ctx = ValueContext(MAPPING, SPEC, "steps", UnmappedCodes())
+    got = evaluate_value(ctx, Value(coalesce=["a", "b", "c"]), COALESCE_TEXT, "x")
+    assert got.index.tolist() == [3, 5, 7, 9, 11]
+    assert got.fillna("").tolist() == ["A1", "B2", "C3", "C4", ""]
+
+
+def test_coalesce_of_dates_keeps_dates():
+    ctx = ValueContext(MAPPING, SPEC, "steps", UnmappedCodes())
+    frame = pd.DataFrame(
+        {
+            "completed": pd.to_datetime(["2025-05-02", None, None]),
+            "started": pd.to_datetime(["2025-05-01", "2025-04-01", None]),
+        }
+    )
+    got = evaluate_value(ctx, Value(coalesce=["completed", "started"]), frame, "x")
+    assert pd.api.types.is_datetime64_any_dtype(got.dtype)
+    assert got.tolist()[:2] == [pd.Timestamp("2025-05-02"), pd.Timestamp("2025-04-01")]
+    assert pd.isna(got.iloc[2])
+
+
+def test_coalesce_with_a_lookup_lists_an_unmapped_code_under_the_joined_columns():
+    unmapped = UnmappedCodes()
+    ctx = ValueContext(MAPPING, SPEC, "people", unmapped)
+    frame = pd.DataFrame({"g1": ["", "M", None], "g2": ["F", "Q", "Q"]})
+    got = evaluate_value(ctx, Value(coalesce=["g1", "g2"], lookup="gender"), frame, "Gender")
+    assert got.tolist() == ["Female", "Male", "Unknown"]
+    assert unmapped.frame().values.tolist() == [
+        ["gender", "Gender", "people", "g1+g2", "Q", 1, "Unknown"]
+    ]
+
+
+# A lookup with `release1_values: true` also takes the field's Release 1 texts (the spec's
+# Release 1 to Release 2 list) for its own field only; with `cld_values: true`, the field's
+# CLD values as they are. testshire's psr lookup (PC, LD; default Unknown) so widened:
+LOOKUP_TABLE_CASES = [
+    pytest.param("PC", "Physical support: Personal care support", id="own code"),
+    pytest.param(
+        "Social Support: Support to Carer",
+        "Social support: Support to unpaid carer",
+        id="release 1 text of the field",
+    ),
+    pytest.param("Direct Payment", "Unknown", id="release 1 text of another field"),
+    pytest.param("Mental health support", "Unknown", id="cld value not accepted"),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), LOOKUP_TABLE_CASES)
+def test_a_lookup_accepts_release_1_texts_of_its_own_field(code, expected):
+    lookups = dict(MAPPING.lookups)
+    lookups["psr"] = lookups["psr"].model_copy(update={"release1_values": True})
+    mapping = MAPPING.model_copy(update={"lookups": lookups})
+    ctx = ValueContext(mapping, SPEC, "psr_history", UnmappedCodes())
+    got = apply_lookup(ctx, "psr", pd.Series([code]), "psr_code")
+    assert got.tolist() == [expected]
+
+
+def test_a_lookup_with_cld_values_takes_the_fields_cld_values_as_they_are():
+    lookups = dict(MAPPING.lookups)
+    lookups["psr"] = lookups["psr"].model_copy(update={"cld_values": True})
+    mapping = MAPPING.model_copy(update={"lookups": lookups})
+    ctx = ValueContext(mapping, SPEC, "psr_history", UnmappedCodes())
+    codes = pd.Series(["Mental health support", "LD", "Direct payment"])
+    got = apply_lookup(ctx, "psr", codes, "psr_code")
+    assert got.tolist() == ["Mental health support", "Learning disability support", "Unknown"]
+
+
+def test_a_lookup_with_no_codes_yet_gives_its_default_and_lists_every_code():
+    """A lookup being built may list no code yet: every code is unmapped, written as the
+    default and listed in unmapped_codes.csv (never silently blanked)."""
+    lookups = dict(MAPPING.lookups)
+    lookups["psr"] = lookups["psr"].model_copy(update={"values": {}})
+    mapping = MAPPING.model_copy(update={"lookups": lookups})
+    unmapped = UnmappedCodes()
+    ctx = ValueContext(mapping, SPEC, "psr_history", unmapped)
+    got = apply_lookup(ctx, "psr", pd.Series(["PC", "", "PC"]), "psr_code")
+    assert got.tolist() == ["Unknown", "Unknown", "Unknown"]
+    assert unmapped.frame()[["code", "rows"]].values.tolist() == [["PC", 2]]
