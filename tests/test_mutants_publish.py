@@ -509,3 +509,37 @@ def test_a_return_written_into_a_held_run_folder_goes_by_its_descriptor(tmp_path
     with Folder.open(tmp_path) as run, folder_module.held(run):
         write_portal_csv(pd.DataFrame({"a": ["1"]}), tmp_path / "r.csv")
     assert (tmp_path / "r.csv").read_bytes() == b"a\r\n1\r\n"
+
+
+# --- folder.py / write.py, the rest (dev-mutP2) ----------------------------------------------
+
+
+def test_a_file_made_below_the_output_folder_is_owner_only(tmp_path, mode):
+    """0600 whatever the umask (personal data), with descriptors and on the path-based
+    fallback alike: the mode is passed to every os.open that may create a file."""
+    old = os.umask(0o022)
+    try:
+        with Folder.open(tmp_path) as top:
+            os.close(top.create("made.csv"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "made.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_closing_a_folder_never_fails_even_twice(tmp_path, monkeypatch):
+    """Closing a folder (after the run's files are written) is no error: a close the system
+    refuses is ignored, and a folder closed twice (a `with` after an explicit close) is fine."""
+    top = Folder.open(tmp_path)
+    held_fd = top.fd
+
+    def refused(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "close", refused)
+    top.close()
+    monkeypatch.undo()
+    os.close(held_fd)
+    assert top.fd is None
+    with top:
+        top.close()
+    assert top.fd is None
