@@ -18,7 +18,7 @@ from cldetl.validate import validate
 from cldetl.validate.checks.lists import classify, nearest
 from cldetl.validate.checks.portal import _arrow, _lookup, _may_start
 from cldetl.validate.csvfile import table_from_frame
-from tests.conftest import OTHER_NHS, REQUEST, REVIEW, findings, row, write_rows
+from tests.conftest import ASSESSMENT, OTHER_NHS, REQUEST, REVIEW, findings, row, write_rows
 
 GZIP_OVER = (
     "The gzip file is {size:,} bytes; the DLP accepts at most {limit:,} bytes gzipped. Split the "
@@ -571,3 +571,50 @@ def test_the_in_memory_table_of_cldetl_run_has_no_file_rules():
     table = table_from_frame(pd.DataFrame([row()]), "run output")
     rules = {f["rule"] for f in findings(validate(table))}
     assert rules.isdisjoint({"dlp.line_endings", "dlp.bom", "dlp.file_size"})
+
+
+# --- the rest of dates.py (dev-mutV2) -------------------------------------------------------
+
+
+def _completed(event: dict, start: str, end: str) -> dict:
+    return row(event, **{"Event Start Date": start, "Event End Date": end})
+
+
+# Requests, assessments and reviews are in the return when completed inside the 12 months
+# (guidance, Events (All)); the base rows' period is 01/10/2024 to 30/09/2025. Each kind of
+# completed event is judged, on both edges of the period.
+COMPLETED_INSIDE_CASES = [
+    pytest.param(ASSESSMENT, "01/09/2024", "30/09/2024", True, id="assessment before"),
+    pytest.param(ASSESSMENT, "01/09/2024", "01/10/2024", False, id="assessment first day"),
+    pytest.param(ASSESSMENT, "01/09/2025", "30/09/2025", False, id="assessment last day"),
+    pytest.param(ASSESSMENT, "01/09/2025", "01/10/2025", True, id="assessment after"),
+    pytest.param(REQUEST, "30/09/2024", "30/09/2024", True, id="request before"),
+    pytest.param(REVIEW, "01/09/2025", "01/10/2025", True, id="review after"),
+]
+
+
+@pytest.mark.parametrize(("event", "start", "end", "reported"), COMPLETED_INSIDE_CASES)
+def test_each_completed_event_kind_is_judged_against_the_period(
+    validate_rows, event, start, end, reported
+):
+    report = validate_rows([_completed(event, start, end)])
+    got = findings(report, "period.completed_inside")
+    got = [(f["line"], f["column"], f["value"]) for f in got]
+    assert got == ([(2, "Event End Date", end)] if reported else [])
+
+
+# A reporting period date that is not a dd/mm/yyyy date is the date-format check's finding: the
+# file then has no reporting period to judge, and validation goes on (no month-end or 12-month
+# finding computed from a guessed date, no crash).
+UNREADABLE_PERIOD_CASES = [
+    pytest.param("Reporting Period Start Date", "2024-10-01", id="start written as ISO"),
+    pytest.param("Reporting Period End Date", "2025-08-31", id="end written as ISO"),
+    pytest.param("Reporting Period End Date", "31 August 2025", id="end written in words"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), UNREADABLE_PERIOD_CASES)
+def test_an_unreadable_period_date_is_not_judged_as_a_period(validate_rows, field, value):
+    report = validate_rows([row(**{field: value})])
+    got = findings(report, "period.month_end") + findings(report, "period.twelve_months")
+    assert got == []
