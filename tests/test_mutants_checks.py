@@ -618,3 +618,141 @@ def test_an_unreadable_period_date_is_not_judged_as_a_period(validate_rows, fiel
     report = validate_rows([row(**{field: value})])
     got = findings(report, "period.month_end") + findings(report, "period.twelve_months")
     assert got == []
+
+
+# --- file_level.py, the rest (dev-mutY2) -----------------------------------------------------
+
+# The summary counts (spec `summary_counts`, like the Excel validation tool's): per field or
+# combination of fields, the rows of each value, most common first and equally common ones in
+# the order the file first has them; a blank value (empty or only spaces) shown as "(blank)",
+# a combination's values joined by " / ". A field left out of the file has no count. The
+# counts do not depend on where the batches are cut (one record a batch, or the whole file).
+COUNTED_ROWS = [
+    row(),
+    row(REVIEW),
+    row(**{"Event Reference": "SVC0002", "Client Type": "Carer"}),
+    row(REQUEST),
+    row(**{"Event Reference": "SVC0003", "Service Type": "   "}),
+]
+CONTINUATION = "Continuation of support or services"
+COUNTS_ALL = {
+    "Event Type": [("Service", 3), ("Review", 1), ("Request", 1)],
+    "Client Type": [("Service user", 4), ("Carer", 1)],
+    "Service Type": [("(blank)", 3), ("Long term support: Community", 2)],
+    "Event Outcome": [
+        (CONTINUATION, 4),
+        ("Progress to assessment, review or reassessment", 1),
+    ],
+    "Request: Route of Access": [("(blank)", 4), ("Community or other route", 1)],
+    "Event Type / Client Type": [
+        ("Service / Service user", 2),
+        ("Review / Service user", 1),
+        ("Service / Carer", 1),
+        ("Request / Service user", 1),
+    ],
+}
+LEFT_OUT = ("Service Type", "Request: Route of Access")
+COUNTS_CASES = [
+    pytest.param(None, COUNTS_ALL, id="every column"),
+    pytest.param(
+        [name for name in row() if name not in LEFT_OUT],
+        {k: v for k, v in COUNTS_ALL.items() if k not in LEFT_OUT},
+        id="Service Type and Route of Access left out",
+    ),
+]
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 10**8], ids=["a record a batch", "one batch"])
+@pytest.mark.parametrize(("header", "expected"), COUNTS_CASES)
+def test_the_summary_counts_most_common_first(tmp_path, header, expected, batch_bytes):
+    path = write_rows(tmp_path / "cld.csv", COUNTED_ROWS, header)
+    counts = validate(path, batch_bytes=batch_bytes).counts
+    assert {name: list(table.items()) for name, table in counts.items()} == expected
+    assert list(counts) == list(expected)
+
+
+def _context_of(frame: pd.DataFrame):
+    """A check context on one batch holding `frame` (its columns CLD fields)."""
+    from cldetl.validate.checks.context import CheckContext
+    from cldetl.validate.csvfile import CldTable
+    from cldetl.validate.findings import FindingSink
+
+    spec = load_spec()
+    lines = np.arange(2, len(frame) + 2, dtype=np.int64)
+    table = CldTable(path="memory", header=list(frame), frame=frame, lines=lines, encoding="utf-8")
+    return CheckContext(spec=spec, table=table, sink=FindingSink(spec, lines, spec.headers))
+
+
+# A batch's combinations are the same whichever way it holds its columns: Arrow's text (what
+# the reader gives) or Python objects (a frame not read by the reader), a missing value, an
+# empty one and one of spaces all "(blank)"; each combination once, with its rows, in the order
+# the batch first has it.
+COMBINED = {
+    "Event Type": ["Service", "Review", None, "Service", "Review", "  ", "Service"],
+    "Client Type": ["Carer", "Service user", "Carer", "Carer", "", "Carer", "Service user"],
+}
+COMBINATIONS = [
+    (("Service", "Carer"), 2),
+    (("Review", "Service user"), 1),
+    (("(blank)", "Carer"), 2),
+    (("Review", "(blank)"), 1),
+    (("Service", "Service user"), 1),
+]
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
+def test_each_combination_once_with_its_rows_in_first_seen_order(dtype):
+    from cldetl.validate.checks.file_level import _combinations
+
+    ctx = _context_of(pd.DataFrame({k: pd.Series(v, dtype=dtype) for k, v in COMBINED.items()}))
+    assert _combinations(ctx, list(COMBINED)) == COMBINATIONS
+    assert _combinations(ctx, ["Client Type"]) == [
+        (("Carer",), 4),
+        (("Service user",), 2),
+        (("(blank)",), 1),
+    ]
+
+
+# So many distinct values in a combination that its numeric code would overflow 64 bits (here
+# 40 fields of 4 labels each: 4**40 > 2**62): the combinations are counted as tuples, with the
+# same result, in first-seen order (not the most common first), blank shown as "(blank)".
+def test_a_combination_of_very_many_values_is_counted_as_tuples():
+    from cldetl.validate.checks.file_level import _combinations
+
+    names = list(load_spec().headers[:40])
+    values = ["b", "a", "a", " ", "a"]
+    ctx = _context_of(pd.DataFrame({n: pd.Series(values, dtype="string[pyarrow]") for n in names}))
+    assert _combinations(ctx, names) == [
+        (("b",) * 40, 1),
+        (("a",) * 40, 3),
+        (("(blank)",) * 40, 1),
+    ]
+    assert _combinations(ctx, names[:2]) == [
+        (("b", "b"), 1),
+        (("a", "a"), 3),
+        (("(blank)",) * 2, 1),
+    ]
+
+
+# `summary_counts` on a batch nothing has counted yet counts it first; asked again, it gives the
+# same counts (a batch is never counted twice).
+def test_the_summary_counts_of_a_batch_not_yet_counted():
+    from cldetl.validate.checks.file_level import summary_counts
+
+    ctx = _context_of(pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in COMBINED.items()}))
+    expected = {
+        "Event Type": {"Service": 3, "Review": 2, "(blank)": 2},
+        "Client Type": {"Carer": 4, "Service user": 2, "(blank)": 1},
+        "Event Type / Client Type": {
+            "Service / Carer": 2,
+            "(blank) / Carer": 2,
+            "Review / Service user": 1,
+            "Review / (blank)": 1,
+            "Service / Service user": 1,
+        },
+    }
+    for _ in range(2):
+        counts = summary_counts(ctx)
+        assert {k: list(v.items()) for k, v in counts.items()} == {
+            k: list(v.items()) for k, v in expected.items()
+        }
