@@ -620,6 +620,126 @@ def test_an_unreadable_period_date_is_not_judged_as_a_period(validate_rows, fiel
     assert got == []
 
 
+# --- dates.py _life_dates (dev-mutV3) --------------------------------------------------------
+
+# A person's death against their events (rule cross.event_after_death, warnings): an event
+# ended after the date of death; an open service (Event Type Service, no Event End Date) of a
+# person who died by the end of the reporting period, said to be "within" the period only when
+# the death is on or after its first day, else "before the reporting period began" (DHSC drops
+# the events of a person who died before the period: issue 19). A death after the period's
+# end, an event ended on the day of death and an open event that is not a service are not
+# reported. The base row is an open service begun 01/04/2024, the period 01/10/2024 to
+# 30/09/2025. Each case: the row's fields, then the (value, message) of each finding.
+ENDED_AFTER = (
+    "Event End Date is after the Date of Death; when a person has died, the event end date "
+    "should be the date of death."
+)
+WITHIN = (
+    "The service is open but the person died within the reporting period; end it at the date "
+    "of death."
+)
+BEFORE = (
+    "The service is open but the person died before the reporting period began; end it at the "
+    "date of death (DHSC drops events of people who died before the period)."
+)
+ENDED = {"Event End Date": "30/06/2025", "Event Outcome": "NFA: Deceased"}
+AFTER_DEATH_CASES = [
+    pytest.param({"Date of Death": "01/05/2025"}, [(None, WITHIN)], id="open, died inside"),
+    pytest.param({"Date of Death": "01/10/2024"}, [(None, WITHIN)], id="open, died first day"),
+    pytest.param({"Date of Death": "30/09/2025"}, [(None, WITHIN)], id="open, died last day"),
+    pytest.param({"Date of Death": "01/10/2025"}, [], id="open, died after the period"),
+    pytest.param({"Date of Death": "30/09/2024"}, [(None, BEFORE)], id="open, died day before"),
+    pytest.param({"Date of Death": "01/05/2024"}, [(None, BEFORE)], id="open, died long before"),
+    pytest.param(
+        {**ENDED, "Date of Death": "29/06/2025"},
+        [("30/06/2025", ENDED_AFTER)],
+        id="ended the day after death",
+    ),
+    pytest.param({**ENDED, "Date of Death": "30/06/2025"}, [], id="ended on the day of death"),
+    pytest.param(
+        {**ENDED, "Date of Death": "30/09/2024"},
+        [("30/06/2025", ENDED_AFTER)],
+        id="ended after a death before the period",
+    ),
+    pytest.param(
+        {"Event Type": "Review", "Date of Death": "01/05/2025"}, [], id="open review, died"
+    ),
+    pytest.param({}, [], id="alive"),
+]
+
+
+@pytest.mark.parametrize(("fields", "expected"), AFTER_DEATH_CASES)
+def test_an_event_after_the_persons_death(validate_rows, fields, expected):
+    report = validate_rows([row(**fields)])
+    got = findings(report, "cross.event_after_death")
+    assert {(f["line"], f["column"], f["severity"]) for f in got} <= {
+        (2, "Event End Date", "warning")
+    }
+    assert [(f["value"], f["message"]) for f in got] == expected
+
+
+# Without a Reporting Period Start Date column (reported once, header.missing) a death is not
+# known to be before the period: an open service of a person who died by its end is "within"
+# it. Without Event Type, Event End Date or Reporting Period End Date the death-and-event rule
+# is not judged at all (it reads all three); the birth rules need only their own two columns.
+LEFT_OUT_CASES = [
+    pytest.param("Reporting Period Start Date", [(2, WITHIN), (3, WITHIN)], id="no period start"),
+    pytest.param("Reporting Period End Date", [], id="no period end"),
+    pytest.param("Event Type", [], id="no event type"),
+    pytest.param("Date of Birth", [(2, BEFORE), (3, WITHIN)], id="no date of birth"),
+]
+
+
+@pytest.mark.parametrize(("left_out", "expected"), LEFT_OUT_CASES)
+def test_an_open_service_after_death_with_a_column_left_out(validate_rows, left_out, expected):
+    header = [name for name in row() if name != left_out]
+    rows = [row(**{"Date of Death": "30/09/2024"}), _person(0, **{"Date of Death": "01/05/2025"})]
+    report = validate_rows(rows, header)
+    got = [(f["line"], f["message"]) for f in findings(report, "cross.event_after_death")]
+    assert got == expected
+
+
+# The birth rules (errors): a death, or an event start, before the Date of Birth, each reported
+# on its own column with its value, whichever other columns are in the file.
+BIRTH_CASES = [
+    pytest.param(
+        {"Date of Death": "13/03/1950"},
+        None,
+        [("cross.death_before_birth", "Date of Death", "13/03/1950")],
+        id="died before birth",
+    ),
+    pytest.param(
+        {"Date of Birth": "02/04/2024"},
+        None,
+        [("cross.event_before_birth", "Event Start Date", "01/04/2024")],
+        id="event before birth",
+    ),
+    pytest.param(
+        {"Date of Birth": "02/04/2024"},
+        ["Date of Death", "Event End Date"],
+        [("cross.event_before_birth", "Event Start Date", "01/04/2024")],
+        id="event before birth, no death or end columns",
+    ),
+    pytest.param(
+        {"Date of Death": "13/03/1950"},
+        ["Event Start Date", "Event Type"],
+        [("cross.death_before_birth", "Date of Death", "13/03/1950")],
+        id="died before birth, no event columns",
+    ),
+    pytest.param({"Date of Birth": "01/04/2024"}, None, [], id="event on the day of birth"),
+]
+
+
+@pytest.mark.parametrize(("fields", "left_out", "expected"), BIRTH_CASES)
+def test_a_death_or_event_before_birth(validate_rows, fields, left_out, expected):
+    header = [name for name in row() if name not in (left_out or [])]
+    report = validate_rows([row(**fields)], header)
+    rules = ("cross.death_before_birth", "cross.event_before_birth")
+    got = [(f["rule"], f["column"], f["value"]) for f in findings(report) if f["rule"] in rules]
+    assert got == expected
+    assert all(f["severity"] == "error" for f in findings(report) if f["rule"] in rules)
+
+
 # --- file_level.py, the rest (dev-mutY2) -----------------------------------------------------
 
 # The summary counts (spec `summary_counts`, like the Excel validation tool's): per field or
