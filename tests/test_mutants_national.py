@@ -2364,9 +2364,9 @@ def test_a_file_stating_half_a_period_is_not_filtered_to_it(
 
 
 # A file over the DLP's size limit is not read: validate reports only its size and leaves the
-# preview no batches. The one read stops with the reason, as `cldetl preview` does, and
-# `cldetl validate --report` exits 2 with it (it crashed: ValueError, "No objects to
-# concatenate", exit 70, found by dev-mutR).
+# preview no batches. The one read, the preview of a path and every command that previews stop
+# with the same reason and exit 2 (`cldetl validate --report` crashed: ValueError, "No objects
+# to concatenate", exit 70, found by dev-mutR; `preview()` of such a path crashed the same way).
 def test_a_file_over_the_dlp_size_limit_is_refused_by_the_one_read(tmp_path):
     from unittest import mock
 
@@ -2374,21 +2374,29 @@ def test_a_file_over_the_dlp_size_limit_is_refused_by_the_one_read(tmp_path):
 
     from cldetl.cli import cli
     from cldetl.errors import InputError
-    from cldetl.national.preview import validate_and_preview
+    from cldetl.national.preview import preview, validate_and_preview
+    from cldetl.validate import validate
 
     path = write_cld_rows(tmp_path / "cld.csv", [cld_row()])
     with mock.patch("cldetl.validate.csvfile.dlp_limits", return_value=(100, 100)):
         with pytest.raises(InputError) as refused:
             validate_and_preview(path)
+        with pytest.raises(InputError) as refused_alone:
+            preview(path, validate(path))
         report_dir = str(tmp_path / "report")
         result = CliRunner().invoke(cli, ["validate", "--report", report_dir, str(path)])
+        commands = {c: CliRunner().invoke(cli, [c, str(path)]) for c in ("preview", "measures")}
     said = (
         f"{path}: over the DLP's size limit, so not read and not previewed; `cldetl validate` "
         "without --report reports its size."
     )
     assert str(refused.value) == said
+    assert str(refused_alone.value) == said
     assert result.exit_code == 2
     assert said in result.output
+    for command, ran in commands.items():
+        assert (command, ran.exit_code) == (command, 2)
+        assert said in ran.output
 
 
 # The dates DHSC's steps read from a row: the date of death ends an open service on it, or

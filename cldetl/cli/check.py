@@ -25,7 +25,7 @@ from cldetl.cli.options import (
 )
 from cldetl.cli.terminal import output_console
 from cldetl.display import shown
-from cldetl.errors import InputError, UsageError
+from cldetl.errors import UsageError
 from cldetl.mapping import load_mapping
 from cldetl.national import preview_text, validate_and_preview
 from cldetl.national.allocator import large_blocks_mapped, two_malloc_arenas
@@ -51,7 +51,6 @@ from cldetl.spec import load_spec, spec_as_json
 from cldetl.spec.docs import spec_markdown
 from cldetl.validate import validate as run_validation
 from cldetl.validate.catalogue import catalogue_text
-from cldetl.validate.csvfile import open_cld_csv
 
 # --- the specification ---------------------------------------------------------------------
 
@@ -194,8 +193,6 @@ def _preview_file(
 ):
     """The file validated and previewed in one read, a batch at a time (in worker processes
     for a large file, as `cldetl validate` does)."""
-    if open_cld_csv(file).too_large:
-        raise InputError(f"{file}: over the DLP's size limit; run `cldetl validate` on it.")
     two_malloc_arenas()
     large_blocks_mapped()
     _report, result = validate_and_preview(

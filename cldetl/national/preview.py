@@ -104,6 +104,16 @@ EVENT_FIELDS = frozenset(
 )
 
 
+def over_size_limit(path: str | Path) -> InputError:
+    """A file over the DLP's size limit is not read (validate reports only its size), so
+    there is nothing to preview: the one refusal of `preview`, `measures` and `validate
+    --report`."""
+    return InputError(
+        f"{path}: over the DLP's size limit, so not read and not previewed; `cldetl validate` "
+        "without --report reports its size."
+    )
+
+
 def default_import_month(stated_end: date | None) -> date:
     """The month after the stated period ends: the earliest month DHSC can load the file."""
     if stated_end is None:
@@ -135,6 +145,8 @@ def preview(
         path, stream, table = source.path, None, source
     else:
         path, stream, table = str(source), open_cld_csv(source, batch_bytes), None
+        if stream.too_large:
+            raise over_size_limit(path)
     findings = report.findings[report.findings["line"].notna()]
     reduce = partial(_reduce_batch, spec=spec, method=method)
     try:
@@ -176,11 +188,8 @@ def validate_and_preview(
     report, parts = validate_each_batch(
         path, step, monthly=monthly, spec=spec, batch_bytes=batch_bytes
     )
-    if not parts:  # a file over the DLP's size limit is not read: validate reports its size
-        raise InputError(
-            f"{path}: over the DLP's size limit, so not read and not previewed; `cldetl "
-            "validate` without --report reports its size."
-        )
+    if not parts:  # validate gives no batch only for a file it does not read
+        raise over_size_limit(path)
     out = _from_parts(
         str(path), parts, method, import_month, reference, stated_when_underived, events
     )
