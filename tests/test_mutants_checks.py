@@ -441,15 +441,15 @@ def test_the_person_of_an_event_is_the_nhs_number_else_the_la_person_id(
 HASHED_VALUES = ["P-1001", None, "", "P-1001", "Wałęsa", "P-1002"]
 
 
-def _context_holding(values: pd.Series):
+def _context_of(frame: pd.DataFrame):
+    """A check context on one batch holding `frame` (its columns CLD fields)."""
     from cldetl.validate.checks.context import CheckContext
     from cldetl.validate.csvfile import CldTable
     from cldetl.validate.findings import FindingSink
 
     spec = load_spec()
-    frame = pd.DataFrame({LA_ID: values})
     lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    table = CldTable(path="memory", header=[LA_ID], frame=frame, lines=lines, encoding="utf-8")
+    table = CldTable(path="memory", header=list(frame), frame=frame, lines=lines, encoding="utf-8")
     return CheckContext(spec=spec, table=table, sink=FindingSink(spec, lines, spec.headers))
 
 
@@ -457,9 +457,11 @@ def test_a_column_hashes_the_same_held_by_arrow_or_as_python_objects():
     from cldetl.validate.checks.file_level import _column_hash
 
     by_arrow = _column_hash(
-        _context_holding(pd.Series(HASHED_VALUES, dtype="string[pyarrow]")), LA_ID
+        _context_of(pd.DataFrame({LA_ID: pd.Series(HASHED_VALUES, dtype="string[pyarrow]")})), LA_ID
     )
-    as_objects = _column_hash(_context_holding(pd.Series(HASHED_VALUES, dtype=object)), LA_ID)
+    as_objects = _column_hash(
+        _context_of(pd.DataFrame({LA_ID: pd.Series(HASHED_VALUES, dtype=object)})), LA_ID
+    )
     assert by_arrow.dtype == as_objects.dtype == np.uint64
     assert by_arrow.tolist() == as_objects.tolist()
     # the same value, the same hash; a missing value the blank text's; other values apart
@@ -789,18 +791,6 @@ def test_the_summary_counts_most_common_first(tmp_path, header, expected, batch_
     counts = validate(path, batch_bytes=batch_bytes).counts
     assert {name: list(table.items()) for name, table in counts.items()} == expected
     assert list(counts) == list(expected)
-
-
-def _context_of(frame: pd.DataFrame):
-    """A check context on one batch holding `frame` (its columns CLD fields)."""
-    from cldetl.validate.checks.context import CheckContext
-    from cldetl.validate.csvfile import CldTable
-    from cldetl.validate.findings import FindingSink
-
-    spec = load_spec()
-    lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    table = CldTable(path="memory", header=list(frame), frame=frame, lines=lines, encoding="utf-8")
-    return CheckContext(spec=spec, table=table, sink=FindingSink(spec, lines, spec.headers))
 
 
 # A batch's combinations are the same whichever way it holds its columns: Arrow's text (what
