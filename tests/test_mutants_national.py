@@ -2460,3 +2460,84 @@ def test_an_unpaid_carers_link_to_no_one_is_warned_of(tmp_path, link, warned):
     got = validate_and_preview(path, reference=PERIOD)[1]
     rules = [rule for rule, _ in got.warnings]
     assert ("national.carer_link_to_no_one" in rules) == warned
+
+
+# --- dev-C: measures/ascof_3d.py survivors (mutmut run of 7 December 2026, afternoon) ---
+# Create_ASCOF_3D_2425_Onwards.sql (69fe2e4), #ASCOF_3D_Clients_Build: `CASE WHEN
+# Service_Component_Cleaned = 'Direct Payment' THEN 'Direct Payment' ELSE
+# Delivery_Mechanism_Cleaned END AS Delivery_Mechanism` for every service type, then the UPDATE
+# blanking a mechanism #REF_Service_Type_Delivery_Mech does not list for the type, then
+# #ASCOF_3D_Clients_Join's hierarchy from the same table (national_measures.yaml
+# `client_hierarchy`: Prison with a managed budget 7, commissioned 8, blank 9; Prison has no
+# Direct payment row).
+PRISON_3D = "Long term support: Prison"
+
+
+def test_ascof_3d_a_prison_service_whose_component_is_a_direct_payment_ranks_as_blank():
+    """Person 60 has two prison services open at the year end. The first's component is Direct
+    payment and its mechanism a managed budget: the build makes its mechanism Direct payment,
+    which the reference table does not list for Prison, so it is blanked: hierarchy 9. The
+    second is commissioned: hierarchy 8. MIN is 8: the second row places the person (not
+    community support: in no figure); the first is behind a higher setting. Were the
+    component not to make the mechanism Direct payment, the first would stay a managed budget,
+    hierarchy 7, and place the person instead: the reasons would swap."""
+    from cldetl.national.measures.ascof_3d import ascof_3d
+
+    events = _measure_events([
+        _client(60, MPB, stype=PRISON_3D, component=DP),
+        _client(60, CSS, stype=PRISON_3D, component="Other"),
+    ])  # fmt: skip
+    by = {(f.measure, f.group): f for f in ascof_3d(events, PERIOD, measures_method())}
+    total = by[("ASCOF 3D1a", "Total")]
+    assert (total.numerator, total.denominator) == (0, 0)
+    assert _by_person(total, events) == {60: [(False, HIGHER), (False, "not community support")]}
+
+
+def test_3d_pairs_keep_a_missing_second_value_as_a_value_of_its_own():
+    """ascof_3d._pairs (its docstring: a missing value a value of its own), the second column
+    missing: rows (a, x), (a, -), (b, -) are three distinct pairs, in order of first appearance.
+    Factorized with NA as -1, (b, -) would be coded a * 1 + (-1) = 0, the code of (a, x)."""
+    from cldetl.national.measures.ascof_3d import _pairs
+
+    found, distinct = _pairs(pd.Series(["a", "a", "b"]), pd.Series(["x", None, None]))
+    assert list(found) == [0, 1, 2]
+    assert distinct == [("a", "x"), ("a", None), ("b", None)]
+
+
+# preview._from_parts (decorated, so mutmut makes no mutant of it: mutated by hand, see
+# docs/mutation-national.md, branch dev-C). Its authority is the mode of the file's LA Code,
+# passed to derive_period: create_DerivedReportingPeriod (national.yaml `reporting_period`
+# `exceptions`, lines 660-676): Isles of Scilly (906) keep the stated period.
+def test_the_files_la_code_reaches_the_derived_period_through_the_preview(tmp_path):
+    """Two rows of LA Code 906 stating 1 Oct 2024 - 30 Sep 2025: two events cannot make a
+    period of complete months, but 906's derived period is the stated one, and with no
+    reference given it becomes the preview's reference period. Read as no authority, the
+    period would be underived (no start, no end) and the preview would have no reference."""
+    from cldetl.national.preview import validate_and_preview
+
+    rows = [cld_row(**{"LA Code": "906"}), cld_row(**{"LA Code": "906"})]
+    got = validate_and_preview(write_cld_rows(tmp_path / "cld.csv", rows))[1]
+    assert got.period.exception == "stated_period"
+    assert (got.period.start, got.period.end) == PERIOD
+    assert got.reference_period == PERIOD
+
+
+# preview._from_parts' candidates for the unique events are the rows the filter keeps that
+# have a person: Create_ASCOF_3D_2425_Onwards.sql (69fe2e4), #ASCOF_3D_Clients_Build, asks
+# Der_NHS_LA_Combined_Person_ID IS NOT NULL, and the fates give such a row 'no_person'.
+def test_a_row_with_no_person_is_in_no_measure(tmp_path):
+    """P000123's community service with a managed budget (the base row: 65 and above at the
+    year end) and a second one, a direct payment, with no NHS number and no LA person ID: the
+    second is no one's, so 3D1a is 1 / 1 and 3D2a 0 / 1 (P000123 has no direct payment).
+    Made a candidate, the row would be a unique event of a person of its own: 2 / 2 and 1 / 2."""
+    from cldetl.national.measures import measures
+    from cldetl.national.preview import validate_and_preview
+
+    no_one = {"NHS Number": "", "LA Person Unique Identifier": "", "Event Reference": "E2",
+              "Delivery Mechanism": "Direct payment"}  # fmt: skip
+    rows = [cld_row(**{"Event Reference": "E1"}), cld_row(**no_one)]
+    p = validate_and_preview(write_cld_rows(tmp_path / "cld.csv", rows), reference=PERIOD)[1]
+    assert list(p.fate_counts[p.fate_counts > 0].items()) == [("kept", 1), ("no_person", 1)]
+    got = {(f.measure, f.group): (f.numerator, f.denominator) for f in measures(p)}
+    assert got[("ASCOF 3D1a", "Total")] == (1, 1)
+    assert got[("ASCOF 3D2a", "Total")] == (0, 1)
