@@ -2460,3 +2460,73 @@ def test_an_unpaid_carers_link_to_no_one_is_warned_of(tmp_path, link, warned):
     got = validate_and_preview(path, reference=PERIOD)[1]
     rules = [rule for rule, _ in got.warnings]
     assert ("national.carer_link_to_no_one" in rules) == warned
+
+
+# --- dev-D: measures/result.py survivors (mutmut run of 7 December 2026, afternoon) ---
+# A figure as the measures JSON gives it (measures/result.py), built by hand: the reasons a
+# record is or is not counted are a category in the order the records first give them
+# (result.records), and the JSON lists them in that order.
+
+
+def _dev_d_figure(unplaced: bool = True):
+    """ASCOF 2E's 18 to 64 figure over the unique events on lines 2-8: lines 2-5 in its
+    cohort (line 2 counted, 3-5 'under 18'), lines 6-8 in no figure (6 'no band', 7-8 'no
+    quarter'). 1 / 4 = 25.0%."""
+    from cldetl.national.measures.result import Figure, records
+
+    lines = np.arange(2, 9)
+    people = pd.DataFrame(
+        {
+            "event_reference": pd.array([f"E{x}" for x in lines], dtype="string"),
+            "la_person": pd.array([f"P{x}" for x in lines], dtype="string"),
+        },
+        index=pd.Index(lines),
+    )
+    behind = records(
+        pd.DataFrame({"line": [2, 3, 4, 5]}),
+        [True, False, False, False],
+        ["counted", "under 18", "under 18", "under 18"],
+    )
+    away = records(
+        pd.DataFrame({"line": [6, 7, 8]}), [False] * 3, ["no band", "no quarter", "no quarter"]
+    )
+    return Figure(
+        "ASCOF 2E", "18 to 64", "t", 1, 4, 25.0, "%", "c", behind, people,
+        away if unplaced else None,
+    )  # fmt: skip
+
+
+def test_a_figures_dict_sums_its_records_by_reason_in_the_order_they_first_come():
+    """as_dict() (no records asked) sums the records by reason, each reason under its own name
+    and in the order the records first give it: 'counted' (1) before 'under 18' (3), though
+    'under 18' is the more; the records in no figure likewise ('no band' 1, 'no quarter' 2).
+    Each record itself is listed only when asked (records=True), its Event Reference and LA
+    person ID found by its line."""
+    figure = _dev_d_figure()
+    got = figure.as_dict()
+    assert list(got.items()) == [
+        ("measure", "ASCOF 2E"),
+        ("group", "18 to 64"),
+        ("title", "t"),
+        ("numerator", 1),
+        ("denominator", 4),
+        ("value", 25.0),
+        ("unit", "%"),
+        ("cite", "c"),
+        ("records_counted", 1),
+        ("records_by_reason", {"counted": 1, "under 18": 3}),
+        ("records_in_no_figure_by_reason", {"no band": 1, "no quarter": 2}),
+    ]
+    assert list(got["records_by_reason"]) == ["counted", "under 18"]
+    assert list(got["records_in_no_figure_by_reason"]) == ["no band", "no quarter"]
+    listed = figure.as_dict(records=True)
+    assert listed["records"][0] == {
+        "line": 2, "event_reference": "E2", "la_person": "P2", "counted": True,
+        "reason": "counted",
+    }  # fmt: skip
+    assert [r["line"] for r in listed["records_in_no_figure"]] == [6, 7, 8]
+    assert [r["reason"] for r in listed["records_in_no_figure"]] == [
+        "no band", "no quarter", "no quarter",
+    ]  # fmt: skip
+    alone = _dev_d_figure(unplaced=False).as_dict(records=True)
+    assert "records_in_no_figure_by_reason" not in alone and "records_in_no_figure" not in alone
