@@ -2530,3 +2530,44 @@ def test_a_figures_dict_sums_its_records_by_reason_in_the_order_they_first_come(
     ]  # fmt: skip
     alone = _dev_d_figure(unplaced=False).as_dict(records=True)
     assert "records_in_no_figure_by_reason" not in alone and "records_in_no_figure" not in alone
+
+
+def test_a_figures_records_keep_each_line_as_int32():
+    """result.records keeps a record's line as int32 whatever the rows hold (a figure's records
+    run to every row of its cohort: half the memory of int64 at 1,000,000 rows, issue 17
+    point 5), counted as booleans, the reasons a category in the order first given."""
+    from cldetl.national.measures.result import records
+
+    rows = pd.DataFrame({"line": np.array([7, 3, 5], dtype=np.int64)})
+    behind = records(rows, [1, 0, 0], ["counted", "under 18", "no band"])
+    assert behind["line"].dtype == np.int32 and behind["line"].tolist() == [7, 3, 5]
+    assert behind["counted"].tolist() == [True, False, False]
+    assert list(behind["reason"].cat.categories) == ["counted", "under 18", "no band"]
+
+
+# --- dev-D: measures/output.py survivors (mutmut run of 7 December 2026, afternoon) ---
+
+
+def test_the_measures_text_names_five_counted_records_and_how_many_more():
+    """measures_text: its heading, then per figure 'numerator / denominator = value' and the
+    first five counted records by Event Reference (limit 5), '... and 2 more' for the other
+    two of seven."""
+    from cldetl.national.measures.output import measures_text
+    from cldetl.national.measures.result import Figure, records
+
+    lines = np.arange(2, 12)
+    people = pd.DataFrame(
+        {
+            "event_reference": pd.array([f"E{x}" for x in lines], dtype="string"),
+            "la_person": pd.array([f"P{x}" for x in lines], dtype="string"),
+        },
+        index=pd.Index(lines),
+    )
+    # Lines 2-8 counted (7), 9-11 not: 7 / 10 = 70.0%.
+    behind = records(pd.DataFrame({"line": lines}), lines <= 8, ["why"] * 10)
+    figure = Figure("ASCOF 2E", "18 to 64", "t", 7, 10, 70.0, "%", "c", behind, people)
+    assert measures_text([figure], {}) == (
+        "Measures DHSC will publish from this file:\n"
+        "  ASCOF 2E (18 to 64): 7 / 10 = 70.0%\n"
+        "      counted: E2, E3, E4, E5, E6 ... and 2 more\n"
+    )
