@@ -2551,8 +2551,8 @@ def test_a_figures_records_keep_each_line_as_int32():
 def test_the_measures_text_names_five_counted_records_and_how_many_more():
     """measures_text: its heading, then per figure 'numerator / denominator = value' and the
     first five counted records by Event Reference (limit 5), '... and 2 more' for the other
-    two of seven."""
-    from cldetl.national.measures.output import measures_text
+    two of seven; a median figure as 'n counted, value'."""
+    from cldetl.national.measures.output import CONVERSATION_WORDS, measures_text
     from cldetl.national.measures.result import Figure, records
 
     lines = np.arange(2, 12)
@@ -2570,4 +2570,32 @@ def test_the_measures_text_names_five_counted_records_and_how_many_more():
         "Measures DHSC will publish from this file:\n"
         "  ASCOF 2E (18 to 64): 7 / 10 = 70.0%\n"
         "      counted: E2, E3, E4, E5, E6 ... and 2 more\n"
+    )
+    # A median figure of a measure with no records in no figure: its records left out for
+    # DHSC's conversation flag (lines 3 and 4) are said, counted from its own records.
+    flag = f"{CONVERSATION_WORDS} (no conversation recorded)"
+    waits = records(pd.DataFrame({"line": [2, 3, 4]}), [True, False, False],
+                    ["counted", flag, flag])  # fmt: skip
+    wait = Figure("Wait time", "Jul-Sep 2025", "t", 1, None, 3.0, "days (median)", "c", waits,
+                  people)  # fmt: skip
+    assert measures_text([wait], {}).splitlines()[1:] == [
+        "  Wait time (Jul-Sep 2025): 1 counted, 3.0 days (median)",
+        "      counted: E2",
+        "      left out, depending on DHSC's conversation flag: 2",
+    ]
+    # Rates per 100,000 (ASCOF 2B): 12 / 250,000 * 100,000 = 4.8; with no population given,
+    # no rate. Neither holds a record here, so no 'counted' line.
+    rates = [
+        Figure("ASCOF 2B", "18 to 64", "t", 12, 250_000, 4.8, "per 100,000", "c"),
+        Figure("ASCOF 2B", "65 and above", "t", 12, None, None, "per 100,000", "c"),
+    ]
+    assert measures_text(rates, {}).splitlines()[1:] == [
+        "  ASCOF 2B (18 to 64): 12 / 250,000 = 4.8 per 100,000",
+        "  ASCOF 2B (65 and above): 12 / no population = no rate (no population given)",
+    ]
+    # No figure: DHSC derives no period; each measure not computed follows, with why.
+    assert measures_text([], {"ASCOF 2D": "Not computed: no data"}) == (
+        "Measures DHSC will publish from this file:\n"
+        "  none: DHSC derives no reporting period, so it would not select the file\n"
+        "  ASCOF 2D: Not computed: no data\n"
     )
