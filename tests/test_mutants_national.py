@@ -2599,3 +2599,64 @@ def test_the_measures_text_names_five_counted_records_and_how_many_more():
         "  none: DHSC derives no reporting period, so it would not select the file\n"
         "  ASCOF 2D: Not computed: no data\n"
     )
+
+
+def test_the_measures_text_counts_the_conversation_flag_once_a_measure_and_says_what_moved():
+    """A measure with records in no figure (the waiting times) says its records left out for
+    DHSC's conversation flag once, on its first figure, over all its figures and the records
+    in no figure: 1 (line 3) + 1 (line 5) + 1 (line 6) = 3; its second figure says none.
+    Exactly five counted records are all named, with no '... and 0 more'; an Event Reference
+    of 41 characters is cut at 40. Against last quarter: 2 -> 3 counted is +50.0%, over the
+    20% threshold (one record counted now, not then); a figure at 0 last quarter has no
+    change to give."""
+    from cldetl.national.measures.output import CONVERSATION_WORDS, compare, measures_text
+    from cldetl.national.measures.result import Figure, records
+
+    long = "R" * 41
+    refs = ["E2", "E3", "E4", "E5", long, "E7", "E8", "E9", "E10"]
+    people = pd.DataFrame(
+        {
+            "event_reference": pd.array(refs, dtype="string"),
+            "la_person": pd.array([f"P{x}" for x in range(2, 11)], dtype="string"),
+        },
+        index=pd.Index(range(2, 11)),
+    )
+    flag = f"{CONVERSATION_WORDS} (no conversation recorded)"
+
+    def figure(measure, group, lines, counted, reasons, unplaced=None, value=None):
+        behind = records(pd.DataFrame({"line": lines}), counted, reasons)
+        numerator = sum(counted)
+        return Figure(measure, group, "t", numerator, None, value, "days (median)", "c",
+                      behind, people, unplaced)  # fmt: skip
+
+    away = records(pd.DataFrame({"line": [6, 7]}), [False, False], [flag, "no band"])
+    first = figure("Wait", "Q1", [2, 3], [True, False], ["counted", flag], away, 4.0)
+    second = figure("Wait", "Q2", [4, 5], [True, False], ["counted", flag], None, 2.0)
+    five = figure("ASCOF 2A", "Total", [2, 3, 4, 5, 6], [True] * 5, ["counted"] * 5, None, 1.0)
+    text = measures_text([first, second, five], {}).splitlines()[1:]
+    assert text == [
+        "  Wait (Q1): 1 counted, 4.0 days (median)",
+        "      counted: E2",
+        "      in no figure of the measure: 2 record(s)",
+        "      left out, depending on DHSC's conversation flag: 3",
+        "  Wait (Q2): 1 counted, 2.0 days (median)",
+        "      counted: E4",
+        "  ASCOF 2A (Total): 5 counted, 1.0 days (median)",
+        f"      counted: E2, E3, E4, E5, {'R' * 40}... (41 characters)",
+    ]
+
+    now = figure("ASCOF 2A", "Total", [2, 3, 4], [True] * 3, ["counted"] * 3)
+    then = figure("ASCOF 2A", "Total", [2, 3, 4], [True, True, False], ["counted"] * 3)
+    from_none = figure("Wait", "Q1", [2], [True], ["counted"])
+    never = figure("Wait", "Q1", [2], [False], ["counted"])
+    moved = compare([now, from_none], [then, never], 20.0)
+    text = measures_text([now, from_none], {}, moved).splitlines()[1:]
+    assert text == [
+        "  ASCOF 2A (Total): 3 counted, -",
+        "      counted: E2, E3, E4",
+        "      last quarter: 2 (+50.0%)  MOVED MORE THAN THE THRESHOLD",
+        "      1 record(s) counted now and not before, 0 counted before and not now",
+        "  Wait (Q1): 1 counted, -",
+        "      counted: E2",
+        "      last quarter: 0",
+    ]
