@@ -2541,3 +2541,203 @@ def test_a_row_with_no_person_is_in_no_measure(tmp_path):
     got = {(f.measure, f.group): (f.numerator, f.denominator) for f in measures(p)}
     assert got[("ASCOF 3D1a", "Total")] == (1, 1)
     assert got[("ASCOF 3D2a", "Total")] == (0, 1)
+
+
+# --- dev-D: measures/result.py survivors (mutmut run of 7 December 2026, afternoon) ---
+# A figure as the measures JSON gives it (measures/result.py), built by hand: the reasons a
+# record is or is not counted are a category in the order the records first give them
+# (result.records), and the JSON lists them in that order.
+
+
+def _dev_d_figure(unplaced: bool = True):
+    """ASCOF 2E's 18 to 64 figure over the unique events on lines 2-8: lines 2-5 in its
+    cohort (line 2 counted, 3-5 'under 18'), lines 6-8 in no figure (6 'no band', 7-8 'no
+    quarter'). 1 / 4 = 25.0%."""
+    from cldetl.national.measures.result import Figure, records
+
+    lines = np.arange(2, 9)
+    people = pd.DataFrame(
+        {
+            "event_reference": pd.array([f"E{x}" for x in lines], dtype="string"),
+            "la_person": pd.array([f"P{x}" for x in lines], dtype="string"),
+        },
+        index=pd.Index(lines),
+    )
+    behind = records(
+        pd.DataFrame({"line": [2, 3, 4, 5]}),
+        [True, False, False, False],
+        ["counted", "under 18", "under 18", "under 18"],
+    )
+    away = records(
+        pd.DataFrame({"line": [6, 7, 8]}), [False] * 3, ["no band", "no quarter", "no quarter"]
+    )
+    return Figure(
+        "ASCOF 2E", "18 to 64", "t", 1, 4, 25.0, "%", "c", behind, people,
+        away if unplaced else None,
+    )  # fmt: skip
+
+
+def test_a_figures_dict_sums_its_records_by_reason_in_the_order_they_first_come():
+    """as_dict() (no records asked) sums the records by reason, each reason under its own name
+    and in the order the records first give it: 'counted' (1) before 'under 18' (3), though
+    'under 18' is the more; the records in no figure likewise ('no band' 1, 'no quarter' 2).
+    Each record itself is listed only when asked (records=True), its Event Reference and LA
+    person ID found by its line."""
+    figure = _dev_d_figure()
+    got = figure.as_dict()
+    assert list(got.items()) == [
+        ("measure", "ASCOF 2E"),
+        ("group", "18 to 64"),
+        ("title", "t"),
+        ("numerator", 1),
+        ("denominator", 4),
+        ("value", 25.0),
+        ("unit", "%"),
+        ("cite", "c"),
+        ("records_counted", 1),
+        ("records_by_reason", {"counted": 1, "under 18": 3}),
+        ("records_in_no_figure_by_reason", {"no band": 1, "no quarter": 2}),
+    ]
+    assert list(got["records_by_reason"]) == ["counted", "under 18"]
+    assert list(got["records_in_no_figure_by_reason"]) == ["no band", "no quarter"]
+    listed = figure.as_dict(records=True)
+    assert listed["records"][0] == {
+        "line": 2, "event_reference": "E2", "la_person": "P2", "counted": True,
+        "reason": "counted",
+    }  # fmt: skip
+    assert [r["line"] for r in listed["records_in_no_figure"]] == [6, 7, 8]
+    assert [r["reason"] for r in listed["records_in_no_figure"]] == [
+        "no band", "no quarter", "no quarter",
+    ]  # fmt: skip
+    alone = _dev_d_figure(unplaced=False).as_dict(records=True)
+    assert "records_in_no_figure_by_reason" not in alone and "records_in_no_figure" not in alone
+
+
+def test_a_figures_records_keep_each_line_as_int32():
+    """result.records keeps a record's line as int32 whatever the rows hold (a figure's records
+    run to every row of its cohort: half the memory of int64 at 1,000,000 rows, issue 17
+    point 5), counted as booleans, the reasons a category in the order first given."""
+    from cldetl.national.measures.result import records
+
+    rows = pd.DataFrame({"line": np.array([7, 3, 5], dtype=np.int64)})
+    behind = records(rows, [1, 0, 0], ["counted", "under 18", "no band"])
+    assert behind["line"].dtype == np.int32 and behind["line"].tolist() == [7, 3, 5]
+    assert behind["counted"].tolist() == [True, False, False]
+    assert list(behind["reason"].cat.categories) == ["counted", "under 18", "no band"]
+
+
+# --- dev-D: measures/output.py survivors (mutmut run of 7 December 2026, afternoon) ---
+
+
+def test_the_measures_text_names_five_counted_records_and_how_many_more():
+    """measures_text: its heading, then per figure 'numerator / denominator = value' and the
+    first five counted records by Event Reference (limit 5), '... and 2 more' for the other
+    two of seven; a median figure as 'n counted, value'."""
+    from cldetl.national.measures.output import CONVERSATION_WORDS, measures_text
+    from cldetl.national.measures.result import Figure, records
+
+    lines = np.arange(2, 12)
+    people = pd.DataFrame(
+        {
+            "event_reference": pd.array([f"E{x}" for x in lines], dtype="string"),
+            "la_person": pd.array([f"P{x}" for x in lines], dtype="string"),
+        },
+        index=pd.Index(lines),
+    )
+    # Lines 2-8 counted (7), 9-11 not: 7 / 10 = 70.0%.
+    behind = records(pd.DataFrame({"line": lines}), lines <= 8, ["why"] * 10)
+    figure = Figure("ASCOF 2E", "18 to 64", "t", 7, 10, 70.0, "%", "c", behind, people)
+    assert measures_text([figure], {}) == (
+        "Measures DHSC will publish from this file:\n"
+        "  ASCOF 2E (18 to 64): 7 / 10 = 70.0%\n"
+        "      counted: E2, E3, E4, E5, E6 ... and 2 more\n"
+    )
+    # A median figure of a measure with no records in no figure: its records left out for
+    # DHSC's conversation flag (lines 3 and 4) are said, counted from its own records.
+    flag = f"{CONVERSATION_WORDS} (no conversation recorded)"
+    waits = records(pd.DataFrame({"line": [2, 3, 4]}), [True, False, False],
+                    ["counted", flag, flag])  # fmt: skip
+    wait = Figure("Wait time", "Jul-Sep 2025", "t", 1, None, 3.0, "days (median)", "c", waits,
+                  people)  # fmt: skip
+    assert measures_text([wait], {}).splitlines()[1:] == [
+        "  Wait time (Jul-Sep 2025): 1 counted, 3.0 days (median)",
+        "      counted: E2",
+        "      left out, depending on DHSC's conversation flag: 2",
+    ]
+    # Rates per 100,000 (ASCOF 2B): 12 / 250,000 * 100,000 = 4.8; with no population given,
+    # no rate. Neither holds a record here, so no 'counted' line.
+    rates = [
+        Figure("ASCOF 2B", "18 to 64", "t", 12, 250_000, 4.8, "per 100,000", "c"),
+        Figure("ASCOF 2B", "65 and above", "t", 12, None, None, "per 100,000", "c"),
+    ]
+    assert measures_text(rates, {}).splitlines()[1:] == [
+        "  ASCOF 2B (18 to 64): 12 / 250,000 = 4.8 per 100,000",
+        "  ASCOF 2B (65 and above): 12 / no population = no rate (no population given)",
+    ]
+    # No figure: DHSC derives no period; each measure not computed follows, with why.
+    assert measures_text([], {"ASCOF 2D": "Not computed: no data"}) == (
+        "Measures DHSC will publish from this file:\n"
+        "  none: DHSC derives no reporting period, so it would not select the file\n"
+        "  ASCOF 2D: Not computed: no data\n"
+    )
+
+
+def test_the_measures_text_counts_the_conversation_flag_once_a_measure_and_says_what_moved():
+    """A measure with records in no figure (the waiting times) says its records left out for
+    DHSC's conversation flag once, on its first figure, over all its figures and the records
+    in no figure: 1 (line 3) + 1 (line 5) + 1 (line 6) = 3; its second figure says none.
+    Exactly five counted records are all named, with no '... and 0 more'; an Event Reference
+    of 41 characters is cut at 40. Against last quarter: 2 -> 3 counted is +50.0%, over the
+    20% threshold (one record counted now, not then); a figure at 0 last quarter has no
+    change to give."""
+    from cldetl.national.measures.output import CONVERSATION_WORDS, compare, measures_text
+    from cldetl.national.measures.result import Figure, records
+
+    long = "R" * 41
+    refs = ["E2", "E3", "E4", "E5", long, "E7", "E8", "E9", "E10"]
+    people = pd.DataFrame(
+        {
+            "event_reference": pd.array(refs, dtype="string"),
+            "la_person": pd.array([f"P{x}" for x in range(2, 11)], dtype="string"),
+        },
+        index=pd.Index(range(2, 11)),
+    )
+    flag = f"{CONVERSATION_WORDS} (no conversation recorded)"
+
+    def figure(measure, group, lines, counted, reasons, unplaced=None, value=None):
+        behind = records(pd.DataFrame({"line": lines}), counted, reasons)
+        numerator = sum(counted)
+        return Figure(measure, group, "t", numerator, None, value, "days (median)", "c",
+                      behind, people, unplaced)  # fmt: skip
+
+    away = records(pd.DataFrame({"line": [6, 7]}), [False, False], [flag, "no band"])
+    first = figure("Wait", "Q1", [2, 3], [True, False], ["counted", flag], away, 4.0)
+    second = figure("Wait", "Q2", [4, 5], [True, False], ["counted", flag], None, 2.0)
+    five = figure("ASCOF 2A", "Total", [2, 3, 4, 5, 6], [True] * 5, ["counted"] * 5, None, 1.0)
+    text = measures_text([first, second, five], {}).splitlines()[1:]
+    assert text == [
+        "  Wait (Q1): 1 counted, 4.0 days (median)",
+        "      counted: E2",
+        "      in no figure of the measure: 2 record(s)",
+        "      left out, depending on DHSC's conversation flag: 3",
+        "  Wait (Q2): 1 counted, 2.0 days (median)",
+        "      counted: E4",
+        "  ASCOF 2A (Total): 5 counted, 1.0 days (median)",
+        f"      counted: E2, E3, E4, E5, {'R' * 40}... (41 characters)",
+    ]
+
+    now = figure("ASCOF 2A", "Total", [2, 3, 4], [True] * 3, ["counted"] * 3)
+    then = figure("ASCOF 2A", "Total", [2, 3, 4], [True, True, False], ["counted"] * 3)
+    from_none = figure("Wait", "Q1", [2], [True], ["counted"])
+    never = figure("Wait", "Q1", [2], [False], ["counted"])
+    moved = compare([now, from_none], [then, never], 20.0)
+    text = measures_text([now, from_none], {}, moved).splitlines()[1:]
+    assert text == [
+        "  ASCOF 2A (Total): 3 counted, -",
+        "      counted: E2, E3, E4",
+        "      last quarter: 2 (+50.0%)  MOVED MORE THAN THE THRESHOLD",
+        "      1 record(s) counted now and not before, 0 counted before and not now",
+        "  Wait (Q1): 1 counted, -",
+        "      counted: E2",
+        "      last quarter: 0",
+    ]
