@@ -2741,3 +2741,59 @@ def test_the_measures_text_counts_the_conversation_flag_once_a_measure_and_says_
         "      counted: E2",
         "      last quarter: 0",
     ]
+
+
+# --- dev-A: ascof_2e.py and carer_links.py survivors (mutmut run of 7 December 2026, afternoon) ---
+# ASCOF 2E's deduction of an unknown accommodation reads the person's SERVICES only:
+# Create_personal_details_table.sql (7396fab), #Service_Row1 selects from the services
+# (Event_Type = 'Service') of the people whose status is unknown, then ranks them by the latest
+# end (open as 9999-01-01), the service type's hierarchy, a telling component, the latest start.
+def test_ascof_2e_deduces_an_unknown_accommodation_from_services_only():
+    # Person 301 (18-64, accommodation Unknown on every row): a community home support service
+    # ended 1 Mar 2025 (in the cohort: it ends after the year's start) and an assessment still
+    # open. The latest SERVICE is the home support: "Unknown: Presumed at home", settled, 1 / 1.
+    # Had the open assessment been read as the latest event, its blank type and component would
+    # deduce nothing: 'Unknown', not settled, 0 / 1.
+    # Kills ascof_2e.x__deduced__mutmut_5 (`event_type == 'Service' | person unknown`).
+    from cldetl.national.measures.ascof_2e import ascof_2e
+
+    rows = [
+        _client(301, None, born=B80, end="2025-03-01"),
+        (301, "Service user", "Assessment", None, None, None, "2025-02-01", None, B80, None, None),
+    ]
+    events = _measure_events(
+        rows,
+        **{"Accommodation Status": pd.Series([UNK, UNK], dtype=object),
+           "person_reason": pd.Series([None, None], dtype=object)},
+    )  # fmt: skip
+    figures = ascof_2e(_with_person_accommodation(events), PERIOD, measures_method())
+    assert (figures[0].numerator, figures[0].denominator) == (1, 1)
+    assert _by_person(figures[0], events) == {301: [(True, "settled: Unknown: Presumed at home")]}
+
+
+def test_the_la_person_ids_are_made_comparable_a_slice_at_a_time_once_per_distinct_id(
+    monkeypatch,
+):
+    # carer_links' docstring: "the LA person IDs are made comparable a slice of rows at a time,
+    # once per distinct ID of the slice" (no hash table of every ID, nor every ID made text
+    # again). Five IDs in slices of 2 rows: rows 0-1 ('C1' twice: one distinct ID), rows 2-3,
+    # row 4: three calls of comparable_ids, on ['C1'], ['P000001', 'Xy'], [' p000001 '].
+    # Kills carer_links.x__matched__mutmut_15 (a step of 1 row: five overlapping slices) and
+    # _20, _22 (each slice runs to the end of the column: 4, 3 and 1 IDs).
+    import pyarrow as pa
+
+    import cldetl.national.carer_links as carer_links_module
+
+    seen = []
+    real = carer_links_module.comparable_ids
+
+    def spy(ids):
+        seen.append(ids.tolist())
+        return real(ids)
+
+    monkeypatch.setattr(carer_links_module, "comparable_ids", spy)
+    ids = pd.Series(["C1", "C1", "P000001", "Xy", " p000001 "], dtype="string")
+    wanted = pa.array(["p000001", "xy", "p000999"], type=pa.large_string())
+    got = carer_links_module._matched(ids, wanted, 2)
+    assert sorted(got.to_pylist()) == ["p000001", "xy"]
+    assert seen == [["C1"], ["P000001", "Xy"], [" p000001 "]]
