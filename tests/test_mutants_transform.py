@@ -1286,3 +1286,530 @@ def test_a_lookup_with_no_codes_yet_gives_its_default_and_lists_every_code():
     got = apply_lookup(ctx, "psr", pd.Series(["PC", "", "PC"]), "psr_code")
     assert got.tolist() == ["Unknown", "Unknown", "Unknown"]
     assert unmapped.frame()[["code", "rows"]].values.tolist() == [["PC", 2]]
+
+
+# --- dev-E: transform survivors (mutmut run of 7 December 2026, afternoon) ---
+# person_details.py, sources.py, service_lines.py (docs/mutation-transform.md, branch dev-E).
+# The person table and the dated details (person_details.py's docstrings, docs/mapping.md
+# "person" and "person.dated"), the sources as the transform reads them (sources.py) and the
+# chaining of service lines (service_lines.py). Every value is invented.
+
+
+def test_the_person_table_is_one_row_per_person_the_latest_known():
+    """person_table: "One row per person id with the mapped person fields (latest known)":
+    person 1 extracted twice keeps the later record (Ada2, not Ada); the table holds the id
+    and testshire's person fields, nothing else, on a fresh index (0, 1) whatever the
+    source's."""
+    from cldetl.transform.person_details import person_table
+
+    people = pd.DataFrame(
+        {"person_id": [1, 2, 1], "first_name": ["Ada", "Bea", "Ada2"], "gender": ["F", "M", "F"]},
+        index=[5, 6, 7],
+    ).reindex(columns=list(MAPPING.sources["people"].columns))
+    got = person_table(MAPPING, SPEC, people, UnmappedCodes())
+    assert got.columns.tolist() == [PERSON, *MAPPING.person.fields]
+    assert got.index.tolist() == [0, 1]
+    assert got[[PERSON, "First Name", "Gender"]].values.tolist() == [
+        ["2", "Bea", "Male"],
+        ["1", "Ada2", "Female"],
+    ]
+
+
+def _psr_history_dated(as_at: str):
+    """testshire with its dated Primary Support Reason (psr_history, lookup psr) as at
+    `as_at`."""
+    from cldetl.mapping.model import DatedDetail
+
+    detail = DatedDetail(
+        source="psr_history",
+        person="person_id",
+        column="psr_code",
+        lookup="psr",
+        start="start",
+        as_at=as_at,
+    )
+    person = MAPPING.person.model_copy(update={"dated": {"Primary Support Reason": detail}})
+    return MAPPING.model_copy(update={"person": person})
+
+
+# add_dated_details on rows with no Event End Date column: "as at each row's event end date
+# (or the latest)": with `event_end` the detail in force at the end of the period (30 September
+# 2025), with `latest` the one that started last. Person 1: personal care (PC) from 1 January
+# 2024, learning disability (LD) from 1 August 2025: LD either way. Person 2: LD from 1 January
+# 2026, after the period: none in force at its end (the person's own "Unknown" stays), but the
+# latest. Person 3: a PC line without a start date, which is dropped: "Unknown" stays. Person
+# 4: code ZZ, which the psr lookup does not map: its default "Unknown", and one line of
+# unmapped_codes.csv for the history's column psr_code (one history row carried it).
+DATED_WITHOUT_END_CASES = [
+    pytest.param("event_end", ["LD", "Unknown", "Unknown", "Unknown"], id="as at the period end"),
+    pytest.param("latest", ["LD", "LD", "Unknown", "Unknown"], id="the latest"),
+]
+
+
+@pytest.mark.parametrize(("as_at", "expected"), DATED_WITHOUT_END_CASES)
+def test_a_dated_detail_of_rows_without_an_end_date(as_at, expected):
+    from cldetl.transform.person_details import add_dated_details
+    from cldetl.transform.sources import prepare_source
+
+    history = pd.DataFrame(
+        {
+            "person_id": [1, 2, 1, 3, 4],
+            "psr_code": ["LD", "LD", "PC", "PC", "ZZ"],
+            "start": ["2025-08-01", "2026-01-01", "2024-01-01", None, "2025-01-01"],
+        }
+    )
+    source = MAPPING.sources["psr_history"]
+    sources = {"psr_history": prepare_source("psr_history", source, history)}
+    rows = pd.DataFrame(
+        {
+            PERSON: pd.array(["1", "2", "3", "4"], dtype="string"),
+            "Primary Support Reason": pd.array(["Unknown"] * 4, dtype="string"),
+        },
+        index=[5, 9, 2, 7],
+    )
+    unmapped = UnmappedCodes()
+    got = add_dated_details(
+        _psr_history_dated(as_at), SPEC, rows, sources, date(2025, 9, 30), unmapped
+    )
+    names = {"LD": "Learning disability support", "Unknown": "Unknown"}
+    assert got.columns.tolist() == [PERSON, "Primary Support Reason"]
+    assert got.index.tolist() == [5, 9, 2, 7]
+    assert got["Primary Support Reason"].tolist() == [names[e] for e in expected]
+    assert unmapped.frame().values.tolist() == [
+        ["psr", "Primary Support Reason", "psr_history", "psr_code", "ZZ", 1, "Unknown"]
+    ]
+
+
+@pytest.mark.parametrize("as_at", ["event_end", "latest"])
+def test_of_a_persons_dated_lines_starting_the_same_day_the_last_read_is_in_force(as_at):
+    """Person 1's 40 psr_history lines, read alternately starting 1 January 2025 and 1
+    January 2024; every one personal care (PC) but the 39th read (a 1 January 2025 line),
+    learning disability (LD). Of the lines starting the same day, the last read is the one in
+    force, as the person source's own records are "latest known" (person_table keeps a
+    person's last record): LD, at the period end and as the latest alike. (Forty lines: a
+    sort that is not stable may reorder lines of the same day; it does not on a handful.)"""
+    from cldetl.transform.person_details import add_dated_details
+    from cldetl.transform.sources import prepare_source
+
+    history = pd.DataFrame(
+        {
+            "person_id": [1] * 40,
+            "psr_code": ["PC"] * 38 + ["LD", "PC"],
+            "start": ["2025-01-01", "2024-01-01"] * 20,
+        }
+    )
+    sources = {
+        "psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)
+    }
+    rows = pd.DataFrame(
+        {
+            PERSON: pd.array(["1"], dtype="string"),
+            "Primary Support Reason": pd.array(["Unknown"], dtype="string"),
+        }
+    )
+    got = add_dated_details(
+        _psr_history_dated(as_at), SPEC, rows, sources, date(2025, 9, 30), UnmappedCodes()
+    )
+    assert got["Primary Support Reason"].tolist() == ["Learning disability support"]
+
+
+def test_a_dated_detail_of_a_field_the_rows_lack_is_blank_where_none_is_in_force():
+    """A dated detail for a field the person source does not give (here Accommodation Status,
+    the history's codes as they are, no lookup): person 1's LD, from 1 August 2025, is in
+    force at the end of the period; person 2 has no line, so the field is blank (empty text,
+    not missing)."""
+    from cldetl.mapping.model import DatedDetail
+    from cldetl.transform.person_details import add_dated_details
+    from cldetl.transform.sources import prepare_source
+
+    detail = DatedDetail(source="psr_history", person="person_id", column="psr_code", start="start")
+    person = MAPPING.person.model_copy(update={"dated": {"Accommodation Status": detail}})
+    mapping = MAPPING.model_copy(update={"person": person})
+    history = pd.DataFrame({"person_id": [1], "psr_code": ["LD"], "start": ["2025-08-01"]})
+    sources = {
+        "psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)
+    }
+    rows = pd.DataFrame({PERSON: pd.array(["1", "2"], dtype="string")}, index=[5, 9])
+    got = add_dated_details(mapping, SPEC, rows, sources, date(2025, 9, 30), UnmappedCodes())
+    assert got.index.tolist() == [5, 9]
+    assert got["Accommodation Status"].tolist() == ["LD", ""]
+    assert str(got["Accommodation Status"].dtype) == "string"
+
+
+def test_a_dated_line_in_force_with_a_blank_value_leaves_the_persons_own():
+    """A dated detail whose line in force holds no value (blank, or only spaces) does not
+    blank the person's own: the history gives nothing for that time. Accommodation Status from
+    the history's codes as they are (no lookup); person 1's own "Settled" stays, person 2's
+    "Settled" gives way to the history's "LD"."""
+    from cldetl.mapping.model import DatedDetail
+    from cldetl.transform.person_details import add_dated_details
+    from cldetl.transform.sources import prepare_source
+
+    detail = DatedDetail(source="psr_history", person="person_id", column="psr_code", start="start")
+    person = MAPPING.person.model_copy(update={"dated": {"Accommodation Status": detail}})
+    mapping = MAPPING.model_copy(update={"person": person})
+    history = pd.DataFrame(
+        {"person_id": [1, 2], "psr_code": ["  ", "LD"], "start": ["2025-08-01", "2025-08-01"]}
+    )
+    sources = {
+        "psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)
+    }
+    rows = pd.DataFrame(
+        {
+            PERSON: pd.array(["1", "2"], dtype="string"),
+            "Accommodation Status": pd.array(["Settled", "Settled"], dtype="string"),
+        }
+    )
+    got = add_dated_details(mapping, SPEC, rows, sources, date(2025, 9, 30), UnmappedCodes())
+    assert got["Accommodation Status"].tolist() == ["Settled", "LD"]
+
+
+def test_a_dated_date_field_whose_value_is_not_a_date_is_no_date():
+    """A date field given as a dated detail (as in
+    test_a_date_field_given_as_a_dated_detail_is_read_as_a_date) whose line in force holds
+    text that is not a date ("not known") is no date, as a date given as text that is not one
+    is (test_a_date_given_as_text_that_is_not_a_date_is_written_blank): the run goes on."""
+    from cldetl.mapping.model import DatedDetail
+    from cldetl.transform.person_details import add_dated_details
+    from cldetl.transform.sources import prepare_source
+
+    detail = DatedDetail(source="psr_history", person="person_id", column="psr_code", start="start")
+    person = MAPPING.person.model_copy(update={"dated": {"Date of Death": detail}})
+    mapping = MAPPING.model_copy(update={"person": person})
+    history = pd.DataFrame({"person_id": [1], "psr_code": ["not known"], "start": ["2025-01-01"]})
+    sources = {
+        "psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)
+    }
+    rows = pd.DataFrame(
+        {
+            PERSON: pd.array(["1"], dtype="string"),
+            "Date of Death": pd.Series([pd.NaT], dtype="datetime64[ns]"),
+        }
+    )
+    got = add_dated_details(mapping, SPEC, rows, sources, date(2025, 9, 30), UnmappedCodes())
+    assert got["Date of Death"].dtype == np.dtype("datetime64[ns]")
+    assert got["Date of Death"].isna().tolist() == [True]
+
+
+def _source(**columns: str):
+    """A source of the mapping model keyed on a and b, with the given columns after them."""
+    from cldetl.mapping.model import Source
+
+    return Source(
+        template="t.sql.j2", key=["a", "b"], columns={"a": "integer", "b": "text", **columns}
+    )
+
+
+def test_a_source_is_read_column_by_column_as_its_type():
+    """sources.py: the declared columns typed (text, integer, number, date, list), each record
+    with a position (0, 1, ... in the order read, whatever the frame's index) and a key (the
+    key columns as text joined by '|', a missing one empty). An integer from SQL with NULLs
+    arrives as a float: 1.0 is "1" (no '.0'). Text is kept as given (" z " keeps its spaces).
+    A date keeps its day (10:30 dropped); "9999-12-31" and "2200-01-01" are case systems' "no
+    end date" (any year from 2200 on), so no date, while 2199-12-31 is a date. A number that
+    is not one ("x") is missing. A list keeps its items as text, in order; no list is empty."""
+    from cldetl.transform.sources import POSITION, prepare_source
+
+    frame = pd.DataFrame(
+        {
+            "a": [1.0, None, 3.0, 4.0],
+            "b": ["x", "y", None, " z "],
+            "d": ["2025-07-04T10:30:00", "9999-12-31", "2200-01-01", "2199-12-31"],
+            "n": ["12.5", "x", None, 3],
+            "l": [["a", 1], None, [], ("b",)],
+        },
+        index=[10, 11, 12, 13],
+    )
+    got = prepare_source("s", _source(d="date", n="number", l="list"), frame)
+    assert got.columns.tolist() == ["a", "b", "d", "n", "l", POSITION, KEY]
+    assert got.index.tolist() == [0, 1, 2, 3]
+    assert str(got["a"].dtype) == "string" and str(got["b"].dtype) == "string"
+    assert got["a"].tolist() == ["1", pd.NA, "3", "4"]
+    assert got["b"].tolist() == ["x", "y", pd.NA, " z "]
+    assert got["d"].dtype == np.dtype("datetime64[ns]")
+    assert got["d"].tolist()[0] == pd.Timestamp("2025-07-04")
+    assert got["d"].isna().tolist() == [False, True, True, False]
+    assert got["d"].tolist()[3] == pd.Timestamp("2199-12-31")
+    assert str(got["n"].dtype) == "Float64"
+    assert got["n"].tolist() == [12.5, pd.NA, pd.NA, 3.0]
+    assert got["l"].tolist() == [("a", "1"), (), (), ("b",)]
+    assert got[POSITION].tolist() == [0, 1, 2, 3]
+    assert got[KEY].tolist() == ["1|x", "|y", "3|", "4| z "]
+
+
+# An integer column as the database may give it: integers (7, 8), or text with or without a
+# '.0' ("3.0" is 3; "30" and "3.05" stay as they are).
+INTEGER_CASES = [
+    pytest.param(pd.Series([7, 8], dtype="int64"), ["7", "8"], id="integers"),
+    pytest.param(pd.Series(["3.0", "30"]), ["3", "30"], id="text"),
+    pytest.param(pd.Series(["3.05", None]), ["3.05", pd.NA], id="text not whole"),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), INTEGER_CASES)
+def test_an_integer_column_is_text_without_a_trailing_point_zero(values, expected):
+    from cldetl.transform.sources import prepare_source
+
+    frame = pd.DataFrame({"a": values, "b": ["k"] * len(values)})
+    got = prepare_source("s", _source(), frame)
+    assert got["a"].tolist() == expected
+    assert str(got["a"].dtype) == "string"
+
+
+# Dates as the database may give them: already dates (a placeholder 1 January 2200 among them),
+# with a time zone (a time of 23:30 at UTC+1 is that day, 4 July, as the case system wrote it),
+# or text with spaces before the year.
+DATE_CASES = [
+    pytest.param(
+        pd.Series(pd.to_datetime(["2025-07-04 10:30", "2200-01-01 00:00", None])),
+        ["2025-07-04", None, None],
+        id="dates",
+    ),
+    pytest.param(
+        pd.Series(pd.to_datetime(["2025-07-04T23:30:00+01:00", "2025-07-05T00:30:00+01:00"])),
+        ["2025-07-04", "2025-07-05"],
+        id="dates with a time zone",
+    ),
+    pytest.param(
+        pd.Series(["2025-07-04T23:30:00+01:00", " 2200-03-01", "", "  "]),
+        ["2025-07-04", None, None, None],
+        id="text",
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), DATE_CASES)
+def test_a_date_column_is_read_as_days(values, expected):
+    from cldetl.transform.sources import prepare_source
+
+    frame = pd.DataFrame({"a": range(len(values)), "b": "k", "d": values})
+    got = prepare_source("s", _source(d="date"), frame)["d"]
+    assert got.dtype == np.dtype("datetime64[ns]")
+    assert [None if pd.isna(d) else f"{d:%Y-%m-%d}" for d in got] == expected
+
+
+def test_a_source_without_a_declared_column_stops_the_run_saying_so():
+    from cldetl.errors import InputError
+    from cldetl.transform.sources import prepare_source
+
+    frame = pd.DataFrame({"a": [1], "x": ["k"]})
+    said = (
+        "source 's' has no column(s) b, d; the mapping declares them. Check the extract "
+        "template or file, or the mapping's sources.s.columns."
+    )
+    with pytest.raises(InputError) as err:
+        prepare_source("s", _source(d="date"), frame)
+    assert str(err.value) == said
+
+
+# Values of a date column that are not dates stop the run, counted: "31/02/2025" and "soon"
+# (2); a blank one (empty, spaces, missing) is no date, not a wrong one, and "9999-12-31" is
+# the case system's "no end date".
+def test_values_of_a_date_column_that_are_not_dates_stop_the_run_saying_how_many():
+    from cldetl.errors import InputError
+    from cldetl.transform.sources import prepare_source
+
+    dates = ["2025-02-28", "31/02/2025", "", "  ", None, "9999-12-31", "soon"]
+    frame = pd.DataFrame({"a": range(7), "b": "k", "d": dates})
+    said = (
+        "source 's' column 'd': 2 value(s) are not dates. Check the column's type in the "
+        "extract, or declare it as text."
+    )
+    with pytest.raises(InputError) as err:
+        prepare_source("s", _source(d="date"), frame)
+    assert str(err.value) == said
+
+
+def test_a_source_that_was_not_extracted_stops_the_run_saying_so():
+    from cldetl.errors import InputError
+    from cldetl.transform.sources import prepare_sources
+
+    frames = {name: pd.DataFrame(columns=list(s.columns)) for name, s in MAPPING.sources.items()}
+    prepared = prepare_sources(MAPPING, frames)
+    assert list(prepared) == list(MAPPING.sources)
+    assert all(len(frame) == 0 for frame in prepared.values())
+    frames["lines"] = frames["lines"].drop(columns=["units"])
+    with pytest.raises(InputError, match=r"^source 'lines' has no column\(s\) units;"):
+        prepare_sources(MAPPING, frames)
+    del frames["lines"]
+    with pytest.raises(InputError) as err:
+        prepare_sources(MAPPING, frames)
+    assert str(err.value) == "source 'lines' was not extracted; nothing to transform."
+
+
+def _lines(*lines: dict) -> pd.DataFrame:
+    """testshire's service lines as the transform holds them when it chains them (typed, each
+    with its position and key, sources.prepare_source), each of person 1's residential
+    service from P1 (CASSR managed) unless a line says otherwise; on an index of its own, as
+    the lines a rule took are."""
+    from cldetl.transform.sources import prepare_source
+
+    base = {"person_id": 1, "service": "RES", "provider": "P1", "delivery": "PB", "freq": "W"}
+    frame = pd.DataFrame([{**base, **line} for line in lines])
+    frame = frame.reindex(columns=list(MAPPING.sources["lines"].columns))
+    prepared = prepare_source("lines", MAPPING.sources["lines"], frame)
+    return prepared.set_axis([100 + i for i in range(len(prepared))])
+
+
+def _chained(lines: pd.DataFrame, **update) -> list[tuple]:
+    """chain_service_lines with testshire's rule (changed by `update`): per event, its first
+    line, start, end (None: open), cost, member positions and member keys."""
+    from cldetl.transform.service_lines import MEMBERS, chain_service_lines
+
+    rule = next(r for r in MAPPING.events if r.name == "service_lines").service_lines
+    got = chain_service_lines(lines, rule.model_copy(update=update))
+
+    def day(d):
+        return None if pd.isna(d) else f"{d:%Y-%m-%d}"
+
+    return [
+        (r[KEY], day(r["start"]), day(r["end"]), r["cost"], list(np.atleast_1d(r[MEMBERS])))
+        + (r[MEMBER_KEYS],)
+        for _, r in got.iterrows()
+    ]
+
+
+# Service lines (docs/mapping.md "service_lines"; the guidance's "Clarification to guidance"):
+# lines of one service that follow on within `max_gap_days` (default 1) are one service event,
+# from the first line's start to the last line's end (open if one is open), with the latest
+# line's cost and details and the first line's key; `keep_lines` keeps a row per line.
+# Read in the order 61, 70, 60, 62 (positions 0 to 3): 60 (1 June 2023 to 6 April 2025,
+# 800 a week), 61 from 7 April (the day after) to 30 June (845.5), 62 from 2 July (two days
+# after) and open (900); 70, another service (home care, HC), 1 January to 31 March 2025.
+# With a gap of 1 day: 60 and 61 are one event (first line 60, position 2; members 2 and 0),
+# 62 another, 70 another; events in the order of their first line's position. With a gap of
+# 2 days, 62 joins them, and the event is open. A suspended 61 counts as open (its end set
+# aside), so 62 follows it whatever the gap. With 71, home care from 1 April (the day after
+# 70) to 31 May (25), each service is one event of two lines.
+LINES_61_70_60_62 = [
+    {"line_id": 61, "start": "2025-04-07", "end": "2025-06-30", "cost": 845.5},
+    {"line_id": 70, "service": "HC", "start": "2025-01-01", "end": "2025-03-31", "cost": 20},
+    {"line_id": 60, "start": "2023-06-01", "end": "2025-04-06", "cost": 800},
+    {"line_id": 62, "start": "2025-07-02", "end": None, "cost": 900},
+]
+CHAIN_CASES = [
+    pytest.param(
+        {},
+        LINES_61_70_60_62,
+        [
+            ("70", "2025-01-01", "2025-03-31", 20, [1], "70"),
+            ("60", "2023-06-01", "2025-06-30", 845.5, [2, 0], "60;61"),
+            ("62", "2025-07-02", None, 900, [3], "62"),
+        ],
+        id="one day gap",
+    ),
+    pytest.param(
+        {"max_gap_days": 2},
+        LINES_61_70_60_62,
+        [
+            ("70", "2025-01-01", "2025-03-31", 20, [1], "70"),
+            ("60", "2023-06-01", None, 900, [2, 0, 3], "60;61;62"),
+        ],
+        id="two days gap",
+    ),
+    pytest.param(
+        {},
+        [{**LINES_61_70_60_62[0], "status": "SUSPENDED"}, *LINES_61_70_60_62[1:]],
+        [
+            ("70", "2025-01-01", "2025-03-31", 20, [1], "70"),
+            ("60", "2023-06-01", None, 900, [2, 0, 3], "60;61;62"),
+        ],
+        id="suspended",
+    ),
+    pytest.param(
+        {},
+        [
+            *LINES_61_70_60_62[:3],
+            {
+                "line_id": 71,
+                "service": "HC",
+                "start": "2025-04-01",
+                "end": "2025-05-31",
+                "cost": 25,
+            },
+        ],
+        [
+            ("70", "2025-01-01", "2025-05-31", 25, [1, 3], "70;71"),
+            ("60", "2023-06-01", "2025-06-30", 845.5, [2, 0], "60;61"),
+        ],
+        id="two services each of two lines",
+    ),
+    pytest.param(
+        {"split_lines": "keep_lines"},
+        LINES_61_70_60_62,
+        [
+            ("61", "2025-04-07", "2025-06-30", 845.5, [0], "61"),
+            ("70", "2025-01-01", "2025-03-31", 20, [1], "70"),
+            ("60", "2023-06-01", "2025-04-06", 800, [2], "60"),
+            ("62", "2025-07-02", None, 900, [3], "62"),
+        ],
+        id="keep lines",
+    ),
+    pytest.param(
+        {"split_lines": "keep_lines"},
+        [{**LINES_61_70_60_62[0], "status": "SUSPENDED"}],
+        [("61", "2025-04-07", None, 845.5, [0], "61")],
+        id="keep lines suspended",
+    ),
+]
+
+
+@pytest.mark.parametrize(("update", "lines", "expected"), CHAIN_CASES)
+def test_service_lines_that_follow_on_are_one_service_event(update, lines, expected):
+    assert _chained(_lines(*lines), **update) == expected
+
+
+# `order_by` (docs/mapping.md): which of the lines that start the same day is the later. Lines
+# 80 (position 0, 4 units) and 81 (position 1, 2 units) both start on 1 January 2025 and follow
+# on: by position, 81 is the latest (its cost, 81's 30) and 80 the first (its key); ordered by
+# units, 81 (2) comes first and 80 (4) is the latest.
+ORDER_BY_CASES = [
+    pytest.param({}, [("80", "2025-01-01", "2025-03-31", 30, [0, 1], "80;81")], id="position"),
+    pytest.param(
+        {"order_by": "units"},
+        [("81", "2025-01-01", "2025-03-31", 40, [1, 0], "81;80")],
+        id="order by units",
+    ),
+]
+
+
+@pytest.mark.parametrize(("update", "expected"), ORDER_BY_CASES)
+def test_lines_that_start_the_same_day_follow_order_by(update, expected):
+    lines = _lines(
+        {"line_id": 80, "start": "2025-01-01", "end": "2025-03-31", "cost": 40, "units": 4},
+        {"line_id": 81, "start": "2025-01-01", "end": "2025-03-31", "cost": 30, "units": 2},
+    )
+    assert _chained(lines, **update) == expected
+
+
+def test_chained_lines_keep_the_first_lines_reference_base_and_its_columns():
+    """The event keeps the first line's `_reference_base` (docs/mapping.md: the reference is
+    "computed on the first line, so it stays put when lines are added") and the latest line's
+    other columns; positions are whole numbers; an empty set of lines is returned with its
+    member columns (none)."""
+    from cldetl.transform.service_lines import MEMBERS, chain_service_lines
+    from cldetl.transform.sources import POSITION
+
+    rule = next(r for r in MAPPING.events if r.name == "service_lines").service_lines
+    lines = _lines(*LINES_61_70_60_62).assign(_reference_base=["R61", "R70", "R60", "R62"])
+    got = chain_service_lines(lines, rule)
+    assert got["_reference_base"].tolist() == ["R70", "R60", "R62"]
+    assert got["line_id"].tolist() == ["70", "61", "62"]
+    assert got[POSITION].dtype == np.int64
+    assert got.index.tolist() == [0, 1, 2]
+    empty = chain_service_lines(lines.iloc[:0], rule)
+    assert len(empty) == 0
+    assert {MEMBERS, MEMBER_KEYS} <= set(empty.columns)
+
+
+def test_chained_lines_whose_keys_are_held_in_several_arrow_chunks():
+    """Text joined from parts (a source read in batches) is held by pandas in several Arrow
+    chunks; the members' keys are joined the same: lines 60 and 61, which follow on, are one
+    event of keys "60;61" (read in that order, so the chunks are kept as they are)."""
+    from cldetl.transform.service_lines import chain_service_lines
+
+    lines = _lines(LINES_61_70_60_62[2], LINES_61_70_60_62[0])  # 60, then 61
+    lines[KEY] = pd.concat([lines[KEY].iloc[:1], lines[KEY].iloc[1:]])
+    assert lines[KEY].array._pa_array.num_chunks == 2
+    rule = next(r for r in MAPPING.events if r.name == "service_lines").service_lines
+    assert chain_service_lines(lines, rule)[MEMBER_KEYS].tolist() == ["60;61"]
