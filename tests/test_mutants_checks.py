@@ -866,3 +866,18 @@ def test_the_summary_counts_of_a_batch_not_yet_counted():
         assert {k: list(v.items()) for k, v in counts.items()} == {
             k: list(v.items()) for k, v in expected.items()
         }
+
+
+# --- dev-G: validate/checks/context.py (mutmut run of 7 December 2026, afternoon) ---
+
+
+def test_a_field_the_file_lacks_reads_as_blank_text_like_a_read_column():
+    # `CheckContext.column` of a field not in the file: the empty string on every row, in the
+    # Arrow string type the reader gives every read column, so a condition on it sees a blank
+    # field (not a missing value, not text) and the parsers get the type they are written for.
+    frame = pd.DataFrame({"Gender": ["Female", "Male"]}, dtype="string[pyarrow]")
+    ctx = _context_of(frame)
+    absent = ctx.column("Date of Death")
+    assert absent.tolist() == ["", ""]
+    assert absent.dtype == ctx.column("Gender").dtype
+    assert ctx.blank("Date of Death").tolist() == [True, True]

@@ -6,6 +6,7 @@ caller as the error it was, and no child is left behind."""
 from __future__ import annotations
 
 import multiprocessing
+import sys
 
 import pytest
 
@@ -67,3 +68,60 @@ def test_the_job_runs_in_another_process_only_when_forked():
         assert job.result() != os.getpid()
     with Alongside(os.getpid, fork=False) as job:
         assert job.result() == os.getpid()
+
+
+# --- The pool's settings (mutmut run dev-G, 7 December 2026): each survivor of
+# `Alongside.__init__` gave the same figures, so these pin what the settings are for.
+
+
+def _sigint_handler():
+    import signal
+
+    return signal.getsignal(signal.SIGINT)
+
+
+@needs_fork
+def test_the_job_gets_one_child_that_leaves_ctrl_c_to_the_parent():
+    # One job, one forked child (max_workers=1): a fork pool starts all its workers at once,
+    # each a copy of the parent's memory. The child ignores Ctrl-C (its initializer), so an
+    # interrupt reaches the parent alone, which ends the pool.
+    import signal
+
+    with Alongside(_sigint_handler, fork=True) as job:
+        assert len(multiprocessing.active_children()) == 1
+        assert job.result() == signal.SIG_IGN
+    assert multiprocessing.active_children() == []
+
+
+def _death_signal():
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    sig = ctypes.c_int(0)
+    libc.prctl(2, ctypes.byref(sig))  # PR_GET_PDEATHSIG
+    return sig.value
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+@needs_fork
+def test_the_child_ends_when_the_parent_is_killed():
+    # The child asks Linux for SIGTERM when its parent ends, killed included (not only
+    # Ctrl-C), so no child is left computing waiting times nobody will read.
+    import signal
+
+    with Alongside(_death_signal, fork=True) as job:
+        assert job.result() == signal.SIGTERM
+
+
+@needs_fork
+def test_the_child_is_forked_whatever_the_default_start_method():
+    # The job reaches the child by inheritance (nothing pickled), so the pool must fork even
+    # where the default start method is not fork (macOS; Python 3.14's forkserver): under spawn
+    # the child starts without the job and fails.
+    previous = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method("spawn", force=True)
+    try:
+        with Alongside(lambda: "inherited", fork=True) as job:
+            assert job.result() == "inherited"
+    finally:
+        multiprocessing.set_start_method(previous, force=True)

@@ -15,11 +15,3 @@ def national_method() -> dict[str, Any]:
     text = resources.files("cldetl").joinpath("spec/national.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
-
-def cite(step: str, lines_key: str | None = None) -> str:
-    """'file (commit) lines a-b' for a step of national.yaml, for messages and docs."""
-    part = national_method()[step]
-    text = part["cite"]
-    if lines_key:
-        text += f" lines {part[lines_key]}"
-    return text
