@@ -2797,3 +2797,152 @@ def test_the_la_person_ids_are_made_comparable_a_slice_at_a_time_once_per_distin
     got = carer_links_module._matched(ids, wanted, 2)
     assert sorted(got.to_pylist()) == ["p000001", "xy"]
     assert seen == [["C1"], ["P000001", "Xy"], [" p000001 "]]
+
+
+# --- dev-F: dedup.unique_events survivors (mutmut run of 7 December 2026, afternoon) ---
+# unique_events folds each key field (create_GetDerivedFields_procedure.sql lines 304-318,
+# create_GetUniqueEvents_procedure.sql lines 66-71, commit e6f5749) into one group number:
+# group * width + (code + 2), where a field's codes run from -2 (does not apply) and -1 (blank)
+# to its largest value's code, so `width` must be at least that many values, and the group
+# numbers must stay exact whole numbers (renumbered before they would pass 2**62).
+
+_KEY_FIELDS = [
+    "la_code", "person", "Event Start Date", "Client Type", "Event Type",
+    "Request: Route of Access", "Assessment Type", "Service Type", "Service Component",
+    "Delivery Mechanism", "Unit Cost", "Cost Frequency (Unit Type)", "Planned units per week",
+]  # fmt: skip
+
+
+def _requests(changes: list[dict], **columns) -> list[int]:
+    """The kept line of each of a person's requests (BASE, then each row's changes; lines 2,
+    3, ...; one end date), `columns` replacing whole key columns (categories)."""
+    frame = pd.DataFrame([{**BASE, **c} for c in changes])
+    frame["event_type"] = pd.Series(["Request"] * len(changes), dtype="string")
+    frame["Event Type"] = frame["event_type"]
+    for name, column in columns.items():
+        frame[name] = column
+    frame["line"] = range(2, 2 + len(changes))
+    frame["der_end"] = pd.to_datetime(["2025-03-31"] * len(changes))
+    return list(unique_events(frame, national_method())["kept_line"])
+
+
+def test_requests_differing_in_their_start_or_client_type_are_events_of_their_own():
+    # Line 2: BASE. Line 3: another start and another client type. Line 4: line 2's start,
+    # a third client type. Each pair differs in a key field (start, client type: lines
+    # 304-318), so three events, each kept. As text the client type's codes are 0, 1, 2 and the
+    # start's 0, 1, 0: lines 2 and 3 differ in both by one, which only a field width of at
+    # least the field's number of codes keeps apart.
+    rows = [
+        {},
+        {"Event Start Date": "2025-01-07", "Client Type": "Unpaid carer"},
+        {"Client Type": "Invalid and not mapped"},
+    ]
+    assert _requests(rows) == [2, 3, 4]
+
+
+def test_requests_differing_in_a_category_of_client_type_are_two_events():
+    # The preview holds the cleaned key fields as categories. Client Type of three categories,
+    # line 2 the second (code 1), line 3 the first (code 0) and another start date (code 1):
+    # two events (lines 304-318), each kept.
+    client = pd.Categorical.from_codes([1, 0], categories=["Service user", "Unpaid carer", "X"])
+    assert _requests([{}, {"Event Start Date": "2025-01-07"}], **{"Client Type": client}) == [
+        2,
+        3,
+    ]
+
+
+def _wide(categories: int, codes: list[dict]) -> list[int]:
+    """Requests whose every key field is a category of `categories` values (each row's codes
+    given, else 0): the group number's bound is then a product of powers of two."""
+    columns = {
+        name: pd.Categorical.from_codes(
+            [c.get(name, 0) for c in codes], categories=[f"v{i}" for i in range(categories)]
+        )
+        for name in _KEY_FIELDS
+    }
+    return _requests([{} for _ in codes], **columns)
+
+
+def test_two_las_stay_two_events_when_the_group_numbers_pass_64_bits():
+    # Fields of 62 categories are 64 = 2**6 wide. Line 2 in the first LA, line 3 in the second;
+    # every other field the same. After the LA the group numbers differ by 1, then are
+    # multiplied by the person's 2**6, the end date's 3 and 2**6 for each of the 11 fields after
+    # it: 3 * 2**72. Unrenumbered, that difference is 0 modulo 2**64 (int64 wraps) and the two
+    # LAs' requests would be one event; renumbered at 2**62 they stay two (person and LA are
+    # part of the event, lines 304-318).
+    assert _wide(62, [{"la_code": 0}, {"la_code": 1}]) == [2, 3]
+
+
+def test_two_routes_of_access_stay_two_events_when_the_group_numbers_pass_2_to_the_53():
+    # Fields of 1022 categories are 1024 = 2**10 wide; every code the last (1021) but line 3's
+    # route of access (1020). Before the route the bound is 2**10 (LA) * 2**10 (person) * 3 (end
+    # date) * 2**30 (start, client type, event type) = 3 * 2**50, and the groups are near it;
+    # after it near 3 * 2**60, where a float64 is exact only to 2**9: two whole numbers one
+    # apart. As int64 they stay two events (the route is a request's key field, line 314).
+    top = dict.fromkeys(_KEY_FIELDS, 1021)
+    assert _wide(1022, [top, {**top, "Request: Route of Access": 1020}]) == [2, 3]
+
+
+def _typed(rows: list[dict]) -> list[int]:
+    """The kept line of each of a person's rows (BASE, then each row's changes, its cleaned
+    event type under "t"; lines 2, 3, ...), as the preview holds the event type: a category
+    of the spec's values, then 'Invalid and not mapped' (preview._category)."""
+    frame = pd.DataFrame([{**BASE, **{k: v for k, v in r.items() if k not in ("t", "end")}}
+                          for r in rows])  # fmt: skip
+    types = [*load_spec().field("Event Type").values, INVALID]
+    kind = pd.Categorical([r["t"] for r in rows], categories=types)
+    frame["event_type"] = kind
+    frame["Event Type"] = kind
+    frame["line"] = range(2, 2 + len(rows))
+    frame["der_end"] = pd.to_datetime([r.get("end", "2025-03-31") for r in rows])
+    return list(unique_events(frame, national_method())["kept_line"])
+
+
+ROUTE = "Request: Route of Access"
+TYPED_CASES = [
+    # (id, rows, kept line of each). Event Type is part of the event (line 305), so rows of
+    # two event types are two events whatever the fields that do not apply to one of them
+    # (the end date: not a service's, nor a NULL event type's, line 311; route of access:
+    # requests only, line 314). A not-applying field's code must be one no row that applies
+    # can have (-2, below blank's -1): neither a value's code nor one past the field's width.
+    # Three requests ending on three days (line 4's route blank), then a NULL event type (not
+    # a service, but no end date in its event, line 311): four events. Coded 4 (+2) instead of
+    # 0 (-2), the NULL row's end date would fold like line 4's third end date (code 2) and its
+    # route one past the route's width like line 4's blank: lines 4 and 5 one event.
+    ("three requests and a NULL event type",
+     [{"t": "Request", "end": "2025-03-29"}, {"t": "Request", "end": "2025-03-30"},
+      {"t": "Request", "end": "2025-03-31", ROUTE: None}, {"t": None}], [2, 3, 4, 5]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rows", "kept"), [c[1:] for c in TYPED_CASES], ids=[c[0] for c in TYPED_CASES]
+)
+def test_rows_of_two_event_types_are_two_events(rows, kept):
+    assert _typed(rows) == kept
+
+
+def test_of_two_rows_of_one_service_the_open_one_is_kept():
+    # GetUniqueEvents lines 72-76 keep the row with the latest end date, an open one (NULL)
+    # read as 9999-01-01, so the latest of all. Two rows of one service (a service's end date
+    # is not part of its event, line 311): line 2 open, line 3 ending 31 March 2025. Line 2 is
+    # kept although line 3 is the later line (the tie-break only when the ends are equal).
+    frame = pd.DataFrame([BASE, BASE])
+    frame["line"] = [2, 3]
+    frame["event_type"] = pd.Series(["Service", "Service"], dtype="string")
+    frame["Event Type"] = frame["event_type"]
+    frame["der_end"] = pd.to_datetime([None, "2025-03-31"])
+    assert list(unique_events(frame, national_method())["kept_line"]) == [2, 2]
+
+
+def test_each_of_two_events_of_two_rows_keeps_its_later_line():
+    # Lines 2 and 3 one request, lines 4 and 5 another (a later start, line 304): each pair
+    # ties on its end date and outcome, so each event keeps its later line (GetUniqueEvents
+    # lines 72-76: the row number last) - 3 and 5, each chosen within its own event.
+    frame = pd.DataFrame([BASE, BASE, {**BASE, "Event Start Date": "2025-01-07"},
+                          {**BASE, "Event Start Date": "2025-01-07"}])  # fmt: skip
+    frame["line"] = [2, 3, 4, 5]
+    frame["event_type"] = pd.Series(["Request"] * 4, dtype="string")
+    frame["Event Type"] = frame["event_type"]
+    frame["der_end"] = pd.to_datetime(["2025-03-31"] * 4)
+    assert list(unique_events(frame, national_method())["kept_line"]) == [3, 3, 5, 5]
