@@ -14,4 +14,3 @@ def national_method() -> dict[str, Any]:
     """Every threshold, list and exception of DHSC's processing (cldetl/spec/national.yaml)."""
     text = resources.files("cldetl").joinpath("spec/national.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
-
