@@ -1389,7 +1389,6 @@ def test_of_a_persons_dated_lines_starting_the_same_day_the_last_read_is_in_forc
     person's last record): LD, at the period end and as the latest alike. (Forty lines: a
     sort that is not stable may reorder lines of the same day; it does not on a handful.)"""
     from cldetl.transform.person_details import add_dated_details
-    from cldetl.transform.sources import prepare_source
 
     history = pd.DataFrame(
         {
@@ -1398,9 +1397,7 @@ def test_of_a_persons_dated_lines_starting_the_same_day_the_last_read_is_in_forc
             "start": ["2025-01-01", "2024-01-01"] * 20,
         }
     )
-    sources = {
-        "psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)
-    }
+    sources = _psr_history_source(history)
     rows = pd.DataFrame(
         {
             PERSON: pd.array(["1"], dtype="string"),
@@ -1413,22 +1410,31 @@ def test_of_a_persons_dated_lines_starting_the_same_day_the_last_read_is_in_forc
     assert got["Primary Support Reason"].tolist() == ["Learning disability support"]
 
 
+def _dated_from_psr_history(field: str):
+    """The mapping with `field` a dated detail read from the PSR history's codes as they are."""
+    from cldetl.mapping.model import DatedDetail
+
+    detail = DatedDetail(source="psr_history", person="person_id", column="psr_code", start="start")
+    person = MAPPING.person.model_copy(update={"dated": {field: detail}})
+    return MAPPING.model_copy(update={"person": person})
+
+
+def _psr_history_source(history: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    from cldetl.transform.sources import prepare_source
+
+    return {"psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)}
+
+
 def test_a_dated_detail_of_a_field_the_rows_lack_is_blank_where_none_is_in_force():
     """A dated detail for a field the person source does not give (here Accommodation Status,
     the history's codes as they are, no lookup): person 1's LD, from 1 August 2025, is in
     force at the end of the period; person 2 has no line, so the field is blank (empty text,
     not missing)."""
-    from cldetl.mapping.model import DatedDetail
     from cldetl.transform.person_details import add_dated_details
-    from cldetl.transform.sources import prepare_source
 
-    detail = DatedDetail(source="psr_history", person="person_id", column="psr_code", start="start")
-    person = MAPPING.person.model_copy(update={"dated": {"Accommodation Status": detail}})
-    mapping = MAPPING.model_copy(update={"person": person})
+    mapping = _dated_from_psr_history("Accommodation Status")
     history = pd.DataFrame({"person_id": [1], "psr_code": ["LD"], "start": ["2025-08-01"]})
-    sources = {
-        "psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)
-    }
+    sources = _psr_history_source(history)
     rows = pd.DataFrame({PERSON: pd.array(["1", "2"], dtype="string")}, index=[5, 9])
     got = add_dated_details(mapping, SPEC, rows, sources, date(2025, 9, 30), UnmappedCodes())
     assert got.index.tolist() == [5, 9]
@@ -1441,19 +1447,13 @@ def test_a_dated_line_in_force_with_a_blank_value_leaves_the_persons_own():
     blank the person's own: the history gives nothing for that time. Accommodation Status from
     the history's codes as they are (no lookup); person 1's own "Settled" stays, person 2's
     "Settled" gives way to the history's "LD"."""
-    from cldetl.mapping.model import DatedDetail
     from cldetl.transform.person_details import add_dated_details
-    from cldetl.transform.sources import prepare_source
 
-    detail = DatedDetail(source="psr_history", person="person_id", column="psr_code", start="start")
-    person = MAPPING.person.model_copy(update={"dated": {"Accommodation Status": detail}})
-    mapping = MAPPING.model_copy(update={"person": person})
+    mapping = _dated_from_psr_history("Accommodation Status")
     history = pd.DataFrame(
         {"person_id": [1, 2], "psr_code": ["  ", "LD"], "start": ["2025-08-01", "2025-08-01"]}
     )
-    sources = {
-        "psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)
-    }
+    sources = _psr_history_source(history)
     rows = pd.DataFrame(
         {
             PERSON: pd.array(["1", "2"], dtype="string"),
@@ -1469,17 +1469,11 @@ def test_a_dated_date_field_whose_value_is_not_a_date_is_no_date():
     test_a_date_field_given_as_a_dated_detail_is_read_as_a_date) whose line in force holds
     text that is not a date ("not known") is no date, as a date given as text that is not one
     is (test_a_date_given_as_text_that_is_not_a_date_is_written_blank): the run goes on."""
-    from cldetl.mapping.model import DatedDetail
     from cldetl.transform.person_details import add_dated_details
-    from cldetl.transform.sources import prepare_source
 
-    detail = DatedDetail(source="psr_history", person="person_id", column="psr_code", start="start")
-    person = MAPPING.person.model_copy(update={"dated": {"Date of Death": detail}})
-    mapping = MAPPING.model_copy(update={"person": person})
+    mapping = _dated_from_psr_history("Date of Death")
     history = pd.DataFrame({"person_id": [1], "psr_code": ["not known"], "start": ["2025-01-01"]})
-    sources = {
-        "psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)
-    }
+    sources = _psr_history_source(history)
     rows = pd.DataFrame(
         {
             PERSON: pd.array(["1"], dtype="string"),
@@ -1588,35 +1582,34 @@ def test_a_date_column_is_read_as_days(values, expected):
     assert [None if pd.isna(d) else f"{d:%Y-%m-%d}" for d in got] == expected
 
 
-def test_a_source_without_a_declared_column_stops_the_run_saying_so():
-    from cldetl.errors import InputError
-    from cldetl.transform.sources import prepare_source
-
-    frame = pd.DataFrame({"a": [1], "x": ["k"]})
-    said = (
-        "source 's' has no column(s) b, d; the mapping declares them. Check the extract "
-        "template or file, or the mapping's sources.s.columns."
-    )
-    with pytest.raises(InputError) as err:
-        prepare_source("s", _source(d="date"), frame)
-    assert str(err.value) == said
-
-
 # Values of a date column that are not dates stop the run, counted: "31/02/2025" and "soon"
 # (2); a blank one (empty, spaces, missing) is no date, not a wrong one, and "9999-12-31" is
 # the case system's "no end date".
-def test_values_of_a_date_column_that_are_not_dates_stop_the_run_saying_how_many():
+NOT_DATES = ["2025-02-28", "31/02/2025", "", "  ", None, "9999-12-31", "soon"]
+
+
+@pytest.mark.parametrize(
+    "columns, said",
+    [
+        (
+            {"a": [1], "x": ["k"]},
+            "source 's' has no column(s) b, d; the mapping declares them. Check the extract "
+            "template or file, or the mapping's sources.s.columns.",
+        ),
+        (
+            {"a": range(7), "b": "k", "d": NOT_DATES},
+            "source 's' column 'd': 2 value(s) are not dates. Check the column's type in the "
+            "extract, or declare it as text.",
+        ),
+    ],
+    ids=["a declared column missing", "values of a date column that are not dates"],
+)
+def test_a_source_the_mapping_does_not_fit_stops_the_run_saying_so(columns, said):
     from cldetl.errors import InputError
     from cldetl.transform.sources import prepare_source
 
-    dates = ["2025-02-28", "31/02/2025", "", "  ", None, "9999-12-31", "soon"]
-    frame = pd.DataFrame({"a": range(7), "b": "k", "d": dates})
-    said = (
-        "source 's' column 'd': 2 value(s) are not dates. Check the column's type in the "
-        "extract, or declare it as text."
-    )
     with pytest.raises(InputError) as err:
-        prepare_source("s", _source(d="date"), frame)
+        prepare_source("s", _source(d="date"), pd.DataFrame(columns))
     assert str(err.value) == said
 
 
