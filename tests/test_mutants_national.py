@@ -305,13 +305,26 @@ BASE = {
 }
 
 
-def _unique(kind: str, first: dict, second: dict) -> pd.DataFrame:
-    rows = [{**BASE, **first}, {**BASE, **second}]
-    frame = pd.DataFrame(rows, index=[10, 11])
-    frame["line"] = [2, 3]
-    frame["event_type"] = pd.Series([kind, kind], index=frame.index, dtype="string")
+def _as_preview(changes: list[dict], kind) -> pd.DataFrame:
+    """One person's rows as the preview gives them to unique_events: BASE, then each row's
+    changes, on lines 2, 3, ...; the event type `kind` (one text for every row, or one value
+    a row); the end date a row's "end" (None: open), else 31 March 2025."""
+    frame = pd.DataFrame([{**BASE, **{k: v for k, v in c.items() if k != "end"}} for c in changes])
+    frame["line"] = range(2, 2 + len(changes))
+    if isinstance(kind, str):
+        kind = pd.Series([kind] * len(changes), dtype="string")
+    frame["event_type"] = kind
     frame["Event Type"] = frame["event_type"]
-    frame["der_end"] = pd.to_datetime([r.get("end", "2025-03-31") for r in rows])
+    frame["der_end"] = pd.to_datetime([c.get("end", "2025-03-31") for c in changes])
+    return frame
+
+
+def _kept_lines(frame: pd.DataFrame) -> list[int]:
+    return list(unique_events(frame, national_method())["kept_line"])
+
+
+def _unique(kind: str, first: dict, second: dict) -> pd.DataFrame:
+    frame = _as_preview([first, second], kind)
     frame.index = [10, 11]
     return unique_events(frame, national_method())
 
@@ -2549,7 +2562,7 @@ def test_a_row_with_no_person_is_in_no_measure(tmp_path):
 # (result.records), and the JSON lists them in that order.
 
 
-def _dev_d_figure(unplaced: bool = True):
+def _a_2e_figure_with_lines_in_no_figure(unplaced: bool = True):
     """ASCOF 2E's 18 to 64 figure over the unique events on lines 2-8: lines 2-5 in its
     cohort (line 2 counted, 3-5 'under 18'), lines 6-8 in no figure (6 'no band', 7-8 'no
     quarter'). 1 / 4 = 25.0%."""
@@ -2583,7 +2596,7 @@ def test_a_figures_dict_sums_its_records_by_reason_in_the_order_they_first_come(
     'under 18' is the more; the records in no figure likewise ('no band' 1, 'no quarter' 2).
     Each record itself is listed only when asked (records=True), its Event Reference and LA
     person ID found by its line."""
-    figure = _dev_d_figure()
+    figure = _a_2e_figure_with_lines_in_no_figure()
     got = figure.as_dict()
     assert list(got.items()) == [
         ("measure", "ASCOF 2E"),
@@ -2609,7 +2622,7 @@ def test_a_figures_dict_sums_its_records_by_reason_in_the_order_they_first_come(
     assert [r["reason"] for r in listed["records_in_no_figure"]] == [
         "no band", "no quarter", "no quarter",
     ]  # fmt: skip
-    alone = _dev_d_figure(unplaced=False).as_dict(records=True)
+    alone = _a_2e_figure_with_lines_in_no_figure(unplaced=False).as_dict(records=True)
     assert "records_in_no_figure_by_reason" not in alone and "records_in_no_figure" not in alone
 
 
@@ -2816,14 +2829,10 @@ _KEY_FIELDS = [
 def _requests(changes: list[dict], **columns) -> list[int]:
     """The kept line of each of a person's requests (BASE, then each row's changes; lines 2,
     3, ...; one end date), `columns` replacing whole key columns (categories)."""
-    frame = pd.DataFrame([{**BASE, **c} for c in changes])
-    frame["event_type"] = pd.Series(["Request"] * len(changes), dtype="string")
-    frame["Event Type"] = frame["event_type"]
+    frame = _as_preview(changes, "Request")
     for name, column in columns.items():
         frame[name] = column
-    frame["line"] = range(2, 2 + len(changes))
-    frame["der_end"] = pd.to_datetime(["2025-03-31"] * len(changes))
-    return list(unique_events(frame, national_method())["kept_line"])
+    return _kept_lines(frame)
 
 
 def test_requests_differing_in_their_start_or_client_type_are_events_of_their_own():
@@ -2887,15 +2896,9 @@ def _typed(rows: list[dict]) -> list[int]:
     """The kept line of each of a person's rows (BASE, then each row's changes, its cleaned
     event type under "t"; lines 2, 3, ...), as the preview holds the event type: a category
     of the spec's values, then 'Invalid and not mapped' (preview._category)."""
-    frame = pd.DataFrame([{**BASE, **{k: v for k, v in r.items() if k not in ("t", "end")}}
-                          for r in rows])  # fmt: skip
     types = [*load_spec().field("Event Type").values, INVALID]
     kind = pd.Categorical([r["t"] for r in rows], categories=types)
-    frame["event_type"] = kind
-    frame["Event Type"] = kind
-    frame["line"] = range(2, 2 + len(rows))
-    frame["der_end"] = pd.to_datetime([r.get("end", "2025-03-31") for r in rows])
-    return list(unique_events(frame, national_method())["kept_line"])
+    return _kept_lines(_as_preview([{k: v for k, v in r.items() if k != "t"} for r in rows], kind))
 
 
 ROUTE = "Request: Route of Access"
@@ -2927,22 +2930,12 @@ def test_of_two_rows_of_one_service_the_open_one_is_kept():
     # read as 9999-01-01, so the latest of all. Two rows of one service (a service's end date
     # is not part of its event, line 311): line 2 open, line 3 ending 31 March 2025. Line 2 is
     # kept although line 3 is the later line (the tie-break only when the ends are equal).
-    frame = pd.DataFrame([BASE, BASE])
-    frame["line"] = [2, 3]
-    frame["event_type"] = pd.Series(["Service", "Service"], dtype="string")
-    frame["Event Type"] = frame["event_type"]
-    frame["der_end"] = pd.to_datetime([None, "2025-03-31"])
-    assert list(unique_events(frame, national_method())["kept_line"]) == [2, 2]
+    assert _kept_lines(_as_preview([{"end": None}, {}], "Service")) == [2, 2]
 
 
 def test_each_of_two_events_of_two_rows_keeps_its_later_line():
     # Lines 2 and 3 one request, lines 4 and 5 another (a later start, line 304): each pair
     # ties on its end date and outcome, so each event keeps its later line (GetUniqueEvents
     # lines 72-76: the row number last) - 3 and 5, each chosen within its own event.
-    frame = pd.DataFrame([BASE, BASE, {**BASE, "Event Start Date": "2025-01-07"},
-                          {**BASE, "Event Start Date": "2025-01-07"}])  # fmt: skip
-    frame["line"] = [2, 3, 4, 5]
-    frame["event_type"] = pd.Series(["Request"] * 4, dtype="string")
-    frame["Event Type"] = frame["event_type"]
-    frame["der_end"] = pd.to_datetime(["2025-03-31"] * 4)
-    assert list(unique_events(frame, national_method())["kept_line"]) == [3, 3, 5, 5]
+    later = {"Event Start Date": "2025-01-07"}
+    assert _kept_lines(_as_preview([{}, {}, later, later], "Request")) == [3, 3, 5, 5]

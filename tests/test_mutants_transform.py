@@ -1315,21 +1315,33 @@ def test_the_person_table_is_one_row_per_person_the_latest_known():
     ]
 
 
-def _psr_history_dated(as_at: str):
-    """testshire with its dated Primary Support Reason (psr_history, lookup psr) as at
-    `as_at`."""
+def _dated_from_psr_history(field: str, **options):
+    """testshire with `field` a dated detail read from its PSR history (psr_history): the
+    codes as they are, or through `options` (a lookup, an `as_at`)."""
     from cldetl.mapping.model import DatedDetail
 
     detail = DatedDetail(
-        source="psr_history",
-        person="person_id",
-        column="psr_code",
-        lookup="psr",
-        start="start",
-        as_at=as_at,
+        source="psr_history", person="person_id", column="psr_code", start="start", **options
     )
-    person = MAPPING.person.model_copy(update={"dated": {"Primary Support Reason": detail}})
+    person = MAPPING.person.model_copy(update={"dated": {field: detail}})
     return MAPPING.model_copy(update={"person": person})
+
+
+def _psr_history_source(history: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    from cldetl.transform.sources import prepare_source
+
+    return {"psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)}
+
+
+def _dated_psr_details(as_at, history, rows, unmapped=None) -> pd.DataFrame:
+    """`rows` with testshire's dated Primary Support Reason (through its `psr` lookup) as at
+    `as_at`, from `history`, at the end of September 2025."""
+    from cldetl.transform.person_details import add_dated_details
+
+    mapping = _dated_from_psr_history("Primary Support Reason", lookup="psr", as_at=as_at)
+    sources = _psr_history_source(history)
+    unmapped = UnmappedCodes() if unmapped is None else unmapped
+    return add_dated_details(mapping, SPEC, rows, sources, date(2025, 9, 30), unmapped)
 
 
 # add_dated_details on rows with no Event End Date column: "as at each row's event end date
@@ -1348,8 +1360,6 @@ DATED_WITHOUT_END_CASES = [
 
 @pytest.mark.parametrize(("as_at", "expected"), DATED_WITHOUT_END_CASES)
 def test_a_dated_detail_of_rows_without_an_end_date(as_at, expected):
-    from cldetl.transform.person_details import add_dated_details
-    from cldetl.transform.sources import prepare_source
 
     history = pd.DataFrame(
         {
@@ -1358,8 +1368,6 @@ def test_a_dated_detail_of_rows_without_an_end_date(as_at, expected):
             "start": ["2025-08-01", "2026-01-01", "2024-01-01", None, "2025-01-01"],
         }
     )
-    source = MAPPING.sources["psr_history"]
-    sources = {"psr_history": prepare_source("psr_history", source, history)}
     rows = pd.DataFrame(
         {
             PERSON: pd.array(["1", "2", "3", "4"], dtype="string"),
@@ -1368,9 +1376,7 @@ def test_a_dated_detail_of_rows_without_an_end_date(as_at, expected):
         index=[5, 9, 2, 7],
     )
     unmapped = UnmappedCodes()
-    got = add_dated_details(
-        _psr_history_dated(as_at), SPEC, rows, sources, date(2025, 9, 30), unmapped
-    )
+    got = _dated_psr_details(as_at, history, rows, unmapped)
     names = {"LD": "Learning disability support", "Unknown": "Unknown"}
     assert got.columns.tolist() == [PERSON, "Primary Support Reason"]
     assert got.index.tolist() == [5, 9, 2, 7]
@@ -1388,7 +1394,6 @@ def test_of_a_persons_dated_lines_starting_the_same_day_the_last_read_is_in_forc
     force, as the person source's own records are "latest known" (person_table keeps a
     person's last record): LD, at the period end and as the latest alike. (Forty lines: a
     sort that is not stable may reorder lines of the same day; it does not on a handful.)"""
-    from cldetl.transform.person_details import add_dated_details
 
     history = pd.DataFrame(
         {
@@ -1397,32 +1402,14 @@ def test_of_a_persons_dated_lines_starting_the_same_day_the_last_read_is_in_forc
             "start": ["2025-01-01", "2024-01-01"] * 20,
         }
     )
-    sources = _psr_history_source(history)
     rows = pd.DataFrame(
         {
             PERSON: pd.array(["1"], dtype="string"),
             "Primary Support Reason": pd.array(["Unknown"], dtype="string"),
         }
     )
-    got = add_dated_details(
-        _psr_history_dated(as_at), SPEC, rows, sources, date(2025, 9, 30), UnmappedCodes()
-    )
+    got = _dated_psr_details(as_at, history, rows)
     assert got["Primary Support Reason"].tolist() == ["Learning disability support"]
-
-
-def _dated_from_psr_history(field: str):
-    """The mapping with `field` a dated detail read from the PSR history's codes as they are."""
-    from cldetl.mapping.model import DatedDetail
-
-    detail = DatedDetail(source="psr_history", person="person_id", column="psr_code", start="start")
-    person = MAPPING.person.model_copy(update={"dated": {field: detail}})
-    return MAPPING.model_copy(update={"person": person})
-
-
-def _psr_history_source(history: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    from cldetl.transform.sources import prepare_source
-
-    return {"psr_history": prepare_source("psr_history", MAPPING.sources["psr_history"], history)}
 
 
 def test_a_dated_detail_of_a_field_the_rows_lack_is_blank_where_none_is_in_force():
