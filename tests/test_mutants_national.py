@@ -2939,3 +2939,72 @@ def test_each_of_two_events_of_two_rows_keeps_its_later_line():
     # lines 72-76: the row number last) - 3 and 5, each chosen within its own event.
     later = {"Event Start Date": "2025-01-07"}
     assert _kept_lines(_as_preview([{}, {}, later, later], "Request")) == [3, 3, 5, 5]
+
+
+# --- integrator: unique_events mutants dev-F left not pinned (7 December 2026, evening) ---
+# Each key field a category of many values (a large file's unit costs, start dates, persons are
+# as many), so the group numbers grow past 2**53 and are renumbered at 2**62 (dedup.py lines
+# 130-132). The width of a category of n values is n + 2 (blank -1 and not-applying -2 below
+# its codes).
+SERVICE_FIELDS = _KEY_FIELDS[-6:]
+
+
+def _categories(kind, codes: list[dict], counts: dict[str, int], default: int) -> list[int]:
+    """The kept line of each row of `_as_preview` (event type `kind`, lines 2, 3, ...) whose key
+    fields are categories of `counts[name]` values (else `default`), each row at its field's
+    last code unless `codes` says otherwise. A typed `kind` (a category of the spec's event
+    types) is kept as the Event Type key field; a text `kind` is widened like the rest."""
+    frame = _as_preview([{} for _ in codes], kind)
+    for name in _KEY_FIELDS:
+        if name == "Event Type" and isinstance(kind, pd.Categorical):
+            continue
+        n = counts.get(name, default)
+        frame[name] = pd.Categorical.from_codes(
+            [c.get(name, n - 1) for c in codes], categories=[f"v{i}" for i in range(n)]
+        )
+    return _kept_lines(frame)
+
+
+@pytest.mark.parametrize("other", ["Review", "Request", "Assessment", INVALID, None])
+def test_a_service_and_another_event_type_stay_two_events_after_a_renumbering(other):
+    # Line 2 a service, line 3 another event type (or none); every field of 62 categories
+    # (2**6 wide) but the event type (the spec's four and 'Invalid and not mapped': 7 wide).
+    # Before Unit Cost the bound is 2**12 (LA, person) * 3 (end date) * 2**12 (start, client
+    # type) * 7 * 2**30 (route to delivery mechanism), about 2**58.4; with Unit Cost's 2**6 it
+    # passes 2**62, so the groups are renumbered first: line 2 is 0, line 3 is 1. The service
+    # fields do not apply to line 3, coded -2 (+2 = 0); line 2's unit cost and cost frequency
+    # are codes 60 (+2 = 62), its planned units 61 (63). Line 3 - line 2: 64 - 62 = 2, then
+    # 2 * 64 - 62 = 66, then 66 * 64 - 63: two events, as Event Type is part of the event
+    # (create_GetDerivedFields_procedure.sql lines 304-318, e6f5749). Coded -3 (+2 = -1), the
+    # difference would be 64 - 1 - 62 = 1, 1 again, then 64 - 1 - 63 = 0: one event.
+    kind = pd.Categorical(
+        ["Service", other], categories=[*load_spec().field("Event Type").values, INVALID]
+    )
+    service = {"Unit Cost": 60, "Cost Frequency (Unit Type)": 60}
+    assert _categories(kind, [service, {}], {}, 62) == [2, 3]
+
+
+def test_two_cost_frequencies_stay_two_events_when_renumbered_groups_pass_2_to_the_53():
+    # Two services, every code the last but line 3's cost frequency (one below). LA, person,
+    # start, client type and event type of 4094 categories (2**12 wide), route and assessment
+    # type of 1 (3 wide), the six service fields of 2046 (2**11). Before the route the bound
+    # is 2**48 * 3 (end date) * 2**12 = 3 * 2**60; with the route's 3 it passes 2**62, so
+    # both rows are renumbered to group 0. Route and assessment type do not apply (0); service
+    # type to unit cost at their last code (2047) make 2**44 - 1; the cost frequency makes
+    # 2**55 - 1 (line 2) and 2**55 - 2 (line 3), the bound 9 * 2**55, so no renumbering before
+    # the last field. As int64 two groups: two events (the cost frequency splits services,
+    # create_GetUniqueEvents_procedure.sql lines 66-71, e6f5749); as float64 (exact to 4
+    # above 2**54) both would be 2**55: one event.
+    counts = {name: 4094 for name in _KEY_FIELDS[:5]}
+    counts |= {ROUTE: 1, "Assessment Type": 1, **dict.fromkeys(SERVICE_FIELDS, 2046)}
+    assert _categories("Service", [{}, {"Cost Frequency (Unit Type)": 2044}], counts, 0) == [2, 3]
+
+
+def test_two_las_services_stay_two_events_when_renumbered_groups_grow():
+    # Two services, every field of 1022 categories (2**10 wide), every code the last but line
+    # 3's LA (one below). The bound passes 2**62 at Assessment Type (3 * 2**70): the groups
+    # are renumbered, line 2 to 0 and line 3 to 1, then each multiplied by 2**10 at each of
+    # the six fields before Planned units (bound 2**61), exact in int64: two events (the LA
+    # is part of the event, lines 304-318). Divided instead, that 1 would be 2**-60 of a
+    # number near 1023, where a float64 holds no more than 2**-43: one event.
+    assert _categories("Service", [{}, {"la_code": 1020}], {}, 1022) == [2, 3]
