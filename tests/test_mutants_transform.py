@@ -1793,3 +1793,18 @@ def test_chained_lines_whose_keys_are_held_in_several_arrow_chunks():
     assert lines[KEY].array._pa_array.num_chunks == 2
     rule = next(r for r in MAPPING.events if r.name == "service_lines").service_lines
     assert chain_service_lines(lines, rule)[MEMBER_KEYS].tolist() == ["60;61"]
+
+
+# --- integrator: linked_people._linked_people's two not-pinned mutants (7 December 2026) ---
+def test_linked_ids_made_of_x_are_linked_like_any_other():
+    # A person ID is whatever text the case system gives; 'X' and 'XXXX' are IDs like any.
+    # Two carer rows name one known adult each ('X;' with a trailing separator, 'XXXX'):
+    # each fills Adult 1 Linked Person_ID. Stripping 'X' as well as ';' (`_19`), or taking
+    # 'XXXX' for the empty text (`_20`), would leave that row naming no one.
+    from cldetl.transform.columns import LINKED, LINKED_FIELDS
+    from cldetl.transform.linked_people import _linked_people
+
+    rows = pd.DataFrame({LINKED: ["X;", "XXXX"], PERSON: ["C1", "C2"]})
+    left_out = _linked_people(rows, pd.Series(["X", "XXXX", "C1", "C2"]))
+    assert rows[LINKED_FIELDS[0]].tolist() == ["X", "XXXX"]
+    assert left_out.empty
