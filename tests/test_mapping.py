@@ -73,6 +73,21 @@ def test_the_test_mapping_loads():
             "{column: startd}",
             "column 'startd' is not declared in sources.steps.columns; did you mean 'started'?",
         ),
+        # A list column (every item of a one-to-many detail) read as one value would write
+        # the list's text, "('SELF',)", into the return; filtered, it would match no code.
+        (
+            "route: text",
+            "route: list",
+            "{column: route, lookup: route}",
+            "events[0].rows[0].fields.Request: Route of Access: column 'route' is a list "
+            "column: only `outcomes` (an Event Outcome) and `linked_people` read a list",
+        ),
+        (
+            "at_contact: text",
+            "at_contact: list",
+            "when: {column: at_contact, in: [Y]}",
+            "events[0].rows[0].when: column 'at_contact' is a list column",
+        ),
         (
             "  url_env: TESTSHIRE_DB_URL",
             "  url: postgresql://cld:secret@db/mosaic",

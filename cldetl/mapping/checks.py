@@ -82,6 +82,18 @@ class _Checks:
                     f"{did_you_mean(column, list(known))}",
                 )
 
+    def not_a_list(self, loc: tuple, source: str, columns: set[str] | list[str]) -> None:
+        """A `list` column holds every item of a one-to-many detail, read item by item only by
+        `outcomes` and `linked_people`. Read as one value (a column, a template, a filter) it
+        would be the list's text, "('IA', 'SVC')", in the return, or match no code."""
+        known = self.m.sources[source].columns
+        for column in sorted(c for c in columns if known.get(c) == "list"):
+            self.problem(
+                loc,
+                f"column '{column}' is a list column: only `outcomes` (an Event Outcome) and "
+                f"`linked_people` read a list; declare it text if it holds one value a record",
+            )
+
     def on_list(self, loc: tuple, field: str, value: str | None, what: str | None = None) -> None:
         """`value` (when given) must be one of `field`'s defined-list values."""
         values = self.spec.field(field).values
@@ -106,6 +118,8 @@ class _Checks:
             self.problem(loc + ("template",), "a template needs at least one {column} part")
         if source and source in self.m.sources:
             self.source_columns(loc, source, value.columns())
+            if value.outcomes is None:
+                self.not_a_list(loc, source, value.columns())
 
     def value_lookup(self, loc: tuple, field: str, value: Value) -> None:
         lookups = self.m.lookups
@@ -118,6 +132,7 @@ class _Checks:
     def filter(self, loc: tuple, flt: Filter | None, source: str) -> None:
         if flt is not None and source in self.m.sources:
             self.source_columns(loc, source, flt.columns())
+            self.not_a_list(loc, source, flt.columns())
 
     # --- the mapping's parts -------------------------------------------------------------
 
