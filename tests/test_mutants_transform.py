@@ -1808,3 +1808,24 @@ def test_linked_ids_made_of_x_are_linked_like_any_other():
     left_out = _linked_people(rows, pd.Series(["X", "XXXX", "C1", "C2"]))
     assert rows[LINKED_FIELDS[0]].tolist() == ["X", "XXXX"]
     assert left_out.empty
+
+
+# --- dev-K: service_lines.py survivors (mutmut run of 7 December 2026, evening) ---
+# service_lines.py, the rest of sources.py and person_details.py run by mutmut
+# (docs/mutation-transform.md, branch dev-K).
+
+
+def test_chained_events_keep_no_column_of_the_chaining_itself():
+    """chain_service_lines numbers the chains (`_chain`, the index of its events while it
+    builds them) and drops that numbering: the events it returns carry the lines' own columns
+    and the members (`_members`, `_member_keys`), but neither the chain numbers as a column
+    `_chain` nor a former index as a column `index`, which no mapping declared. Lines 61, 70,
+    60, 62 of the cases above are three events (60 and 61 chained)."""
+    from cldetl.transform.service_lines import MEMBERS, chain_service_lines
+
+    rule = next(r for r in MAPPING.events if r.name == "service_lines").service_lines
+    lines = _lines(*LINES_61_70_60_62)
+    got = chain_service_lines(lines, rule)
+    assert len(got) == 3
+    assert set(lines.columns) | {MEMBERS, MEMBER_KEYS} <= set(got.columns)
+    assert not {"_chain", "index"} & set(got.columns)
