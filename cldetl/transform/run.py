@@ -94,11 +94,13 @@ def _transform(mapping, frames, period, spec, database_counts) -> TransformResul
     known_people = people[PERSON]
     del people  # memory: joined into rows; only the IDs are needed from here
     ledger.drop_rows(rows, ~known, NO_PERSON)
+    # Event rows dropped for their person still decide their record's carer rows (below).
+    no_person = _records(rows[~known & rows[KIND].ne("carer_by_association")])
     rows = rows[known]
 
     _apply_guidance(mapping, rows, period)
     reasons = rules.inclusion_reasons(rows, period)
-    reasons = _carer_by_association_follows_its_record(rows, reasons)
+    reasons = _carer_by_association_follows_its_record(rows, reasons, no_person)
     ledger.drop_rows(rows, reasons.ne(""), reasons)
     rows = rows[reasons.eq("")].copy()
     linked_left_out = _linked_people(rows, known_people)
@@ -127,19 +129,39 @@ def _transform(mapping, frames, period, spec, database_counts) -> TransformResul
     )
 
 
-def _carer_by_association_follows_its_record(rows: pd.DataFrame, reasons: pd.Series):
+def _records(rows: pd.DataFrame) -> pd.Series:
+    """Each row's source record: its source and the keys of its records (chained lines)."""
+
+    return rows[SOURCE].astype(str) + "\x1f" + rows[MEMBER_KEYS].astype(str)
+
+
+def _carer_by_association_follows_its_record(
+    rows: pd.DataFrame, reasons: pd.Series, no_person: pd.Series | None = None
+):
     """An 'Unpaid carer known by association' row is in the return only when an event row of
-    the same source record is; and one such row per carer and cared-for people is enough."""
+    the same source record is; and one such row per carer and cared-for people is enough.
+    `no_person`: the records of event rows already dropped because their person is not in
+    the person source (the carer row of a record whose only event row went so goes too)."""
 
     by_association = rows[KIND].eq("carer_by_association")
     if not by_association.any():
         return reasons
-    record = rows[SOURCE].astype(str) + "\x1f" + rows[MEMBER_KEYS].astype(str)
+    if no_person is None:
+        no_person = pd.Series([], dtype=str)
+    record = _records(rows)
     events = ~by_association
     kept_records = record[events & reasons.eq("")]
-    has_event = record[events]
+    has_event = pd.concat([record[events], no_person], ignore_index=True)
     first_reason = (
-        pd.DataFrame({"record": record[events], "reason": reasons[events]})
+        pd.DataFrame(
+            {
+                "record": has_event,
+                "reason": pd.concat(
+                    [reasons[events], pd.Series(NO_PERSON, index=no_person.index, dtype=str)],
+                    ignore_index=True,
+                ),
+            }
+        )
         .drop_duplicates("record")
         .set_index("record")["reason"]
     )
