@@ -3008,3 +3008,653 @@ def test_two_las_services_stay_two_events_when_renumbered_groups_grow():
     # is part of the event, lines 304-318). Divided instead, that 1 would be 2**-60 of a
     # number near 1023, where a float64 holds no more than 2**-43: one event.
     assert _categories("Service", [{}, {"la_code": 1020}], {}, 1022) == [2, 3]
+
+
+# --- dev-I: model.py, text.py, run_files.py survivors (mutmut run of 7 December 2026, evening) ---
+# A preview built by hand (no file read): its period, fates, counts and data quality table as
+# the preview makes them (fates.FATE_COLUMNS packed, fate_counts per national.yaml `fates` key,
+# the dq_summary columns), so the text, the JSON and the CSVs it gives are known line by line.
+FATE_KEYS = list(national_method()["fates"])
+SOURCE = "DHSC, ASC-CLD-LA-Dashboard (github.com/DataS-DHSC/ASC-CLD-LA-Dashboard)"
+PERIOD_CITE = "create_REF_Submission_Reporting_Periods_V2_table.sql (e6f5749)"
+DEDUP_CITE = "create_GetUniqueEvents_procedure.sql (e6f5749)"
+DQ_CITE = "create_GetDQValues_procedure.sql (7396fab) lines 36-48"
+
+
+def _type_period(kind, total, run=None, enough=True, gap=False, median=None):
+    """One event type's line of the derived period; `run` its (first, last) complete month
+    starts, which are also the derived run (the run's start, the last month's end)."""
+    from cldetl.national.period import TypePeriod
+
+    first, last = run or (None, None)
+    end = None if last is None else (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
+    return TypePeriod(kind, total, median, enough, first, end, first, last, gap)
+
+
+def _hand_preview(period, fates, quality, warnings=(), reference=PERIOD, dq_pairs=None):
+    """`fates`: (line, fate key, merged-into line) a row, Event Reference E<line>."""
+    from cldetl.national.compact import PackedFrame
+    from cldetl.national.model import Preview
+
+    lines = [f[0] for f in fates]
+    packed = PackedFrame(
+        {
+            "line": pd.Series(lines, dtype=np.int64),
+            "event_reference": pd.Series([f"E{x}" for x in lines], dtype="string"),
+            "fate": pd.Series(pd.Categorical([f[1] for f in fates], categories=FATE_KEYS)),
+            "merged_into_line": pd.Series([f[2] for f in fates], dtype=np.int64),
+        }
+    )
+    counts = pd.Series([sum(f[1] == k for f in fates) for k in FATE_KEYS], index=FATE_KEYS)
+    return Preview("cld.csv", len(fates), period, reference, packed, counts, dq_pairs,
+                   pd.DataFrame(quality, columns=["field", "status", "code", "label", "rows"]),
+                   warnings=list(warnings))  # fmt: skip
+
+
+# Preview A: the derived period (Nov 2024 - Aug 2025) differs from the stated one, with a
+# gap; assessments are too few. Lines 2-25: line 2 kept with 3 and 4 merged into it, then
+# ten pairs (5 kept, 6 merged into it; ... 23, 24), line 25 with no person: 11 kept, 12
+# merged, 1 no person, 11 groups.
+def _derived(start, end, by_type, gap=False, missing=False, exception=None):
+    """The derived period of the stated year (STATED), loaded in October 2025 (IMPORT)."""
+    from cldetl.national.period import DerivedPeriod
+
+    return DerivedPeriod(*STATED, start, end, by_type, gap, missing, IMPORT, exception)
+
+
+A_PERIOD = _derived(
+    date(2024, 11, 1), date(2025, 8, 31),
+    [_type_period("Request", 120, (date(2024, 11, 1), date(2025, 8, 1)), median=11.5),
+     _type_period("Assessment", 3, enough=False),
+     _type_period("Service", 130, (date(2024, 11, 1), date(2025, 8, 1)), gap=True, median=12.0)],
+    gap=True,
+)  # fmt: skip
+A_FATES = [(2, "kept", 0), (3, "merged", 2), (4, "merged", 2)]
+A_FATES += [f for k in range(5, 24, 2) for f in ((k, "kept", 0), (k + 1, "merged", k))]
+A_FATES += [(25, "no_person", 0)]
+# A failed code per field (-2, -1), a blank passed (0) and a valid one (1): only the failed
+# (code below 0) are listed in the text.
+A_QUALITY = [
+    ("Gender", "Mandatory", -2, "Failed: Invalid", 2),
+    ("Gender", "Mandatory", 1, "Passed: Valid", 22),
+    ("NHS Number", "Mandatory", -1, "Failed: Blank (Mandatory)", 1),
+    ("Date of Death", "Applicable but not mandatory", 0, "Passed: Blank (Not Mandatory)", 24),
+]
+# Preview B: Isles of Scilly's exception keeps the stated period (so it matches); no
+# assessments at all (the missing event type flag); two kept rows, every field passed.
+B_TYPES = [_type_period("Request", 1), _type_period("Assessment", 0), _type_period("Service", 1)]
+B_PERIOD = _derived(*STATED, B_TYPES, missing=True, exception="stated_period")
+B_FATES = [(2, "kept", 0), (3, "kept", 0)]
+B_QUALITY = [("Gender", "Mandatory", 1, "Passed: Valid", 2)]
+
+
+def test_the_preview_text_lists_the_period_fates_groups_failed_fields_and_warnings():
+    """text.preview_text of preview A, line by line: the derived run differs (no
+    "(matches)"), each type's line says too few events or a gap, counts right-aligned in 8
+    with the fates of no rows left out, the first 10 of 11 groups then "1 more", the two
+    failed codes of the four, then the warnings."""
+    from cldetl.national.text import preview_text
+
+    p = _hand_preview(A_PERIOD, A_FATES, A_QUALITY, [("national.x", "first"), ("y", "second")])
+    groups = [f"  line {k} stands for lines {k + 1}" for k in range(5, 22, 2)]
+    assert preview_text(p).split("\n") == [
+        "National processing preview of cld.csv: 24 rows",
+        f"Following {SOURCE}, commit e6f5749.",
+        "",
+        f"Reporting period ({PERIOD_CITE}):",
+        "  stated  01/10/2024 to 30/09/2025",
+        "  derived 01/11/2024 to 31/08/2025",
+        "  counted: events ending before the import month (01/10/2025)",
+        "  gap flag: yes; missing event type flag: no",
+        "  Request: 120 event(s), derived 01/11/2024 to 31/08/2025",
+        "  Assessment: 3 event(s), derived none to none (too few events)",
+        "  Service: 130 event(s), derived 01/11/2024 to 31/08/2025 (gap)",
+        "",
+        "What happens to each row (24 rows):",
+        "        11  kept",
+        "        12  merged into another row",
+        "         1  dropped: no person ID",
+        "",
+        f"Rows merged into another ({DEDUP_CITE}):",
+        "  line 2 stands for lines 3, 4",
+        *groups,
+        "  ... and 1 more group(s)",
+        "",
+        f"Data quality by field ({DQ_CITE}):",
+        "  codes: 1 'Passed: Valid'; 0 'Passed: Blank (Not Mandatory)'; -1 'Failed: Blank "
+        "(Mandatory)'; -2 'Failed: Invalid'; -7 'Failed: Invalid (a Release 1 value)'",
+        "  Gender: 2 row(s) -2 'Failed: Invalid' (Mandatory)",
+        "  NHS Number: 1 row(s) -1 'Failed: Blank (Mandatory)' (Mandatory)",
+        "",
+        "Warnings:",
+        "  WARNING national.x: first",
+        "  WARNING y: second",
+        "",
+    ]
+    # Two groups shown of 11: "9 more".
+    assert preview_text(p, limit=2).split("\n")[18:22] == [
+        "  line 2 stands for lines 3, 4",
+        "  line 5 stands for lines 6",
+        "  ... and 9 more group(s)",
+        "",
+    ]
+    # Eleven groups within a limit of 11: all shown, no "more" line.
+    shown = preview_text(p, limit=11).split("\n")
+    assert shown[28:31] == [
+        "  line 23 stands for lines 24",
+        "",
+        f"Data quality by field ({DQ_CITE}):",
+    ]
+
+
+def test_the_preview_text_of_a_matching_period_with_no_groups_failures_or_warnings():
+    """Preview B: "(matches)", the authority exception in words, the flags the other way round,
+    no merged rows section, every field passed, no warnings section."""
+    from cldetl.national.text import preview_text
+
+    p = _hand_preview(B_PERIOD, B_FATES, B_QUALITY)
+    assert preview_text(p).split("\n")[4:] == [
+        "  stated  01/10/2024 to 30/09/2025",
+        "  derived 01/10/2024 to 30/09/2025  (matches)",
+        "  counted: events ending before the import month (01/10/2025)",
+        "  gap flag: no; missing event type flag: yes",
+        "  authority exception: stated period",
+        "  Request: 1 event(s), derived none to none",
+        "  Assessment: 0 event(s), derived none to none",
+        "  Service: 1 event(s), derived none to none",
+        "",
+        "What happens to each row (2 rows):",
+        "         2  kept",
+        "",
+        f"Data quality by field ({DQ_CITE}):",
+        "  codes: 1 'Passed: Valid'; 0 'Passed: Blank (Not Mandatory)'; -1 'Failed: Blank "
+        "(Mandatory)'; -2 'Failed: Invalid'; -7 'Failed: Invalid (a Release 1 value)'",
+        "  every field valid or blank where allowed",
+        "",
+    ]
+
+
+def test_a_previews_groups_and_rows_without_a_person_by_line():
+    """model.Preview.same_events and no_person_id of preview A (above)."""
+    p = _hand_preview(A_PERIOD, A_FATES, A_QUALITY)
+    assert p.same_events == [(2, [3, 4])] + [(k, [k + 1]) for k in range(5, 24, 2)]
+    assert p.no_person_id == [25]
+    assert _hand_preview(B_PERIOD, B_FATES, B_QUALITY).same_events == []
+
+
+def test_the_preview_json_of_a_hand_built_preview():
+    """model.Preview.to_json_dict of preview A: dates as ISO text, None where a type has no run;
+    every fate with its label and rows (zeros included), reconciling to the 24 rows."""
+    labels = national_method()["fates"]
+    counts = {"kept": 11, "merged": 12, "no_person": 1}
+    p = _hand_preview(A_PERIOD, A_FATES, A_QUALITY, [("national.x", "first")])
+    run = ["2024-11-01", "2025-08-31"]
+    complete = ["2024-11-01", "2025-08-01"]
+    assert p.to_json_dict() == {
+        "file": "cld.csv",
+        "rows": 24,
+        "source": SOURCE,
+        "commit": "e6f57490e457a669065e77c17983eb4a5f1b598b",
+        "reporting_period": {
+            "stated": ["2024-10-01", "2025-09-30"],
+            "derived": run,
+            "matches": False,
+            "import_month": "2025-10-01",
+            "exception": None,
+            "gap_flag": True,
+            "missing_event_type_flag": False,
+            "by_event_type": [
+                {
+                    "event_type": "Request",
+                    "events": 120,
+                    "median_month": 11.5,
+                    "enough_volume": True,
+                    "derived": run,
+                    "complete": complete,
+                    "gap": False,
+                },
+                {
+                    "event_type": "Assessment",
+                    "events": 3,
+                    "median_month": None,
+                    "enough_volume": False,
+                    "derived": [None, None],
+                    "complete": [None, None],
+                    "gap": False,
+                },
+                {
+                    "event_type": "Service",
+                    "events": 130,
+                    "median_month": 12.0,
+                    "enough_volume": True,
+                    "derived": run,
+                    "complete": complete,
+                    "gap": True,
+                },
+            ],  # fmt: skip
+            "cite": PERIOD_CITE,
+        },
+        "fates": {
+            "rows": 24,
+            "counts": {k: {"label": labels[k], "rows": counts.get(k, 0)} for k in FATE_KEYS},
+            "reconciles": True,
+        },
+        "same_events": [{"kept_line": 2, "merged_lines": [3, 4]}]
+        + [{"kept_line": k, "merged_lines": [k + 1]} for k in range(5, 24, 2)],
+        "rows_without_person_id": [25],
+        "data_quality": [
+            {"field": f, "status": s, "code": c, "label": label, "rows": n}
+            for f, s, c, label, n in A_QUALITY
+        ],
+        "warnings": [{"rule": "national.x", "message": "first"}],
+    }
+    # Fates that do not add up to the rows do not reconcile.
+    p.rows = 25
+    assert p.to_json_dict()["fates"]["reconciles"] is False
+
+
+def test_the_quality_and_fates_csvs_of_a_hand_built_preview():
+    """model.Preview.quality_csv (the table as it is, no index) and fates_csv: each row's line,
+    Event Reference, fate in words (national.yaml `fates`), merged-into line, then each field's
+    DQ status and code in DHSC's order (dq_unpaired of the pairs: status * 16 + code + 8)."""
+    method = national_method()
+    fields = [f[1] for f in method["data_quality"]["fields"]]
+    # Line 2: every field Mandatory (2) and valid (1): 2 * 16 + 1 + 8 = 41. Line 3: every field
+    # not applicable (0) and blank (0): 8; but Gender mandatory and invalid: 32 - 2 + 8 = 38.
+    pairs = pd.DataFrame({f: [41, 38 if f == "Gender" else 8] for f in fields}, dtype=np.uint8)
+    fates = [(2, "kept", 0), (3, "merged", 2)]
+    p = _hand_preview(B_PERIOD, fates, B_QUALITY + [("Gender", "Mandatory", -2, "x, y", 1)],
+                      dq_pairs=pairs)  # fmt: skip
+    assert p.quality_csv() == (
+        "field,status,code,label,rows\n"
+        "Gender,Mandatory,1,Passed: Valid,2\n"
+        'Gender,Mandatory,-2,"x, y",1\n'
+    )
+    codes = [",".join(f"{f} status,{f} code" for f in fields)]
+    codes += [",".join("2,1" for _ in fields)]
+    codes += [",".join("2,-2" if f == "Gender" else "0,0" for f in fields)]
+    assert p.fates_csv() == (
+        f"line,event_reference,fate,merged_into_line,{codes[0]}\n"
+        f"2,E2,kept,0,{codes[1]}\n"
+        f"3,E3,merged into another row,2,{codes[2]}\n"
+    )
+
+
+def test_a_preview_made_without_row_codes_refuses_to_give_them():
+    from cldetl.errors import InternalError
+
+    p = _hand_preview(B_PERIOD, B_FATES, B_QUALITY)
+    with pytest.raises(InternalError, match="^a preview made without per-row DQ codes was asked"):
+        p.dq  # noqa: B018
+
+
+def _counts(**rows):
+    return [(line, key, 0) for line, key in enumerate(
+        [k for k, n in rows.items() for _ in range(n)], start=2)]  # fmt: skip
+
+
+def _warnings(period=None, reference=PERIOD, **rows):
+    """warnings_for of a preview of the given fates (e.g. kept=1, outside=2) and `period`, the
+    stated one by default (matching, no flags: no warning of its own)."""
+    from cldetl.national.text import warnings_for
+
+    period = period or _derived(*STATED, B_TYPES)
+    p = _hand_preview(period, _counts(**rows), B_QUALITY, reference=reference)
+    return warnings_for(p, national_method())
+
+
+UNDERIVED_TYPES = [
+    _type_period("Request", 40, (date(2024, 10, 1), date(2025, 1, 1))),
+    _type_period("Assessment", 2, enough=False),
+    _type_period("Service", 3, enough=False),
+]
+APART_TYPES = [
+    _type_period("Request", 40, (date(2024, 10, 1), date(2025, 1, 1))),
+    _type_period("Assessment", 40, (date(2025, 3, 1), date(2025, 9, 1))),
+    _type_period("Service", 40, (date(2024, 10, 1), date(2025, 9, 1))),
+]
+FILTER_CITE = "create_FilterToEventsInPeriod_procedure.sql (e6f5749)"
+PERIOD_WARNING_CASES = [
+    # (id, start, end, by type, gap flag, missing type flag, exception, [(rule, message)])
+    ("two types without a run", None, None, UNDERIVED_TYPES, False, False, None,
+     [("national.period_not_derived", "DHSC cannot derive a reporting period from this file (no "
+       "run of complete months for: Assessment, Service); it would not select the file. "
+       f"Method: {PERIOD_CITE}.")]),
+    ("three runs that do not meet", None, None, APART_TYPES, False, False, None,
+     [("national.period_not_derived", "DHSC cannot derive a reporting period from this file (no "
+       "run of complete months for: all three event types together); it would not select the "
+       f"file. Method: {PERIOD_CITE}.")]),
+    ("a shorter period, a gap and a missing type", date(2024, 11, 1), date(2025, 8, 31),
+     B_TYPES, True, True, None,
+     [("national.period_differs", "DHSC would derive the period 01/11/2024 to 31/08/2025, not "
+       "the stated 01/10/2024 to 30/09/2025: months with too few events are not counted. "
+       f"Method: {PERIOD_CITE}."),
+      ("national.period_gap", "An event type has a month with too few events between its "
+       f"first and last complete month (DHSC's gap flag). Method: {PERIOD_CITE}."),
+      ("national.missing_event_type", "Requests, assessments or services have no events DHSC "
+       f"counts (its missing event type flag). Method: {PERIOD_CITE}.")]),
+    ("the stated period", *STATED, B_TYPES, False, False, None, []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "by_type", "gap", "missing", "exception", "expected"),
+    [pytest.param(*c[1:], id=c[0]) for c in PERIOD_WARNING_CASES],
+)
+def test_the_period_warnings(start, end, by_type, gap, missing, exception, expected):
+    """text.warnings_for on the derived period (create_DerivedReportingPeriod's outcomes): none
+    derived, naming the types with no run of complete months (all three when each has one but
+    they do not meet); a period other than the stated one; the gap and missing type flags."""
+    assert _warnings(_derived(start, end, by_type, gap, missing, exception), kept=1) == expected
+
+
+def test_the_fate_warnings_count_merged_no_person_and_dropped_rows():
+    """text.warnings_for on the fates: 2 merged rows, 1 with no person, and the rows the period
+    filter drops: those whose fate starts no_, outside or death_before, less the no person one:
+    1 no event type + 1 no start + 2 outside + 1 died before the period + 1 before the event =
+    6. The dropped ones are told only when the file has a reference period."""
+    rows = dict(kept=1, merged=2, no_person=1, no_event_type=1, no_start=1, outside=2,
+                death_before_period=1, death_before_event=1)  # fmt: skip
+    merged = ("national.same_event", "2 row(s) are merged into another row of the same event "
+              f"by DHSC. Method: {DEDUP_CITE}.")  # fmt: skip
+    no_person = (
+        "national.no_person_id",
+        "1 row(s) have neither an NHS number nor an LA person "
+        "ID; DHSC drops them. Method: create_GetDerivedFields_procedure.sql (e6f5749).",
+    )
+    dropped = ("national.dropped", "6 row(s) are dropped by DHSC's period filter (see the "
+               f"fates). Method: {FILTER_CITE}.")  # fmt: skip
+    assert _warnings(**rows) == [merged, no_person, dropped]
+    assert _warnings(reference=None, **rows) == [merged, no_person]
+    # Only the rows with no person: nothing dropped by the filter (1 - 1 = 0).
+    assert _warnings(kept=1, no_person=1) == [no_person]
+    # One row outside the period alone.
+    assert _warnings(kept=1, outside=1) == [
+        ("national.dropped", "1 row(s) are dropped by DHSC's period filter (see the fates). "
+         f"Method: {FILTER_CITE}.")
+    ]  # fmt: skip
+
+
+# text._carer_links, through the preview's warnings (the linked IDs are let go after them):
+# line 2 is P000123's service; lines 3 on are unpaid carers' assessments, line 3 linking to X1
+# and X2, line 4 to P000123 (a person in the file: no warning), each later line to an ID of
+# its own found on no row. The lines are listed up to 10, then "and N more".
+CARER_LIMIT_CASES = [
+    # (id, carer rows, links to no one, rows with one, lines shown)
+    ("ten rows listed whole", 11, 11, 10, "3, 5, 6, 7, 8, 9, 10, 11, 12, 13"),
+    ("eleven rows cut at ten", 12, 12, 11, "3, 5, 6, 7, 8, 9, 10, 11, 12, 13 and 1 more"),
+]
+
+
+@pytest.mark.parametrize(
+    ("carers", "links", "rows", "shown"),
+    [pytest.param(*c[1:], id=c[0]) for c in CARER_LIMIT_CASES],
+)
+def test_an_unpaid_carers_links_to_no_one_are_counted_and_listed_by_line(
+    tmp_path, carers, links, rows, shown
+):
+    from cldetl.national.preview import validate_and_preview
+    from tests.conftest import ASSESSMENT, UNPAID_CARER
+
+    def carer(i):
+        link = {0: {"Adult 1 Linked Person_ID": "X1", "Adult 2 Linked Person_ID": "X2"},
+                1: {"Adult 1 Linked Person_ID": "P000123"}}.get(
+                    i, {"Adult 1 Linked Person_ID": f"X{i + 2}"})  # fmt: skip
+        person = {"NHS Number": "", "LA Person Unique Identifier": f"C{i}"}
+        return cld_row(ASSESSMENT, UNPAID_CARER, link, person, **{"Event Reference": f"A{i}"})
+
+    path = write_cld_rows(tmp_path / "cld.csv", [cld_row(), *map(carer, range(carers))])
+    p = validate_and_preview(path, reference=PERIOD)[1]
+    assert [w for w in p.warnings if w[0] == "national.carer_link_to_no_one"] == [
+        (
+            "national.carer_link_to_no_one",
+            f"{links} linked person ID(s) on {rows} unpaid carer row(s) of the year match no "
+            f"LA person ID in the file (lines {shown}); DHSC's join drops them, so it cannot "
+            "tell whom the carer cares for. No figure changes. Method: "
+            "ASCOF_measures/Create_personal_details_table.sql (7396fab), #Carers_shell and "
+            "#People_With_Unpaid_Carer.",
+        )
+    ]
+
+
+# run_files: the measures against last quarter's run, from an earlier run folder written by
+# hand (its measures JSON and records CSV as NationalRun.files writes them). Figures M/G, P/All
+# and Q/All (Q only then); line 5's LA person ID is the text "NA" and line 7 has no Event
+# Reference: both read as text, never as missing.
+EARLIER_JSON = {
+    "figures": [
+        {"measure": "M", "group": "G", "title": "M of G", "numerator": 4, "denominator": None,
+         "value": None, "unit": "per 100,000", "cite": "m.sql", "records_counted": 2},
+        {"measure": "P", "group": "All", "title": "P", "numerator": 1, "denominator": 2,
+         "value": 50.0, "unit": "%", "cite": "p.sql", "records_counted": 1},
+        {"measure": "Q", "group": "All", "title": "Q", "numerator": 3, "denominator": None,
+         "value": None, "unit": "per 100,000", "cite": "q.sql", "records_counted": 1},
+    ]
+}  # fmt: skip
+EARLIER_RECORDS = """measure,group,line,event_reference,la_person,counted,reason
+M,G,2,E2,P2,True,counted
+M,G,3,E3,P3,False,too young
+M,G,5,E5,NA,True,counted
+P,All,2,E2,P2,True,counted
+P,All,7,,P7,False,not in the year
+Q,All,5,E5,NA,True,counted
+"""
+
+
+def _earlier_run(folder: Path) -> Path:
+    import json
+
+    folder.mkdir()
+    (folder / "national_measures.json").write_text(json.dumps(EARLIER_JSON), encoding="utf-8")
+    (folder / "national_measures_records.csv").write_text(EARLIER_RECORDS, encoding="utf-8")
+    return folder
+
+
+def _hand_figure(measure, group, numbers, counted):
+    """A figure whose counted records are `counted`: (line, Event Reference, LA person ID)."""
+    from cldetl.national.measures import Figure
+
+    lines = [c[0] for c in counted]
+    behind = pd.DataFrame({"line": np.array(lines, dtype=np.int64), "counted": True,
+                           "reason": pd.Categorical(["counted"] * len(lines))})  # fmt: skip
+    people = pd.DataFrame(
+        {"event_reference": [c[1] for c in counted], "la_person": [c[2] for c in counted]},
+        index=pd.Index(lines, dtype=np.int64),
+    )
+    numerator, denominator, value, unit = numbers
+    return Figure(measure, group, measure, numerator, denominator, value, unit, "now.sql",
+                  behind=behind, people=people)  # fmt: skip
+
+
+@pytest.mark.parametrize("chunk", [2, 200_000], ids=["two rows a chunk", "one chunk"])
+def test_an_earlier_runs_figures_are_read_back_with_their_counted_records(
+    tmp_path, monkeypatch, chunk
+):
+    """run_files.figures_from_run: each figure of the JSON, with the records CSV's counted rows
+    of its measure and group (M/G: lines 2 and 5, not line 3), whichever chunks they come in;
+    each line's Event Reference and LA person ID as written ("NA" stays "NA")."""
+    import cldetl.national.run_files as run_files
+
+    monkeypatch.setattr(run_files, "RECORD_CHUNK", chunk)
+    got = run_files.figures_from_run(_earlier_run(tmp_path / "june"))
+    assert [(f.measure, f.group, f.title, f.numerator, f.denominator, f.value, f.unit, f.cite)
+            for f in got] == [
+        ("M", "G", "M of G", 4, None, None, "per 100,000", "m.sql"),
+        ("P", "All", "P", 1, 2, 50.0, "%", "p.sql"),
+        ("Q", "All", "Q", 3, None, None, "per 100,000", "q.sql"),
+    ]  # fmt: skip
+    assert [f.records.values.tolist() for f in got] == [
+        [[2, "E2", "P2", True, "counted"], [5, "E5", "NA", True, "counted"]],
+        [[2, "E2", "P2", True, "counted"]],
+        [[5, "E5", "NA", True, "counted"]],
+    ]
+
+
+def test_the_measures_are_compared_with_last_quarters_as_counts_where_one_side_has_no_rate(
+    tmp_path,
+):
+    """run_files.against_last_quarter. M/G is a rate now (a population given: 2.0 per 100,000
+    of 5 people) and a count then (4): compared as counts, 5 against 4 is +25.0%, over the 20%
+    threshold; as given it would be 2.0 against 4, -50.0%. P/All is a percentage on both sides,
+    compared as such: 75.0 (3 of 4) against 50.0 (1 of 2), +50.0% (as counts, 3 against 1, it
+    would be +200.0%). Q/All, only then, is no movement. The records that moved M/G: line 9
+    counted now only, line 5 ("NA") then only."""
+    from cldetl.national.run_files import NationalRun, against_last_quarter
+
+    now = [
+        _hand_figure("M", "G", (5, 250_000, 2.0, "per 100,000"),
+                     [(2, "E2", "P2"), (9, "E9", "P9")]),
+        _hand_figure("P", "All", (3, 4, 75.0, "%"),
+                     [(2, "E2", "P2"), (5, "E5", "NA"), (8, "E8", "P8")]),
+    ]  # fmt: skip
+    run = NationalRun(_hand_preview(B_PERIOD, B_FATES, B_QUALITY), now, False, {})
+    june = _earlier_run(tmp_path / "june")
+    last = against_last_quarter(run, june, "2025-06-30/run-1", 20.0, "2025-06-30")
+    assert (last.note, last.threshold, last.run) == (
+        "Compared with the earlier run 2025-06-30/run-1 of the period ending 2025-06-30.",
+        20.0,
+        "2025-06-30/run-1",
+    )
+    got = [(m.figure.measure, m.figure.group, m.change_percent, m.flagged,
+            m.joined.values.tolist(), m.left.values.tolist()) for m in last.movements]  # fmt: skip
+    assert got == [
+        ("M", "G", 25.0, True, [["E9", "P9"]], [["E5", "NA"]]),
+        ("P", "All", 50.0, True, [["E5", "NA"], ["E8", "P8"]], []),
+    ]
+    # The figures themselves are left as they are.
+    assert [f.value for f in run.figures] == [2.0, 75.0]
+    # With no period end given, the note names the run only.
+    plain = against_last_quarter(run, june, "2025-06-30/run-1", 20.0)
+    assert plain.note == "Compared with the earlier run 2025-06-30/run-1."
+
+
+NO_EARLIER = "No earlier run to compare with: "
+UNREAD_CASES = [
+    # (id, measures JSON, records CSV, note after NO_EARLIER)
+    ("no folder", None, None,
+     "the output folder holds no run of an earlier period for this authority."),
+    ("JSON that is not JSON", "{", EARLIER_RECORDS,
+     "the measures of the earlier run L cannot be read (JSONDecodeError)."),
+    ("JSON without figures", "{}", EARLIER_RECORDS,
+     "the measures of the earlier run L cannot be read (KeyError)."),
+    ("figures that are no list", '{"figures": 3}', EARLIER_RECORDS,
+     "the measures of the earlier run L cannot be read (TypeError)."),
+    ("no records CSV", '{"figures": []}', None,
+     "the earlier run L has no measures (made before cldetl computed them)."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("measures", "records", "note"), [pytest.param(*c[1:], id=c[0]) for c in UNREAD_CASES]
+)
+def test_an_earlier_run_that_cannot_be_compared_with_is_said(tmp_path, measures, records, note):
+    """run_files.against_last_quarter when there is nothing to compare with: the note says why,
+    with no movements, and names the earlier run when there is one."""
+    from cldetl.national.run_files import LastQuarter, NationalRun, against_last_quarter
+
+    run = NationalRun(_hand_preview(B_PERIOD, B_FATES, B_QUALITY), [], False, {})
+    folder = None
+    if measures is not None:
+        folder = tmp_path / "june"
+        folder.mkdir()
+        (folder / "national_measures.json").write_text(measures, encoding="utf-8")
+        if records is not None:
+            (folder / "national_measures_records.csv").write_text(records, encoding="utf-8")
+    got = against_last_quarter(run, folder, "L", 15.0)
+    assert got == LastQuarter(NO_EARLIER + note, 15.0, None, None if folder is None else "L")
+    assert got.as_dict() == {"note": NO_EARLIER + note, "threshold_percent": 15.0,
+                             "previous_run": got.run}  # fmt: skip
+
+
+def test_a_national_runs_files_hold_the_preview_fates_measures_and_records(monkeypatch):
+    """NationalRun.files: the preview JSON and fates CSV of its preview; the measures JSON with
+    the run's own keys after the measures' (over the stated period, the population and last
+    quarter when given), indented by 2 and ending in a newline; the records CSV. The CSVs end
+    their lines in \\n whatever the platform's line separator."""
+    import json
+    import os
+
+    from cldetl.national.population import PopulationFigures
+    from cldetl.national.run_files import LastQuarter, NationalRun
+
+    monkeypatch.setattr(os, "linesep", "\r\n")
+    fields = [f[1] for f in national_method()["data_quality"]["fields"]]
+    pairs = pd.DataFrame({f: [41, 41] for f in fields}, dtype=np.uint8)
+    p = _hand_preview(B_PERIOD, B_FATES, B_QUALITY, dq_pairs=pairs)
+    population = PopulationFigures({"18 to 64": 200_000}, "ONS", "the mapping")
+    last = LastQuarter("Compared.", 20.0, [], "2025-06-30/run-1")
+    run = NationalRun(p, [], True, {"ASCOF 1A": "not yet"}, population, last)
+    files = run.files()
+    assert list(files) == ["national_preview.json", "national_fates.csv",
+                           "national_measures.json", "national_measures_records.csv"]  # fmt: skip
+    assert files["national_preview.json"] == json.dumps(p.to_json_dict(), indent=2) + "\n"
+    assert files["national_fates.csv"].split("\n")[1].startswith("2,E2,kept,0,2,1,")
+    assert "\r" not in files["national_fates.csv"] + p.quality_csv()
+    measures = files["national_measures.json"]
+    assert measures == json.dumps(json.loads(measures), indent=2) + "\n"
+    assert json.loads(measures) == {
+        "figures": [],
+        "not_computable": {"ASCOF 1A": "not yet"},
+        "against_previous": [],
+        "over_the_stated_period": True,
+        "population": {"source": "ONS", "given_in": "the mapping",
+                       "by_age_band": {"18 to 64": 200_000}},
+        "last_quarter": {"note": "Compared.", "threshold_percent": 20.0,
+                         "previous_run": "2025-06-30/run-1"},
+    }  # fmt: skip
+    assert files["national_measures_records.csv"] == (
+        "measure,group,line,event_reference,la_person,counted,reason\n"
+    )
+    # Neither a population nor a comparison: only whether the period is the stated one.
+    bare = NationalRun(p, [], False, {}).files()["national_measures.json"]
+    assert json.loads(bare) == {"figures": [], "not_computable": {},
+                                "over_the_stated_period": False}  # fmt: skip
+
+
+def test_a_national_run_makes_its_rates_from_the_population_it_is_given(tmp_path):
+    """run_files.national_run / national_run_of with a population: the ASCOF 2B and 2C figures
+    take its bands as their denominators (a rate per 100,000; none of the file's two rows is
+    an admission, so the rate is 0.0) and the run keeps it for its files; without one, no
+    denominator and no rate."""
+    from cldetl.national.population import PopulationFigures
+    from cldetl.national.run_files import national_run
+    from cldetl.validate import validate
+    from cldetl.validate.csvfile import read_cld_csv
+
+    table = read_cld_csv(write_cld_rows(tmp_path / "cld.csv", [cld_row(), cld_row()]))
+    population = PopulationFigures({"18 to 64": 200_000, "65 and above": 50_000}, "ONS", "x")
+    rated = national_run(table, validate(table), population)
+    assert rated.population is population
+    by = {(f.measure, f.group): f for f in rated.figures}
+    assert [(by[k].denominator, by[k].value) for k in (("ASCOF 2B", "18 to 64"),
+            ("ASCOF 2C", "65 and above"))] == [(200_000, 0.0), (50_000, 0.0)]  # fmt: skip
+    plain = national_run(table, validate(table))
+    assert plain.population is None
+    assert {(f.denominator, f.value) for f in plain.figures if f.measure == "ASCOF 2C"} == {
+        (None, None)
+    }
+
+
+def test_the_file_is_previewed_again_only_when_dhsc_derives_no_period(tmp_path, monkeypatch):
+    """run_files.national_run_of: a preview with a reference period (here given) is measured
+    as it is; one with none (no period derived, none given) is previewed again over the
+    period the file states (stated_when_underived) and the run says so."""
+    import cldetl.national.run_files as run_files
+    from cldetl.national.preview import preview as real_preview
+    from cldetl.national.preview import validate_and_preview
+
+    path = write_cld_rows(tmp_path / "cld.csv", [cld_row()])
+    report, given = validate_and_preview(path, reference=PERIOD)
+    report, underived = validate_and_preview(path)
+    assert (given.reference_period, underived.reference_period) == (PERIOD, None)
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return real_preview(*args, **kwargs)
+
+    monkeypatch.setattr(run_files, "preview", counted)
+    assert run_files.national_run_of(given, path, report).stated is False
+    assert calls == []
+    assert run_files.national_run_of(underived, path, report).stated is True
+    assert calls == [{"stated_when_underived": True}]
