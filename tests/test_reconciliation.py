@@ -4,6 +4,7 @@ add up fails with ReconciliationError instead of shipping."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -136,9 +137,10 @@ def test_rows_lost_between_the_rules_and_the_output_fail_the_run(monkeypatch):
 
     monkeypatch.setattr(transform_module, "format_cld", losing_a_row)
     # Candidates: steps 10 (1), 11 (2), 13, 14, 16 (1 each); lines 20+21 (1), 22 (1) = 8;
-    # rows left out by the rules: 13, 14, 16, 22 = 4; so 4 written, 3 after the loss.
-    expected = "8 candidate rows but 3 written [+] 4 excluded"
-    with pytest.raises(ReconciliationError, match=expected):
+    # rows left out by the rules: 13, 14, 16, 22 = 4; so 4 written, 3 after the loss. The
+    # whole message, which says whose fault it is.
+    expected = "8 candidate rows but 3 written + 4 excluded. This is a cldetl bug."
+    with pytest.raises(ReconciliationError, match=f"^{re.escape(expected)}$"):
         transform(MAPPING, hand_made_input(), PERIOD)
 
 
