@@ -1524,6 +1524,9 @@ INTEGER_CASES = [
     pytest.param(pd.Series([7, 8], dtype="int64"), ["7", "8"], id="integers"),
     pytest.param(pd.Series(["3.0", "30"]), ["3", "30"], id="text"),
     pytest.param(pd.Series(["3.05", None]), ["3.05", pd.NA], id="text not whole"),
+    # An integer column with a NULL arrives as floats; a float of 10**17 as text is '1e+17'
+    # (sources.x__integer_text__mutmut_1 sent floats through the text path).
+    pytest.param(pd.Series([7.0, None, 1e17]), ["7", pd.NA, "100000000000000000"], id="floats"),
 ]
 
 
