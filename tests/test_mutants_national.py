@@ -3658,3 +3658,226 @@ def test_the_file_is_previewed_again_only_when_dhsc_derives_no_period(tmp_path, 
     assert calls == []
     assert run_files.national_run_of(underived, path, report).stated is True
     assert calls == [{"stated_when_underived": True}]
+
+
+# --- dev-H: measures/__init__.py, output.py survivors (mutmut run of 7 December 2026 afternoon) ---
+# read_population (measures/__init__.py): the ONS figures by age band from a CSV. Each refusal
+# is an InputError naming the file, the line (the header is line 1) and what to fix; a value
+# is shown cut at 40 characters (display.shown), the bands named are the spec's
+# (population_age_bands: '18 to 64', '65 and above').
+
+BANDS_NAMED = "give one row for each of '18 to 64', '65 and above'."
+POPULATION_REFUSALS = [
+    # (CSV text, the message after "<path>: ")
+    ("band,people\n18 to 64,1\n",
+     "the population file needs the columns age_band,population (e.g. '18 to 64,250000')."),
+    ("age_band,population\n18 to 64,200000\n",
+     f"no row for the age band '65 and above'; {BANDS_NAMED}"),
+    # An empty cell is shown as nothing (two spaces), not as a made-up value.
+    ("age_band,population\n18 to 64,\n65 and above,50000\n",
+     "line 2, column population:  is not a whole number of people; write it without decimals."),
+    # No one: 0 is refused (a rate over no population has no meaning); 1 is a number of people.
+    ("age_band,population\n18 to 64,1\n65 and above,0\n",
+     "line 3, column population: 0 is not a whole number of people; write it without decimals."),
+    # 39 ones and '.5' are 41 characters: cut at 40 ('1' * 39 and the point), then the length.
+    (f"age_band,population\n18 to 64,{'1' * 39}.5\n",
+     f"line 2, column population: {'1' * 39}.... (41 characters) is not a whole number of "
+     "people; write it without decimals."),
+    ("age_band,population\n,200000\n",
+     f"line 2, column age_band: not an age band of the measures: ; {BANDS_NAMED}"),
+    (f"age_band,population\n{'B' * 41},200000\n",
+     f"line 2, column age_band: not an age band of the measures: {'B' * 40}... (41 characters); "
+     f"{BANDS_NAMED}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "message"), POPULATION_REFUSALS)
+def test_a_bad_population_file_is_refused_with_the_whole_message(tmp_path, text, message):
+    from cldetl.errors import InputError
+    from cldetl.national.measures import read_population
+
+    path = tmp_path / "pop.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_population(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_a_population_file_saved_with_a_byte_order_mark_and_a_band_of_one_person_is_read(
+    tmp_path,
+):
+    """Excel's 'CSV UTF-8' starts the file with a byte order mark: read as utf-8-sig, the
+    first column is still 'age_band'. A band of 1 person is a whole number of people."""
+    from cldetl.national.measures import read_population
+
+    path = tmp_path / "pop.csv"
+    path.write_bytes("\ufeffage_band,population\n18 to 64,1\n65 and above,50000\n".encode())
+    assert read_population(path) == {"18 to 64": 1, "65 and above": 50_000}
+
+
+# compare (measures/output.py): each figure against the same measure and group last quarter,
+# by its value (a median) or, with no value, its numerator; the change in percent to one
+# place, flagged only when MORE than the threshold, up or down (the report's comparison
+# threshold). The figures carry no records here.
+COMPARE_CASES = [
+    # (why, (numerator, value) now, then or None, threshold, change, flagged)
+    ("a quarter more, at exactly a threshold of 25%: not more than it", (5, None), (4, None),
+     25.0, 25.0, False),
+    ("a quarter less: the fall is what moved", (3, None), (4, None), 20.0, -25.0, True),
+    ("a third more, to one place: 1 / 3 * 100 = 33.33... -> 33.3", (4, None), (3, None), 50.0,
+     33.3, False),
+    ("a median from 4.0 to 6.0 days is +50%; the numerators did not move", (10, 6.0),
+     (10, 4.0), 20.0, 50.0, True),
+    ("last quarter 0: no change to give", (3, None), (0, None), 20.0, None, False),
+    ("no figure last quarter", (3, None), None, 20.0, None, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("now", "then", "threshold", "change", "flagged"),
+    [c[1:] for c in COMPARE_CASES],
+    ids=[c[0] for c in COMPARE_CASES],
+)
+def test_a_figure_is_flagged_when_it_moved_more_than_the_threshold(
+    now, then, threshold, change, flagged
+):
+    from cldetl.national.measures.output import compare
+    from cldetl.national.measures.result import Figure
+
+    def figure(numerator, value):
+        return Figure("ASCOF 2A", "Total", "t", numerator, None, value, "days (median)", "c")
+
+    previous = [] if then is None else [figure(*then)]
+    [moved] = compare([figure(*now)], previous, threshold)
+    assert (moved.change_percent, moved.flagged) == (change, flagged)
+
+
+def test_the_records_csv_names_the_measure_of_its_records_in_no_figure(monkeypatch):
+    """records_csv: a figure's records under its measure and group, then the measure's records
+    in no figure under the same measure, as the group 'in no figure' (the 2E figure of
+    _a_2e_figure_with_lines_in_no_figure: lines 2-5 in the figure, 6-8 in none). Lines end in
+    '\\n' on every platform: pandas would otherwise end them in os.linesep ('\\r\\n' on
+    Windows), set so here. With no figure (no period derived), the header alone."""
+    import os
+
+    from cldetl.national.measures.output import records_csv
+
+    monkeypatch.setattr(os, "linesep", "\r\n")
+    assert records_csv([_a_2e_figure_with_lines_in_no_figure()]) == (
+        "measure,group,line,event_reference,la_person,counted,reason\n"
+        "ASCOF 2E,18 to 64,2,E2,P2,True,counted\n"
+        "ASCOF 2E,18 to 64,3,E3,P3,False,under 18\n"
+        "ASCOF 2E,18 to 64,4,E4,P4,False,under 18\n"
+        "ASCOF 2E,18 to 64,5,E5,P5,False,under 18\n"
+        "ASCOF 2E,in no figure,6,E6,P6,False,no band\n"
+        "ASCOF 2E,in no figure,7,E7,P7,False,no quarter\n"
+        "ASCOF 2E,in no figure,8,E8,P8,False,no quarter\n"
+    )
+    assert records_csv([]) == "measure,group,line,event_reference,la_person,counted,reason\n"
+
+
+def test_the_measures_json_gives_each_figure_against_last_quarter_and_the_records_that_moved():
+    """measures_json with movements: per figure its measure, group, last quarter's numerator
+    and value, the change and flag, and the records counted in one quarter only by Event
+    Reference and LA person ID, sorted. 3D1a: lines 2-4 counted now (3 / 4 = 75.0%), lines
+    4-5 last quarter (2 / 4 = 50.0%): (75 - 50) / 50 = +50.0%, over 20%; lines 2 (E9) and 3
+    (E1) counted now only, listed E1 first; line 5 (E5) then only. 2A had no figure last
+    quarter: None throughout, no record listed. Without movements, no 'against_previous';
+    each figure's records listed only when asked (records=True)."""
+    from cldetl.national.measures.output import compare, measures_json
+    from cldetl.national.measures.result import Figure, records
+
+    people = pd.DataFrame(
+        {
+            "event_reference": pd.array(["E9", "E1", "E4", "E5"], dtype="string"),
+            "la_person": pd.array(["P2", "P3", "P4", "P5"], dtype="string"),
+        },
+        index=pd.Index([2, 3, 4, 5]),
+    )
+
+    def figure(measure, numerator, value, counted):
+        behind = records(pd.DataFrame({"line": [2, 3, 4, 5]}), counted, ["r"] * 4)
+        return Figure(measure, "Total", "t", numerator, 4, value, "%", "c", behind, people)
+
+    now = [figure("ASCOF 3D1a", 3, 75.0, [1, 1, 1, 0]), figure("ASCOF 2A", 1, 25.0, [1, 0, 0, 0])]
+    then = [figure("ASCOF 3D1a", 2, 50.0, [0, 0, 1, 1])]
+    got = measures_json(now, {"ASCOF 2D": "Not computed"}, compare(now, then, 20.0))
+    assert got["not_computable"] == {"ASCOF 2D": "Not computed"}
+    assert got["figures"] == [f.as_dict() for f in now]
+    assert got["against_previous"] == [
+        {"measure": "ASCOF 3D1a", "group": "Total", "previous_numerator": 2,
+         "previous_value": 50.0, "change_percent": 50.0, "flagged": True,
+         "counted_now_not_before": [{"event_reference": "E1", "la_person": "P3"},
+                                    {"event_reference": "E9", "la_person": "P2"}],
+         "counted_before_not_now": [{"event_reference": "E5", "la_person": "P5"}]},
+        {"measure": "ASCOF 2A", "group": "Total", "previous_numerator": None,
+         "previous_value": None, "change_percent": None, "flagged": False,
+         "counted_now_not_before": [], "counted_before_not_now": []},
+    ]  # fmt: skip
+    alone = measures_json(now[:1], {}, None, records=True)
+    assert "against_previous" not in alone
+    assert [r["line"] for r in alone["figures"][0]["records"]] == [2, 3, 4, 5]
+
+
+def _details_of(persons: list[str]) -> pd.DataFrame:
+    """with_person_details over unique events of these persons (no date, reason or status
+    known)."""
+    from cldetl.national.measures import with_person_details
+
+    n = len(persons)
+    no_date = pd.to_datetime([None] * n)
+    unknown = pd.Series([None] * n, dtype="category")
+    return with_person_details(
+        pd.DataFrame(
+            {
+                "person": pd.Series(persons, dtype=object),
+                "Event Start Date": no_date,
+                "der_end": no_date,
+                "birth": no_date,
+                "died": no_date,
+                "Primary Support Reason": unknown,
+                "Accommodation Status": unknown,
+            }
+        )
+    )
+
+
+def test_the_person_details_number_each_person_and_of_no_unique_event_are_an_empty_table():
+    """with_person_details gives DETAIL_COLUMNS on every row, the person as a number in order
+    of first appearance (P9, P1, P9: 0, 1, 0; the measures group and match on it). Over no
+    rows (no unique event): the same columns, no row; nothing of it is 'missing' to mask."""
+    from cldetl.national.measures import DETAIL_COLUMNS
+
+    got = _details_of(["P9", "P1", "P9"])
+    assert list(got.columns) == list(DETAIL_COLUMNS)
+    assert got["person"].tolist() == [0, 1, 0]
+    none = _details_of([])
+    assert (list(none.columns), len(none)) == (list(DETAIL_COLUMNS), 0)
+
+
+# --- integrator: with_person_details on a row with no person (7 December 2026, evening) ---
+def test_a_row_with_no_person_takes_no_persons_details():
+    # Found by dev-H: pd.factorize numbers a missing person -1, and found[-1] / take[-1] are
+    # the last person's, so a row with no person took P2's birth date. No measure passes such
+    # a row today (a row with no person is never a unique event), but the function's rows are
+    # any preview rows: the row is -1 and its details blank.
+    from cldetl.national.measures import with_person_details
+
+    births = pd.to_datetime(["1970-01-01", "1980-06-01", "1990-01-01"])
+    no_date = pd.to_datetime([None] * 3)
+    unknown = pd.Series([None] * 3, dtype="category")
+    got = with_person_details(
+        pd.DataFrame(
+            {
+                "person": pd.Series(["P1", "P2", None], dtype=object),
+                "Event Start Date": no_date,
+                "der_end": no_date,
+                "birth": births,
+                "died": no_date,
+                "Primary Support Reason": unknown,
+                "Accommodation Status": unknown,
+            }
+        )
+    )
+    assert got["person"].tolist() == [0, 1, -1]
+    assert got["person_birth"].isna().tolist() == [False, False, True]

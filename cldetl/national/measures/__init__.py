@@ -174,7 +174,8 @@ def with_person_details(events: pd.DataFrame | PackedFrame) -> pd.DataFrame:
     at = details.index.get_indexer(np.arange(len(uniques)))
     found = at >= 0
     take = np.where(found, at, 0)[codes]
-    missing = ~found[codes] if len(codes) else np.zeros(0, dtype=bool)
+    # A row with no person (code -1) has no details: found[-1] would be the last person's.
+    missing = ~found[codes] | (codes < 0) if len(codes) else np.zeros(0, dtype=bool)
     out = pd.DataFrame({"person": codes})
     for name, column in PERSON_DETAILS.items():
         values = details[column]
