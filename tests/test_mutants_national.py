@@ -3856,11 +3856,20 @@ def test_the_person_details_number_each_person_and_of_no_unique_event_are_an_emp
 
 
 # --- integrator: with_person_details on a row with no person (7 December 2026, evening) ---
-def test_a_row_with_no_person_takes_no_persons_details():
+@pytest.mark.parametrize(
+    ("persons", "numbers", "blank"),
+    [
+        (["P1", "P2", None], [0, 1, -1], [False, False, True]),
+        ([None, None, None], [-1, -1, -1], [True, True, True]),
+    ],
+    ids=["two persons and none", "no person at all"],
+)
+def test_a_row_with_no_person_takes_no_persons_details(persons, numbers, blank):
     # Found by dev-H: pd.factorize numbers a missing person -1, and found[-1] / take[-1] are
     # the last person's, so a row with no person took P2's birth date. No measure passes such
     # a row today (a row with no person is never a unique event), but the function's rows are
-    # any preview rows: the row is -1 and its details blank.
+    # any preview rows: the row is -1 and its details blank. With no person at all, there
+    # were no details to index (an IndexError).
     from cldetl.national.measures import with_person_details
 
     births = pd.to_datetime(["1970-01-01", "1980-06-01", "1990-01-01"])
@@ -3869,7 +3878,7 @@ def test_a_row_with_no_person_takes_no_persons_details():
     got = with_person_details(
         pd.DataFrame(
             {
-                "person": pd.Series(["P1", "P2", None], dtype=object),
+                "person": pd.Series(persons, dtype=object),
                 "Event Start Date": no_date,
                 "der_end": no_date,
                 "birth": births,
@@ -3879,5 +3888,5 @@ def test_a_row_with_no_person_takes_no_persons_details():
             }
         )
     )
-    assert got["person"].tolist() == [0, 1, -1]
-    assert got["person_birth"].isna().tolist() == [False, False, True]
+    assert got["person"].tolist() == numbers
+    assert got["person_birth"].isna().tolist() == blank

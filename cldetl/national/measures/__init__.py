@@ -172,10 +172,11 @@ def with_person_details(events: pd.DataFrame | PackedFrame) -> pd.DataFrame:
     unknown_status = {"Accommodation Status": measures_method()["ascof_2e"]["unknown"]}
     details = person_details(events, list(PERSON_DETAILS.values()), unknown_status, codes)
     at = details.index.get_indexer(np.arange(len(uniques)))
-    found = at >= 0
-    take = np.where(found, at, 0)[codes]
-    # A row with no person (code -1) has no details: found[-1] would be the last person's.
-    missing = ~found[codes] | (codes < 0) if len(codes) else np.zeros(0, dtype=bool)
+    # One slot past the persons, never found, for the rows with no person: their code, -1,
+    # picks the last slot (without it, the last person's details; with no person at all, none).
+    found = np.append(at >= 0, False)
+    take = np.append(np.where(found[:-1], at, 0), 0)[codes]
+    missing = ~found[codes]
     out = pd.DataFrame({"person": codes})
     for name, column in PERSON_DETAILS.items():
         values = details[column]
