@@ -2059,3 +2059,36 @@ def test_a_cost_that_is_not_a_number_is_listed_by_the_transform():
     assert got.values.tolist() == [
         [NOT_A_NUMBER, "Unit Cost", "lines", "Unit Cost", "24.50p", 1, ""]
     ]
+
+
+def test_a_carer_row_of_a_record_with_no_event_row_stays_when_another_carer_is_unknown():
+    # A rule may give a record carer rows and no event row (its event row's `when` not met):
+    # such carer rows stay (only a record whose event rows all left the return takes its
+    # carer rows with it). Line 50 gives no service row here, and two carer rows: carer 2
+    # (in the person source) and, as a second carer, person 1 (not in it: dropped for no
+    # person details). Carer 2's row stays. Taking person 1's carer row for an event row of
+    # the record (run._transform's `no_person` of every left-out row, or of rows of no kind)
+    # would take carer 2's row out with it.
+    from cldetl.mapping.model import Filter
+
+    def rows(rule):
+        service, carer = rule.rows
+        never = service.model_copy(update={"when": Filter(column="status", in_=["NEVER"])})
+        return [never, carer, carer.model_copy(update={"person": "person_id"})]
+
+    events = [
+        r.model_copy(update={"rows": rows(r)}) if r.name == "service_lines" else r
+        for r in MAPPING.events
+    ]
+    mapping = MAPPING.model_copy(update={"events": events})
+    frames = _steps_only([])
+    frames["people"] = pd.DataFrame(
+        {"person_id": [2], "first_name": "A", "last_name": "B", "gender": "F"}
+    ).reindex(columns=list(MAPPING.sources["people"].columns))
+    line = {"line_id": 50, "person_id": 1, "service": "RESP", "provider": "P9", "carer_id": 2}
+    line |= {"delivery": "COM", "start": "2025-03-01", "end": "2025-03-14"}
+    frames["lines"] = pd.DataFrame([line]).reindex(columns=list(MAPPING.sources["lines"].columns))
+    result = transform(mapping, frames, PERIOD)
+    assert result.cld[["LA Person Unique Identifier", "Client Type"]].values.tolist() == [
+        ["2", "Unpaid carer known by association"]
+    ]
