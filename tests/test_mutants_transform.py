@@ -1835,13 +1835,9 @@ def test_chained_events_keep_no_column_of_the_chaining_itself():
 
 
 # --- integrator: a carer row whose record's event row has no person (7 December 2026) ---
-def test_a_carer_row_whose_cared_for_person_is_not_in_the_person_source_is_left_out():
-    # run._carer_by_association_follows_its_record: an 'Unpaid carer known by association'
-    # row is in the return only when an event row of its source record is. Respite line 50
-    # is person 1's (not in the person source: only the carer, 2, is), so its service row is
-    # left out for no person details, and its carer row follows it, with that reason. Found by
-    # dev-J: the no-person rows went before the carer rows were matched to their records, so
-    # the carer row stayed, an unpaid carer of no one in the return.
+def _respite_of_an_unknown_person() -> dict[str, pd.DataFrame]:
+    """testshire's sources: respite line 50 of person 1, not in the person source, whose
+    carer, 2, is the only person there."""
     frames = _steps_only([])
     frames["people"] = pd.DataFrame(
         {"person_id": [2], "first_name": "A", "last_name": "B", "gender": "F"}
@@ -1849,6 +1845,17 @@ def test_a_carer_row_whose_cared_for_person_is_not_in_the_person_source_is_left_
     line = {"line_id": 50, "person_id": 1, "service": "RESP", "provider": "P9", "carer_id": 2}
     line |= {"delivery": "COM", "start": "2025-03-01", "end": "2025-03-14"}
     frames["lines"] = pd.DataFrame([line]).reindex(columns=list(MAPPING.sources["lines"].columns))
+    return frames
+
+
+def test_a_carer_row_whose_cared_for_person_is_not_in_the_person_source_is_left_out():
+    # run._carer_by_association_follows_its_record: an 'Unpaid carer known by association'
+    # row is in the return only when an event row of its source record is. Respite line 50
+    # is person 1's (not in the person source: only the carer, 2, is), so its service row is
+    # left out for no person details, and its carer row follows it, with that reason. Found by
+    # dev-J: the no-person rows went before the carer rows were matched to their records, so
+    # the carer row stayed, an unpaid carer of no one in the return.
+    frames = _respite_of_an_unknown_person()
     result = transform(MAPPING, frames, PERIOD)
     assert len(result.cld) == 0
     # The record left out whole is said once, at record level, by its event row's reason.
@@ -2081,13 +2088,7 @@ def test_a_carer_row_of_a_record_with_no_event_row_stays_when_another_carer_is_u
         for r in MAPPING.events
     ]
     mapping = MAPPING.model_copy(update={"events": events})
-    frames = _steps_only([])
-    frames["people"] = pd.DataFrame(
-        {"person_id": [2], "first_name": "A", "last_name": "B", "gender": "F"}
-    ).reindex(columns=list(MAPPING.sources["people"].columns))
-    line = {"line_id": 50, "person_id": 1, "service": "RESP", "provider": "P9", "carer_id": 2}
-    line |= {"delivery": "COM", "start": "2025-03-01", "end": "2025-03-14"}
-    frames["lines"] = pd.DataFrame([line]).reindex(columns=list(MAPPING.sources["lines"].columns))
+    frames = _respite_of_an_unknown_person()
     result = transform(mapping, frames, PERIOD)
     assert result.cld[["LA Person Unique Identifier", "Client Type"]].values.tolist() == [
         ["2", "Unpaid carer known by association"]
