@@ -2863,13 +2863,8 @@ def test_requests_differing_in_a_category_of_client_type_are_two_events():
 def _wide(categories: int, codes: list[dict]) -> list[int]:
     """Requests whose every key field is a category of `categories` values (each row's codes
     given, else 0): the group number's bound is then a product of powers of two."""
-    columns = {
-        name: pd.Categorical.from_codes(
-            [c.get(name, 0) for c in codes], categories=[f"v{i}" for i in range(categories)]
-        )
-        for name in _KEY_FIELDS
-    }
-    return _requests([{} for _ in codes], **columns)
+    zero = dict.fromkeys(_KEY_FIELDS, 0)
+    return _categories("Request", [{**zero, **c} for c in codes], {}, categories)
 
 
 def test_two_las_stay_two_events_when_the_group_numbers_pass_64_bits():
@@ -3819,9 +3814,9 @@ def test_the_measures_json_gives_each_figure_against_last_quarter_and_the_record
     assert [r["line"] for r in alone["figures"][0]["records"]] == [2, 3, 4, 5]
 
 
-def _details_of(persons: list[str]) -> pd.DataFrame:
-    """with_person_details over unique events of these persons (no date, reason or status
-    known)."""
+def _details_of(persons: list[str | None], births: list[str] | None = None) -> pd.DataFrame:
+    """with_person_details over unique events of these persons (their birth dates when given;
+    no other date, reason or status known)."""
     from cldetl.national.measures import with_person_details
 
     n = len(persons)
@@ -3833,7 +3828,7 @@ def _details_of(persons: list[str]) -> pd.DataFrame:
                 "person": pd.Series(persons, dtype=object),
                 "Event Start Date": no_date,
                 "der_end": no_date,
-                "birth": no_date,
+                "birth": no_date if births is None else pd.to_datetime(births),
                 "died": no_date,
                 "Primary Support Reason": unknown,
                 "Accommodation Status": unknown,
@@ -3870,23 +3865,6 @@ def test_a_row_with_no_person_takes_no_persons_details(persons, numbers, blank):
     # a row today (a row with no person is never a unique event), but the function's rows are
     # any preview rows: the row is -1 and its details blank. With no person at all, there
     # were no details to index (an IndexError).
-    from cldetl.national.measures import with_person_details
-
-    births = pd.to_datetime(["1970-01-01", "1980-06-01", "1990-01-01"])
-    no_date = pd.to_datetime([None] * 3)
-    unknown = pd.Series([None] * 3, dtype="category")
-    got = with_person_details(
-        pd.DataFrame(
-            {
-                "person": pd.Series(persons, dtype=object),
-                "Event Start Date": no_date,
-                "der_end": no_date,
-                "birth": births,
-                "died": no_date,
-                "Primary Support Reason": unknown,
-                "Accommodation Status": unknown,
-            }
-        )
-    )
+    got = _details_of(persons, ["1970-01-01", "1980-06-01", "1990-01-01"])
     assert got["person"].tolist() == numbers
     assert got["person_birth"].isna().tolist() == blank

@@ -2040,7 +2040,7 @@ def test_a_carer_by_association_row_follows_its_records_event_rows_once_per_care
         index=index,
     )
     reasons = pd.Series(reason_in, index=index, dtype="string")
-    got = _carer_by_association_follows_its_record(rows, reasons)
+    got = _carer_by_association_follows_its_record(rows, reasons, pd.Series([], dtype=str))
     assert got.index.tolist() == index
     assert got.tolist() == list(reason_out)
     assert reasons.tolist() == list(reason_in)  # the reasons given are left as they were

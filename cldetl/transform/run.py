@@ -136,7 +136,7 @@ def _records(rows: pd.DataFrame) -> pd.Series:
 
 
 def _carer_by_association_follows_its_record(
-    rows: pd.DataFrame, reasons: pd.Series, no_person: pd.Series | None = None
+    rows: pd.DataFrame, reasons: pd.Series, no_person: pd.Series
 ):
     """An 'Unpaid carer known by association' row is in the return only when an event row of
     the same source record is; and one such row per carer and cared-for people is enough.
@@ -146,8 +146,6 @@ def _carer_by_association_follows_its_record(
     by_association = rows[KIND].eq("carer_by_association")
     if not by_association.any():
         return reasons
-    if no_person is None:
-        no_person = pd.Series([], dtype=str)
     record = _records(rows)
     events = ~by_association
     kept_records = record[events & reasons.eq("")]
